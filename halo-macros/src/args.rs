@@ -1,0 +1,51 @@
+//! Parsing `key = value` macro arguments with spanned errors for unknown and
+//! duplicated keys.
+
+use proc_macro2::TokenStream;
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::{Expr, Ident, Meta, Token};
+
+/// One `key = value` argument.
+pub(crate) struct Arg {
+    pub(crate) key: Ident,
+    pub(crate) value: Expr,
+}
+
+/// Parses `key = value, ...`, rejecting keys not in `allowed` and keys given
+/// twice, each error spanned on the key.
+pub(crate) fn parse(macro_name: &str, tokens: TokenStream, allowed: &[&str]) -> syn::Result<Vec<Arg>> {
+    let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(tokens)?;
+    let allowed_list = allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ");
+    let mut args: Vec<Arg> = Vec::new();
+    for meta in metas {
+        let Meta::NameValue(nv) = meta else {
+            return Err(syn::Error::new_spanned(
+                meta,
+                format!("`#[{macro_name}]` arguments are `key = value` pairs; allowed keys: {allowed_list}"),
+            ));
+        };
+        let Some(key) = nv.path.get_ident().cloned() else {
+            return Err(syn::Error::new_spanned(nv.path, format!("expected one of {allowed_list}")));
+        };
+        if !allowed.contains(&key.to_string().as_str()) {
+            return Err(syn::Error::new_spanned(
+                &key,
+                format!("unknown argument `{key}` of `#[{macro_name}]`; allowed: {allowed_list}"),
+            ));
+        }
+        if args.iter().any(|a| a.key == key) {
+            return Err(syn::Error::new_spanned(&key, format!("duplicate argument `{key}`")));
+        }
+        args.push(Arg { key, value: nv.value });
+    }
+    Ok(args)
+}
+
+/// The value of `key` as a path (e.g. a function name).
+pub(crate) fn as_path(arg: &Arg) -> syn::Result<&syn::Path> {
+    match &arg.value {
+        Expr::Path(p) if p.qself.is_none() => Ok(&p.path),
+        other => Err(syn::Error::new_spanned(other, format!("`{}` takes the path of a function", arg.key))),
+    }
+}

@@ -1,0 +1,65 @@
+//! `#[halo::handler]`: validates the handler's signature and generates a
+//! `main` that calls `::halo::run` (or `::halo::run_with_init`).
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::spanned::Spanned;
+use syn::{FnArg, ItemFn};
+
+use crate::args;
+
+const MACRO: &str = "halo::handler";
+
+pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
+    let args = args::parse(MACRO, args, &["init"])?;
+    let function: ItemFn = syn::parse2(input)?;
+    let init = args.iter().find(|a| a.key == "init").map(args::as_path).transpose()?;
+    validate(&function, init.is_some())?;
+
+    let name = &function.sig.ident;
+    let run = match init {
+        Some(init) => quote! { ::halo::run_with_init(#init(), #name) },
+        None => quote! { ::halo::run(#name) },
+    };
+    Ok(quote! {
+        #function
+
+        #[allow(dead_code)]
+        fn main() -> ::std::process::ExitCode {
+            ::halo::__private::block_on(#run)
+        }
+    })
+}
+
+fn validate(function: &ItemFn, has_init: bool) -> syn::Result<()> {
+    let sig = &function.sig;
+    if sig.asyncness.is_none() {
+        return Err(syn::Error::new(
+            sig.fn_token.span(),
+            "`#[halo::handler]` needs an `async fn`: write `async fn handler(event: E, ctx: &halo::Ctx)`",
+        ));
+    }
+    if let Some(receiver) = sig.inputs.iter().find(|arg| matches!(arg, FnArg::Receiver(_))) {
+        return Err(syn::Error::new_spanned(
+            receiver,
+            "a handler cannot take `self`: it must be a free `async fn`",
+        ));
+    }
+    if !sig.generics.params.is_empty() {
+        return Err(syn::Error::new_spanned(
+            &sig.generics,
+            "a handler cannot be generic: name the event and response types",
+        ));
+    }
+    let expected = if has_init { 3 } else { 2 };
+    if sig.inputs.len() != expected {
+        let shape = if has_init {
+            "3 parameters `(event: E, ctx: &halo::Ctx, state: &S)` (with `init`, the third receives the state)"
+        } else {
+            "2 parameters `(event: E, ctx: &halo::Ctx)` (add `init = path` for a third, `state: &S`)"
+        };
+        let span = if sig.inputs.is_empty() { sig.paren_token.span.join() } else { sig.inputs.span() };
+        return Err(syn::Error::new(span, format!("a handler takes {shape}; found {}", sig.inputs.len())));
+    }
+    Ok(())
+}

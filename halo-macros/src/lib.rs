@@ -1,0 +1,18 @@
+//! Attribute macros of halo. Use them through the `halo` crate
+//! (`#[halo::handler]`); the documentation lives there.
+//!
+//! Each macro only parses, validates and wires: its expansion calls public
+//! `::halo::...` APIs. Errors point at the offending token and say what is
+//! allowed.
+
+use proc_macro::TokenStream;
+
+mod args;
+mod handler;
+
+/// Marks an async fn as the Lambda handler and generates `main`; see
+/// `halo::handler` for the full documentation.
+#[proc_macro_attribute]
+pub fn handler(args: TokenStream, input: TokenStream) -> TokenStream {
+    handler::expand(args.into(), input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+}

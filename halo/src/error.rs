@@ -1,0 +1,388 @@
+//! The public error type: a kind (HTTP status), a stable code, a message that
+//! is safe to show to end users, and an internal source that is only logged.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// A boxed error, the common currency for internal causes.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What went wrong, in terms an end user and an HTTP client understand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// 400: the request is malformed.
+    BadRequest,
+    /// 401: the caller is not authenticated.
+    Unauthorized,
+    /// 403: the caller may not do this.
+    Forbidden,
+    /// 404: the thing asked for does not exist.
+    NotFound,
+    /// 409: the request conflicts with the current state.
+    Conflict,
+    /// 422: the request is well-formed but its content is invalid.
+    Unprocessable,
+    /// 429: the caller sends too much; retry later.
+    TooManyRequests,
+    /// 500: a bug or an unexpected failure inside the function.
+    Internal,
+    /// 502: a service this function depends on failed.
+    Upstream,
+    /// 503: temporarily unavailable; retry later.
+    Unavailable,
+    /// 504: the work did not finish in time.
+    Timeout,
+}
+
+impl ErrorKind {
+    /// The HTTP status code of this kind.
+    ///
+    /// ```
+    /// assert_eq!(halo::ErrorKind::Conflict.status(), 409);
+    /// ```
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorKind::BadRequest => 400,
+            ErrorKind::Unauthorized => 401,
+            ErrorKind::Forbidden => 403,
+            ErrorKind::NotFound => 404,
+            ErrorKind::Conflict => 409,
+            ErrorKind::Unprocessable => 422,
+            ErrorKind::TooManyRequests => 429,
+            ErrorKind::Internal => 500,
+            ErrorKind::Upstream => 502,
+            ErrorKind::Unavailable => 503,
+            ErrorKind::Timeout => 504,
+        }
+    }
+
+    /// The default code of this kind, e.g. `NotFound`.
+    pub fn default_code(self) -> &'static str {
+        match self {
+            ErrorKind::BadRequest => "BadRequest",
+            ErrorKind::Unauthorized => "Unauthorized",
+            ErrorKind::Forbidden => "Forbidden",
+            ErrorKind::NotFound => "NotFound",
+            ErrorKind::Conflict => "Conflict",
+            ErrorKind::Unprocessable => "Unprocessable",
+            ErrorKind::TooManyRequests => "TooManyRequests",
+            ErrorKind::Internal => "InternalError",
+            ErrorKind::Upstream => "UpstreamError",
+            ErrorKind::Unavailable => "Unavailable",
+            ErrorKind::Timeout => "Timeout",
+        }
+    }
+
+    /// The message used when none is given: for `Internal` this is the only
+    /// message an end user ever sees.
+    pub fn default_message(self) -> &'static str {
+        match self {
+            ErrorKind::BadRequest => "the request is malformed",
+            ErrorKind::Unauthorized => "authentication is required",
+            ErrorKind::Forbidden => "access denied",
+            ErrorKind::NotFound => "not found",
+            ErrorKind::Conflict => "the request conflicts with the current state",
+            ErrorKind::Unprocessable => "the request is invalid",
+            ErrorKind::TooManyRequests => "too many requests",
+            ErrorKind::Internal => "internal error",
+            ErrorKind::Upstream => "a downstream service failed",
+            ErrorKind::Unavailable => "service temporarily unavailable",
+            ErrorKind::Timeout => "the request timed out",
+        }
+    }
+
+    /// Whether the same request may succeed if retried later.
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::TooManyRequests | ErrorKind::Upstream | ErrorKind::Unavailable | ErrorKind::Timeout
+        )
+    }
+}
+
+/// A halo error: what a handler returns and what an end user sees.
+///
+/// The **message** is public: it goes into the response body, so it must
+/// not hold internal details. The **source** is private: it is logged with
+/// the trace id and never returned. Any `std::error::Error` converts into an
+/// `Internal` error through `?`, keeping the original as the source.
+///
+/// ```
+/// use halo::{Error, ErrorKind};
+///
+/// let err = Error::not_found("no such order");
+/// assert_eq!(err.kind(), ErrorKind::NotFound);
+/// assert_eq!(err.code(), "NotFound");
+///
+/// // An internal error never shows its cause to the user.
+/// let io = std::io::Error::other("disk /dev/sda1 is full");
+/// let err = Error::from(io);
+/// assert_eq!(err.kind(), ErrorKind::Internal);
+/// assert_eq!(err.message(), "internal error");
+/// assert!(err.source_chain().contains("/dev/sda1"));
+/// ```
+pub struct Error {
+    kind: ErrorKind,
+    code: Cow<'static, str>,
+    message: Cow<'static, str>,
+    source: Option<BoxError>,
+}
+
+impl Error {
+    /// A new error of `kind` with a public `message`.
+    ///
+    /// For `Internal`, the message is kept as the (logged) source and the
+    /// public message stays generic: internal text never reaches users.
+    pub fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Error {
+        let message = message.into();
+        if kind == ErrorKind::Internal {
+            return Error::internal(message.into_owned());
+        }
+        Error { kind, code: Cow::Borrowed(kind.default_code()), message, source: None }
+    }
+
+    /// An internal error (500) whose cause is logged but never returned.
+    pub fn internal(cause: impl Into<BoxError>) -> Error {
+        Error {
+            kind: ErrorKind::Internal,
+            code: Cow::Borrowed(ErrorKind::Internal.default_code()),
+            message: Cow::Borrowed(ErrorKind::Internal.default_message()),
+            source: Some(cause.into()),
+        }
+    }
+
+    /// 400 Bad Request.
+    pub fn bad_request(message: impl Into<Cow<'static, str>>) -> Error {
+        Error::new(ErrorKind::BadRequest, message)
+    }
+
+    /// 401 Unauthorized.
+    pub fn unauthorized(message: impl Into<Cow<'static, str>>) -> Error {
+        Error::new(ErrorKind::Unauthorized, message)
+    }
+
+    /// 403 Forbidden.
+    pub fn forbidden(message: impl Into<Cow<'static, str>>) -> Error {
+        Error::new(ErrorKind::Forbidden, message)
+    }
+
+    /// 404 Not Found.
+    pub fn not_found(message: impl Into<Cow<'static, str>>) -> Error {
+        Error::new(ErrorKind::NotFound, message)
+    }
+
+    /// 409 Conflict.
+    pub fn conflict(message: impl Into<Cow<'static, str>>) -> Error {
+        Error::new(ErrorKind::Conflict, message)
+    }
+
+    /// 422 Unprocessable.
+    pub fn unprocessable(message: impl Into<Cow<'static, str>>) -> Error {
+        Error::new(ErrorKind::Unprocessable, message)
+    }
+
+    /// 429 Too Many Requests.
+    pub fn too_many_requests(message: impl Into<Cow<'static, str>>) -> Error {
+        Error::new(ErrorKind::TooManyRequests, message)
+    }
+
+    /// 502: a downstream dependency failed.
+    pub fn upstream(message: impl Into<Cow<'static, str>>) -> Error {
+        Error::new(ErrorKind::Upstream, message)
+    }
+
+    /// 503 Service Unavailable.
+    pub fn unavailable(message: impl Into<Cow<'static, str>>) -> Error {
+        Error::new(ErrorKind::Unavailable, message)
+    }
+
+    /// 504: the work did not finish in time.
+    pub fn timeout(message: impl Into<Cow<'static, str>>) -> Error {
+        Error::new(ErrorKind::Timeout, message)
+    }
+
+    /// Replaces the stable code (`errorType` for Lambda, `error.code` in
+    /// HTTP bodies), e.g. `InvalidEvent` or `AlreadyInProgress`.
+    pub fn with_code(mut self, code: impl Into<Cow<'static, str>>) -> Error {
+        self.code = code.into();
+        self
+    }
+
+    /// Attaches an internal cause: logged, never returned to the caller.
+    pub fn with_source(mut self, source: impl Into<BoxError>) -> Error {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// The kind (and so the HTTP status).
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The HTTP status of this error.
+    pub fn status(&self) -> u16 {
+        self.kind.status()
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    /// The public message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The internal cause, if any.
+    pub fn source(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        self.source.as_deref()
+    }
+
+    /// The internal cause and its sources joined by `": "`, for logs.
+    pub fn source_chain(&self) -> String {
+        let mut out = String::new();
+        let mut next: Option<&(dyn std::error::Error + 'static)> = match &self.source {
+            Some(source) => Some(source.as_ref()),
+            None => None,
+        };
+        while let Some(err) = next {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&err.to_string());
+            next = err.source();
+        }
+        out
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.kind)
+            .field("code", &self.code)
+            .field("message", &self.message)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+/// Shows the code and the public message only (never the source).
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl<E> From<E> for Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    fn from(err: E) -> Error {
+        Error::internal(err)
+    }
+}
+
+/// Converts a handler's error type into a halo [`Error`].
+///
+/// Implemented for [`Error`] itself, [`BoxError`] and strings (both as
+/// internal errors). Implement it for your own error enum to choose a kind
+/// and a public message per variant:
+///
+/// ```
+/// use halo::{Error, IntoError};
+///
+/// #[derive(Debug)]
+/// enum ChargeError { CardDeclined, Database(String) }
+///
+/// impl IntoError for ChargeError {
+///     fn into_error(self) -> Error {
+///         match self {
+///             ChargeError::CardDeclined => Error::unprocessable("card declined").with_code("CardDeclined"),
+///             ChargeError::Database(detail) => Error::internal(detail),
+///         }
+///     }
+/// }
+///
+/// assert_eq!(ChargeError::CardDeclined.into_error().status(), 422);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned as a halo handler error",
+    label = "implement `halo::IntoError` for `{Self}`, or return `halo::Error` (any std error converts with `?`)"
+)]
+pub trait IntoError {
+    /// Performs the conversion.
+    fn into_error(self) -> Error;
+}
+
+impl IntoError for Error {
+    fn into_error(self) -> Error {
+        self
+    }
+}
+
+impl IntoError for BoxError {
+    fn into_error(self) -> Error {
+        Error::internal(self)
+    }
+}
+
+impl IntoError for String {
+    fn into_error(self) -> Error {
+        Error::internal(self)
+    }
+}
+
+impl IntoError for &'static str {
+    fn into_error(self) -> Error {
+        Error::internal(self)
+    }
+}
+
+impl IntoError for std::convert::Infallible {
+    fn into_error(self) -> Error {
+        match self {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_status() {
+        let table = [
+            (ErrorKind::BadRequest, 400),
+            (ErrorKind::Unauthorized, 401),
+            (ErrorKind::Forbidden, 403),
+            (ErrorKind::NotFound, 404),
+            (ErrorKind::Conflict, 409),
+            (ErrorKind::Unprocessable, 422),
+            (ErrorKind::TooManyRequests, 429),
+            (ErrorKind::Internal, 500),
+            (ErrorKind::Upstream, 502),
+            (ErrorKind::Unavailable, 503),
+            (ErrorKind::Timeout, 504),
+        ];
+        for (kind, status) in table {
+            assert_eq!(kind.status(), status, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn internal_message_is_never_public() {
+        let err = Error::new(ErrorKind::Internal, "password=hunter2");
+        assert_eq!(err.message(), "internal error");
+        assert!(!err.to_string().contains("hunter2"));
+        assert!(err.source_chain().contains("hunter2"));
+    }
+
+    #[test]
+    fn code_can_be_replaced() {
+        let err = Error::bad_request("bad").with_code("InvalidEvent");
+        assert_eq!(err.code(), "InvalidEvent");
+        assert_eq!(err.status(), 400);
+    }
+}

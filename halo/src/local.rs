@@ -1,0 +1,203 @@
+//! Local runs: a halo binary started without `AWS_LAMBDA_RUNTIME_API` is a
+//! command-line tool that invokes its handler on an event file.
+//!
+//! ```text
+//! my-function invoke events/get.json            # response JSON on stdout, logs on stderr
+//! my-function invoke - < events/get.json        # the event from stdin
+//! my-function invoke events/get.json --timeout 10
+//! ```
+//!
+//! Exit status: 0 when the handler succeeded, 1 when it returned an error
+//! (the Lambda-style error object `{"errorType", "errorMessage"}` is printed
+//! on stdout), 2 for a usage error or an unreadable or malformed event file.
+
+use std::io::Read;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use tower::ServiceExt;
+
+use crate::context::{Ctx, take_cold_start};
+use crate::function::FunctionInfo;
+use crate::invocation::Invocation;
+use crate::layers::InvocationService;
+
+/// Default time budget of a local invocation.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What the command line asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Invoke the handler once on an event.
+    Invoke {
+        /// Where the event comes from.
+        source: EventSource,
+        /// The invocation's time budget (its deadline is now + timeout).
+        timeout: Duration,
+    },
+}
+
+/// Where a local invocation's event comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventSource {
+    /// A JSON file.
+    File(std::path::PathBuf),
+    /// Standard input (`-`).
+    Stdin,
+}
+
+impl std::fmt::Display for EventSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EventSource::File(path) => write!(f, "{}", path.display()),
+            EventSource::Stdin => f.write_str("stdin"),
+        }
+    }
+}
+
+fn usage() -> String {
+    let name = FunctionInfo::shared().name.clone();
+    format!(
+        "usage: {name} invoke <event.json | -> [--timeout <seconds>]\n\n\
+         Runs the handler once on the event (a JSON file, or stdin for `-`) with a\n\
+         synthetic Lambda context, prints the response JSON on stdout and the JSON logs\n\
+         on stderr. Exit status: 0 success, 1 handler error, 2 bad usage or event.\n\
+         With AWS_LAMBDA_RUNTIME_API set, the binary runs as a Lambda runtime instead.\n"
+    )
+}
+
+/// Parses the arguments after the program name. On `--help` or a usage
+/// error it prints the usage and returns the exit code to end with.
+pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, ExitCode> {
+    let args: Vec<String> = args.into_iter().collect();
+    match try_parse(&args) {
+        Ok(Some(command)) => Ok(command),
+        Ok(None) => {
+            print!("{}", usage());
+            Err(ExitCode::SUCCESS)
+        }
+        Err(problem) => {
+            eprint!("error: {problem}\n\n{}", usage());
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+fn try_parse(args: &[String]) -> Result<Option<Command>, String> {
+    let mut args = args.iter();
+    match args.next().map(String::as_str) {
+        None => return Err("no command given".to_owned()),
+        Some("-h" | "--help" | "help") => return Ok(None),
+        Some("invoke") => {}
+        Some(other) => return Err(format!("unknown command `{other}` (allowed: invoke)")),
+    }
+    let mut source = None;
+    let mut timeout = DEFAULT_TIMEOUT;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--timeout" => {
+                let value = args.next().ok_or("--timeout needs a number of seconds")?;
+                let seconds: f64 = value
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| s.is_finite() && *s > 0.0 && *s <= 900.0)
+                    .ok_or_else(|| format!("--timeout takes seconds between 0 and 900, got `{value}`"))?;
+                timeout = Duration::from_secs_f64(seconds);
+            }
+            "-" if source.is_none() => source = Some(EventSource::Stdin),
+            flag if flag.starts_with("--") => return Err(format!("unknown option `{flag}` (allowed: --timeout)")),
+            path if source.is_none() => source = Some(EventSource::File(path.into())),
+            extra => return Err(format!("unexpected argument `{extra}`")),
+        }
+    }
+    let source = source.ok_or("invoke needs an event file (or - for stdin)")?;
+    Ok(Some(Command::Invoke { source, timeout }))
+}
+
+/// Carries out `command` with halo's stack `service`.
+pub async fn execute(service: InvocationService, command: Command) -> ExitCode {
+    let Command::Invoke { source, timeout } = command;
+    let text = match read_event(&source) {
+        Ok(text) => text,
+        Err(problem) => {
+            tracing::error!(event_source = %source, "cannot read the event: {problem}");
+            return ExitCode::from(2);
+        }
+    };
+    let ctx = local_ctx(timeout);
+    let invocation = match Invocation::from_json(&text, ctx) {
+        Ok(invocation) => invocation,
+        Err(err) => {
+            tracing::error!(event_source = %source, "the event is not valid JSON: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    match service.oneshot(invocation).await {
+        Ok(response) => {
+            println!("{}", response.get());
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            println!("{}", serde_json::json!({ "errorType": err.code(), "errorMessage": err.message() }));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn read_event(source: &EventSource) -> Result<String, String> {
+    match source {
+        EventSource::File(path) => {
+            std::fs::read_to_string(path).map_err(|err| format!("cannot read {}: {err}", path.display()))
+        }
+        EventSource::Stdin => {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text).map_err(|err| format!("cannot read stdin: {err}"))?;
+            Ok(text)
+        }
+    }
+}
+
+/// A synthetic context like Lambda's, for a local invocation.
+fn local_ctx(timeout: Duration) -> Ctx {
+    let function = FunctionInfo::shared();
+    let arn = format!("arn:aws:lambda:local:000000000000:function:{}", function.name);
+    Ctx::builder(uuid::Uuid::new_v4().to_string())
+        .invoked_function_arn(arn)
+        .timeout(timeout)
+        .cold_start(take_cold_start())
+        .function(function)
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Option<Command>, String> {
+        try_parse(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn parses_invoke_with_file_and_timeout() {
+        assert_eq!(
+            parse(&["invoke", "e.json", "--timeout", "1.5"]),
+            Ok(Some(Command::Invoke { source: EventSource::File("e.json".into()), timeout: Duration::from_millis(1500) }))
+        );
+        assert_eq!(
+            parse(&["invoke", "-"]),
+            Ok(Some(Command::Invoke { source: EventSource::Stdin, timeout: DEFAULT_TIMEOUT }))
+        );
+    }
+
+    #[test]
+    fn rejects_bad_usage_with_a_reason() {
+        assert!(parse(&[]).unwrap_err().contains("no command"));
+        assert!(parse(&["serve"]).unwrap_err().contains("unknown command `serve`"));
+        assert!(parse(&["invoke"]).unwrap_err().contains("needs an event file"));
+        assert!(parse(&["invoke", "a", "b"]).unwrap_err().contains("unexpected argument `b`"));
+        assert!(parse(&["invoke", "a", "--timeout", "0"]).unwrap_err().contains("between 0 and 900"));
+        assert!(parse(&["invoke", "a", "--verbose"]).unwrap_err().contains("unknown option `--verbose`"));
+        assert_eq!(parse(&["--help"]), Ok(None));
+    }
+}

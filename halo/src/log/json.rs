@@ -1,0 +1,252 @@
+//! The `tracing` layer that writes one JSON object per line.
+
+use std::cell::RefCell;
+use std::io::Write;
+use std::time::SystemTime;
+
+use tracing::span::{Attributes, Id, Record};
+use tracing::subscriber::Interest;
+use tracing::{Event, Level, Metadata, Subscriber};
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::registry::LookupSpan;
+
+use super::fields::{FieldVisitor, push_json_str};
+use super::level;
+use crate::context::Ctx;
+use crate::function::FunctionInfo;
+
+/// A [`Layer`] that renders every event as one JSON line.
+///
+/// Each line holds `timestamp` (RFC 3339, UTC, milliseconds), `level`,
+/// `message`, `service`, `function_name`, `function_version`,
+/// `function_memory_size`, `location`; inside an invocation also
+/// `function_request_id`, `function_arn`, `cold_start`, `correlation_id`,
+/// `xray_trace_id` and the keys added with [`Ctx::append_log_key`]; then the
+/// event's own fields and the fields of the spans it is in. The invocation's
+/// keys come from the current [`Ctx`], so none of them can outlive it.
+///
+/// Lines are filtered by the process-wide [`level`](super::level()).
+///
+/// ```
+/// use tracing_subscriber::layer::SubscriberExt;
+///
+/// let lines = halo::log::CapturedLines::default();
+/// let subscriber = tracing_subscriber::registry().with(halo::log::JsonLayer::new(lines.clone()));
+/// tracing::subscriber::with_default(subscriber, || tracing::info!(order_id = 42, "charged"));
+///
+/// let line = &lines.json()[0];
+/// assert_eq!(line["message"], "charged");
+/// assert_eq!(line["level"], "INFO");
+/// assert_eq!(line["order_id"], 42);
+/// ```
+pub struct JsonLayer<W> {
+    make_writer: W,
+    /// `,"service":…,"function_name":…,"function_version":…,"function_memory_size":…`
+    static_fields: Vec<u8>,
+}
+
+impl<W> std::fmt::Debug for JsonLayer<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JsonLayer")
+    }
+}
+
+impl JsonLayer<fn() -> std::io::Stderr> {
+    /// A layer writing to standard error.
+    pub fn stderr() -> Self {
+        JsonLayer::new(std::io::stderr as fn() -> std::io::Stderr)
+    }
+}
+
+impl<W> JsonLayer<W>
+where
+    W: for<'w> MakeWriter<'w> + 'static,
+{
+    /// A layer writing each line with one `write_all` to a writer from
+    /// `make_writer`, describing the function of this process.
+    pub fn new(make_writer: W) -> Self {
+        JsonLayer::for_function(make_writer, &FunctionInfo::shared())
+    }
+
+    /// A layer describing the given function.
+    pub fn for_function(make_writer: W, function: &FunctionInfo) -> Self {
+        let mut static_fields = Vec::with_capacity(128);
+        static_fields.extend_from_slice(b",\"service\":");
+        push_json_str(&mut static_fields, &function.service);
+        static_fields.extend_from_slice(b",\"function_name\":");
+        push_json_str(&mut static_fields, &function.name);
+        static_fields.extend_from_slice(b",\"function_version\":");
+        push_json_str(&mut static_fields, &function.version);
+        static_fields.extend_from_slice(b",\"function_memory_size\":");
+        static_fields.extend_from_slice(function.memory_size.to_string().as_bytes());
+        JsonLayer { make_writer, static_fields }
+    }
+
+    fn render(&self, event: &Event<'_>, append_spans: impl FnOnce(&mut Vec<u8>), out: &mut Buffers) {
+        let meta = event.metadata();
+        event.record(&mut FieldVisitor::new(&mut out.fields, Some(&mut out.message), &mut out.scratch));
+
+        let line = &mut out.line;
+        line.extend_from_slice(b"{\"timestamp\":\"");
+        let _ = write!(line, "{}", humantime::format_rfc3339_millis(SystemTime::now()));
+        line.extend_from_slice(b"\",\"level\":\"");
+        line.extend_from_slice(level_name(meta.level()).as_bytes());
+        line.extend_from_slice(b"\",\"message\":");
+        if out.message.is_empty() {
+            line.extend_from_slice(b"\"\"");
+        } else {
+            line.extend_from_slice(&out.message);
+        }
+        line.extend_from_slice(&self.static_fields);
+        Ctx::with_current(|ctx| {
+            if let Some(ctx) = ctx {
+                write_invocation_fields(line, ctx);
+            }
+        });
+        line.extend_from_slice(b",\"location\":\"");
+        line.extend_from_slice(meta.module_path().unwrap_or_else(|| meta.target()).as_bytes());
+        if let Some(n) = meta.line() {
+            let _ = write!(line, ":{n}");
+        }
+        line.push(b'"');
+        line.extend_from_slice(&out.fields);
+        append_spans(line);
+        line.extend_from_slice(b"}\n");
+    }
+}
+
+fn write_invocation_fields(line: &mut Vec<u8>, ctx: &Ctx) {
+    line.extend_from_slice(b",\"function_request_id\":");
+    push_json_str(line, ctx.request_id());
+    if !ctx.invoked_function_arn().is_empty() {
+        line.extend_from_slice(b",\"function_arn\":");
+        push_json_str(line, ctx.invoked_function_arn());
+    }
+    line.extend_from_slice(if ctx.cold_start() { b",\"cold_start\":true" } else { b",\"cold_start\":false" });
+    if let Some(id) = ctx.correlation_id() {
+        line.extend_from_slice(b",\"correlation_id\":");
+        push_json_str(line, id);
+    }
+    if let Some(id) = ctx.xray_trace_id() {
+        line.extend_from_slice(b",\"xray_trace_id\":");
+        push_json_str(line, id);
+    }
+    ctx.visit_log_keys(|key, value| {
+        line.push(b',');
+        push_json_str(line, key);
+        line.push(b':');
+        let _ = serde_json::to_writer(&mut *line, value);
+    });
+}
+
+fn level_name(level: &Level) -> &'static str {
+    match *level {
+        Level::ERROR => "ERROR",
+        Level::WARN => "WARN",
+        Level::INFO => "INFO",
+        Level::DEBUG => "DEBUG",
+        Level::TRACE => "TRACE",
+    }
+}
+
+/// The fields of a span, already rendered as `,"key":value` pairs.
+struct SpanFields(Vec<u8>);
+
+#[derive(Default)]
+struct Buffers {
+    line: Vec<u8>,
+    message: Vec<u8>,
+    fields: Vec<u8>,
+    scratch: String,
+}
+
+impl Buffers {
+    fn clear(&mut self) {
+        const KEEP: usize = 64 * 1024;
+        for buf in [&mut self.line, &mut self.message, &mut self.fields] {
+            buf.clear();
+            if buf.capacity() > KEEP {
+                buf.shrink_to(KEEP);
+            }
+        }
+        self.scratch.clear();
+    }
+}
+
+thread_local! {
+    static BUFFERS: RefCell<Buffers> = RefCell::new(Buffers::default());
+}
+
+/// Runs `f` with this thread's reusable buffers (fresh ones if a log line is
+/// written while another is being rendered, e.g. from a `Debug` impl).
+fn with_buffers(f: impl FnOnce(&mut Buffers)) {
+    BUFFERS.with(|cell| {
+        let mut fresh;
+        let mut guard;
+        let buffers: &mut Buffers = match cell.try_borrow_mut() {
+            Ok(borrowed) => {
+                guard = borrowed;
+                &mut guard
+            }
+            Err(_) => {
+                fresh = Buffers::default();
+                &mut fresh
+            }
+        };
+        buffers.clear();
+        f(buffers);
+    });
+}
+
+impl<S, W> Layer<S> for JsonLayer<W>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + 'static,
+{
+    fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
+        if level::passes(meta.level()) { Interest::always() } else { Interest::never() }
+    }
+
+    fn enabled(&self, meta: &Metadata<'_>, _ctx: Context<'_, S>) -> bool {
+        level::passes(meta.level())
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(level::level())
+    }
+
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut fields = Vec::new();
+        let mut scratch = String::new();
+        attrs.record(&mut FieldVisitor::new(&mut fields, None, &mut scratch));
+        span.extensions_mut().insert(SpanFields(fields));
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut extensions = span.extensions_mut();
+        if let Some(SpanFields(fields)) = extensions.get_mut::<SpanFields>() {
+            let mut scratch = String::new();
+            values.record(&mut FieldVisitor::new(fields, None, &mut scratch));
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        with_buffers(|buffers| {
+            let append_spans = |line: &mut Vec<u8>| {
+                if let Some(scope) = ctx.event_scope(event) {
+                    for span in scope.from_root() {
+                        if let Some(SpanFields(fields)) = span.extensions().get::<SpanFields>() {
+                            line.extend_from_slice(fields);
+                        }
+                    }
+                }
+            };
+            self.render(event, append_spans, buffers);
+            let _ = self.make_writer.make_writer_for(event.metadata()).write_all(&buffers.line);
+        });
+    }
+}

@@ -1,0 +1,207 @@
+//! Entry points: [`run`] and [`run_with_init`].
+//!
+//! With `AWS_LAMBDA_RUNTIME_API` set (inside Lambda, or under a Runtime API
+//! emulator) a halo binary is a normal Lambda runtime: it polls for events
+//! and answers them through halo's tower stack. Without it, it is a local
+//! command-line tool (see [`crate::local`]).
+
+use std::fmt::Display;
+use std::future::Future;
+use std::process::ExitCode;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+use tower::ServiceExt;
+
+use crate::context::{Ctx, take_cold_start};
+use crate::error::{Error, IntoError};
+use crate::function::FunctionInfo;
+use crate::handler::{HandlerFn, HandlerService, StatefulHandlerFn};
+use crate::invocation::Invocation;
+use crate::layers::{InvocationService, stack};
+use crate::local::{self, Command};
+
+/// Runs `handler` for every invocation of this container.
+///
+/// `handler` is a plain `async fn(E, &Ctx) -> Result<R, Err>` where `E`
+/// deserializes from the event, `R` serializes into the response and `Err`
+/// is a [`halo::Error`](crate::Error) or anything [`IntoError`]. This is what
+/// `#[halo::handler]` expands to.
+///
+/// ```no_run
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Deserialize)]
+/// struct Greet { name: String }
+///
+/// #[derive(Serialize)]
+/// struct Greeting { message: String }
+///
+/// async fn greet(event: Greet, _ctx: &halo::Ctx) -> Result<Greeting, halo::Error> {
+///     tracing::info!(name = %event.name, "greeting");
+///     Ok(Greeting { message: format!("hello, {}", event.name) })
+/// }
+///
+/// #[tokio::main(flavor = "current_thread")]
+/// async fn main() -> std::process::ExitCode {
+///     halo::run(greet).await
+/// }
+/// ```
+pub async fn run<H, E, R, Err>(handler: H) -> ExitCode
+where
+    H: for<'a> HandlerFn<'a, E, R, Err>,
+    E: DeserializeOwned + Send + 'static,
+    R: Serialize + Send + 'static,
+    Err: IntoError + Send + 'static,
+{
+    run_with_init(async { Ok::<(), std::convert::Infallible>(()) }, Stateless(handler)).await
+}
+
+/// Builds per-container state once with `init`, then runs `handler` with it
+/// for every invocation.
+///
+/// `init` runs once, before the first invocation (put AWS clients and
+/// configuration there); `handler` is an `async fn(E, &Ctx, &S)`. If `init`
+/// fails, the error is logged and reported to Lambda as an init error, and
+/// the process exits with a failure status. This is what
+/// `#[halo::handler(init = ...)]` expands to.
+///
+/// ```no_run
+/// struct State { greeting: String }
+///
+/// async fn init() -> Result<State, std::io::Error> {
+///     Ok(State { greeting: "hello".into() })
+/// }
+///
+/// async fn greet(name: String, _ctx: &halo::Ctx, state: &State) -> Result<String, halo::Error> {
+///     Ok(format!("{}, {name}", state.greeting))
+/// }
+///
+/// #[tokio::main(flavor = "current_thread")]
+/// async fn main() -> std::process::ExitCode {
+///     halo::run_with_init(init(), greet).await
+/// }
+/// ```
+pub async fn run_with_init<I, S, InitErr, H, E, R, Err>(init: I, handler: H) -> ExitCode
+where
+    I: Future<Output = Result<S, InitErr>>,
+    InitErr: Display,
+    S: Send + Sync + 'static,
+    H: for<'a> StatefulHandlerFn<'a, S, E, R, Err>,
+    E: DeserializeOwned + Send + 'static,
+    R: Serialize + Send + 'static,
+    Err: IntoError + Send + 'static,
+{
+    crate::log::init();
+    crate::log::install_panic_hook();
+    let mode = match Mode::from_env() {
+        Ok(mode) => mode,
+        Err(exit) => return exit,
+    };
+    let state = match init.await {
+        Ok(state) => state,
+        Err(err) => {
+            tracing::error!(error_cause = %err, "init failed");
+            if let Mode::Lambda = mode {
+                report_init_error(&err.to_string()).await;
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    let service = stack(HandlerService::with_state(state, handler));
+    match mode {
+        Mode::Lambda => serve_lambda(service).await,
+        Mode::Local(command) => local::execute(service, command).await,
+    }
+}
+
+/// Adapts a stateless handler to the stateful form with `()` state.
+struct Stateless<H>(H);
+
+impl<'a, H, E, R, Err> StatefulHandlerFn<'a, (), E, R, Err> for Stateless<H>
+where
+    H: HandlerFn<'a, E, R, Err>,
+{
+    type Future = H::Future;
+    fn call(&self, event: E, ctx: &'a Ctx, _state: &'a ()) -> H::Future {
+        self.0.call(event, ctx)
+    }
+}
+
+enum Mode {
+    Lambda,
+    Local(Command),
+}
+
+impl Mode {
+    fn from_env() -> Result<Mode, ExitCode> {
+        if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+            return Ok(Mode::Lambda);
+        }
+        local::parse_args(std::env::args().skip(1)).map(Mode::Local)
+    }
+}
+
+const REQUIRED_LAMBDA_VARS: [&str; 3] =
+    ["AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"];
+
+/// Serves invocations from the Lambda Runtime API until it goes away.
+///
+/// Use this to run a custom stack (see [`crate::layers`]); [`run`] and
+/// [`run_with_init`] call it for you.
+pub async fn serve_lambda(service: InvocationService) -> ExitCode {
+    let missing: Vec<&str> = REQUIRED_LAMBDA_VARS.iter().copied().filter(|v| std::env::var_os(v).is_none()).collect();
+    let memory_ok = std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").map(|m| m.parse::<i32>().is_ok()).unwrap_or(true);
+    if !missing.is_empty() || !memory_ok {
+        tracing::error!(missing = ?missing, "the Lambda environment is incomplete: these variables must be set (and the memory size a number)");
+        return ExitCode::FAILURE;
+    }
+    let function = FunctionInfo::shared();
+    let adapter = tower::service_fn(move |event: lambda_runtime::LambdaEvent<Box<RawValue>>| {
+        let (payload, context) = event.into_parts();
+        let ctx = Ctx::builder(context.request_id)
+            .invoked_function_arn(context.invoked_function_arn)
+            .xray_trace_id(context.xray_trace_id)
+            .deadline_epoch_ms(context.deadline)
+            .cold_start(take_cold_start())
+            .function(function.clone())
+            .build();
+        service.clone().oneshot(Invocation { payload, ctx })
+    });
+    let adapter = tower::ServiceBuilder::new().map_err(to_diagnostic).service(adapter);
+    match lambda_runtime::Runtime::new(adapter).run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error_cause = %err, "the Lambda runtime stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The Lambda error for a halo error: `errorType` is the code, the message
+/// is the public one (never the internal cause).
+fn to_diagnostic(err: Error) -> lambda_runtime::Diagnostic {
+    lambda_runtime::Diagnostic { error_type: err.code().to_owned(), error_message: err.message().to_owned() }
+}
+
+/// Tells the Runtime API that initialisation failed (best effort).
+async fn report_init_error(message: &str) {
+    use lambda_runtime_api_client::body::Body;
+
+    let body = serde_json::json!({ "errorType": "Runtime.InitError", "errorMessage": message }).to_string();
+    let request = lambda_runtime_api_client::build_request()
+        .method("POST")
+        .uri("/2018-06-01/runtime/init/error")
+        .header("lambda-runtime-function-error-type", "Runtime.InitError")
+        .header("content-type", "application/json")
+        .body(Body::from(body));
+    let sent = match (lambda_runtime_api_client::Client::builder().build(), request) {
+        (Ok(client), Ok(request)) => client.call(request).await.map(|_| ()),
+        (Err(err), _) => Err(err.into()),
+        (_, Err(err)) => Err(err.into()),
+    };
+    if let Err(err) = sent {
+        tracing::warn!(error_cause = %err, "could not report the init error to the Runtime API");
+    }
+}
