@@ -1,1 +1,22 @@
-//! x
+//! Test support for halo's integration tests: real services on loopback.
+//!
+//! - [`moto`]: a moto server (DynamoDB, SSM, SQS, …) on a free loopback port,
+//!   and an AWS SDK configuration that talks only to it.
+//! - [`runtime_api`]: a Lambda Runtime API on loopback that feeds events to a
+//!   real compiled function binary and records its answers.
+//! - [`function`]: starts a compiled function binary against that API and
+//!   collects its stderr log lines.
+
+pub mod function;
+pub mod moto;
+pub mod runtime_api;
+
+/// The workspace's root directory.
+pub fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// A free TCP port on 127.0.0.1 (bound, read and released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free loopback port")
+}

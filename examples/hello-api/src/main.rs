@@ -22,7 +22,12 @@ struct Greeting {
 /// Greets `?name=` (default `world`).
 #[halo::handler]
 async fn handler(request: ApiGatewayProxyRequest, ctx: &halo::Ctx) -> Result<ApiGatewayProxyResponse, halo::Error> {
-    let name = request.query_string_parameters.first("name").unwrap_or("world");
+    let requested = request.query_string_parameters.first("name");
+    if let Some(name) = requested {
+        // Carried by every later log line of this invocation, and only this one.
+        ctx.append_log_key("requested_name", name);
+    }
+    let name = requested.unwrap_or("world");
     if name.chars().count() > MAX_NAME_LEN {
         return Err(halo::Error::bad_request(format!("`name` is longer than {MAX_NAME_LEN} characters")));
     }

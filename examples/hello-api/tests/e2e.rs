@@ -1,0 +1,147 @@
+//! hello-api as a compiled binary: against a loopback Runtime API (two
+//! invocations in one container), and as a local command-line tool.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use halo_test_support::function::{FunctionProcess, parse_json_lines};
+use halo_test_support::runtime_api::RuntimeApi;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_hello-api");
+const REQUIRED_KEYS: [&str; 10] = [
+    "timestamp",
+    "level",
+    "message",
+    "service",
+    "function_name",
+    "function_version",
+    "function_memory_size",
+    "function_request_id",
+    "cold_start",
+    "xray_trace_id",
+];
+
+fn event(file: &str) -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("events").join(file);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn two_invocations_in_one_container() {
+    let api = RuntimeApi::start().await;
+    let function = FunctionProcess::start(Path::new(BINARY), &api, &[("HALO_SERVICE", "greeter")]);
+    let trace_1 = "Root=1-6740a2b1-5d6c3c1e2f0a4b7d8e9f0a1b;Parent=53995c3f42cd8ad8;Sampled=1";
+    let trace_2 = "Root=1-6740a2b2-000000000000000000000002;Parent=0000000000000002;Sampled=1";
+
+    let mut named = event("get-hello.json");
+    named["queryStringParameters"]["name"] = "Ada".into();
+    let first = api.invoke_with_headers(&named, Duration::from_secs(5), &[("lambda-runtime-trace-id", trace_1)]).await;
+    let unnamed = event("get-no-name.json");
+    let second = api.invoke_with_headers(&unnamed, Duration::from_secs(5), &[("lambda-runtime-trace-id", trace_2)]).await;
+
+    assert!(first.success && second.success);
+    assert_eq!(first.body["statusCode"], 200);
+    assert_eq!(first.body["body"], r#"{"message":"hello, Ada"}"#);
+    assert_eq!(second.body["body"], r#"{"message":"hello, world"}"#);
+    assert_ne!(first.request_id, second.request_id);
+
+    let lines = parse_json_lines(&function.stop());
+    let of = |id: &str| lines.iter().filter(|l| l["function_request_id"] == id).cloned().collect::<Vec<_>>();
+    let (lines_1, lines_2) = (of(&first.request_id), of(&second.request_id));
+    assert!(!lines_1.is_empty() && !lines_2.is_empty());
+    for line in lines_1.iter().chain(&lines_2) {
+        for key in REQUIRED_KEYS {
+            assert!(line.get(key).is_some(), "missing `{key}` in {line}");
+        }
+        assert_eq!(line["service"], "greeter");
+        assert_eq!(line["function_name"], "halo-test");
+        assert_eq!(line["function_version"], "7");
+        assert_eq!(line["function_memory_size"], 256);
+        let timestamp = line["timestamp"].as_str().unwrap();
+        assert!(timestamp.ends_with('Z') && timestamp.len() == 24, "RFC 3339 UTC with millis: {timestamp}");
+    }
+    assert!(lines_1.iter().all(|l| l["cold_start"] == true && l["xray_trace_id"] == trace_1));
+    assert!(lines_2.iter().all(|l| l["cold_start"] == false && l["xray_trace_id"] == trace_2));
+
+    // The greeting line of the first invocation has its event fields; none of
+    // them leaks into the second invocation's lines.
+    let greeting_1 = lines_1.iter().find(|l| l["message"] == "greeting").unwrap();
+    assert_eq!(greeting_1["name"], "Ada");
+    let greeting_2 = lines_2.iter().find(|l| l["message"] == "greeting").unwrap();
+    assert_eq!(greeting_2["name"], "world");
+    let keys_2: HashSet<&String> = lines_2.iter().flat_map(|l| l.as_object().unwrap().keys()).collect();
+    for line in &lines_2 {
+        assert!(!line.to_string().contains("Ada"), "a value of invocation 1 leaked: {line}");
+    }
+    assert_eq!(greeting_1["requested_name"], "Ada");
+    assert!(!keys_2.iter().any(|k| k.as_str() == "requested_name"), "an appended key leaked: {keys_2:?}");
+}
+
+fn local_invoke(args: &[&str], stdin: Option<&str>) -> (i32, String, Vec<String>) {
+    use std::io::Write;
+    let mut command = Command::new(BINARY);
+    command.env_remove("AWS_LAMBDA_RUNTIME_API").current_dir(env!("CARGO_MANIFEST_DIR")).args(args);
+    command.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    if let Some(input) = stdin {
+        pipe.write_all(input.as_bytes()).unwrap();
+    }
+    drop(pipe);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap().lines().map(str::to_owned).collect();
+    (output.status.code().unwrap_or(-1), String::from_utf8(output.stdout).unwrap(), stderr)
+}
+
+#[test]
+fn local_invoke_prints_the_response_and_json_logs() {
+    let (code, stdout, stderr) = local_invoke(&["invoke", "events/get-hello.json"], None);
+    assert_eq!(code, 0);
+    let response: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(response["statusCode"], 200);
+    assert_eq!(response["body"], r#"{"message":"hello, Ada"}"#);
+    let lines = parse_json_lines(&stderr);
+    let greeting = lines.iter().find(|l| l["message"] == "greeting").unwrap();
+    assert_eq!(greeting["cold_start"], true);
+    assert_eq!(greeting["function_name"], "hello-api");
+}
+
+#[test]
+fn local_invoke_reads_stdin() {
+    let event = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("events/get-no-name.json")).unwrap();
+    let (code, stdout, _) = local_invoke(&["invoke", "-", "--timeout", "1"], Some(&event));
+    assert_eq!(code, 0);
+    assert!(stdout.contains("hello, world"));
+}
+
+#[test]
+fn local_invoke_exits_non_zero_on_a_handler_error() {
+    let (code, stdout, stderr) = local_invoke(&["invoke", "events/get-long-name.json"], None);
+    assert_eq!(code, 1);
+    let error: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(error["errorType"], "BadRequest");
+    assert!(error["errorMessage"].as_str().unwrap().contains("longer than 64"));
+    assert!(parse_json_lines(&stderr).iter().any(|l| l["message"] == "invocation failed"));
+}
+
+#[test]
+fn local_invoke_rejects_a_malformed_event_file_cleanly() {
+    let (code, stdout, stderr) = local_invoke(&["invoke", "events/malformed.json"], None);
+    assert_eq!(code, 2);
+    assert!(stdout.is_empty());
+    let lines = parse_json_lines(&stderr);
+    assert!(lines.iter().any(|l| l["message"].as_str().unwrap().contains("not valid JSON")), "{lines:?}");
+    assert!(lines.iter().all(|l| l.get("panic_message").is_none()));
+}
+
+#[test]
+fn local_invoke_reports_a_missing_file_and_bad_usage() {
+    let (code, _, stderr) = local_invoke(&["invoke", "events/nope.json"], None);
+    assert_eq!(code, 2);
+    assert!(stderr.join("\n").contains("nope.json"));
+    let (code, _, stderr) = local_invoke(&["invoke"], None);
+    assert_eq!(code, 2);
+    assert!(stderr.join("\n").contains("usage:"));
+}

@@ -1,0 +1,57 @@
+//! A small direct-invoke function for halo's end-to-end tests.
+//!
+//! The event `{"action": ..}` chooses the behaviour: `echo` returns the
+//! event, `fail` returns an internal error whose cause holds a secret,
+//! `reject` a 422, `panic` panics, `sleep` sleeps `ms` milliseconds, `log`
+//! writes one line per level.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Action {
+    Echo,
+    Fail,
+    Reject,
+    Panic,
+    Sleep,
+    Log,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Event {
+    action: Action,
+    #[serde(default)]
+    value: serde_json::Value,
+    #[serde(default)]
+    ms: u64,
+}
+
+#[halo::handler]
+async fn handler(event: Event, ctx: &halo::Ctx) -> Result<serde_json::Value, halo::Error> {
+    let Event { action, value, ms } = event;
+    match action {
+        Action::Echo => {
+            ctx.append_log_key("echo_key", value.clone());
+            tracing::info!(seen = %value, "echo");
+            Ok(serde_json::json!({ "echo": value, "cold_start": ctx.cold_start(), "request_id": ctx.request_id() }))
+        }
+        Action::Fail => Err(halo::Error::internal("database password=hunter2 rejected")),
+        Action::Reject => Err(halo::Error::unprocessable("amount must be positive")),
+        Action::Panic => panic!("fixture panic with token=s3cr3t"),
+        Action::Sleep => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            Ok(serde_json::json!({ "slept_ms": ms }))
+        }
+        Action::Log => {
+            tracing::error!("error line");
+            tracing::warn!("warn line");
+            tracing::info!("info line");
+            tracing::debug!("debug line");
+            Ok(serde_json::Value::Null)
+        }
+    }
+}

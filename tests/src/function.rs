@@ -1,0 +1,95 @@
+//! A compiled function binary running against a [`RuntimeApi`].
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use crate::runtime_api::RuntimeApi;
+
+/// A function process; killed (by PID) when dropped.
+#[derive(Debug)]
+pub struct FunctionProcess {
+    child: Child,
+    stderr: Arc<Mutex<Vec<String>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FunctionProcess {
+    /// Starts `binary` as a Lambda runtime against `api`, with the usual
+    /// `AWS_LAMBDA_*` variables and the extra `env`.
+    pub fn start(binary: &Path, api: &RuntimeApi, env: &[(&str, &str)]) -> FunctionProcess {
+        let mut command = Command::new(binary);
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("AWS_LAMBDA_RUNTIME_API", api.address())
+            .env("AWS_LAMBDA_FUNCTION_NAME", "halo-test")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "7")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/halo-test")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/22/[7]abc")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let pipe = child.stderr.take().expect("piped stderr");
+        let sink = Arc::clone(&stderr);
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines() {
+                match line {
+                    Ok(line) => sink.lock().unwrap().push(line),
+                    Err(_) => break,
+                }
+            }
+        });
+        FunctionProcess { child, stderr, reader: Some(reader) }
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Stops the process and returns every line it wrote to stderr.
+    pub fn stop(mut self) -> Vec<String> {
+        self.kill();
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// The stderr lines written so far.
+    pub fn stderr_so_far(&self) -> Vec<String> {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+    }
+}
+
+impl Drop for FunctionProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Parses every line as a JSON object, panicking with the line if one is not.
+pub fn parse_json_lines(lines: &[String]) -> Vec<serde_json::Value> {
+    lines
+        .iter()
+        .map(|line| match serde_json::from_str::<serde_json::Value>(line) {
+            Ok(value @ serde_json::Value::Object(_)) => value,
+            other => panic!("stderr line is not a JSON object ({other:?}): {line}"),
+        })
+        .collect()
+}

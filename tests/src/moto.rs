@@ -1,0 +1,176 @@
+//! A moto server in server mode on a free loopback port.
+//!
+//! [`Moto::shared`] gives one server per test process (tests isolate their
+//! state by unique table names and parameter paths); [`Moto::start`] a
+//! dedicated one, stopped by its PID when dropped (for tests that stop the
+//! emulator on purpose). The shared server is started through a small
+//! watchdog that ends it when the test process goes away, however it ends.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+/// How long moto may take to answer its first request.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A running moto server.
+#[derive(Debug)]
+pub struct Moto {
+    port: u16,
+    child: Mutex<Option<Child>>,
+    /// Held open for the watchdog: closing it stops the server.
+    _lifeline: Option<ChildStdin>,
+}
+
+/// Where the moto executable lives (`.venv/bin/moto_server` at the
+/// workspace root, installed by `scripts/test.sh`).
+pub fn moto_server_path() -> std::path::PathBuf {
+    crate::workspace_root().join(".venv/bin/moto_server")
+}
+
+impl Moto {
+    /// The server shared by every test of this process, started on first use.
+    pub fn shared() -> &'static Moto {
+        static SHARED: OnceLock<Moto> = OnceLock::new();
+        SHARED.get_or_init(|| Moto::spawn(true))
+    }
+
+    /// A dedicated server, stopped (by PID) when dropped.
+    pub fn start() -> Moto {
+        Moto::spawn(false)
+    }
+
+    fn spawn(watchdog: bool) -> Moto {
+        let server = moto_server_path();
+        assert!(server.exists(), "{} is missing: run scripts/test.sh (it installs moto into .venv)", server.display());
+        let port = crate::free_port();
+        let port_arg = port.to_string();
+        let (child, lifeline) = if watchdog {
+            // The watchdog waits for EOF on stdin (the test process exiting)
+            // and then terminates the server.
+            let script = "import subprocess, sys\n\
+                          p = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n\
+                          sys.stdin.read()\n\
+                          p.terminate()\n\
+                          p.wait()\n";
+            let mut child = Command::new(crate::workspace_root().join(".venv/bin/python"))
+                .args(["-c", script])
+                .arg(&server)
+                .args(["-H", "127.0.0.1", "-p", &port_arg])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start the moto watchdog");
+            let lifeline = child.stdin.take();
+            (child, lifeline)
+        } else {
+            let child = Command::new(&server)
+                .args(["-H", "127.0.0.1", "-p", &port_arg])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start moto_server");
+            (child, None)
+        };
+        let moto = Moto { port, child: Mutex::new(Some(child)), _lifeline: lifeline };
+        moto.wait_ready();
+        moto
+    }
+
+    fn wait_ready(&self) {
+        let started = Instant::now();
+        while started.elapsed() < READY_TIMEOUT {
+            if http_get(self.port, "/moto-api/").is_some_and(|status| status == 200) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("moto did not answer on port {} within {READY_TIMEOUT:?}", self.port);
+    }
+
+    /// The port the server listens on (127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Environment variables that point an AWS SDK at this server only
+    /// (region, fake credentials, no instance-metadata probing).
+    pub fn env(&self) -> Vec<(String, String)> {
+        sdk_env(&self.endpoint())
+    }
+
+    /// An SDK configuration that talks to this server only.
+    pub async fn sdk_config(&self) -> SdkConfig {
+        sdk_config(&self.endpoint()).await
+    }
+
+    /// Stops the server now (by PID) and waits for it to exit.
+    pub fn stop(&self) {
+        if let Some(mut child) = self.child.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The environment TESTING.md prescribes for an SDK pointed at `endpoint`.
+pub fn sdk_env(endpoint: &str) -> Vec<(String, String)> {
+    [
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// An SDK configuration for `endpoint`, built explicitly: fixed region and
+/// credentials, so nothing probes instance metadata.
+pub async fn sdk_config(endpoint: &str) -> SdkConfig {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    let http_client = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "halo-tests"))
+        .http_client(http_client)
+        .load()
+        .await
+}
+
+/// A minimal HTTP/1.0 GET; returns the status code.
+fn http_get(port: u16, path: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+/// A name unique to this process and call, for tables and parameter paths.
+pub fn unique_name(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!("{prefix}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}

@@ -1,0 +1,50 @@
+//! Proves the moto harness: a real DynamoDB round trip over loopback.
+
+use aws_sdk_dynamodb::types::{AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+use halo_test_support::moto::{Moto, unique_name};
+
+#[tokio::test]
+async fn put_then_get_an_item_through_moto() {
+    let moto = Moto::shared();
+    let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+    let table = unique_name("roundtrip");
+    client
+        .create_table()
+        .table_name(&table)
+        .attribute_definitions(AttributeDefinition::builder().attribute_name("id").attribute_type(ScalarAttributeType::S).build().unwrap())
+        .key_schema(KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build().unwrap())
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("create table");
+    client
+        .put_item()
+        .table_name(&table)
+        .item("id", AttributeValue::S("k1".into()))
+        .item("status", AttributeValue::S("COMPLETED".into()))
+        .condition_expression("attribute_not_exists(id)")
+        .send()
+        .await
+        .expect("put item");
+    let item = client
+        .get_item()
+        .table_name(&table)
+        .key("id", AttributeValue::S("k1".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("get item")
+        .item
+        .expect("the item exists");
+    assert_eq!(item["status"], AttributeValue::S("COMPLETED".into()));
+
+    // The same conditional put fails now that the item exists.
+    let again = client
+        .put_item()
+        .table_name(&table)
+        .item("id", AttributeValue::S("k1".into()))
+        .condition_expression("attribute_not_exists(id)")
+        .send()
+        .await;
+    assert!(again.is_err(), "a conditional put on an existing id must fail");
+}

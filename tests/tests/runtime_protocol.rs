@@ -1,0 +1,133 @@
+//! The compiled fixture function against a loopback Runtime API: errors,
+//! panics and malformed payloads fail one invocation cleanly and the
+//! container keeps serving.
+
+use std::path::Path;
+use std::time::Duration;
+
+use halo_test_support::function::{FunctionProcess, parse_json_lines};
+use halo_test_support::runtime_api::RuntimeApi;
+use serde_json::json;
+
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+fn fixture() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_halo-fixture"))
+}
+
+#[tokio::test]
+async fn malformed_payload_fails_with_a_clear_error_and_the_next_invocation_works() {
+    let api = RuntimeApi::start().await;
+    let function = FunctionProcess::start(fixture(), &api, &[]);
+
+    let bad = api.invoke(&json!({ "action": "sleep", "ms": "soon" }), TIMEOUT).await;
+    assert!(!bad.success);
+    assert_eq!(bad.body["errorType"], "InvalidEvent");
+    let message = bad.body["errorMessage"].as_str().unwrap();
+    assert!(message.contains("ms"), "names the field: {message}");
+
+    let unknown = api.invoke(&json!({ "action": "launch" }), TIMEOUT).await;
+    assert_eq!(unknown.body["errorType"], "InvalidEvent");
+    assert!(unknown.body["errorMessage"].as_str().unwrap().contains("launch"));
+
+    let good = api.invoke(&json!({ "action": "echo", "value": 1 }), TIMEOUT).await;
+    assert!(good.success, "{:?}", good.body);
+    assert_eq!(good.body["echo"], 1);
+
+    let lines = parse_json_lines(&function.stop());
+    assert!(lines.iter().all(|l| l.get("panic_message").is_none()));
+}
+
+#[tokio::test]
+async fn a_panic_fails_the_invocation_and_the_container_keeps_serving() {
+    let api = RuntimeApi::start().await;
+    let mut function = FunctionProcess::start(fixture(), &api, &[]);
+
+    let panicked = api.invoke(&json!({ "action": "panic" }), TIMEOUT).await;
+    assert!(!panicked.success);
+    assert_eq!(panicked.body["errorType"], "InternalError");
+    assert_eq!(panicked.body["errorMessage"], "internal error");
+    assert!(!panicked.body.to_string().contains("s3cr3t"), "the panic message never reaches the caller");
+
+    let after = api.invoke(&json!({ "action": "echo", "value": "still here" }), TIMEOUT).await;
+    assert!(after.success);
+    assert_eq!(after.body["echo"], "still here");
+    assert!(function.is_running());
+
+    let lines = parse_json_lines(&function.stop());
+    let panic_line = lines.iter().find(|l| l["message"] == "panic").expect("the panic is logged as JSON");
+    assert!(panic_line["panic_message"].as_str().unwrap().contains("fixture panic"));
+    assert_eq!(panic_line["function_request_id"], panicked.request_id.as_str());
+}
+
+#[tokio::test]
+async fn an_internal_error_is_logged_but_its_cause_is_not_returned() {
+    let api = RuntimeApi::start().await;
+    let function = FunctionProcess::start(fixture(), &api, &[]);
+
+    let failed = api.invoke(&json!({ "action": "fail" }), TIMEOUT).await;
+    assert!(!failed.success);
+    assert_eq!(failed.body, json!({ "errorType": "InternalError", "errorMessage": "internal error" }));
+
+    let rejected = api.invoke(&json!({ "action": "reject" }), TIMEOUT).await;
+    assert_eq!(rejected.body, json!({ "errorType": "Unprocessable", "errorMessage": "amount must be positive" }));
+
+    let lines = parse_json_lines(&function.stop());
+    let logged = lines.iter().find(|l| l["function_request_id"] == failed.request_id.as_str() && l["message"] == "invocation failed").unwrap();
+    assert_eq!(logged["level"], "ERROR");
+    assert!(logged["error_cause"].as_str().unwrap().contains("hunter2"), "the cause is in the log");
+    let warned = lines.iter().find(|l| l["function_request_id"] == rejected.request_id.as_str()).unwrap();
+    assert_eq!(warned["level"], "WARN");
+}
+
+#[tokio::test]
+async fn log_level_comes_from_the_environment() {
+    for (env, expected) in [
+        (vec![], vec!["ERROR", "WARN", "INFO"]),
+        (vec![("AWS_LAMBDA_LOG_LEVEL", "WARN")], vec!["ERROR", "WARN"]),
+        (vec![("HALO_LOG_LEVEL", "debug"), ("AWS_LAMBDA_LOG_LEVEL", "ERROR")], vec!["ERROR", "WARN", "INFO", "DEBUG"]),
+    ] {
+        let api = RuntimeApi::start().await;
+        let function = FunctionProcess::start(fixture(), &api, &env);
+        let outcome = api.invoke(&json!({ "action": "log" }), TIMEOUT).await;
+        assert!(outcome.success);
+        let lines = parse_json_lines(&function.stop());
+        let levels: Vec<&str> = lines
+            .iter()
+            .filter(|l| l["function_request_id"] == outcome.request_id.as_str() && l["location"].as_str().unwrap().starts_with("halo_fixture"))
+            .map(|l| l["level"].as_str().unwrap())
+            .collect();
+        assert_eq!(levels, expected, "with {env:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_init_error_is_reported_to_the_runtime_api() {
+    let api = RuntimeApi::start().await;
+    let binary = Path::new(env!("CARGO_BIN_EXE_halo-fixture-init"));
+    let function = FunctionProcess::start(binary, &api, &[("FIXTURE_INIT_FAIL", "1")]);
+    let mut waited = 0;
+    while api.init_errors().is_empty() && waited < 100 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    let errors = api.init_errors();
+    assert_eq!(errors.len(), 1, "exactly one init error report");
+    assert_eq!(errors[0]["errorType"], "Runtime.InitError");
+    assert!(errors[0]["errorMessage"].as_str().unwrap().contains("FIXTURE_TABLE"));
+    let lines = parse_json_lines(&function.stop());
+    assert!(lines.iter().any(|l| l["message"] == "init failed"));
+    assert_eq!(api.next_calls(), 0, "no invocation is fetched after a failed init");
+}
+
+#[tokio::test]
+async fn init_runs_once_per_container() {
+    let api = RuntimeApi::start().await;
+    let binary = Path::new(env!("CARGO_BIN_EXE_halo-fixture-init"));
+    let function = FunctionProcess::start(binary, &api, &[("FIXTURE_TABLE", "orders")]);
+    for _ in 0..3 {
+        let outcome = api.invoke(&json!("x"), TIMEOUT).await;
+        assert_eq!(outcome.body, json!({ "table": "orders", "init_runs": 1 }));
+    }
+    drop(function);
+}
