@@ -11,10 +11,22 @@ use crate::args;
 const MACRO: &str = "halo::handler";
 
 pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
-    let args = args::parse(MACRO, args, &["init"])?;
     let function: ItemFn = syn::parse2(input)?;
+    match expand_valid(args, &function) {
+        Ok(tokens) => Ok(tokens),
+        // Keep the user's function and a stub `main` so the one error shown
+        // is ours, not a cascade of "not found" errors.
+        Err(err) => {
+            let err = err.into_compile_error();
+            Ok(quote! { #err #function fn main() {} })
+        }
+    }
+}
+
+fn expand_valid(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream> {
+    let args = args::parse(MACRO, args, &["init"])?;
     let init = args.iter().find(|a| a.key == "init").map(args::as_path).transpose()?;
-    validate(&function, init.is_some())?;
+    validate(function, init.is_some())?;
 
     let name = &function.sig.ident;
     let run = match init {
@@ -40,10 +52,7 @@ fn validate(function: &ItemFn, has_init: bool) -> syn::Result<()> {
         ));
     }
     if let Some(receiver) = sig.inputs.iter().find(|arg| matches!(arg, FnArg::Receiver(_))) {
-        return Err(syn::Error::new_spanned(
-            receiver,
-            "a handler cannot take `self`: it must be a free `async fn`",
-        ));
+        return Err(syn::Error::new_spanned(receiver, "a handler cannot take `self`: it must be a free `async fn`"));
     }
     if !sig.generics.params.is_empty() {
         return Err(syn::Error::new_spanned(

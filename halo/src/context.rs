@@ -346,4 +346,3 @@ mod tests {
         assert_eq!(ctx.log_keys(), vec![("a".into(), 3.into()), ("b".into(), 2.into())]);
     }
 }
-

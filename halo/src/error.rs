@@ -94,10 +94,7 @@ impl ErrorKind {
 
     /// Whether the same request may succeed if retried later.
     pub fn is_retryable(self) -> bool {
-        matches!(
-            self,
-            ErrorKind::TooManyRequests | ErrorKind::Upstream | ErrorKind::Unavailable | ErrorKind::Timeout
-        )
+        matches!(self, ErrorKind::TooManyRequests | ErrorKind::Upstream | ErrorKind::Unavailable | ErrorKind::Timeout)
     }
 }
 

@@ -182,7 +182,10 @@ mod tests {
     fn parses_invoke_with_file_and_timeout() {
         assert_eq!(
             parse(&["invoke", "e.json", "--timeout", "1.5"]),
-            Ok(Some(Command::Invoke { source: EventSource::File("e.json".into()), timeout: Duration::from_millis(1500) }))
+            Ok(Some(Command::Invoke {
+                source: EventSource::File("e.json".into()),
+                timeout: Duration::from_millis(1500)
+            }))
         );
         assert_eq!(
             parse(&["invoke", "-"]),

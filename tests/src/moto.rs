@@ -148,7 +148,8 @@ pub fn sdk_env(endpoint: &str) -> Vec<(String, String)> {
 /// credentials, so nothing probes instance metadata.
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {
     use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-    let http_client = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
+    let http_client =
+        aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
     aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))

@@ -101,7 +101,12 @@ impl RuntimeApi {
 
     /// Like [`RuntimeApi::invoke`], with extra headers on the `/next`
     /// response (e.g. `Lambda-Runtime-Trace-Id`).
-    pub async fn invoke_with_headers(&self, event: &serde_json::Value, timeout: Duration, headers: &[(&str, &str)]) -> Outcome {
+    pub async fn invoke_with_headers(
+        &self,
+        event: &serde_json::Value,
+        timeout: Duration,
+        headers: &[(&str, &str)],
+    ) -> Outcome {
         let request_id = format!("req-{}", unique());
         let deadline_ms = now_ms() + timeout.as_millis() as u64;
         let (tx, rx) = oneshot::channel();
@@ -160,11 +165,8 @@ fn reply(status: StatusCode, body: &str) -> Result<Reply, Infallible> {
 
 async fn handle(req: Request<Incoming>, state: Arc<Mutex<State>>, queued: Arc<Notify>) -> Result<Reply, Infallible> {
     let path = req.uri().path().to_owned();
-    let error_type = req
-        .headers()
-        .get("lambda-runtime-function-error-type")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let error_type =
+        req.headers().get("lambda-runtime-function-error-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let json = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
     let parts: Vec<&str> = path.trim_start_matches("/2018-06-01/runtime/").split('/').collect();
@@ -205,7 +207,10 @@ async fn next(state: Arc<Mutex<State>>, queued: Arc<Notify>) -> Result<Reply, In
                 .header("content-type", "application/json")
                 .header("lambda-runtime-aws-request-id", &pending.request_id)
                 .header("lambda-runtime-deadline-ms", pending.deadline_ms.to_string())
-                .header("lambda-runtime-invoked-function-arn", "arn:aws:lambda:us-east-1:123456789012:function:halo-test");
+                .header(
+                    "lambda-runtime-invoked-function-arn",
+                    "arn:aws:lambda:us-east-1:123456789012:function:halo-test",
+                );
             for (name, value) in &pending.headers {
                 response = response.header(name, value);
             }

@@ -73,7 +73,10 @@ async fn an_internal_error_is_logged_but_its_cause_is_not_returned() {
     assert_eq!(rejected.body, json!({ "errorType": "Unprocessable", "errorMessage": "amount must be positive" }));
 
     let lines = parse_json_lines(&function.stop());
-    let logged = lines.iter().find(|l| l["function_request_id"] == failed.request_id.as_str() && l["message"] == "invocation failed").unwrap();
+    let logged = lines
+        .iter()
+        .find(|l| l["function_request_id"] == failed.request_id.as_str() && l["message"] == "invocation failed")
+        .unwrap();
     assert_eq!(logged["level"], "ERROR");
     assert!(logged["error_cause"].as_str().unwrap().contains("hunter2"), "the cause is in the log");
     let warned = lines.iter().find(|l| l["function_request_id"] == rejected.request_id.as_str()).unwrap();
@@ -94,7 +97,10 @@ async fn log_level_comes_from_the_environment() {
         let lines = parse_json_lines(&function.stop());
         let levels: Vec<&str> = lines
             .iter()
-            .filter(|l| l["function_request_id"] == outcome.request_id.as_str() && l["location"].as_str().unwrap().starts_with("halo_fixture"))
+            .filter(|l| {
+                l["function_request_id"] == outcome.request_id.as_str()
+                    && l["location"].as_str().unwrap().starts_with("halo_fixture")
+            })
             .map(|l| l["level"].as_str().unwrap())
             .collect();
         assert_eq!(levels, expected, "with {env:?}");

@@ -39,7 +39,8 @@ async fn two_invocations_in_one_container() {
     named["queryStringParameters"]["name"] = "Ada".into();
     let first = api.invoke_with_headers(&named, Duration::from_secs(5), &[("lambda-runtime-trace-id", trace_1)]).await;
     let unnamed = event("get-no-name.json");
-    let second = api.invoke_with_headers(&unnamed, Duration::from_secs(5), &[("lambda-runtime-trace-id", trace_2)]).await;
+    let second =
+        api.invoke_with_headers(&unnamed, Duration::from_secs(5), &[("lambda-runtime-trace-id", trace_2)]).await;
 
     assert!(first.success && second.success);
     assert_eq!(first.body["statusCode"], 200);
@@ -83,7 +84,10 @@ fn local_invoke(args: &[&str], stdin: Option<&str>) -> (i32, String, Vec<String>
     use std::io::Write;
     let mut command = Command::new(BINARY);
     command.env_remove("AWS_LAMBDA_RUNTIME_API").current_dir(env!("CARGO_MANIFEST_DIR")).args(args);
-    command.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
     let mut child = command.spawn().unwrap();
     let mut pipe = child.stdin.take().unwrap();
     if let Some(input) = stdin {

@@ -58,8 +58,18 @@ pub(crate) fn log_error(err: &Error) {
     let chain = err.source_chain();
     let cause = (!chain.is_empty()).then_some(chain.as_str());
     if err.status() >= 500 {
-        tracing::error!(error_code = err.code(), error_message = err.message(), error_cause = cause, "invocation failed");
+        tracing::error!(
+            error_code = err.code(),
+            error_message = err.message(),
+            error_cause = cause,
+            "invocation failed"
+        );
     } else {
-        tracing::warn!(error_code = err.code(), error_message = err.message(), error_cause = cause, "invocation failed");
+        tracing::warn!(
+            error_code = err.code(),
+            error_message = err.message(),
+            error_cause = cause,
+            "invocation failed"
+        );
     }
 }

@@ -15,10 +15,10 @@ mod catch_panic;
 mod context;
 mod error_log;
 
+pub(crate) use catch_panic::panic_message;
 pub use catch_panic::{CatchPanicLayer, CatchPanicService};
 pub use context::{ContextLayer, ContextService};
 pub use error_log::{ErrorLogLayer, ErrorLogService};
-pub(crate) use catch_panic::panic_message;
 
 use serde_json::value::RawValue;
 use tower::ServiceBuilder;
@@ -33,10 +33,7 @@ pub type InvocationService = BoxCloneSyncService<Invocation, Box<RawValue>, Erro
 
 /// Wraps `handler` in halo's layers (see the module docs for the order).
 pub fn stack(handler: HandlerService) -> InvocationService {
-    let service = ServiceBuilder::new()
-        .layer(ContextLayer)
-        .layer(ErrorLogLayer)
-        .layer(CatchPanicLayer)
-        .service(handler);
+    let service =
+        ServiceBuilder::new().layer(ContextLayer).layer(ErrorLogLayer).layer(CatchPanicLayer).service(handler);
     BoxCloneSyncService::new(service)
 }

@@ -25,11 +25,11 @@ impl<'a> FieldVisitor<'a> {
 
     /// Where the value of `field` goes, with its key already written.
     fn target(&mut self, field: &Field) -> &mut Vec<u8> {
-        if field.name() == "message" {
-            if let Some(message) = self.message.as_deref_mut() {
-                message.clear();
-                return message;
-            }
+        if field.name() == "message"
+            && let Some(message) = self.message.as_deref_mut()
+        {
+            message.clear();
+            return message;
         }
         self.out.push(b',');
         push_json_str(self.out, field.name());

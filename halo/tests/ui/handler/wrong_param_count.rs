@@ -1,0 +1,4 @@
+#[halo::handler]
+async fn handler(event: String) -> Result<String, halo::Error> {
+    Ok(event)
+}

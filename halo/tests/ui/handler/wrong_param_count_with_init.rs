@@ -1,0 +1,10 @@
+struct State;
+
+async fn init() -> Result<State, String> {
+    Ok(State)
+}
+
+#[halo::handler(init = init)]
+async fn handler(event: String, _ctx: &halo::Ctx) -> Result<String, halo::Error> {
+    Ok(event)
+}
