@@ -27,6 +27,8 @@
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms)]
 
+#[cfg(feature = "aws")]
+pub mod aws;
 mod context;
 mod error;
 mod function;
@@ -35,6 +37,7 @@ mod invocation;
 pub mod layers;
 pub mod local;
 pub mod log;
+pub mod retry;
 mod runtime;
 
 pub use context::{Ctx, CtxBuilder};

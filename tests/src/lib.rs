@@ -10,6 +10,7 @@
 pub mod function;
 pub mod moto;
 pub mod runtime_api;
+pub mod sdk_requests;
 
 /// The workspace's root directory.
 pub fn workspace_root() -> std::path::PathBuf {

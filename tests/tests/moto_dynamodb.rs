@@ -4,11 +4,14 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
 use halo_test_support::moto::{Moto, unique_name};
+use halo_test_support::sdk_requests::RequestCounter;
 
 #[tokio::test]
 async fn put_then_get_an_item_through_moto() {
     let moto = Moto::shared();
-    let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+    let counter = RequestCounter::default();
+    let config = aws_sdk_dynamodb::config::Builder::from(&moto.sdk_config().await).interceptor(counter.clone()).build();
+    let client = aws_sdk_dynamodb::Client::from_conf(config);
     let table = unique_name("roundtrip");
     client
         .create_table()
@@ -51,4 +54,6 @@ async fn put_then_get_an_item_through_moto() {
         .send()
         .await;
     assert!(again.is_err(), "a conditional put on an existing id must fail");
+    assert_eq!(counter.count("PutItem"), 2, "{:?}", counter.by_operation());
+    assert_eq!(counter.count("GetItem"), 1);
 }
