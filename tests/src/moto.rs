@@ -147,10 +147,7 @@ pub fn sdk_env(endpoint: &str) -> Vec<(String, String)> {
 /// An SDK configuration for `endpoint`, built explicitly: fixed region and
 /// credentials, so nothing probes instance metadata.
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {
-    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-    let http_client =
-        aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
-    aws_config::defaults(BehaviorVersion::latest())
+    halo::aws::loader()
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "halo-tests"))
