@@ -49,3 +49,13 @@ pub(crate) fn as_path(arg: &Arg) -> syn::Result<&syn::Path> {
         other => Err(syn::Error::new_spanned(other, format!("`{}` takes the path of a function", arg.key))),
     }
 }
+
+/// The value of `key` as a whole number (e.g. milliseconds).
+pub(crate) fn as_u64(arg: &Arg) -> syn::Result<u64> {
+    match &arg.value {
+        Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(int), .. }) => int.base10_parse(),
+        other => {
+            Err(syn::Error::new_spanned(other, format!("`{}` takes a whole number, e.g. `{} = 500`", arg.key, arg.key)))
+        }
+    }
+}

@@ -24,14 +24,26 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<Token
 }
 
 fn expand_valid(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream> {
-    let args = args::parse(MACRO, args, &["init"])?;
+    let args = args::parse(MACRO, args, &["init", "timeout_margin_ms"])?;
     let init = args.iter().find(|a| a.key == "init").map(args::as_path).transpose()?;
+    let margin = args.iter().find(|a| a.key == "timeout_margin_ms").map(args::as_u64).transpose()?;
     validate(function, init.is_some())?;
 
     let name = &function.sig.ident;
-    let run = match init {
-        Some(init) => quote! { ::halo::run_with_init(#init(), #name) },
-        None => quote! { ::halo::run(#name) },
+    let run = match (init, margin) {
+        (Some(init), None) => quote! { ::halo::run_with_init(#init(), #name) },
+        (None, None) => quote! { ::halo::run(#name) },
+        (init, Some(ms)) => {
+            let options = quote! {
+                ::halo::Options::from_env().timeout_margin(::std::time::Duration::from_millis(#ms))
+            };
+            match init {
+                Some(init) => quote! { ::halo::run_with_options(#options, #init(), #name) },
+                None => quote! {
+                    ::halo::run_with_options(#options, ::halo::__private::no_init(), ::halo::__private::Stateless(#name))
+                },
+            }
+        }
     };
     Ok(quote! {
         #function

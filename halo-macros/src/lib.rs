@@ -9,10 +9,19 @@ use proc_macro::TokenStream;
 
 mod args;
 mod handler;
+mod idempotent;
 
 /// Marks an async fn as the Lambda handler and generates `main`; see
 /// `halo::handler` for the full documentation.
 #[proc_macro_attribute]
 pub fn handler(args: TokenStream, input: TokenStream) -> TokenStream {
     handler::expand(args.into(), input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+/// Makes an async fn idempotent: one run per payload, the stored result
+/// replayed for duplicates; see `halo::idempotent` for the full
+/// documentation.
+#[proc_macro_attribute]
+pub fn idempotent(args: TokenStream, input: TokenStream) -> TokenStream {
+    idempotent::expand(args.into(), input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
 }

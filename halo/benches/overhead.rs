@@ -7,8 +7,12 @@
 //!   handler, encode the response (what `lambda_runtime::run` with a
 //!   `service_fn` does per event, minus the HTTP to the Runtime API);
 //! - `halo`: the same through halo's full stack: context set-up (task-local
-//!   `Ctx`, cold-start flag), panic catching, error logging, decoding and
-//!   encoding, with the handler writing two JSON log lines to a sink.
+//!   `Ctx`, cold-start flag), correlation id extraction and validation, the
+//!   debug-sampling decision, the `x-correlation-id` response header, the
+//!   timeout guard, panic catching, error logging, decoding and encoding,
+//!   with the handler writing two JSON log lines to a sink;
+//! - `halo_error`: the full stack when the handler fails (error mapped to a
+//!   404 proxy response with a JSON body and trace id, failure logged).
 //!
 //! Both decode the event bytes the way lambda_runtime does (through
 //! `serde_path_to_error`): `bare` into the request type, `halo` into a raw
@@ -45,6 +49,13 @@ async fn bare_handler(request: ApiGatewayProxyRequest) -> Result<ApiGatewayProxy
     Ok(respond(&request))
 }
 
+async fn failing_handler(
+    _request: ApiGatewayProxyRequest,
+    _ctx: &halo::Ctx,
+) -> Result<ApiGatewayProxyResponse, halo::Error> {
+    Err(halo::Error::not_found("no such greeting"))
+}
+
 async fn halo_handler(
     request: ApiGatewayProxyRequest,
     _ctx: &halo::Ctx,
@@ -72,7 +83,8 @@ fn overhead(c: &mut Criterion) {
     });
 
     let function = Arc::new(halo::FunctionInfo::for_test());
-    let stack = halo::layers::stack(halo::HandlerService::new(halo_handler));
+    let options = halo::Options::from_env();
+    let stack = halo::layers::stack(halo::HandlerService::new(halo_handler), &options);
     group.bench_function("halo", |b| {
         b.iter(|| {
             let payload: Box<RawValue> = lambda_decode(black_box(bytes));
@@ -87,7 +99,30 @@ fn overhead(c: &mut Criterion) {
             black_box(serde_json::to_vec(&response).unwrap())
         })
     });
+    let failing = halo::layers::stack(halo::HandlerService::new(failing_handler), &options);
+    group.bench_function("halo_error", |b| {
+        b.iter(|| {
+            let payload: Box<RawValue> = lambda_decode(black_box(bytes));
+            let ctx = halo::Ctx::builder("8f7c7a0e-2a5e-4c1b-9d7e-0b7f6b1c2d3e")
+                .deadline_epoch_ms(u64::MAX / 2)
+                .function(function.clone())
+                .build();
+            let mut service = failing.clone();
+            let response = service.ready().now_or_never().unwrap().unwrap().call(halo::Invocation { payload, ctx });
+            black_box(response.now_or_never().unwrap().unwrap())
+        })
+    });
+
     // Components of halo's part, for the README's breakdown.
+    let raw_event: Box<RawValue> = lambda_decode(bytes);
+    group.bench_function("component/correlation_and_sampling", |b| {
+        b.iter(|| black_box(halo::correlation::decide(halo::correlation::extract(black_box(&raw_event)), 0.1)))
+    });
+    let (correlation, _) = halo::correlation::decide(halo::correlation::extract(&raw_event), 0.0);
+    let error = halo::Error::not_found("no such greeting");
+    group.bench_function("component/error_mapping", |b| {
+        b.iter(|| black_box(halo::layers::error_response(black_box(&error), &correlation)))
+    });
     group.bench_function("component/raw_event_scan", |b| {
         b.iter(|| black_box(lambda_decode::<Box<RawValue>>(black_box(bytes))))
     });

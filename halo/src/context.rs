@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::correlation::Correlation;
 use crate::function::FunctionInfo;
+use crate::log::DebugBuffer;
 
 tokio::task_local! {
     static CURRENT: Ctx;
@@ -43,8 +45,10 @@ struct Inner {
     deadline_epoch_ms: u64,
     cold_start: bool,
     function: Arc<FunctionInfo>,
-    correlation_id: OnceLock<String>,
+    timeout_margin: Duration,
+    correlation: OnceLock<Correlation>,
     log_keys: Mutex<Vec<(String, serde_json::Value)>>,
+    debug_buffer: Mutex<DebugBuffer>,
 }
 
 impl Ctx {
@@ -57,6 +61,7 @@ impl Ctx {
             deadline_epoch_ms: None,
             cold_start: false,
             function: None,
+            timeout_margin: crate::timeout::DEFAULT_MARGIN,
         }
     }
 
@@ -156,15 +161,55 @@ impl Ctx {
         self.inner.deadline.saturating_duration_since(Instant::now())
     }
 
-    /// The correlation id of this invocation, once it has been set.
-    pub fn correlation_id(&self) -> Option<&str> {
-        self.inner.correlation_id.get().map(String::as_str)
+    /// The safety margin kept before the deadline: the handler is stopped
+    /// and a timeout error answered this long before Lambda would kill it.
+    pub fn timeout_margin(&self) -> Duration {
+        self.inner.timeout_margin
     }
 
-    /// Sets the correlation id; only the first call has an effect.
-    /// Returns `false` when an id was already set.
+    /// The time budget left for work, outgoing calls included: the remaining
+    /// time minus the safety margin (zero once past it).
+    pub fn budget(&self) -> Duration {
+        self.remaining().saturating_sub(self.inner.timeout_margin)
+    }
+
+    /// The instant at which the budget runs out (deadline minus margin).
+    pub fn budget_deadline(&self) -> Instant {
+        self.inner.deadline.checked_sub(self.inner.timeout_margin).unwrap_or(self.inner.deadline)
+    }
+
+    /// The correlation id of this invocation, once it has been set.
+    pub fn correlation_id(&self) -> Option<&str> {
+        self.inner.correlation.get().map(|c| c.id.as_str())
+    }
+
+    /// The correlation of this invocation (id, debug-sampling decision,
+    /// caller, event source), once it has been decided.
+    pub fn correlation(&self) -> Option<&Correlation> {
+        self.inner.correlation.get()
+    }
+
+    /// Sets the correlation; only the first call has an effect. Returns
+    /// `false` when it was already set.
+    pub fn set_correlation(&self, correlation: Correlation) -> bool {
+        self.inner.correlation.set(correlation).is_ok()
+    }
+
+    /// Sets just the correlation id (not sampled, no caller); see
+    /// [`Ctx::set_correlation`].
     pub fn set_correlation_id(&self, id: impl Into<String>) -> bool {
-        self.inner.correlation_id.set(id.into()).is_ok()
+        self.set_correlation(Correlation::new(id))
+    }
+
+    /// Whether debug lines of this invocation are emitted (it was sampled,
+    /// here or upstream).
+    pub fn debug_sampled(&self) -> bool {
+        self.inner.correlation.get().is_some_and(|c| c.debug)
+    }
+
+    /// The buffer of debug lines held back for this invocation.
+    pub(crate) fn debug_buffer(&self) -> std::sync::MutexGuard<'_, DebugBuffer> {
+        lock(&self.inner.debug_buffer)
     }
 
     /// Adds a key to every later log line of this invocation (and only of
@@ -222,6 +267,7 @@ pub struct CtxBuilder {
     deadline_epoch_ms: Option<u64>,
     cold_start: bool,
     function: Option<Arc<FunctionInfo>>,
+    timeout_margin: Duration,
 }
 
 impl CtxBuilder {
@@ -255,6 +301,13 @@ impl CtxBuilder {
         self
     }
 
+    /// The safety margin before the deadline (default 200 ms, see
+    /// [`crate::timeout`]).
+    pub fn timeout_margin(mut self, margin: Duration) -> Self {
+        self.timeout_margin = margin;
+        self
+    }
+
     /// Static facts about the function; defaults to [`FunctionInfo::from_env`].
     pub fn function(mut self, function: Arc<FunctionInfo>) -> Self {
         self.function = Some(function);
@@ -275,8 +328,10 @@ impl CtxBuilder {
                 deadline_epoch_ms,
                 cold_start: self.cold_start,
                 function: self.function.unwrap_or_else(FunctionInfo::shared),
-                correlation_id: OnceLock::new(),
+                timeout_margin: self.timeout_margin,
+                correlation: OnceLock::new(),
                 log_keys: Mutex::new(Vec::new()),
+                debug_buffer: Mutex::new(DebugBuffer::default()),
             }),
         }
     }

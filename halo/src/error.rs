@@ -124,6 +124,7 @@ pub struct Error {
     code: Cow<'static, str>,
     message: Cow<'static, str>,
     source: Option<BoxError>,
+    retry_after: Option<std::time::Duration>,
 }
 
 impl Error {
@@ -136,7 +137,7 @@ impl Error {
         if kind == ErrorKind::Internal {
             return Error::internal(message.into_owned());
         }
-        Error { kind, code: Cow::Borrowed(kind.default_code()), message, source: None }
+        Error { kind, code: Cow::Borrowed(kind.default_code()), message, source: None, retry_after: None }
     }
 
     /// An internal error (500) whose cause is logged but never returned.
@@ -146,6 +147,7 @@ impl Error {
             code: Cow::Borrowed(ErrorKind::Internal.default_code()),
             message: Cow::Borrowed(ErrorKind::Internal.default_message()),
             source: Some(cause.into()),
+            retry_after: None,
         }
     }
 
@@ -212,6 +214,30 @@ impl Error {
         self
     }
 
+    /// Tells the caller when to retry (the `Retry-After` header of HTTP
+    /// responses, in whole seconds, rounded up).
+    pub fn with_retry_after(mut self, after: std::time::Duration) -> Error {
+        self.retry_after = Some(after);
+        self
+    }
+
+    /// When the caller may retry, if known.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        self.retry_after
+    }
+
+    /// The public JSON body of this error:
+    /// `{"error": {"code", "message", "trace_id"}}`. It never holds the
+    /// internal cause.
+    ///
+    /// ```
+    /// let body = halo::Error::not_found("no such order").body("c-42");
+    /// assert_eq!(body, serde_json::json!({"error": {"code": "NotFound", "message": "no such order", "trace_id": "c-42"}}));
+    /// ```
+    pub fn body(&self, trace_id: &str) -> serde_json::Value {
+        serde_json::json!({ "error": { "code": self.code, "message": self.message, "trace_id": trace_id } })
+    }
+
     /// The kind (and so the HTTP status).
     pub fn kind(&self) -> ErrorKind {
         self.kind
@@ -262,6 +288,7 @@ impl fmt::Debug for Error {
             .field("code", &self.code)
             .field("message", &self.message)
             .field("source", &self.source)
+            .field("retry_after", &self.retry_after)
             .finish()
     }
 }

@@ -145,10 +145,10 @@ impl tower::Service<Invocation> for HandlerService {
 /// #[derive(serde::Deserialize, Debug)]
 /// struct Order { id: u64 }
 ///
-/// let raw = serde_json::value::RawValue::from_string(r#"{"id":"x"}"#.into()).unwrap();
+/// let raw = serde_json::value::RawValue::from_string(r#"{"id":"<script>"}"#.into()).unwrap();
 /// let err = halo::decode_event::<Order>(&raw).unwrap_err();
 /// assert_eq!(err.code(), "InvalidEvent");
-/// assert!(err.message().contains("id"), "{}", err.message());
+/// assert_eq!(err.message(), "the event does not match the expected shape at `id`: invalid type, expected u64");
 /// ```
 pub fn decode_event<E: DeserializeOwned>(payload: &RawValue) -> Result<E, Error> {
     let mut de = serde_json::Deserializer::from_str(payload.get());
@@ -164,14 +164,34 @@ pub fn decode_event<E: DeserializeOwned>(payload: &RawValue) -> Result<E, Error>
     })
 }
 
-/// serde_json's message without the " at line 1 column 9" suffix, which
-/// means nothing to a caller of an HTTP API.
+/// The longest reason an `InvalidEvent` message carries.
+const MAX_REASON_LEN: usize = 200;
+
+/// serde_json's message made fit for a caller: without the " at line 1
+/// column 9" suffix, without the offending value that `invalid type` and
+/// `invalid value` messages quote (it is the caller's own input, possibly
+/// hostile), and at most 200 characters.
 fn without_position(err: &serde_json::Error) -> String {
-    let text = err.to_string();
-    match text.rfind(" at line ") {
-        Some(at) => text[..at].to_owned(),
-        None => text,
+    let mut text = err.to_string();
+    if let Some(at) = text.rfind(" at line ") {
+        text.truncate(at);
     }
+    for prefix in ["invalid type", "invalid value"] {
+        if text.starts_with(prefix)
+            && let Some(expected) = text.rfind(", expected ")
+        {
+            text = format!("{prefix}{}", &text[expected..]);
+        }
+    }
+    if text.len() > MAX_REASON_LEN {
+        let mut cut = MAX_REASON_LEN;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
 }
 
 /// Encodes a handler's response as JSON.

@@ -30,22 +30,26 @@
 #[cfg(feature = "aws")]
 pub mod aws;
 mod context;
+pub mod correlation;
 mod error;
 mod function;
 mod handler;
+pub mod idempotency;
 mod invocation;
 pub mod layers;
 pub mod local;
 pub mod log;
+pub mod params;
 pub mod retry;
 mod runtime;
+pub mod timeout;
 
 pub use context::{Ctx, CtxBuilder};
 pub use error::{BoxError, Error, ErrorKind, IntoError};
 pub use function::FunctionInfo;
 pub use handler::{HandlerFn, HandlerService, StatefulHandlerFn, decode_event, encode_response};
 pub use invocation::Invocation;
-pub use runtime::{run, run_with_init, serve_lambda};
+pub use runtime::{Options, run, run_with_init, run_with_options, serve_lambda};
 
 /// Marks an `async fn(E, &Ctx) -> Result<R, Err>` as the function's handler
 /// and generates `main`.
@@ -71,6 +75,10 @@ pub use runtime::{run, run_with_init, serve_lambda};
 ///   per container before the first invocation; the handler then takes a
 ///   third parameter `state: &S`. Build AWS clients and load configuration
 ///   there, never per invocation.
+/// - `timeout_margin_ms = N`: stop waiting on the handler and answer with a
+///   timeout error `N` ms before Lambda's deadline (default
+///   `HALO_TIMEOUT_MARGIN_MS`, else 200); see [`timeout`]. Expands to
+///   [`run_with_options`].
 ///
 /// ```no_run
 /// struct State { table: String }
@@ -106,16 +114,93 @@ pub use runtime::{run, run_with_init, serve_lambda};
 /// # Errors at compile time
 ///
 /// The function must be a free `async fn` (no `self`, no generics) with 2
-/// parameters, or 3 with `init`; arguments other than `init`, and an
-/// argument given twice, are rejected with an error on the offending token.
+/// parameters, or 3 with `init`; arguments other than `init` and
+/// `timeout_margin_ms`, and an argument given twice, are rejected with an
+/// error on the offending token.
 pub use halo_macros::handler;
+
+/// Makes an async fn idempotent: it runs once per payload and duplicates
+/// get the stored result (see [`idempotency`] for the flow, the stores and
+/// the record schema).
+///
+/// Works on any `async fn(...) -> Result<T, E>` whose payload parameter is
+/// `Serialize`, with `T: Serialize + DeserializeOwned` and
+/// `E: From<halo::Error>`, including a `#[halo::handler]`
+/// (`#[halo::handler] #[halo::idempotent(...)] async fn handler(...)`).
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use std::sync::LazyLock;
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use halo::idempotency::MemoryStore;
+///
+/// static STORE: LazyLock<MemoryStore> = LazyLock::new(MemoryStore::new);
+/// static CHARGES: AtomicU32 = AtomicU32::new(0);
+///
+/// #[derive(serde::Serialize)]
+/// struct Charge { payment_id: String, amount: u64 }
+///
+/// #[halo::idempotent(name = "charge", key = ["/payment_id"], validate = ["/amount"], store = *STORE)]
+/// async fn charge(request: Charge) -> Result<String, halo::Error> {
+///     CHARGES.fetch_add(1, Ordering::SeqCst);
+///     Ok(format!("charged {}", request.amount))
+/// }
+///
+/// let first = charge(Charge { payment_id: "p-1".into(), amount: 10 }).await.unwrap();
+/// let again = charge(Charge { payment_id: "p-1".into(), amount: 10 }).await.unwrap();
+/// assert_eq!((first.as_str(), again.as_str()), ("charged 10", "charged 10"));
+/// assert_eq!(CHARGES.load(Ordering::SeqCst), 1, "the duplicate was replayed, not run");
+///
+/// let err = charge(Charge { payment_id: "p-1".into(), amount: 99 }).await.unwrap_err();
+/// assert_eq!(err.code(), "PayloadMismatch");
+/// # });
+/// ```
+///
+/// # Arguments
+///
+/// - `name = "charge"`: the key prefix (default: the function's name). It
+///   never includes a module path, so moving the function keeps its keys.
+/// - `key = ["/body/order_id", "/headers/x-api-key"]`: JSON pointers into
+///   the payload; several make a composite key; a pointer reads inside a
+///   string holding JSON (an API Gateway `body`). Default: the whole payload.
+/// - `validate = ["/body/amount"]`: fields a replay must repeat, or it fails
+///   with `PayloadMismatch` (422).
+/// - `required = true`: a payload without the key fails with
+///   `IdempotencyKeyMissing` (400) instead of running without idempotency.
+/// - `expires_after = "24h"`: how long a result is replayed (default `"1h"`;
+///   units `ms`, `s`, `m`, `h`, `d`).
+/// - `wait = "5s"`: a concurrent duplicate waits for the first call's result
+///   instead of failing with `AlreadyInProgress` (409).
+/// - `local_cache = 1000`: keep that many results in the container and
+///   replay them without a store request.
+/// - `store = expr`: the store (anything implementing
+///   [`idempotency::Store`], evaluated per call, so `state.store` works);
+///   default: [`idempotency::store_from_env`].
+/// - `payload = param`: the parameter that is the payload (default: the
+///   first one that is not `self` or a `&Ctx`). A `&Ctx` parameter gives
+///   the deadline of the in-progress claim; otherwise [`Ctx::current`].
+///
+/// Equivalent code without the macro: [`idempotency::Idempotency::run`].
+///
+/// # Errors at compile time
+///
+/// A function that is not `async`, returns nothing, or has no payload
+/// parameter; unknown or repeated arguments; pointers not starting with
+/// `/`; durations without a unit: each is an error on the offending token.
+pub use halo_macros::idempotent;
 
 /// A boxed, sendable future.
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::runtime::Stateless;
     pub use tokio;
+
+    /// The init of a handler without state.
+    pub async fn no_init() -> Result<(), std::convert::Infallible> {
+        Ok(())
+    }
 
     /// Runs the `main` future on a current-thread tokio runtime.
     pub fn block_on(main: impl std::future::Future<Output = std::process::ExitCode>) -> std::process::ExitCode {

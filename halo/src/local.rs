@@ -116,7 +116,7 @@ fn try_parse(args: &[String]) -> Result<Option<Command>, String> {
 }
 
 /// Carries out `command` with halo's stack `service`.
-pub async fn execute(service: InvocationService, command: Command) -> ExitCode {
+pub async fn execute(service: InvocationService, command: Command, options: &crate::Options) -> ExitCode {
     let Command::Invoke { source, timeout } = command;
     let text = match read_event(&source) {
         Ok(text) => text,
@@ -125,7 +125,7 @@ pub async fn execute(service: InvocationService, command: Command) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let ctx = local_ctx(timeout);
+    let ctx = local_ctx(timeout, options.margin());
     let invocation = match Invocation::from_json(&text, ctx) {
         Ok(invocation) => invocation,
         Err(err) => {
@@ -159,7 +159,7 @@ fn read_event(source: &EventSource) -> Result<String, String> {
 }
 
 /// A synthetic context like Lambda's, for a local invocation.
-fn local_ctx(timeout: Duration) -> Ctx {
+fn local_ctx(timeout: Duration, margin: Duration) -> Ctx {
     let function = FunctionInfo::shared();
     let arn = format!("arn:aws:lambda:local:000000000000:function:{}", function.name);
     Ctx::builder(uuid::Uuid::new_v4().to_string())
@@ -167,6 +167,7 @@ fn local_ctx(timeout: Duration) -> Ctx {
         .timeout(timeout)
         .cold_start(take_cold_start())
         .function(function)
+        .timeout_margin(margin)
         .build()
 }
 

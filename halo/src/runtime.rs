@@ -8,6 +8,8 @@
 use std::fmt::Display;
 use std::future::Future;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -15,6 +17,7 @@ use serde_json::value::RawValue;
 use tower::ServiceExt;
 
 use crate::context::{Ctx, take_cold_start};
+use crate::correlation::Extractor;
 use crate::error::{Error, IntoError};
 use crate::function::FunctionInfo;
 use crate::handler::{HandlerFn, HandlerService, StatefulHandlerFn};
@@ -93,6 +96,76 @@ where
     R: Serialize + Send + 'static,
     Err: IntoError + Send + 'static,
 {
+    run_with_options(Options::from_env(), init, handler).await
+}
+
+/// Settings of halo's stack that are not per invocation.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let options = halo::Options::from_env().timeout_margin(Duration::from_millis(500));
+/// assert_eq!(options.margin(), Duration::from_millis(500));
+/// ```
+#[derive(Clone)]
+pub struct Options {
+    pub(crate) timeout_margin: Duration,
+    pub(crate) extractors: Vec<Arc<dyn Extractor>>,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("timeout_margin", &self.timeout_margin)
+            .field("extractors", &self.extractors.len())
+            .finish()
+    }
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options::from_env()
+    }
+}
+
+impl Options {
+    /// Options from the environment: the timeout margin from
+    /// `HALO_TIMEOUT_MARGIN_MS` (default 200 ms), no custom extractors.
+    pub fn from_env() -> Options {
+        Options { timeout_margin: crate::timeout::margin_from_env(), extractors: Vec::new() }
+    }
+
+    /// The safety margin kept before Lambda's deadline.
+    pub fn timeout_margin(mut self, margin: Duration) -> Options {
+        self.timeout_margin = margin;
+        self
+    }
+
+    /// The safety margin in effect.
+    pub fn margin(&self) -> Duration {
+        self.timeout_margin
+    }
+
+    /// Adds a correlation extractor, tried before halo's own (in the order
+    /// added).
+    pub fn extractor(mut self, extractor: impl Extractor) -> Options {
+        self.extractors.push(Arc::new(extractor));
+        self
+    }
+}
+
+/// [`run_with_init`] with explicit [`Options`]; what
+/// `#[halo::handler(timeout_margin_ms = ..)]` expands to.
+pub async fn run_with_options<I, S, InitErr, H, E, R, Err>(options: Options, init: I, handler: H) -> ExitCode
+where
+    I: Future<Output = Result<S, InitErr>>,
+    InitErr: Display,
+    S: Send + Sync + 'static,
+    H: for<'a> StatefulHandlerFn<'a, S, E, R, Err>,
+    E: DeserializeOwned + Send + 'static,
+    R: Serialize + Send + 'static,
+    Err: IntoError + Send + 'static,
+{
     crate::log::init();
     crate::log::install_panic_hook();
     let mode = match Mode::from_env() {
@@ -109,15 +182,16 @@ where
             return ExitCode::FAILURE;
         }
     };
-    let service = stack(HandlerService::with_state(state, handler));
+    let service = stack(HandlerService::with_state(state, handler), &options);
     match mode {
-        Mode::Lambda => serve_lambda(service).await,
-        Mode::Local(command) => local::execute(service, command).await,
+        Mode::Lambda => serve_lambda(service, &options).await,
+        Mode::Local(command) => local::execute(service, command, &options).await,
     }
 }
 
 /// Adapts a stateless handler to the stateful form with `()` state.
-struct Stateless<H>(H);
+#[doc(hidden)]
+pub struct Stateless<H>(pub H);
 
 impl<'a, H, E, R, Err> StatefulHandlerFn<'a, (), E, R, Err> for Stateless<H>
 where
@@ -150,7 +224,7 @@ const REQUIRED_LAMBDA_VARS: [&str; 3] =
 ///
 /// Use this to run a custom stack (see [`crate::layers`]); [`run`] and
 /// [`run_with_init`] call it for you.
-pub async fn serve_lambda(service: InvocationService) -> ExitCode {
+pub async fn serve_lambda(service: InvocationService, options: &Options) -> ExitCode {
     let missing: Vec<&str> = REQUIRED_LAMBDA_VARS.iter().copied().filter(|v| std::env::var_os(v).is_none()).collect();
     let memory_ok = std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").map(|m| m.parse::<i32>().is_ok()).unwrap_or(true);
     if !missing.is_empty() || !memory_ok {
@@ -158,6 +232,7 @@ pub async fn serve_lambda(service: InvocationService) -> ExitCode {
         return ExitCode::FAILURE;
     }
     let function = FunctionInfo::shared();
+    let margin = options.timeout_margin;
     let adapter = tower::service_fn(move |event: lambda_runtime::LambdaEvent<Box<RawValue>>| {
         let (payload, context) = event.into_parts();
         let ctx = Ctx::builder(context.request_id)
@@ -166,6 +241,7 @@ pub async fn serve_lambda(service: InvocationService) -> ExitCode {
             .deadline_epoch_ms(context.deadline)
             .cold_start(take_cold_start())
             .function(function.clone())
+            .timeout_margin(margin)
             .build();
         service.clone().oneshot(Invocation { payload, ctx })
     });

@@ -22,6 +22,7 @@ struct Greeting {
 /// Greets `?name=` (default `world`).
 #[halo::handler]
 async fn handler(request: ApiGatewayProxyRequest, ctx: &halo::Ctx) -> Result<ApiGatewayProxyResponse, halo::Error> {
+    tracing::debug!(remaining_ms = ctx.remaining().as_millis() as u64, "request received");
     let requested = request.query_string_parameters.first("name");
     if let Some(name) = requested {
         // Carried by every later log line of this invocation, and only this one.
@@ -32,7 +33,6 @@ async fn handler(request: ApiGatewayProxyRequest, ctx: &halo::Ctx) -> Result<Api
         return Err(halo::Error::bad_request(format!("`name` is longer than {MAX_NAME_LEN} characters")));
     }
     tracing::info!(name, path = request.path.as_deref().unwrap_or("/"), "greeting");
-    tracing::debug!(remaining_ms = ctx.remaining().as_millis() as u64, "time left");
     json_response(200, &Greeting { message: format!("hello, {name}") })
 }
 

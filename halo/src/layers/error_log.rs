@@ -9,7 +9,9 @@ use crate::invocation::Invocation;
 
 /// Logs every error the inner service returns: `ERROR` for 5xx kinds,
 /// `WARN` for 4xx kinds, with `error_code`, `error_message` and the internal
-/// cause chain (`error_cause`), which never goes into a response.
+/// cause chain (`error_cause`), which never goes into a response. Before
+/// that, it writes out the debug lines the invocation held back
+/// ([`flush_debug_buffer`](crate::log::flush_debug_buffer)).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ErrorLogLayer;
 
@@ -48,6 +50,7 @@ where
 async fn log_failure<R>(future: impl Future<Output = Result<R, Error>>) -> Result<R, Error> {
     let result = future.await;
     if let Err(err) = &result {
+        crate::log::flush_debug_buffer();
         log_error(err);
     }
     result

@@ -5,20 +5,33 @@
 //!
 //! 1. [`ContextLayer`]: makes the invocation's [`Ctx`](crate::Ctx) current
 //!    (so every log line carries its ids);
-//! 2. [`ErrorLogLayer`]: logs a failed invocation with its internal cause;
-//! 3. [`CatchPanicLayer`]: turns a panic into an `Internal` error;
-//! 4. the handler service: decode, call, encode.
+//! 2. [`CorrelationLayer`]: reads, validates or generates the correlation id
+//!    and decides debug sampling;
+//! 3. [`HttpResponseLayer`]: for HTTP events, turns errors into proxy
+//!    responses with a JSON error body and adds `x-correlation-id`;
+//! 4. [`ErrorLogLayer`]: logs a failed invocation with its internal cause
+//!    (after writing out its held-back debug lines);
+//! 5. [`TimeoutLayer`]: answers with a timeout before Lambda's deadline;
+//! 6. [`CatchPanicLayer`]: turns a panic into an `Internal` error;
+//! 7. the handler service: decode, call, encode.
 //!
 //! Each layer works on its own, so a custom stack can reuse them.
 
 mod catch_panic;
 mod context;
+mod correlation;
 mod error_log;
+mod http_response;
+mod timeout;
 
-pub(crate) use catch_panic::panic_message;
 pub use catch_panic::{CatchPanicLayer, CatchPanicService};
 pub use context::{ContextLayer, ContextService};
+pub use correlation::{CorrelationLayer, CorrelationService};
 pub use error_log::{ErrorLogLayer, ErrorLogService};
+pub use http_response::{HttpResponseLayer, HttpResponseService, error_response};
+pub use timeout::{TimeoutLayer, TimeoutService};
+
+pub(crate) use catch_panic::panic_message;
 
 use serde_json::value::RawValue;
 use tower::ServiceBuilder;
@@ -27,13 +40,20 @@ use tower::util::BoxCloneSyncService;
 use crate::error::Error;
 use crate::handler::HandlerService;
 use crate::invocation::Invocation;
+use crate::runtime::Options;
 
 /// halo's full stack as one cloneable service.
 pub type InvocationService = BoxCloneSyncService<Invocation, Box<RawValue>, Error>;
 
 /// Wraps `handler` in halo's layers (see the module docs for the order).
-pub fn stack(handler: HandlerService) -> InvocationService {
-    let service =
-        ServiceBuilder::new().layer(ContextLayer).layer(ErrorLogLayer).layer(CatchPanicLayer).service(handler);
+pub fn stack(handler: HandlerService, options: &Options) -> InvocationService {
+    let service = ServiceBuilder::new()
+        .layer(ContextLayer)
+        .layer(CorrelationLayer::new(options.extractors.clone()))
+        .layer(HttpResponseLayer)
+        .layer(ErrorLogLayer)
+        .layer(TimeoutLayer)
+        .layer(CatchPanicLayer)
+        .service(handler);
     BoxCloneSyncService::new(service)
 }

@@ -28,6 +28,13 @@ use crate::function::FunctionInfo;
 /// keys come from the current [`Ctx`], so none of them can outlive it.
 ///
 /// Lines are filtered by the process-wide [`level`](super::level()).
+/// Inside an invocation, `DEBUG` lines below that level are either written
+/// (the invocation is [sampled](crate::Ctx::debug_sampled); its lines then
+/// carry `"sampled": true`) or held in the invocation's bounded buffer,
+/// written out only if the invocation fails ([`flush_debug_buffer`]) and
+/// otherwise dropped with the invocation. Debug lines of the AWS SDK, hyper,
+/// rustls, tokio, tower and lambda_runtime are not sampled (they follow the
+/// level only).
 ///
 /// ```
 /// use tracing_subscriber::layer::SubscriberExt;
@@ -84,6 +91,19 @@ where
         JsonLayer { make_writer, static_fields }
     }
 
+    /// Writes out the current invocation's held-back debug lines.
+    fn flush(&self) {
+        let Some(ctx) = Ctx::current() else { return };
+        let (lines, dropped) = ctx.debug_buffer().take();
+        if dropped > 0 {
+            tracing::warn!(dropped_lines = dropped, "the debug buffer was full: its oldest lines were dropped");
+        }
+        let mut writer = self.make_writer.make_writer();
+        for line in lines {
+            let _ = writer.write_all(&line);
+        }
+    }
+
     fn render(&self, event: &Event<'_>, append_spans: impl FnOnce(&mut Vec<u8>), out: &mut Buffers) {
         let meta = event.metadata();
         event.record(&mut FieldVisitor::new(&mut out.fields, Some(&mut out.message), &mut out.scratch));
@@ -117,6 +137,26 @@ where
     }
 }
 
+/// The target of the event that asks [`JsonLayer`] to write out the current
+/// invocation's buffered debug lines.
+pub(crate) const FLUSH_TARGET: &str = "halo::log::flush";
+
+/// Writes out the debug lines the current invocation held back (see
+/// [`JsonLayer`]); halo calls this when an invocation fails. Does nothing
+/// outside an invocation or when nothing was held back.
+pub fn flush_debug_buffer() {
+    tracing::event!(target: FLUSH_TARGET, Level::ERROR, "flush buffered debug lines");
+}
+
+/// Crates whose debug lines follow the level only, never sampling: they are
+/// too chatty to buffer per invocation.
+const UNSAMPLED_TARGETS: [&str; 9] =
+    ["aws_", "hyper", "h2", "rustls", "tower", "lambda_runtime", "reqwest", "tokio", "mio"];
+
+fn samplable(meta: &Metadata<'_>) -> bool {
+    *meta.level() == Level::DEBUG && !UNSAMPLED_TARGETS.iter().any(|t| meta.target().starts_with(t))
+}
+
 fn write_invocation_fields(line: &mut Vec<u8>, ctx: &Ctx) {
     line.extend_from_slice(b",\"function_request_id\":");
     push_json_str(line, ctx.request_id());
@@ -125,9 +165,16 @@ fn write_invocation_fields(line: &mut Vec<u8>, ctx: &Ctx) {
         push_json_str(line, ctx.invoked_function_arn());
     }
     line.extend_from_slice(if ctx.cold_start() { b",\"cold_start\":true" } else { b",\"cold_start\":false" });
-    if let Some(id) = ctx.correlation_id() {
+    if let Some(correlation) = ctx.correlation() {
         line.extend_from_slice(b",\"correlation_id\":");
-        push_json_str(line, id);
+        push_json_str(line, &correlation.id);
+        if correlation.debug {
+            line.extend_from_slice(b",\"sampled\":true");
+        }
+        if let Some(caller) = &correlation.caller {
+            line.extend_from_slice(b",\"caller\":");
+            push_json_str(line, caller);
+        }
     }
     if let Some(id) = ctx.xray_trace_id() {
         line.extend_from_slice(b",\"xray_trace_id\":");
@@ -206,15 +253,21 @@ where
     W: for<'w> MakeWriter<'w> + 'static,
 {
     fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
-        if level::passes(meta.level()) { Interest::always() } else { Interest::never() }
+        if level::passes(meta.level()) {
+            Interest::always()
+        } else if samplable(meta) {
+            Interest::sometimes()
+        } else {
+            Interest::never()
+        }
     }
 
     fn enabled(&self, meta: &Metadata<'_>, _ctx: Context<'_, S>) -> bool {
-        level::passes(meta.level())
+        level::passes(meta.level()) || (samplable(meta) && Ctx::with_current(|ctx| ctx.is_some()))
     }
 
     fn max_level_hint(&self) -> Option<LevelFilter> {
-        Some(level::level())
+        Some(level::level().max(LevelFilter::DEBUG))
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
@@ -235,6 +288,13 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let meta = event.metadata();
+        if meta.target() == FLUSH_TARGET {
+            self.flush();
+            return;
+        }
+        let passes = level::passes(meta.level());
+        let held_back = !passes && Ctx::with_current(|ctx| ctx.is_some_and(|ctx| !ctx.debug_sampled()));
         with_buffers(|buffers| {
             let append_spans = |line: &mut Vec<u8>| {
                 if let Some(scope) = ctx.event_scope(event) {
@@ -246,7 +306,15 @@ where
                 }
             };
             self.render(event, append_spans, buffers);
-            let _ = self.make_writer.make_writer_for(event.metadata()).write_all(&buffers.line);
+            if held_back {
+                Ctx::with_current(|ctx| {
+                    if let Some(ctx) = ctx {
+                        ctx.debug_buffer().push(&buffers.line);
+                    }
+                });
+            } else {
+                let _ = self.make_writer.make_writer_for(meta).write_all(&buffers.line);
+            }
         });
     }
 }

@@ -13,22 +13,28 @@
 //! The level comes from `HALO_LOG_LEVEL`, else `AWS_LAMBDA_LOG_LEVEL`, else
 //! `INFO`, and can be changed at run time with [`set_level`].
 
+mod buffer;
 mod capture;
 mod fields;
 mod json;
 mod level;
 mod panic;
+mod sampling;
 
+pub use buffer::{DEFAULT_DEBUG_BUFFER_BYTES, DebugBuffer, debug_buffer_bytes, set_debug_buffer_bytes};
 pub use capture::CapturedLines;
-pub use json::JsonLayer;
+pub use json::{JsonLayer, flush_debug_buffer};
 pub use level::{level, level_from_env, parse_level, set_level};
 pub use panic::install_panic_hook;
+pub use sampling::{debug_sample_rate, parse_sample_rate, sample_rate_from_env, set_debug_sample_rate};
 
 use tracing_subscriber::layer::SubscriberExt;
 
 /// Installs the JSON logger as the global `tracing` subscriber, with the
-/// level from the environment. Returns `false` (and changes nothing) when a
-/// global subscriber was already installed.
+/// level, the debug sample rate (`HALO_DEBUG_SAMPLE_RATE`) and the debug
+/// buffer size (`HALO_DEBUG_BUFFER_BYTES`) from the environment. Returns
+/// `false` (and changes nothing) when a global subscriber was already
+/// installed.
 ///
 /// ```
 /// halo::log::init();
@@ -36,6 +42,15 @@ use tracing_subscriber::layer::SubscriberExt;
 /// ```
 pub fn init() -> bool {
     set_level(level_from_env());
+    let (rate, rejected_rate) = sample_rate_from_env();
+    set_debug_sample_rate(rate);
+    if let Some(bytes) = std::env::var("HALO_DEBUG_BUFFER_BYTES").ok().and_then(|b| b.trim().parse().ok()) {
+        set_debug_buffer_bytes(bytes);
+    }
     let subscriber = tracing_subscriber::registry().with(JsonLayer::stderr());
-    tracing::subscriber::set_global_default(subscriber).is_ok()
+    let installed = tracing::subscriber::set_global_default(subscriber).is_ok();
+    if let Some(text) = rejected_rate {
+        tracing::warn!(value = text, "HALO_DEBUG_SAMPLE_RATE is not a number from 0.0 to 1.0: sampling is off");
+    }
+    installed
 }

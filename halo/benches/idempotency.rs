@@ -1,0 +1,2 @@
+//! Idempotency against moto: written below.
+fn main() {}

@@ -1,0 +1,147 @@
+//! Correlation ids: read from every kind of incoming event, validated,
+//! generated when absent, written on every log line, and carried onward on
+//! outgoing calls together with the debug-sampling decision.
+//!
+//! The wire format is the same everywhere: the names `x-correlation-id`,
+//! `debug-log-enabled` and `x-user-agent`, as HTTP headers, SQS/SNS message
+//! attributes, fields of an EventBridge `detail`, or top-level fields of a
+//! direct-invoke payload. What halo sends ([`propagate`]) halo reads back
+//! ([`extract`]), so a whole call chain shares one id and one sampling
+//! decision.
+
+mod extract;
+mod id;
+mod probe;
+pub mod propagate;
+mod source;
+
+pub use extract::{extract, extract_record};
+pub use id::{MAX_LEN, generate_id, is_valid_id};
+pub use source::EventSource;
+
+use serde_json::value::RawValue;
+
+/// The wire names halo reads and writes.
+pub mod names {
+    /// The correlation id.
+    pub const CORRELATION_ID: &str = "x-correlation-id";
+    /// The debug-sampling decision (`"true"` / `"false"`).
+    pub const DEBUG: &str = "debug-log-enabled";
+    /// The calling service's name.
+    pub const USER_AGENT: &str = "x-user-agent";
+}
+
+/// What an incoming event says about correlation, before validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incoming {
+    /// The event's source.
+    pub source: EventSource,
+    /// The correlation id it carries, as sent (not yet validated).
+    pub correlation_id: Option<String>,
+    /// The upstream debug-sampling decision, if any.
+    pub debug: Option<bool>,
+    /// The caller's name (`x-user-agent`), if any.
+    pub caller: Option<String>,
+    /// An id to use when no correlation id was sent (the API Gateway
+    /// request id, or the X-Ray trace root).
+    pub fallback_id: Option<String>,
+}
+
+impl Incoming {
+    /// Correlation data from `source`.
+    pub fn new(
+        source: EventSource,
+        correlation_id: Option<String>,
+        debug: Option<bool>,
+        caller: Option<String>,
+    ) -> Self {
+        Incoming { source, correlation_id, debug, caller, fallback_id: None }
+    }
+}
+
+/// Reads correlation data from events of a source halo does not know.
+/// Extractors are tried in order before halo's own; the first `Some` wins.
+///
+/// ```
+/// use serde_json::value::RawValue;
+/// use halo::correlation::{EventSource, Extractor, Incoming};
+///
+/// /// Our batch jobs carry the id in `job.trace`.
+/// struct JobExtractor;
+///
+/// impl Extractor for JobExtractor {
+///     fn extract(&self, event: &RawValue) -> Option<Incoming> {
+///         let value: serde_json::Value = serde_json::from_str(event.get()).ok()?;
+///         let id = value.pointer("/job/trace")?.as_str()?.to_owned();
+///         Some(Incoming::new(EventSource::Direct, Some(id), None, None))
+///     }
+/// }
+/// ```
+pub trait Extractor: Send + Sync + 'static {
+    /// The correlation data of `event`, or `None` to let the next extractor try.
+    fn extract(&self, event: &RawValue) -> Option<Incoming>;
+}
+
+/// The correlation of one invocation, after validation and sampling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Correlation {
+    /// The correlation id (valid, incoming or generated).
+    pub id: String,
+    /// Whether this invocation emits debug lines.
+    pub debug: bool,
+    /// The caller's name, when it was given and valid.
+    pub caller: Option<String>,
+    /// The event's source.
+    pub source: EventSource,
+}
+
+impl Correlation {
+    /// A correlation with `id`, not sampled, no caller, source `Direct`.
+    pub fn new(id: impl Into<String>) -> Correlation {
+        Correlation { id: id.into(), debug: false, caller: None, source: EventSource::Direct }
+    }
+}
+
+/// Why an incoming id was not used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejected {
+    /// Longer than [`MAX_LEN`].
+    TooLong,
+    /// Empty, or a character outside `[A-Za-z0-9._:/-]`.
+    BadCharacters,
+}
+
+/// Turns what an event said into the invocation's [`Correlation`]:
+/// validates the id (falling back to the event's own request id, then to a
+/// new UUID), and decides debug sampling: the upstream decision when there
+/// is one, else a draw against `sample_rate`.
+///
+/// Returns the rejection reason when an incoming id was replaced.
+///
+/// ```
+/// use halo::correlation::{EventSource, Incoming, Rejected, decide};
+///
+/// let incoming = Incoming::new(EventSource::Direct, Some("bad id\n".into()), Some(true), None);
+/// let (correlation, rejected) = decide(incoming, 0.0);
+/// assert_eq!(rejected, Some(Rejected::BadCharacters));
+/// assert!(halo::correlation::is_valid_id(&correlation.id));
+/// assert!(correlation.debug, "the upstream decision wins");
+/// ```
+pub fn decide(incoming: Incoming, sample_rate: f64) -> (Correlation, Option<Rejected>) {
+    let mut rejected = None;
+    let id = match incoming.correlation_id {
+        Some(id) if is_valid_id(&id) => Some(id),
+        Some(id) => {
+            rejected = Some(if id.len() > MAX_LEN { Rejected::TooLong } else { Rejected::BadCharacters });
+            None
+        }
+        None => None,
+    };
+    let id = id.or(incoming.fallback_id.filter(|f| is_valid_id(f))).unwrap_or_else(generate_id);
+    let debug = incoming.debug.unwrap_or_else(|| sample_rate > 0.0 && fastrand::f64() < sample_rate);
+    let caller = incoming.caller.filter(|c| is_valid_id(c));
+    (Correlation { id, debug, caller, source: incoming.source }, rejected)
+}
+
+#[cfg(test)]
+mod tests;

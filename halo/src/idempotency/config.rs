@@ -1,0 +1,220 @@
+//! [`Config`]: what makes two invocations "the same" and how long that lasts,
+//! and the default store chosen from the environment.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::record::{Clock, system_clock};
+use super::store::{Store, StoreError};
+
+/// The environment variable naming the DynamoDB table of the default store.
+pub const TABLE_ENV: &str = "HALO_IDEMPOTENCY_TABLE";
+
+/// DynamoDB's item size limit (400 KB).
+pub const ITEM_LIMIT_BYTES: usize = 400 * 1024;
+
+/// Settings of one idempotent function.
+///
+/// ```
+/// use std::time::Duration;
+/// use halo::idempotency::Config;
+///
+/// let config = Config::new("charge")
+///     .key(["/body/payment_id"])
+///     .validate(["/body/amount"])
+///     .expires_after(Duration::from_secs(24 * 3600))
+///     .wait(Duration::from_secs(5))
+///     .local_cache(1_000);
+/// assert_eq!(config.name(), "charge");
+/// ```
+#[derive(Clone)]
+pub struct Config {
+    pub(crate) name: String,
+    pub(crate) key: Vec<String>,
+    pub(crate) validate: Vec<String>,
+    pub(crate) required: bool,
+    pub(crate) expires_after: Duration,
+    pub(crate) wait: Option<Duration>,
+    pub(crate) local_cache: usize,
+    pub(crate) in_progress_timeout: Duration,
+    pub(crate) max_response_bytes: usize,
+    pub(crate) clock: Clock,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("name", &self.name)
+            .field("key", &self.key)
+            .field("validate", &self.validate)
+            .field("required", &self.required)
+            .field("expires_after", &self.expires_after)
+            .field("wait", &self.wait)
+            .field("local_cache", &self.local_cache)
+            .field("in_progress_timeout", &self.in_progress_timeout)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// Settings for the function named `name`, the key prefix. Choose a
+    /// stable name: it is part of every stored key, so renaming it (not
+    /// moving the function between modules) starts afresh.
+    ///
+    /// Defaults: the whole payload is the key, no validation, a missing key
+    /// skips idempotency with a warning, records live 1 hour, a concurrent
+    /// duplicate fails at once with `AlreadyInProgress`, no local cache.
+    pub fn new(name: impl Into<String>) -> Config {
+        Config {
+            name: name.into(),
+            key: Vec::new(),
+            validate: Vec::new(),
+            required: false,
+            expires_after: Duration::from_secs(3600),
+            wait: None,
+            local_cache: 0,
+            in_progress_timeout: Duration::from_secs(15 * 60),
+            max_response_bytes: ITEM_LIMIT_BYTES - 4 * 1024,
+            clock: system_clock(),
+        }
+    }
+
+    /// The key is made of the fields at these JSON pointers (one or more:
+    /// a composite key) instead of the whole payload. A pointer that goes
+    /// through a string holding JSON (an API Gateway `body`) reads inside it.
+    pub fn key<I: IntoIterator<Item = S>, S: Into<String>>(mut self, pointers: I) -> Config {
+        self.key = pointers.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// A replay must carry the same values at these JSON pointers as the
+    /// first call, or it is rejected with `PayloadMismatch` (422).
+    pub fn validate<I: IntoIterator<Item = S>, S: Into<String>>(mut self, pointers: I) -> Config {
+        self.validate = pointers.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// With `true`, a payload whose key fields are all absent or `null`
+    /// fails with `IdempotencyKeyMissing` (400) instead of running without
+    /// idempotency.
+    pub fn required(mut self, required: bool) -> Config {
+        self.required = required;
+        self
+    }
+
+    /// How long a completed result is replayed (default 1 hour; whole
+    /// seconds).
+    pub fn expires_after(mut self, ttl: Duration) -> Config {
+        self.expires_after = ttl;
+        self
+    }
+
+    /// A concurrent duplicate waits up to `wait` (polling with backoff, never
+    /// past its own deadline) for the first invocation's result instead of
+    /// failing at once with `AlreadyInProgress`.
+    pub fn wait(mut self, wait: Duration) -> Config {
+        self.wait = Some(wait);
+        self
+    }
+
+    /// Keeps up to `entries` completed results in this container and replays
+    /// them without a store request (0, the default, turns it off).
+    pub fn local_cache(mut self, entries: usize) -> Config {
+        self.local_cache = entries;
+        self
+    }
+
+    /// How long an in-progress claim holds its key when no Lambda context
+    /// gives a deadline (default 15 minutes, Lambda's longest timeout).
+    /// Inside an invocation the claim lasts until the invocation's deadline.
+    pub fn in_progress_timeout(mut self, timeout: Duration) -> Config {
+        self.in_progress_timeout = timeout;
+        self
+    }
+
+    /// The largest serialized response that is stored (default 396 KB, to
+    /// fit DynamoDB's 400 KB item limit with the other attributes). A larger
+    /// response fails the call with `IdempotencyResponseTooLarge`.
+    pub fn max_response_bytes(mut self, bytes: usize) -> Config {
+        self.max_response_bytes = bytes;
+        self
+    }
+
+    /// Replaces the clock (milliseconds since the Unix epoch), to test
+    /// expiry without waiting.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    ///
+    /// let now = Arc::new(AtomicU64::new(1_700_000_000_000));
+    /// let clock = now.clone();
+    /// let config = halo::idempotency::Config::new("t").clock(move || clock.load(Ordering::SeqCst));
+    /// now.fetch_add(3_600_000, Ordering::SeqCst); // an hour later, instantly
+    /// # let _ = config;
+    /// ```
+    pub fn clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Config {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The key prefix.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The JSON pointers of the key (empty: the whole payload).
+    pub fn key_pointers(&self) -> &[String] {
+        &self.key
+    }
+
+    /// The JSON pointers of the validated fields.
+    pub fn validate_pointers(&self) -> &[String] {
+        &self.validate
+    }
+
+    /// Now, by this configuration's clock (epoch milliseconds).
+    pub fn now_ms(&self) -> u64 {
+        (self.clock)()
+    }
+}
+
+/// Builds the store the environment asks for:
+///
+/// - `HALO_IDEMPOTENCY_TABLE` set: a [`DynamoDbStore`](super::DynamoDbStore)
+///   on that table (SDK configuration from [`crate::aws::sdk_config`]);
+/// - otherwise, inside Lambda (`AWS_LAMBDA_RUNTIME_API` set): an error,
+///   because an in-memory store there would not be shared by containers;
+/// - otherwise (a local run): a [`MemoryStore`](super::MemoryStore).
+pub async fn store_from_env() -> Result<Arc<dyn Store>, StoreError> {
+    let table = std::env::var(TABLE_ENV).ok().filter(|t| !t.trim().is_empty());
+    match table {
+        Some(table) => dynamodb_store(table).await,
+        None if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() => Err(StoreError::new(
+            "configuration",
+            format!(
+                "no idempotency table is configured: set {TABLE_ENV} to the DynamoDB table name \
+                 (halo never falls back to an in-memory store inside Lambda)"
+            ),
+        )),
+        None => {
+            tracing::info!("idempotency: local run without {TABLE_ENV}, using the in-memory store");
+            Ok(Arc::new(super::MemoryStore::new()))
+        }
+    }
+}
+
+#[cfg(feature = "dynamodb")]
+async fn dynamodb_store(table: String) -> Result<Arc<dyn Store>, StoreError> {
+    let client = aws_sdk_dynamodb::Client::new(&crate::aws::sdk_config().await);
+    Ok(Arc::new(super::DynamoDbStore::new(client, table)))
+}
+
+#[cfg(not(feature = "dynamodb"))]
+async fn dynamodb_store(_table: String) -> Result<Arc<dyn Store>, StoreError> {
+    Err(StoreError::new(
+        "configuration",
+        format!("{TABLE_ENV} is set but halo was built without its `dynamodb` feature"),
+    ))
+}

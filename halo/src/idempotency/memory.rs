@@ -1,0 +1,85 @@
+//! [`MemoryStore`]: records in process memory.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::record::Record;
+use super::store::{Claim, Store, StoreError};
+use crate::BoxFuture;
+
+/// An in-memory [`Store`]: the embedded default for local runs and unit
+/// tests. Clones share their records.
+///
+/// It has the same semantics as [`DynamoDbStore`](super::DynamoDbStore)
+/// (atomic claims, expiry checked on every claim) but lives in one process:
+/// inside Lambda every container would have its own, so halo never picks it
+/// there by itself.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// use halo::idempotency::{Claim, MemoryStore, Record, Store};
+///
+/// let store = MemoryStore::new();
+/// let claim = Record::in_progress("k", 100, 50_000, None);
+/// assert_eq!(store.claim(&claim, 1_000).await.unwrap(), Claim::Claimed { previous: None });
+/// assert!(matches!(store.claim(&claim, 1_000).await.unwrap(), Claim::Held(_)));
+/// // Once the claiming invocation's deadline has passed, the key is free again.
+/// assert!(matches!(store.claim(&claim, 50_001).await.unwrap(), Claim::Claimed { previous: Some(_) }));
+/// # });
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    records: Arc<Mutex<HashMap<String, Record>>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    /// How many records the store holds (expired ones included).
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether the store holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    /// Writes `record` as it is (to set up a state in tests).
+    pub fn insert(&self, record: Record) {
+        self.lock().insert(record.key.clone(), record);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Record>> {
+        self.records.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Store for MemoryStore {
+    fn claim<'a>(&'a self, record: &'a Record, now_ms: u64) -> BoxFuture<'a, Result<Claim, StoreError>> {
+        let mut records = self.lock();
+        let claim = match records.get(&record.key) {
+            Some(existing) if existing.blocks(now_ms) => Claim::Held(existing.clone()),
+            _ => Claim::Claimed { previous: records.insert(record.key.clone(), record.clone()) },
+        };
+        Box::pin(std::future::ready(Ok(claim)))
+    }
+
+    fn complete<'a>(&'a self, record: &'a Record) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.insert(record.clone());
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.lock().remove(key);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Record>, StoreError>> {
+        let record = self.lock().get(key).cloned();
+        Box::pin(std::future::ready(Ok(record)))
+    }
+}

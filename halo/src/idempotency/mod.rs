@@ -1,0 +1,592 @@
+//! Idempotent invocations: run a function once per payload, replay its
+//! result for duplicates.
+//!
+//! Lambda delivers events at least once, so a function can run twice for
+//! one request. `#[halo::idempotent]` (or [`Idempotency`] without the
+//! macro) makes the second run return the first one's stored response
+//! instead of charging the card twice.
+//!
+//! # How it works
+//!
+//! 1. The **key** is `<name>#<md5 of the canonical JSON>` of the payload, or
+//!    of the fields selected by JSON pointers ([`Config::key`]). Canonical
+//!    JSON sorts object keys and drops whitespace, so key order and
+//!    formatting do not matter. The name is one you choose (default: the
+//!    function's name), never a module path, so refactoring keeps keys.
+//! 2. One conditional write **claims** the key with an `INPROGRESS` record
+//!    whose `in_progress_expiration` is the Lambda deadline. If another
+//!    record holds the key, the same request returns it (no second read):
+//!    - `COMPLETED`: its response is **replayed**, the function is not run;
+//!    - `INPROGRESS`: a concurrent duplicate gets `AlreadyInProgress` (409,
+//!      retryable), or with [`Config::wait`] polls with backoff until the
+//!      first finishes and returns its result;
+//!    - validated fields differ ([`Config::validate`]): `PayloadMismatch`
+//!      (422), the stored response is never served for another payload.
+//! 3. On success the record becomes `COMPLETED` with the response, for
+//!    [`Config::expires_after`] (default 1 h). On an error the record is
+//!    deleted so a retry runs again. A container killed mid-call leaves an
+//!    `INPROGRESS` record that stops blocking at that call's deadline.
+//!
+//! halo checks expiry itself and never relies on DynamoDB's TTL deletion.
+//! A stored response that no longer deserializes into the function's type
+//! is treated as expired (with a warning). If the store cannot be reached
+//! the call fails with `IdempotencyStore` (503) and the function is not run.
+//!
+//! # Stores
+//!
+//! [`DynamoDbStore`] (a table with Powertools' schema) in Lambda;
+//! [`MemoryStore`] for local runs and unit tests. The default store comes
+//! from the environment ([`store_from_env`]): `HALO_IDEMPOTENCY_TABLE` names
+//! the table; without it a local run uses the memory store, and inside
+//! Lambda it is an error (call [`init`] in your init function to fail the
+//! container's init with a clear message).
+//!
+//! # Observability and evicting a key
+//!
+//! Every call logs one line `idempotency` with `idempotency_key` and
+//! `idempotency_outcome` (`claimed`, `replayed`, `in_progress`, `mismatch`,
+//! `expired`, `skipped`, `store_error`). To make a key run again, delete its
+//! record: [`Idempotency::evict`], or
+//! `aws dynamodb delete-item --table-name T --key '{"id":{"S":"<key>"}}'`
+//! (a local cache in a warm container keeps replaying it until it expires;
+//! `evict` clears this container's cache too).
+//!
+//! # Without the macro
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use halo::idempotency::{Config, Idempotency, MemoryStore};
+//! use serde_json::json;
+//!
+//! let charge = Idempotency::new(Config::new("charge").key(["/payment_id"]).validate(["/amount"]))
+//!     .with_store(MemoryStore::new());
+//! let ctx = halo::Ctx::for_test();
+//! let event = json!({ "payment_id": "p-1", "amount": 10 });
+//!
+//! let first: Result<String, halo::Error> = charge.run(&event, Some(&ctx), async { Ok("charged once".to_owned()) }).await;
+//! let again: Result<String, halo::Error> = charge.run(&event, Some(&ctx), async { Ok("charged twice!".to_owned()) }).await;
+//! assert_eq!(first.unwrap(), "charged once");
+//! assert_eq!(again.unwrap(), "charged once", "replayed: the second body never ran");
+//!
+//! let tampered = json!({ "payment_id": "p-1", "amount": 99 });
+//! let err = charge.run(&tampered, Some(&ctx), async { Ok::<String, halo::Error>("x".into()) }).await.unwrap_err();
+//! assert_eq!((err.status(), err.code()), (422, "PayloadMismatch"));
+//! # });
+//! ```
+
+mod cache;
+mod config;
+#[cfg(feature = "dynamodb")]
+mod dynamodb;
+mod key;
+mod memory;
+mod record;
+mod store;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+pub use cache::LocalCache;
+pub use config::{Config, ITEM_LIMIT_BYTES, TABLE_ENV, store_from_env};
+#[cfg(feature = "dynamodb")]
+pub use dynamodb::{AttributeNames, DynamoDbStore};
+pub use key::{canonical_json, hash_value, key_for, md5_hex, select, select_fields};
+pub use memory::MemoryStore;
+pub use record::{Clock, Record, Status, system_clock};
+pub use store::{Claim, Store, StoreError};
+
+use crate::retry::{Backoff, retry};
+use crate::{Ctx, Error};
+
+/// What happened to one call, as logged in `idempotency_outcome`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// The key was free: the function ran.
+    Claimed,
+    /// A record had expired (or its response no longer deserialized): the
+    /// function ran again.
+    Expired,
+    /// A completed result was returned; the function did not run.
+    Replayed,
+    /// Another call holds the key; `AlreadyInProgress` was returned.
+    InProgress,
+    /// The validated fields differ from the stored call's.
+    Mismatch,
+    /// The key fields are absent: the function ran without idempotency.
+    Skipped,
+    /// The store failed: the function did not run.
+    StoreError,
+}
+
+impl Outcome {
+    /// The logged name: `claimed`, `expired`, `replayed`, `in_progress`,
+    /// `mismatch`, `skipped`, `store_error`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Claimed => "claimed",
+            Outcome::Expired => "expired",
+            Outcome::Replayed => "replayed",
+            Outcome::InProgress => "in_progress",
+            Outcome::Mismatch => "mismatch",
+            Outcome::Skipped => "skipped",
+            Outcome::StoreError => "store_error",
+        }
+    }
+}
+
+/// The key of one payload and the hash of its validated fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    /// `<name>#<md5>`: the record's `id`.
+    pub key: String,
+    /// The md5 of the validated fields, when [`Config::validate`] is set.
+    pub validation: Option<String>,
+}
+
+/// An idempotent function's settings, local cache and (optionally) store.
+///
+/// Create one per function and keep it (a `static`, or your init state):
+/// the local cache lives in it. See the [module documentation](self).
+pub struct Idempotency {
+    config: Config,
+    cache: Option<LocalCache>,
+    store: Option<Arc<dyn Store>>,
+}
+
+impl std::fmt::Debug for Idempotency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Idempotency")
+            .field("config", &self.config)
+            .field("cache", &self.cache.as_ref().map(LocalCache::capacity))
+            .field("store", &self.store.is_some())
+            .finish()
+    }
+}
+
+/// What a claim decided.
+enum Decision<R> {
+    Run(Outcome),
+    Replay(R),
+}
+
+/// Why a claim did not decide.
+enum Refusal {
+    InProgress,
+    Fail(Error),
+}
+
+impl Idempotency {
+    /// An idempotent function with `config`, on the default store (see
+    /// [`store_from_env`]) unless [`Idempotency::with_store`] sets one.
+    pub fn new(config: Config) -> Idempotency {
+        let cache = (config.local_cache > 0).then(|| LocalCache::new(config.local_cache));
+        Idempotency { config, cache, store: None }
+    }
+
+    /// Uses `store` instead of the default store.
+    pub fn with_store(mut self, store: impl Store + 'static) -> Idempotency {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The key and validation hash of `payload`; `None` when the key fields
+    /// are all absent or `null`.
+    ///
+    /// ```
+    /// use halo::idempotency::{Config, Idempotency};
+    ///
+    /// let charge = Idempotency::new(Config::new("charge").key(["/body/id"]));
+    /// let event = serde_json::json!({ "body": "{\"id\": \"p-1\"}" });
+    /// let key = charge.key_of(&event).unwrap().unwrap();
+    /// assert_eq!(key.key, halo::idempotency::key_for("charge", &serde_json::json!("p-1")));
+    /// ```
+    pub fn key_of<P: Serialize + ?Sized>(&self, payload: &P) -> Result<Option<Key>, Error> {
+        let value = to_value(payload)?;
+        Ok(self.key_of_value(&value))
+    }
+
+    fn key_of_value(&self, value: &Value) -> Option<Key> {
+        let selected = select_fields(value, &self.config.key)?;
+        let key = key_for(&self.config.name, &selected);
+        let validation = if self.config.validate.is_empty() {
+            None
+        } else {
+            let fields = select_fields(value, &self.config.validate).unwrap_or(Value::Null);
+            Some(hash_value(&fields))
+        };
+        Some(Key { key, validation })
+    }
+
+    /// Runs `body` once for `payload`'s key and replays its result for
+    /// duplicates, on this function's store.
+    ///
+    /// `ctx` gives the deadline that bounds the in-progress claim; `None`
+    /// uses [`Ctx::current`], else [`Config::in_progress_timeout`]. The
+    /// response type must round-trip through JSON; the error type must
+    /// convert from [`halo::Error`](Error) for idempotency's own errors.
+    pub async fn run<P, R, E, Fut>(&self, payload: &P, ctx: Option<&Ctx>, body: Fut) -> Result<R, E>
+    where
+        P: Serialize + ?Sized,
+        R: Serialize + DeserializeOwned,
+        E: From<Error>,
+        Fut: Future<Output = Result<R, E>>,
+    {
+        let store = match &self.store {
+            Some(store) => Arc::clone(store),
+            None => match default_store().await {
+                Ok(store) => store,
+                Err(err) => return Err(E::from(err)),
+            },
+        };
+        self.run_with_store(&*store, payload, ctx, body).await
+    }
+
+    /// [`Idempotency::run`] on `store` instead of the function's store.
+    pub async fn run_with_store<P, R, E, Fut>(
+        &self,
+        store: &dyn Store,
+        payload: &P,
+        ctx: Option<&Ctx>,
+        body: Fut,
+    ) -> Result<R, E>
+    where
+        P: Serialize + ?Sized,
+        R: Serialize + DeserializeOwned,
+        E: From<Error>,
+        Fut: Future<Output = Result<R, E>>,
+    {
+        let value = to_value(payload)?;
+        let current;
+        let ctx = match ctx {
+            Some(ctx) => Some(ctx),
+            None => {
+                current = Ctx::current();
+                current.as_ref()
+            }
+        };
+        self.run_value(store, &value, ctx, body).await
+    }
+
+    async fn run_value<R, E, Fut>(
+        &self,
+        store: &dyn Store,
+        payload: &Value,
+        ctx: Option<&Ctx>,
+        body: Fut,
+    ) -> Result<R, E>
+    where
+        R: Serialize + DeserializeOwned,
+        E: From<Error>,
+        Fut: Future<Output = Result<R, E>>,
+    {
+        let Some(key) = self.key_of_value(payload) else {
+            if self.config.required {
+                tracing::warn!(idempotency_name = %self.config.name, idempotency_outcome = "missing_key", "idempotency key missing");
+                return Err(Error::bad_request("the idempotency key is missing from the request")
+                    .with_code("IdempotencyKeyMissing")
+                    .into());
+            }
+            log(&self.config.name, Outcome::Skipped);
+            return body.await;
+        };
+
+        let now_ms = self.config.now_ms();
+        if let Some(cache) = &self.cache
+            && let Some(data) = cache.get(&key.key, key.validation.as_deref(), now_ms)
+            && let Ok(response) = serde_json::from_str::<R>(&data)
+        {
+            tracing::info!(idempotency_key = %key.key, idempotency_outcome = Outcome::Replayed.as_str(), cache = true, "idempotency");
+            return Ok(response);
+        }
+
+        let deadline_ms = ctx.map_or_else(
+            || now_ms.saturating_add(self.config.in_progress_timeout.as_millis() as u64),
+            Ctx::deadline_epoch_ms,
+        );
+        let claim = Record::in_progress(&key.key, self.expiration(now_ms), deadline_ms, key.validation.clone());
+        let outcome = match self.config.wait {
+            None => self.attempt::<R>(store, &claim).await,
+            Some(wait) => {
+                let mut until = Instant::now() + wait;
+                if let Some(ctx) = ctx {
+                    until = until.min(ctx.deadline());
+                }
+                let policy = Backoff::new(u32::MAX)
+                    .initial_delay(Duration::from_millis(10))
+                    .max_delay(Duration::from_millis(200))
+                    .deadline(until);
+                retry(&policy, |_| self.attempt::<R>(store, &claim), |refusal| matches!(refusal, Refusal::InProgress))
+                    .await
+                    .result
+            }
+        };
+        match outcome {
+            Ok(Decision::Replay(response)) => Ok(response),
+            Ok(Decision::Run(outcome)) => {
+                log(&key.key, outcome);
+                self.execute(store, &claim, body).await
+            }
+            Err(Refusal::InProgress) => {
+                log(&key.key, Outcome::InProgress);
+                Err(Error::conflict("this request is already being processed; retry later")
+                    .with_code("AlreadyInProgress")
+                    .into())
+            }
+            Err(Refusal::Fail(err)) => Err(err.into()),
+        }
+    }
+
+    /// Claims the key once; decides to run, to replay, or refuses.
+    async fn attempt<R: DeserializeOwned>(&self, store: &dyn Store, claim: &Record) -> Result<Decision<R>, Refusal> {
+        // Two rounds at most: a stored response that no longer deserializes
+        // is deleted and the key claimed again.
+        let mut expired = false;
+        for _ in 0..2 {
+            let now_ms = self.config.now_ms();
+            let existing = match store.claim(claim, now_ms).await {
+                Ok(Claim::Claimed { previous }) => {
+                    let outcome = if expired || previous.is_some() { Outcome::Expired } else { Outcome::Claimed };
+                    return Ok(Decision::Run(outcome));
+                }
+                Ok(Claim::Held(existing)) => existing,
+                Err(err) => return Err(Refusal::Fail(store_failure(&claim.key, err))),
+            };
+            if claim.validation.is_some() && existing.validation != claim.validation {
+                log(&claim.key, Outcome::Mismatch);
+                return Err(Refusal::Fail(
+                    Error::unprocessable(
+                        "this idempotency key was already used with a different payload; use a new key",
+                    )
+                    .with_code("PayloadMismatch"),
+                ));
+            }
+            match existing.status {
+                Status::InProgress => return Err(Refusal::InProgress),
+                Status::Completed => {
+                    let decoded = existing.data.as_deref().map(serde_json::from_str::<R>);
+                    match decoded {
+                        Some(Ok(response)) => {
+                            log(&claim.key, Outcome::Replayed);
+                            if let Some(cache) = &self.cache {
+                                cache.put(&existing);
+                            }
+                            return Ok(Decision::Replay(response));
+                        }
+                        Some(Err(err)) => {
+                            tracing::warn!(idempotency_key = %claim.key, error_cause = %err, "idempotency: the stored response no longer deserializes; treating the record as expired");
+                        }
+                        None => {
+                            tracing::warn!(idempotency_key = %claim.key, "idempotency: the completed record has no response; treating it as expired");
+                        }
+                    }
+                    if let Err(err) = store.delete(&claim.key).await {
+                        return Err(Refusal::Fail(store_failure(&claim.key, err)));
+                    }
+                    expired = true;
+                }
+            }
+        }
+        Err(Refusal::InProgress)
+    }
+
+    /// Runs the body after a claim, then completes or releases the record.
+    async fn execute<R, E, Fut>(&self, store: &dyn Store, claim: &Record, body: Fut) -> Result<R, E>
+    where
+        R: Serialize,
+        E: From<Error>,
+        Fut: Future<Output = Result<R, E>>,
+    {
+        let result = body.await;
+        let failure = match &result {
+            Ok(response) => match serde_json::to_string(response) {
+                Ok(data) if data.len() > self.config.max_response_bytes => {
+                    tracing::error!(idempotency_key = %claim.key, response_bytes = data.len(), limit_bytes = self.config.max_response_bytes, "idempotency: the response is too large to store; the call fails and its record is released");
+                    Some(
+                        Error::internal(format!(
+                            "response of {} bytes exceeds the idempotency limit of {} bytes",
+                            data.len(),
+                            self.config.max_response_bytes
+                        ))
+                        .with_code("IdempotencyResponseTooLarge"),
+                    )
+                }
+                Ok(data) => {
+                    let completed = claim.completed(data, self.expiration(self.config.now_ms()));
+                    match store.complete(&completed).await {
+                        Ok(()) => {
+                            if let Some(cache) = &self.cache {
+                                cache.put(&completed);
+                            }
+                            return result;
+                        }
+                        // The record stays INPROGRESS until the deadline:
+                        // a retry after it runs again.
+                        Err(err) => return Err(store_failure(&claim.key, err).into()),
+                    }
+                }
+                Err(err) => Some(Error::internal(err).with_code("IdempotencyResponseNotSerializable")),
+            },
+            Err(_) => None,
+        };
+        if let Some(cache) = &self.cache {
+            cache.remove(&claim.key);
+        }
+        if let Err(err) = store.delete(&claim.key).await {
+            tracing::error!(idempotency_key = %claim.key, error_cause = %err, "idempotency: could not release the record after a failure; it blocks until the call's deadline");
+        }
+        match failure {
+            Some(err) => Err(err.into()),
+            None => result,
+        }
+    }
+
+    /// Deletes the record of `key` from this function's store and local
+    /// cache, so the next call with that key runs again.
+    pub async fn evict(&self, key: &str) -> Result<(), StoreError> {
+        if let Some(cache) = &self.cache {
+            cache.remove(key);
+        }
+        let store = match &self.store {
+            Some(store) => Arc::clone(store),
+            None => DEFAULT_STORE.get_or_try_init(store_from_env).await?.clone(),
+        };
+        store.delete(key).await
+    }
+
+    fn expiration(&self, now_ms: u64) -> u64 {
+        (now_ms / 1000).saturating_add(self.config.expires_after.as_secs())
+    }
+}
+
+fn log(key: &str, outcome: Outcome) {
+    match outcome {
+        Outcome::Mismatch | Outcome::Skipped => {
+            tracing::warn!(idempotency_key = %key, idempotency_outcome = outcome.as_str(), "idempotency");
+        }
+        _ => tracing::info!(idempotency_key = %key, idempotency_outcome = outcome.as_str(), "idempotency"),
+    }
+}
+
+fn store_failure(key: &str, err: StoreError) -> Error {
+    tracing::warn!(idempotency_key = %key, idempotency_outcome = Outcome::StoreError.as_str(), error_cause = %err, "idempotency");
+    unavailable(err)
+}
+
+fn unavailable(err: StoreError) -> Error {
+    Error::unavailable("the idempotency store is unavailable; retry later")
+        .with_code("IdempotencyStore")
+        .with_source(err)
+}
+
+fn to_value<P: Serialize + ?Sized>(payload: &P) -> Result<Value, Error> {
+    serde_json::to_value(payload).map_err(|err| Error::internal(err).with_code("IdempotencyKey"))
+}
+
+static DEFAULT_STORE: tokio::sync::OnceCell<Arc<dyn Store>> = tokio::sync::OnceCell::const_new();
+
+/// Sets the store used by idempotent functions that name none. Returns
+/// `false` if a default store was already set (or resolved).
+///
+/// ```
+/// halo::idempotency::set_default_store(halo::idempotency::MemoryStore::new());
+/// ```
+pub fn set_default_store(store: impl Store + 'static) -> bool {
+    DEFAULT_STORE.set(Arc::new(store)).is_ok()
+}
+
+/// Resolves the default store now ([`store_from_env`], once per process).
+///
+/// Call it from your handler's init function so that a missing table
+/// inside Lambda fails the container's init with a clear message instead
+/// of failing each invocation:
+///
+/// ```no_run
+/// struct State;
+///
+/// async fn init() -> Result<State, halo::idempotency::StoreError> {
+///     halo::idempotency::init().await?;
+///     Ok(State)
+/// }
+/// ```
+pub async fn init() -> Result<(), StoreError> {
+    DEFAULT_STORE.get_or_try_init(store_from_env).await.map(|_| ())
+}
+
+async fn default_store() -> Result<Arc<dyn Store>, Error> {
+    match DEFAULT_STORE.get_or_try_init(store_from_env).await {
+        Ok(store) => Ok(Arc::clone(store)),
+        Err(err) => {
+            tracing::error!(error_cause = %err, "idempotency: no store");
+            Err(unavailable(err))
+        }
+    }
+}
+
+#[doc(hidden)]
+pub mod __private {
+    //! Used by `#[halo::idempotent]` expansions; not a public API.
+    use super::*;
+
+    pub use std::sync::LazyLock;
+
+    /// Turns any store reference into a trait object.
+    pub fn dyn_store<S: Store>(store: &S) -> &dyn Store {
+        store
+    }
+
+    /// A duration given in the macro as milliseconds.
+    pub const fn millis(ms: u64) -> Duration {
+        Duration::from_millis(ms)
+    }
+
+    /// The payload as JSON, taken before the body moves it.
+    pub fn to_value<P: Serialize + ?Sized>(payload: &P) -> Result<Value, Error> {
+        super::to_value(payload)
+    }
+
+    /// The expansion's call: `store` is the macro's `store = ...` (else the
+    /// function's or the default store), `ctx` its `&Ctx` parameter (else
+    /// the current context).
+    pub async fn run<R, E, Fut>(
+        idempotency: &Idempotency,
+        store: Option<&dyn Store>,
+        payload: Result<Value, Error>,
+        ctx: Option<&Ctx>,
+        body: Fut,
+    ) -> Result<R, E>
+    where
+        R: Serialize + DeserializeOwned,
+        E: From<Error>,
+        Fut: Future<Output = Result<R, E>>,
+    {
+        let payload = payload?;
+        let current;
+        let ctx = match ctx {
+            Some(ctx) => Some(ctx),
+            None => {
+                current = Ctx::current();
+                current.as_ref()
+            }
+        };
+        let owned;
+        let store = match (store, &idempotency.store) {
+            (Some(store), _) => store,
+            (None, Some(store)) => &**store,
+            (None, None) => {
+                owned = default_store().await?;
+                &*owned
+            }
+        };
+        idempotency.run_value(store, &payload, ctx, body).await
+    }
+}

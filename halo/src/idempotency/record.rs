@@ -1,0 +1,158 @@
+//! The idempotency record and its states.
+
+use std::fmt;
+
+/// The state of a record as stored (`status` attribute).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// An invocation claimed the key and is running (`INPROGRESS`).
+    InProgress,
+    /// The invocation finished; `data` holds its response (`COMPLETED`).
+    Completed,
+}
+
+impl Status {
+    /// The stored text: `INPROGRESS` or `COMPLETED` (as Powertools writes it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::InProgress => "INPROGRESS",
+            Status::Completed => "COMPLETED",
+        }
+    }
+
+    /// Parses the stored text.
+    ///
+    /// ```
+    /// use halo::idempotency::Status;
+    /// assert_eq!(Status::parse("COMPLETED"), Some(Status::Completed));
+    /// assert_eq!(Status::parse("EXPIRED"), None);
+    /// ```
+    pub fn parse(text: &str) -> Option<Status> {
+        match text {
+            "INPROGRESS" => Some(Status::InProgress),
+            "COMPLETED" => Some(Status::Completed),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One idempotency record, in the schema of Powertools' DynamoDB table.
+///
+/// A record is *expired* (the state Powertools calls `EXPIRED`) once
+/// `expiration` has passed; an `INPROGRESS` record no longer blocks its key
+/// once `in_progress_expiration` has passed. halo checks both itself: it
+/// never relies on DynamoDB's TTL deleting the item.
+///
+/// ```
+/// use halo::idempotency::{Record, Status};
+///
+/// let record = Record::in_progress("charge#abc", 3_600, 2_000_500, None);
+/// assert_eq!(record.status, Status::InProgress);
+/// assert!(record.blocks(2_000_000));
+/// assert!(!record.blocks(2_000_501), "its invocation's deadline has passed");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The idempotency key (`id`).
+    pub key: String,
+    /// `INPROGRESS` or `COMPLETED` (`status`).
+    pub status: Status,
+    /// When the record expires, in seconds since the Unix epoch
+    /// (`expiration`, the table's TTL attribute).
+    pub expiration: u64,
+    /// While in progress: the claiming invocation's deadline, in
+    /// milliseconds since the Unix epoch (`in_progress_expiration`).
+    pub in_progress_expiration: Option<u64>,
+    /// The serialized response of a completed invocation (`data`).
+    pub data: Option<String>,
+    /// The hash of the validated payload fields (`validation`).
+    pub validation: Option<String>,
+}
+
+impl Record {
+    /// A record claiming `key` for an invocation whose deadline is
+    /// `deadline_ms`.
+    pub fn in_progress(
+        key: impl Into<String>,
+        expiration: u64,
+        deadline_ms: u64,
+        validation: Option<String>,
+    ) -> Record {
+        Record {
+            key: key.into(),
+            status: Status::InProgress,
+            expiration,
+            in_progress_expiration: Some(deadline_ms),
+            data: None,
+            validation,
+        }
+    }
+
+    /// The completed form of this record: `data` is the response and the
+    /// record lives until `expiration`.
+    pub fn completed(&self, data: String, expiration: u64) -> Record {
+        Record {
+            key: self.key.clone(),
+            status: Status::Completed,
+            expiration,
+            in_progress_expiration: None,
+            data: Some(data),
+            validation: self.validation.clone(),
+        }
+    }
+
+    /// Whether the record has expired at `now_ms` (epoch milliseconds).
+    /// Like DynamoDB's condition `expiration < :now`, with `:now` in whole
+    /// seconds.
+    pub fn is_expired(&self, now_ms: u64) -> bool {
+        self.expiration < now_ms / 1000
+    }
+
+    /// Whether the record still holds its key at `now_ms`: not expired, and
+    /// either completed or in progress before its invocation's deadline.
+    /// This is the negation of the claim condition.
+    pub fn blocks(&self, now_ms: u64) -> bool {
+        if self.is_expired(now_ms) {
+            return false;
+        }
+        match self.status {
+            Status::Completed => true,
+            Status::InProgress => self.in_progress_expiration.is_none_or(|deadline| deadline >= now_ms),
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch, as a clock.
+pub type Clock = std::sync::Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// The system clock, in milliseconds since the Unix epoch.
+pub fn system_clock() -> Clock {
+    std::sync::Arc::new(crate::context::epoch_ms_now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn completed_records_block_until_they_expire() {
+        let record = Record::in_progress("k", 10, 5_000, Some("v".into())).completed("{}".into(), 10);
+        assert_eq!(record.in_progress_expiration, None);
+        assert_eq!(record.validation.as_deref(), Some("v"));
+        assert!(record.blocks(10_999));
+        assert!(!record.blocks(11_000));
+    }
+
+    #[test]
+    fn status_text_round_trips() {
+        for status in [Status::InProgress, Status::Completed] {
+            assert_eq!(Status::parse(status.as_str()), Some(status));
+        }
+    }
+}

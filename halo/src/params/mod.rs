@@ -1,0 +1,511 @@
+//! Configuration from SSM Parameter Store: typed, cached, refreshed in the
+//! background, secret-safe.
+//!
+//! Load every parameter under a path into your own `Deserialize` type once,
+//! at init; read it on the hot path from memory; let halo refresh it when
+//! it is older than its max age (default 300 s) without making an
+//! invocation wait.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use serde::Deserialize;
+//! use halo::params::{EnvSource, Params, Secret};
+//!
+//! #[derive(Debug, Deserialize)]
+//! struct Db { host: String, port: u16, password: Secret<String> }
+//!
+//! #[derive(Debug, Deserialize)]
+//! struct Settings { db: Db, origins: Vec<String>, beta: bool }
+//!
+//! // In Lambda this is `Params::from_env().await?` (SSM); here the
+//! // parameters come from variables so the example runs anywhere.
+//! let params = Params::new(EnvSource::from_vars([
+//!     ("HALO_PARAM_DB__HOST", "db.internal"),
+//!     ("HALO_PARAM_DB__PORT", "5432"),
+//!     ("HALO_PARAM_DB__PASSWORD", "hunter2"),
+//!     ("HALO_PARAM_ORIGINS", "https://a.example,https://b.example"),
+//!     ("HALO_PARAM_BETA", "true"),
+//! ]));
+//! let config = params.load::<Settings>("/shop/prod").await?;
+//!
+//! let settings = config.get(); // hot path: an in-memory read
+//! assert_eq!(settings.db.port, 5432);
+//! assert_eq!(settings.origins.len(), 2);
+//! assert_eq!(settings.db.password.expose(), "hunter2");
+//! assert!(!format!("{settings:?}").contains("hunter2"));
+//! # Ok::<(), halo::params::ParamsError>(())
+//! # }).unwrap();
+//! ```
+//!
+//! # From parameters to your type
+//!
+//! A path load reads `GetParametersByPath` (recursive, decrypted, every
+//! page), strips the path from each name and nests the rest: under
+//! `/shop/prod`, `/shop/prod/db/host` is `db.host`. Segments are matched to
+//! fields as they are spelled (use `#[serde(rename)]` for `kebab-case`
+//! names). A string field gets the text; a `StringList` fills a
+//! `Vec<String>`; every other type parses the text as JSON (`5432`, `true`,
+//! `{"beta": true}`, `["a","b"]`). A missing field or a value of the wrong
+//! type is a [`ParamsError`] naming the parameter's full path, never its
+//! value; mark secrets with [`Secret`], which never prints.
+//!
+//! # Cache and refresh
+//!
+//! [`Params::load`] returns a [`Config`]: [`Config::get`] is an in-memory
+//! read. After the max age ([`Params::with_max_age`], `HALO_PARAMS_MAX_AGE`
+//! such as `5m`, or per path with [`Params::load_with`]) the next `get`
+//! returns the cached value at once and refreshes it in the background.
+//! A failed refresh keeps the previous value, logs a warning and is retried
+//! with backoff ([`RefreshPolicy`]). [`Config::refresh`] forces a refresh;
+//! [`Config::refreshed`] waits for one in flight. Only a first load that
+//! fails is an error.
+//!
+//! Single parameters ([`Params::get`], [`Params::get_many`]; `GetParameters`
+//! in chunks of 10) share the same cache per name, with [`GetOptions`] for a
+//! per-call max age or a forced read.
+//!
+//! # Sources: SSM in Lambda, the environment locally
+//!
+//! [`Params::from_env`] picks the source: `HALO_PARAMS_SOURCE=ssm` or `env`
+//! when set; otherwise SSM inside Lambda (`AWS_LAMBDA_RUNTIME_API` is set)
+//! and [`EnvSource`] elsewhere, which reads `HALO_PARAM_<NAME>` variables
+//! and the JSON file named by `HALO_PARAMS_FILE` (see [`env`] for the
+//! mapping). A local run needs no AWS account.
+//!
+//! # Run-time switches
+//!
+//! Embed [`LogSwitches`] in your type and apply it with
+//! [`Config::on_change`]: the log level follows the parameter on every
+//! refresh.
+
+mod cache;
+pub mod env;
+mod error;
+mod provider;
+mod secret;
+mod switches;
+mod tree;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+
+pub use cache::{Config, RefreshPolicy};
+pub use env::{EnvSource, env_key};
+pub use error::{ParamsError, ParamsErrorKind};
+#[cfg(feature = "ssm")]
+pub use provider::SsmSource;
+pub use provider::{GET_PARAMETERS_CHUNK, MAX_VALUE_BYTES, Parameter, ParameterKind, Source};
+pub use secret::{REDACTED, Secret};
+pub use switches::LogSwitches;
+
+use cache::Fetch;
+
+/// The default max age of cached values: 300 s.
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
+
+/// The variable that chooses the source: `ssm` or `env`.
+pub const SOURCE_VAR: &str = "HALO_PARAMS_SOURCE";
+
+/// The variable that sets the default max age (`300s`, `5m`, …).
+pub const MAX_AGE_VAR: &str = "HALO_PARAMS_MAX_AGE";
+
+/// Reads parameters from a [`Source`] and caches them. Cheap to clone
+/// (clones share the cache of single parameters).
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use std::time::Duration;
+/// use halo::params::{EnvSource, GetOptions, Params};
+///
+/// let params = Params::new(EnvSource::from_vars([("HALO_PARAM_SHOP__PROD__PORT", "8080")]))
+///     .with_max_age(Duration::from_secs(60));
+/// let port: u16 = params.get("/shop/prod/port").await?;
+/// let text: String = params.get_with("/shop/prod/port", GetOptions::new().force()).await?;
+/// assert_eq!((port, text.as_str()), (8080, "8080"));
+/// # Ok::<(), halo::params::ParamsError>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Params {
+    source: Arc<dyn Source>,
+    max_age: Duration,
+    policy: RefreshPolicy,
+    singles: Arc<Mutex<HashMap<String, Config<Parameter>>>>,
+}
+
+impl std::fmt::Debug for Params {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Params").field("source", &self.source.name()).field("max_age", &self.max_age).finish()
+    }
+}
+
+/// Options of one single-parameter read.
+///
+/// ```
+/// use std::time::Duration;
+/// let options = halo::params::GetOptions::new().max_age(Duration::from_secs(10)).force();
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GetOptions {
+    max_age: Option<Duration>,
+    force: bool,
+}
+
+impl GetOptions {
+    /// The defaults: the [`Params`]' max age, the cache used.
+    pub fn new() -> GetOptions {
+        GetOptions::default()
+    }
+
+    /// Serves the cached value only if it is younger than `max_age` (else
+    /// it is served and refreshed in the background, or read if never
+    /// read).
+    pub fn max_age(mut self, max_age: Duration) -> GetOptions {
+        self.max_age = Some(max_age);
+        self
+    }
+
+    /// Reads the source now, bypassing the cache, and caches the result.
+    pub fn force(mut self) -> GetOptions {
+        self.force = true;
+        self
+    }
+}
+
+/// Builds [`Params`] from the environment, with local-run defaults.
+///
+/// ```no_run
+/// # async fn init() -> Result<(), halo::params::ParamsError> {
+/// let params = halo::params::Params::builder()
+///     .local_file(concat!(env!("CARGO_MANIFEST_DIR"), "/params.local.json"))
+///     .build()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ParamsBuilder {
+    max_age: Option<Duration>,
+    policy: RefreshPolicy,
+    local_file: Option<PathBuf>,
+}
+
+impl ParamsBuilder {
+    /// The default max age (else `HALO_PARAMS_MAX_AGE`, else 300 s).
+    pub fn max_age(mut self, max_age: Duration) -> ParamsBuilder {
+        self.max_age = Some(max_age);
+        self
+    }
+
+    /// How failed refreshes are retried.
+    pub fn refresh_policy(mut self, policy: RefreshPolicy) -> ParamsBuilder {
+        self.policy = policy;
+        self
+    }
+
+    /// The parameters file read when the source is the environment and
+    /// `HALO_PARAMS_FILE` is not set (ignored with SSM).
+    pub fn local_file(mut self, file: impl Into<PathBuf>) -> ParamsBuilder {
+        self.local_file = Some(file.into());
+        self
+    }
+
+    /// Chooses the source (see [`Params::from_env`]) and builds.
+    pub async fn build(self) -> Result<Params, ParamsError> {
+        let source: Arc<dyn Source> = match source_from_env()? {
+            Chosen::Ssm => ssm_source().await?,
+            Chosen::Env => {
+                let mut env = EnvSource::from_env();
+                if let Some(file) = self.local_file {
+                    env = env.with_default_file(file);
+                }
+                Arc::new(env)
+            }
+        };
+        let max_age = match self.max_age {
+            Some(max_age) => max_age,
+            None => max_age_from_env()?,
+        };
+        tracing::debug!(source = source.name(), max_age_ms = max_age.as_millis() as u64, "parameters source chosen");
+        Ok(Params { source, max_age, policy: self.policy, singles: Arc::default() })
+    }
+}
+
+enum Chosen {
+    Ssm,
+    Env,
+}
+
+fn source_from_env() -> Result<Chosen, ParamsError> {
+    match std::env::var(SOURCE_VAR) {
+        Ok(value) => match value.trim().to_ascii_lowercase().as_str() {
+            "ssm" => Ok(Chosen::Ssm),
+            "env" | "local" => Ok(Chosen::Env),
+            _ => Err(ParamsError::new(ParamsErrorKind::Config, format!("{SOURCE_VAR} must be `ssm` or `env`"))),
+        },
+        Err(_) if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() => Ok(Chosen::Ssm),
+        Err(_) => Ok(Chosen::Env),
+    }
+}
+
+fn max_age_from_env() -> Result<Duration, ParamsError> {
+    match std::env::var(MAX_AGE_VAR) {
+        Ok(text) => humantime::parse_duration(text.trim()).map_err(|e| {
+            ParamsError::new(ParamsErrorKind::Config, format!("{MAX_AGE_VAR} is not a duration such as `300s` or `5m`"))
+                .with_source(e)
+        }),
+        Err(_) => Ok(DEFAULT_MAX_AGE),
+    }
+}
+
+#[cfg(feature = "ssm")]
+async fn ssm_source() -> Result<Arc<dyn Source>, ParamsError> {
+    Ok(Arc::new(SsmSource::from_env().await))
+}
+
+#[cfg(not(feature = "ssm"))]
+async fn ssm_source() -> Result<Arc<dyn Source>, ParamsError> {
+    Err(ParamsError::new(ParamsErrorKind::Config, "SSM was chosen but halo was built without its `ssm` feature"))
+}
+
+impl Params {
+    /// Reads from `source`, with the default max age (300 s).
+    pub fn new(source: impl Source) -> Params {
+        Params::from_shared(Arc::new(source))
+    }
+
+    /// Reads from a shared source.
+    pub fn from_shared(source: Arc<dyn Source>) -> Params {
+        Params { source, max_age: DEFAULT_MAX_AGE, policy: RefreshPolicy::default(), singles: Arc::default() }
+    }
+
+    /// Reads from SSM through `client` (with decryption).
+    #[cfg(feature = "ssm")]
+    pub fn ssm(client: aws_sdk_ssm::Client) -> Params {
+        Params::new(SsmSource::new(client))
+    }
+
+    /// The source the environment asks for: `HALO_PARAMS_SOURCE` (`ssm` or
+    /// `env`) when set; else SSM inside Lambda and [`EnvSource`] elsewhere.
+    /// The max age comes from `HALO_PARAMS_MAX_AGE` (default 300 s).
+    pub async fn from_env() -> Result<Params, ParamsError> {
+        Params::builder().build().await
+    }
+
+    /// A builder for [`from_env`](Params::from_env) with local-run defaults.
+    pub fn builder() -> ParamsBuilder {
+        ParamsBuilder::default()
+    }
+
+    /// Sets the default max age of cached values.
+    pub fn with_max_age(mut self, max_age: Duration) -> Params {
+        self.max_age = max_age;
+        self
+    }
+
+    /// Sets how failed refreshes are retried.
+    pub fn with_refresh_policy(mut self, policy: RefreshPolicy) -> Params {
+        self.policy = policy;
+        self
+    }
+
+    /// The default max age.
+    pub fn max_age(&self) -> Duration {
+        self.max_age
+    }
+
+    /// The source's short name (`ssm`, `environment`).
+    pub fn source_name(&self) -> &'static str {
+        self.source.name()
+    }
+
+    /// Loads every parameter under `path` into a `T` (see the [module
+    /// docs](self)). Call it once, at init, and keep the [`Config`].
+    ///
+    /// Errors: an invalid path, no parameter under it, a missing or
+    /// mistyped field, a value over 8 KB, SSM throttling or unreachable
+    /// (with the cause).
+    pub async fn load<T>(&self, path: &str) -> Result<Config<T>, ParamsError>
+    where
+        T: DeserializeOwned + Send + Sync + 'static,
+    {
+        self.load_with(path, self.max_age).await
+    }
+
+    /// [`load`](Params::load) with a max age for this path.
+    pub async fn load_with<T>(&self, path: &str, max_age: Duration) -> Result<Config<T>, ParamsError>
+    where
+        T: DeserializeOwned + Send + Sync + 'static,
+    {
+        provider::validate_name(path)?;
+        let path = match path.trim_end_matches('/') {
+            "" => "/".to_owned(),
+            trimmed => trimmed.to_owned(),
+        };
+        let source = Arc::clone(&self.source);
+        let fetch_path = path.clone();
+        let fetch: Fetch<T> = Arc::new(move || {
+            let source = Arc::clone(&source);
+            let path = fetch_path.clone();
+            Box::pin(async move { load_path(&*source, &path).await })
+        });
+        let started = Instant::now();
+        let value = fetch().await?;
+        tracing::info!(
+            path = %path,
+            source = self.source.name(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "configuration loaded"
+        );
+        Ok(Config::build(path, value, max_age, Some(fetch), self.policy))
+    }
+
+    /// One parameter's value as a `T` (a string as it is, other types
+    /// parsed as JSON; a `StringList` into `Vec<String>`), cached.
+    pub async fn get<T: DeserializeOwned>(&self, name: &str) -> Result<T, ParamsError> {
+        self.get_with(name, GetOptions::new()).await
+    }
+
+    /// [`get`](Params::get) with per-call options.
+    pub async fn get_with<T: DeserializeOwned>(&self, name: &str, options: GetOptions) -> Result<T, ParamsError> {
+        let parameter = self.parameter_with(name, options).await?;
+        tree::from_parameter(&parameter)
+    }
+
+    /// One parameter as read (name, value, type, version), cached.
+    pub async fn parameter_with(&self, name: &str, options: GetOptions) -> Result<Arc<Parameter>, ParamsError> {
+        let mut found = self.parameters(&[name.to_owned()], options).await?;
+        found.pop().ok_or_else(|| ParamsError::new(ParamsErrorKind::NotFound, "no such parameter").at(name))
+    }
+
+    /// Several parameters by full name, keyed by name; the ones not cached
+    /// are read together (`GetParameters`, 10 names per call). Any missing
+    /// name is a `NotFound` error naming it.
+    pub async fn get_many<T: DeserializeOwned>(
+        &self,
+        names: &[&str],
+        options: GetOptions,
+    ) -> Result<BTreeMap<String, T>, ParamsError> {
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        let found = self.parameters(&names, options).await?;
+        found.iter().map(|p| Ok((p.name().to_owned(), tree::from_parameter(p)?))).collect()
+    }
+
+    /// Cached parameters in the order of `names`, reading the others.
+    async fn parameters(&self, names: &[String], options: GetOptions) -> Result<Vec<Arc<Parameter>>, ParamsError> {
+        for name in names {
+            provider::validate_name(name)?;
+        }
+        let max_age = options.max_age.unwrap_or(self.max_age);
+        let mut out: Vec<Option<Arc<Parameter>>> = vec![None; names.len()];
+        let mut to_read: Vec<String> = Vec::new();
+        {
+            let singles = self.singles.lock().unwrap_or_else(|p| p.into_inner());
+            for (slot, name) in out.iter_mut().zip(names) {
+                match singles.get(name) {
+                    Some(config) if !options.force => *slot = Some(config.get_within(max_age)),
+                    _ if !to_read.contains(name) => to_read.push(name.clone()),
+                    _ => {}
+                }
+            }
+        }
+        if !to_read.is_empty() {
+            let read = self.source.get_many(&to_read).await?;
+            let mut singles = self.singles.lock().unwrap_or_else(|p| p.into_inner());
+            for parameter in read {
+                let name = parameter.name().to_owned();
+                let config =
+                    Config::build(name.clone(), parameter, max_age, Some(self.single_fetch(&name)), self.policy);
+                singles.insert(name, config);
+            }
+            for (slot, name) in out.iter_mut().zip(names) {
+                if slot.is_none() {
+                    *slot = singles.get(name).map(|c| c.get_within(Duration::MAX));
+                }
+            }
+        }
+        out.into_iter()
+            .zip(names)
+            .map(|(p, name)| p.ok_or_else(|| ParamsError::new(ParamsErrorKind::NotFound, "no such parameter").at(name)))
+            .collect()
+    }
+
+    fn single_fetch(&self, name: &str) -> Fetch<Parameter> {
+        let source = Arc::clone(&self.source);
+        let name = name.to_owned();
+        Arc::new(move || {
+            let source = Arc::clone(&source);
+            let names = vec![name.clone()];
+            Box::pin(async move {
+                let mut read = source.get_many(&names).await?;
+                read.pop().ok_or_else(|| ParamsError::new(ParamsErrorKind::NotFound, "no such parameter").at(&names[0]))
+            })
+        })
+    }
+}
+
+/// Reads a path and deserializes it; an empty path is an error.
+async fn load_path<T: DeserializeOwned>(source: &dyn Source, path: &str) -> Result<T, ParamsError> {
+    let parameters = source.get_by_path(path).await?;
+    if parameters.is_empty() {
+        let hint = if source.name() == "ssm" {
+            "no parameters under this path (check the path and stage, the region, and the ssm:GetParametersByPath permission)"
+        } else {
+            "no parameters under this path (set HALO_PARAM_<NAME> variables or HALO_PARAMS_FILE, or HALO_PARAMS_SOURCE=ssm)"
+        };
+        return Err(ParamsError::new(ParamsErrorKind::NotFound, hint).at(path));
+    }
+    tree::from_parameters(path, &parameters)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Settings {
+        greeting: String,
+    }
+
+    #[tokio::test]
+    async fn an_empty_path_is_a_clear_error() {
+        let params = Params::new(EnvSource::from_vars(Vec::<(String, String)>::new()));
+        let err = params.load::<Settings>("/nothing/here/").await.unwrap_err();
+        assert_eq!(err.kind(), ParamsErrorKind::NotFound);
+        assert_eq!(err.path(), Some("/nothing/here"));
+        assert!(err.to_string().contains("HALO_PARAM_"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_invalid_path_is_refused_before_any_read() {
+        let params = Params::new(EnvSource::from_vars([("HALO_PARAM_GREETING", "hi")]));
+        let err = params.load::<Settings>("relative/path").await.unwrap_err();
+        assert_eq!(err.kind(), ParamsErrorKind::Config);
+    }
+
+    #[tokio::test]
+    async fn singles_are_cached_and_missing_ones_named() {
+        let params = Params::new(EnvSource::from_vars([("HALO_PARAM_A__B", "1"), ("HALO_PARAM_A__C", "[1,2]")]));
+        let many: BTreeMap<String, Vec<u8>> = params.get_many(&["/a/c", "/a/b"], GetOptions::new()).await.unwrap();
+        assert_eq!(many["/a/c"], [1, 2]);
+        assert_eq!(many["/a/b"], [1]);
+        assert_eq!(params.singles.lock().unwrap().len(), 2);
+        let err = params.get::<String>("/a/missing").await.unwrap_err();
+        assert_eq!((err.kind(), err.path()), (ParamsErrorKind::NotFound, Some("/a/missing")));
+    }
+
+    #[test]
+    fn the_source_follows_the_environment() {
+        // Only reads the variables this process has; Lambda's is not set in unit tests.
+        if std::env::var_os(SOURCE_VAR).is_none() && std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
+            assert!(matches!(source_from_env(), Ok(Chosen::Env)));
+        }
+    }
+}
