@@ -84,9 +84,16 @@ fn expand_valid(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream
     let store = match get("store") {
         Some(arg) => {
             let expr = &arg.value;
-            quote! { ::std::option::Option::Some(::halo::idempotency::__private::dyn_store(&(#expr))) }
+            // `let x = &(expr);` keeps a temporary store alive for the call.
+            quote! {
+                let __halo_store_value = &(#expr);
+                let __halo_store: ::std::option::Option<&dyn ::halo::idempotency::Store> =
+                    ::std::option::Option::Some(::halo::idempotency::__private::dyn_store(__halo_store_value));
+            }
         }
-        None => quote! { ::std::option::Option::None },
+        None => {
+            quote! { let __halo_store: ::std::option::Option<&dyn ::halo::idempotency::Store> = ::std::option::Option::None; }
+        }
     };
 
     let attrs = &function.attrs;
@@ -99,7 +106,7 @@ fn expand_valid(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream
                 ::halo::idempotency::__private::LazyLock::new(|| ::halo::idempotency::Idempotency::new(#config));
             let __halo_payload = ::halo::idempotency::__private::to_value(&#payload);
             let __halo_ctx: ::std::option::Option<&::halo::Ctx> = #ctx;
-            let __halo_store: ::std::option::Option<&dyn ::halo::idempotency::Store> = #store;
+            #store
             let __halo_body = async move {
                 let __halo_result: #ret = #block;
                 __halo_result

@@ -34,6 +34,7 @@ pub mod correlation;
 mod error;
 mod function;
 mod handler;
+pub mod http;
 pub mod idempotency;
 mod invocation;
 pub mod layers;

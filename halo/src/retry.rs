@@ -52,6 +52,12 @@ impl Backoff {
         }
     }
 
+    /// The same policy with another attempt limit (at least 1).
+    pub fn with_max_attempts(mut self, max_attempts: u32) -> Backoff {
+        self.max_attempts = max_attempts.max(1);
+        self
+    }
+
     /// The delay ceiling before the first retry.
     pub fn initial_delay(mut self, delay: Duration) -> Backoff {
         self.initial_delay = delay;

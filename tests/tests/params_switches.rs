@@ -52,6 +52,7 @@ async fn log_level_and_sample_rate_follow_their_parameters() {
     config.refreshed().await;
     assert_eq!(halo::log::level(), LevelFilter::WARN, "changed by the background refresh");
     assert_eq!(*rates.lock().unwrap(), vec![Some(0.1), Some(0.5)]);
+    assert_eq!(halo::log::debug_sample_rate(), 0.5, "the sampling logger's rate follows too");
 
     // An invalid level fails the refresh: the previous switches stay.
     put(&client, &format!("{path}/log/level"), "loud").await;
@@ -61,4 +62,5 @@ async fn log_level_and_sample_rate_follow_their_parameters() {
     assert_eq!(halo::log::level(), LevelFilter::WARN);
     assert_eq!(config.get().log.level, Some(LevelFilter::WARN));
     halo::log::set_level(LevelFilter::INFO);
+    halo::log::set_debug_sample_rate(0.0);
 }

@@ -54,12 +54,14 @@ pub fn message_attributes() -> Vec<(&'static str, String)> {
 /// else is left alone).
 ///
 /// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let ctx = halo::Ctx::for_test();
 /// ctx.set_correlation_id("c-1");
 /// let mut detail = serde_json::json!({ "order_id": 7 });
-/// halo::Ctx::with_current(|_| ()); // outside an invocation nothing is added:
-/// halo::correlation::propagate::into_event_detail(&mut detail);
-/// assert!(detail.get("x-correlation-id").is_none());
+/// ctx.scope(async { halo::correlation::propagate::into_event_detail(&mut detail) }).await;
+/// assert_eq!(detail["x-correlation-id"], "c-1");
+/// assert_eq!(detail["debug-log-enabled"], false);
+/// # });
 /// ```
 pub fn into_event_detail(detail: &mut Value) {
     insert_fields(detail);

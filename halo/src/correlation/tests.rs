@@ -133,3 +133,66 @@ fn sampling_follows_upstream_else_the_rate() {
     let sampled = (0..2000).filter(|_| decide(with_debug(None), 0.25).0.debug).count();
     assert!((300..700).contains(&sampled), "about a quarter sampled, got {sampled}/2000");
 }
+
+/// Runs `f` inside an invocation whose correlation is `id`, sampled.
+fn in_invocation<T>(id: &str, f: impl FnOnce() -> T) -> T {
+    let ctx = crate::Ctx::for_test();
+    ctx.set_correlation(Correlation { debug: true, ..Correlation::new(id) });
+    crate::context::sync_scope(ctx, f)
+}
+
+fn raw(value: serde_json::Value) -> Box<RawValue> {
+    serde_json::value::to_raw_value(&value).unwrap()
+}
+
+fn assert_round_trip(incoming: Incoming, id: &str) {
+    assert_eq!(incoming.correlation_id.as_deref(), Some(id));
+    assert_eq!(incoming.debug, Some(true));
+    assert_eq!(incoming.caller.as_deref(), Some("test-function"));
+}
+
+#[test]
+fn http_headers_round_trip() {
+    let headers = in_invocation("rt-http", propagate::http_headers);
+    let mut event: serde_json::Value = serde_json::from_str(event("apigw-v2.json").get()).unwrap();
+    event["headers"] =
+        headers.iter().map(|(k, v)| (k.as_str().to_owned(), serde_json::Value::from(v.to_str().unwrap()))).collect();
+    assert_round_trip(extract(&raw(event)), "rt-http");
+}
+
+#[test]
+fn sqs_and_sns_attributes_round_trip() {
+    let attributes = in_invocation("rt-queue", propagate::message_attributes);
+    let sqs: serde_json::Map<String, serde_json::Value> = attributes
+        .iter()
+        .map(|(k, v)| (k.to_string(), serde_json::json!({ "stringValue": v, "dataType": "String" })))
+        .collect();
+    let record = serde_json::json!({ "messageId": "m", "eventSource": "aws:sqs", "messageAttributes": sqs });
+    assert_round_trip(extract(&raw(serde_json::json!({ "Records": [record] }))), "rt-queue");
+
+    let sns: serde_json::Map<String, serde_json::Value> =
+        attributes.iter().map(|(k, v)| (k.to_string(), serde_json::json!({ "Type": "String", "Value": v }))).collect();
+    let record = serde_json::json!({ "EventSource": "aws:sns", "Sns": { "Message": "{}", "MessageAttributes": sns } });
+    assert_round_trip(extract(&raw(serde_json::json!({ "Records": [record] }))), "rt-queue");
+}
+
+#[test]
+fn eventbridge_detail_and_invoke_payload_round_trip() {
+    let mut detail = serde_json::json!({ "order_id": 7 });
+    in_invocation("rt-events", || propagate::into_event_detail(&mut detail));
+    let event = serde_json::json!({ "version": "0", "detail-type": "OrderPlaced", "source": "shop", "detail": detail });
+    assert_round_trip(extract(&raw(event)), "rt-events");
+
+    let mut payload = serde_json::json!({ "order_id": 7 });
+    in_invocation("rt-invoke", || propagate::into_invoke_payload(&mut payload));
+    assert_eq!(payload["order_id"], 7, "the payload's own fields stay");
+    assert_round_trip(extract(&raw(payload)), "rt-invoke");
+}
+
+#[test]
+fn nothing_is_propagated_outside_an_invocation() {
+    assert!(propagate::pairs().is_empty());
+    let mut payload = serde_json::json!({});
+    propagate::into_invoke_payload(&mut payload);
+    assert_eq!(payload, serde_json::json!({}));
+}

@@ -91,14 +91,37 @@ where
         JsonLayer { make_writer, static_fields }
     }
 
-    /// Writes out the current invocation's held-back debug lines.
+    /// `{"timestamp":…,"level":…,"message":…` plus the function's and the
+    /// current invocation's fields (no closing brace).
+    fn write_prefix(&self, line: &mut Vec<u8>, level: &Level, message_json: &[u8]) {
+        line.extend_from_slice(b"{\"timestamp\":\"");
+        let _ = write!(line, "{}", humantime::format_rfc3339_millis(SystemTime::now()));
+        line.extend_from_slice(b"\",\"level\":\"");
+        line.extend_from_slice(level_name(level).as_bytes());
+        line.extend_from_slice(b"\",\"message\":");
+        line.extend_from_slice(message_json);
+        line.extend_from_slice(&self.static_fields);
+        Ctx::with_current(|ctx| {
+            if let Some(ctx) = ctx {
+                write_invocation_fields(line, ctx);
+            }
+        });
+    }
+
+    /// Writes out the current invocation's held-back debug lines, after one
+    /// warning line when some were dropped. (Rendered here: tracing ignores
+    /// events emitted from inside a subscriber.)
     fn flush(&self) {
         let Some(ctx) = Ctx::current() else { return };
         let (lines, dropped) = ctx.debug_buffer().take();
-        if dropped > 0 {
-            tracing::warn!(dropped_lines = dropped, "the debug buffer was full: its oldest lines were dropped");
-        }
         let mut writer = self.make_writer.make_writer();
+        if dropped > 0 {
+            let mut warning = Vec::with_capacity(512);
+            let message = b"\"the debug buffer was full: its oldest lines were dropped\"";
+            self.write_prefix(&mut warning, &Level::WARN, message);
+            let _ = writeln!(warning, ",\"dropped_lines\":{dropped}}}");
+            let _ = writer.write_all(&warning);
+        }
         for line in lines {
             let _ = writer.write_all(&line);
         }
@@ -109,22 +132,8 @@ where
         event.record(&mut FieldVisitor::new(&mut out.fields, Some(&mut out.message), &mut out.scratch));
 
         let line = &mut out.line;
-        line.extend_from_slice(b"{\"timestamp\":\"");
-        let _ = write!(line, "{}", humantime::format_rfc3339_millis(SystemTime::now()));
-        line.extend_from_slice(b"\",\"level\":\"");
-        line.extend_from_slice(level_name(meta.level()).as_bytes());
-        line.extend_from_slice(b"\",\"message\":");
-        if out.message.is_empty() {
-            line.extend_from_slice(b"\"\"");
-        } else {
-            line.extend_from_slice(&out.message);
-        }
-        line.extend_from_slice(&self.static_fields);
-        Ctx::with_current(|ctx| {
-            if let Some(ctx) = ctx {
-                write_invocation_fields(line, ctx);
-            }
-        });
+        let message: &[u8] = if out.message.is_empty() { b"\"\"" } else { &out.message };
+        self.write_prefix(line, meta.level(), message);
         line.extend_from_slice(b",\"location\":\"");
         line.extend_from_slice(meta.module_path().unwrap_or_else(|| meta.target()).as_bytes());
         if let Some(n) = meta.line() {

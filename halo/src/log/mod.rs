@@ -54,3 +54,6 @@ pub fn init() -> bool {
     }
     installed
 }
+
+#[cfg(test)]
+mod tests;

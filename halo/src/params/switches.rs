@@ -41,12 +41,15 @@ pub struct LogSwitches {
 
 impl LogSwitches {
     /// Applies the switches that are set: the level with
-    /// [`crate::log::set_level`]. The debug sample rate is exposed as
-    /// [`debug_sample_rate`](LogSwitches::debug_sample_rate) for the
-    /// sampling logger to take.
+    /// [`crate::log::set_level`], the rate with
+    /// [`crate::log::set_debug_sample_rate`] (for invocations that start
+    /// afterwards).
     pub fn apply(&self) {
         if let Some(level) = self.level {
             crate::log::set_level(level);
+        }
+        if let Some(rate) = self.debug_sample_rate {
+            crate::log::set_debug_sample_rate(rate);
         }
     }
 }

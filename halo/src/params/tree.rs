@@ -190,11 +190,8 @@ struct NodeDe<'n, 'a> {
 
 impl<'n, 'a> NodeDe<'n, 'a> {
     fn visit_children<'de, V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        let entries = self.node.children.iter().map(|(key, child)| (key.as_str(), NodeDe { node: child }));
-        let mut map = MapDeserializer::new(entries);
-        let value = visitor.visit_map(&mut map).map_err(|e| e.in_map(&self.node.path))?;
-        map.end().map_err(|e| e.in_map(&self.node.path))?;
-        Ok(value)
+        let children = Children { entries: self.node.children.iter(), next: None };
+        visitor.visit_map(children).map_err(|e| e.in_map(&self.node.path))
     }
 
     /// Names this node on an error raised above its leaf (e.g. by a
@@ -285,10 +282,35 @@ impl<'de, 'n, 'a> de::Deserializer<'de> for NodeDe<'n, 'a> {
     }
 }
 
-impl<'de, 'n, 'a> IntoDeserializer<'de, DeError> for NodeDe<'n, 'a> {
-    type Deserializer = Self;
-    fn into_deserializer(self) -> Self {
-        self
+/// The children of a node as a map. An error from a child's value, even
+/// one raised by a `Deserialize` impl after reading it (a
+/// `deserialize_with` check), is named after that child.
+struct Children<'n, 'a> {
+    entries: std::collections::btree_map::Iter<'n, String, Node<'a>>,
+    next: Option<&'n Node<'a>>,
+}
+
+impl<'de, 'n, 'a> de::MapAccess<'de> for Children<'n, 'a> {
+    type Error = DeError;
+
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
+        match self.entries.next() {
+            Some((key, child)) => {
+                self.next = Some(child);
+                seed.deserialize(key.as_str().into_deserializer()).map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn next_value_seed<S: de::DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, DeError> {
+        let node = self.next.take().ok_or_else(|| DeError::ours("a value was asked for before its key".into()))?;
+        let child = NodeDe { node };
+        child.finish(seed.deserialize(child))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.entries.len())
     }
 }
 
@@ -657,6 +679,36 @@ mod tests {
         assert_eq!(err.path(), Some("/s/url"));
         assert!(!err.to_string().contains("s3cr3t"), "{err}");
         assert!(err.to_string().contains("withheld"), "{err}");
+    }
+
+    #[test]
+    fn a_check_after_reading_a_secure_string_is_named_and_withheld() {
+        fn shouting<'de, D: de::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+            let s = String::deserialize(d)?;
+            if s.chars().any(|c| c.is_lowercase()) {
+                Err(de::Error::custom(format!("not upper-case: {s}")))
+            } else {
+                Ok(s)
+            }
+        }
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Keys {
+            nested: Inner,
+        }
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Inner {
+            #[serde(deserialize_with = "shouting")]
+            token: String,
+        }
+        let plain = from_parameters::<Keys>("/k", &[p("/k/nested/token", "abc")]).unwrap_err();
+        assert_eq!(plain.path(), Some("/k/nested/token"));
+        assert!(plain.to_string().contains("not upper-case"), "a plain value's own message is kept: {plain}");
+        let secure = Parameter::new("/k/nested/token", "s3cr3t", ParameterKind::SecureString);
+        let err = from_parameters::<Keys>("/k", &[secure]).unwrap_err();
+        assert_eq!(err.path(), Some("/k/nested/token"));
+        assert!(!err.to_string().contains("s3cr3t"), "{err}");
     }
 
     #[test]

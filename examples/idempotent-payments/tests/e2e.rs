@@ -1,0 +1,104 @@
+//! idempotent-payments as a compiled binary: two "containers" sharing a
+//! DynamoDB table on moto charge once; inside Lambda without a table the
+//! init fails; a local run uses the in-memory store.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use halo::idempotency::DynamoDbStore;
+use halo_test_support::function::{FunctionProcess, parse_json_lines};
+use halo_test_support::moto::{Moto, unique_name};
+use halo_test_support::runtime_api::RuntimeApi;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_idempotent-payments");
+
+fn event(file: &str) -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("events").join(file);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn receipt(outcome: &halo_test_support::runtime_api::Outcome) -> serde_json::Value {
+    serde_json::from_str(outcome.body["body"].as_str().expect("a text body")).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_containers_sharing_the_table_charge_once() {
+    let moto = Moto::shared();
+    let table = unique_name("payments");
+    let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+    DynamoDbStore::new(client, &table).create_table().await.unwrap();
+    let mut env: Vec<(String, String)> = moto.env();
+    env.push(("HALO_IDEMPOTENCY_TABLE".into(), table.clone()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+
+    let (api_a, api_b) = (RuntimeApi::start().await, RuntimeApi::start().await);
+    let container_a = FunctionProcess::start(Path::new(BINARY), &api_a, &env);
+    let container_b = FunctionProcess::start(Path::new(BINARY), &api_b, &env);
+
+    let first = api_a.invoke(&event("charge.json"), Duration::from_secs(10)).await;
+    let retry = api_b.invoke(&event("charge-retry.json"), Duration::from_secs(10)).await;
+    let tampered = api_b.invoke(&event("charge-tampered.json"), Duration::from_secs(10)).await;
+    assert!(first.success && retry.success, "{:?} {:?}", first.body, retry.body);
+    assert_eq!(first.body["statusCode"], 201);
+    assert_eq!(receipt(&first), receipt(&retry), "container B replayed container A's charge");
+    assert_eq!(receipt(&first)["charge_id"], format!("ch_{}", first.request_id));
+    // An API Gateway caller gets an HTTP error response: 422 with the code.
+    assert_eq!(tampered.body["statusCode"], 422, "{:?}", tampered.body);
+    let error: serde_json::Value = serde_json::from_str(tampered.body["body"].as_str().unwrap()).unwrap();
+    assert_eq!(error["error"]["code"], "PayloadMismatch");
+    assert!(!tampered.body.to_string().contains("1299"), "no stored data in the error");
+
+    let lines_a = parse_json_lines(&container_a.stop());
+    let lines_b = parse_json_lines(&container_b.stop());
+    let charged = |lines: &[serde_json::Value]| lines.iter().filter(|l| l["message"] == "card charged").count();
+    assert_eq!(charged(&lines_a) + charged(&lines_b), 1, "the card was charged once");
+    let outcome = |lines: &[serde_json::Value], id: &str| {
+        lines
+            .iter()
+            .find(|l| l["function_request_id"] == id && l["message"] == "idempotency")
+            .map(|l| l["idempotency_outcome"].clone())
+    };
+    assert_eq!(outcome(&lines_a, &first.request_id), Some("claimed".into()));
+    assert_eq!(outcome(&lines_b, &retry.request_id), Some("replayed".into()));
+    assert_eq!(outcome(&lines_b, &tampered.request_id), Some("mismatch".into()));
+}
+
+#[tokio::test]
+async fn inside_lambda_without_a_table_the_init_fails() {
+    let api = RuntimeApi::start().await;
+    let mut function = FunctionProcess::start(Path::new(BINARY), &api, &[]);
+    let started = Instant::now();
+    while api.init_errors().is_empty() && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let errors = api.init_errors();
+    assert_eq!(errors.len(), 1, "one init error");
+    let message = errors[0]["errorMessage"].as_str().unwrap();
+    assert!(message.contains("HALO_IDEMPOTENCY_TABLE"), "{message}");
+    assert_eq!(api.next_calls(), 0, "no invocation was served");
+    while function.is_running() && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!function.is_running(), "the process exits");
+}
+
+#[test]
+fn local_invoke_uses_the_in_memory_store() {
+    let output = Command::new(BINARY)
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env_remove("HALO_IDEMPOTENCY_TABLE")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["invoke", "events/charge.json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let response: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(response["statusCode"], 201);
+    let receipt: serde_json::Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!((receipt["payment_id"].as_str(), receipt["amount"].as_u64()), (Some("pay_7Hq2"), Some(1299)));
+    let stderr = String::from_utf8_lossy(&output.stderr).lines().map(str::to_owned).collect::<Vec<_>>();
+    let lines = parse_json_lines(&stderr);
+    assert!(lines.iter().any(|l| l["idempotency_outcome"] == "claimed"), "{lines:?}");
+    assert!(lines.iter().any(|l| l["message"].as_str().is_some_and(|m| m.contains("in-memory store"))));
+}

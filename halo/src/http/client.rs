@@ -1,0 +1,270 @@
+//! The outgoing HTTP client: correlation headers, timeouts from the
+//! invocation's budget, bounded retries with backoff.
+
+use std::time::{Duration, Instant};
+
+use http::Method;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use serde::Serialize;
+
+use crate::correlation::propagate;
+use crate::retry::{Backoff, retry};
+use crate::{Ctx, Error};
+
+/// The response type (reqwest's).
+pub type Response = reqwest::Response;
+
+/// An HTTP client for calls from inside an invocation.
+///
+/// Every request:
+/// - carries the invocation's `x-correlation-id`, `debug-log-enabled` and
+///   `x-user-agent` headers, so the next service logs with the same id and
+///   sampling decision;
+/// - gets, per attempt, a timeout of `min(attempt timeout, budget left)`,
+///   where the budget is the invocation's remaining time minus its safety
+///   margin ([`Ctx::budget`]);
+/// - when its method is idempotent (GET, HEAD, PUT, DELETE, OPTIONS, TRACE,
+///   or any method after [`RequestBuilder::retry_non_idempotent`]) is
+///   retried on connect errors, timeouts and 5xx answers, with exponential
+///   backoff and full jitter, within the attempt limit and never past the
+///   budget.
+///
+/// A final failure is a [`halo::Error`](crate::Error): `Timeout` (504) when
+/// time ran out, `Upstream` (502) otherwise, with the cause kept for the
+/// log. Other answers (2xx, 3xx, 4xx) are returned as they are.
+///
+/// ```no_run
+/// # async fn call() -> Result<(), halo::Error> {
+/// let client = halo::http::Client::new()?;
+/// let invoice: serde_json::Value = client.get("https://billing.internal/invoices/7").send().await?.json().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Client {
+    inner: reqwest::Client,
+    max_attempts: u32,
+    attempt_timeout: Duration,
+    backoff: Backoff,
+}
+
+impl Client {
+    /// A client with the defaults: 3 attempts, 10 s per attempt (capped by
+    /// the budget), backoff from 50 ms doubling up to 1 s.
+    pub fn new() -> Result<Client, Error> {
+        Client::builder().build()
+    }
+
+    /// Configures a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder {
+            max_attempts: 3,
+            attempt_timeout: Duration::from_secs(10),
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_secs(1),
+        }
+    }
+
+    /// A request with `method` to `url`.
+    pub fn request(&self, method: Method, url: impl Into<String>) -> RequestBuilder {
+        RequestBuilder {
+            client: self.clone(),
+            method,
+            url: url.into(),
+            headers: HeaderMap::new(),
+            body: None,
+            attempt_timeout: self.attempt_timeout,
+            retry_non_idempotent: false,
+        }
+    }
+
+    /// A GET request.
+    pub fn get(&self, url: impl Into<String>) -> RequestBuilder {
+        self.request(Method::GET, url)
+    }
+
+    /// A POST request (not retried unless asked).
+    pub fn post(&self, url: impl Into<String>) -> RequestBuilder {
+        self.request(Method::POST, url)
+    }
+
+    /// A PUT request.
+    pub fn put(&self, url: impl Into<String>) -> RequestBuilder {
+        self.request(Method::PUT, url)
+    }
+
+    /// A DELETE request.
+    pub fn delete(&self, url: impl Into<String>) -> RequestBuilder {
+        self.request(Method::DELETE, url)
+    }
+}
+
+/// Configures a [`Client`].
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    max_attempts: u32,
+    attempt_timeout: Duration,
+    initial_backoff: Duration,
+    max_backoff: Duration,
+}
+
+impl ClientBuilder {
+    /// Attempts per request, the first included (at least 1).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The longest one attempt may take (the budget may cut it shorter).
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = timeout;
+        self
+    }
+
+    /// The backoff ceiling before the first retry, and its cap.
+    pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.initial_backoff = initial;
+        self.max_backoff = max;
+        self
+    }
+
+    /// Builds the client (rustls with the ring provider, no proxy lookup).
+    pub fn build(self) -> Result<Client, Error> {
+        // reqwest is built without a crypto provider of its own.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let inner = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .map_err(|err| Error::internal(err).with_code("HttpClientInit"))?;
+        let backoff = Backoff::new(self.max_attempts).initial_delay(self.initial_backoff).max_delay(self.max_backoff);
+        Ok(Client { inner, max_attempts: self.max_attempts, attempt_timeout: self.attempt_timeout, backoff })
+    }
+}
+
+/// One request being built; see [`Client`].
+#[derive(Debug)]
+pub struct RequestBuilder {
+    client: Client,
+    method: Method,
+    url: String,
+    headers: HeaderMap,
+    body: Option<(Vec<u8>, &'static str)>,
+    attempt_timeout: Duration,
+    retry_non_idempotent: bool,
+}
+
+impl RequestBuilder {
+    /// Adds a header (an invalid name or value is ignored with a warning).
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        match (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            (Ok(name), Ok(value)) => {
+                self.headers.insert(name, value);
+            }
+            _ => tracing::warn!(header = name, "ignored an invalid outgoing header"),
+        }
+        self
+    }
+
+    /// A JSON body.
+    pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Result<Self, Error> {
+        self.body = Some((serde_json::to_vec(body).map_err(Error::internal)?, "application/json"));
+        Ok(self)
+    }
+
+    /// A raw body with its content type.
+    pub fn body(mut self, body: impl Into<Vec<u8>>, content_type: &'static str) -> Self {
+        self.body = Some((body.into(), content_type));
+        self
+    }
+
+    /// The longest one attempt of this request may take.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = timeout;
+        self
+    }
+
+    /// Retries this request even if its method is not idempotent (when the
+    /// server deduplicates, e.g. with an idempotency key).
+    pub fn retry_non_idempotent(mut self) -> Self {
+        self.retry_non_idempotent = true;
+        self
+    }
+
+    /// Sends the request; see [`Client`] for timeouts, retries and errors.
+    pub async fn send(self) -> Result<Response, Error> {
+        let retryable = self.retry_non_idempotent || is_idempotent(&self.method);
+        let attempts = if retryable { self.client.max_attempts } else { 1 };
+        let deadline = Ctx::with_current(|ctx| ctx.map(Ctx::budget_deadline));
+        let mut policy = self.client.backoff.with_max_attempts(attempts);
+        if let Some(deadline) = deadline {
+            policy = policy.deadline(deadline);
+        }
+        let mut headers = propagate::http_headers();
+        headers.extend(self.headers.clone());
+        let started = Instant::now();
+        let outcome =
+            retry(&policy, |attempt| self.attempt(attempt, &headers, deadline), |failure| failure.retryable()).await;
+        match outcome.result {
+            Ok(response) => Ok(response),
+            Err(failure) => Err(failure.into_error(&self.method, &self.url, outcome.attempts, started.elapsed())),
+        }
+    }
+
+    async fn attempt(&self, attempt: u32, headers: &HeaderMap, deadline: Option<Instant>) -> Result<Response, Failure> {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let timeout = match left {
+            Some(left) if left.is_zero() => return Err(Failure::NoBudget),
+            Some(left) => self.attempt_timeout.min(left),
+            None => self.attempt_timeout,
+        };
+        let mut request =
+            self.client.inner.request(self.method.clone(), &self.url).headers(headers.clone()).timeout(timeout);
+        if let Some((body, content_type)) = &self.body {
+            request = request.header(http::header::CONTENT_TYPE, *content_type).body(body.clone());
+        }
+        tracing::debug!(method = %self.method, url = %self.url, attempt, timeout_ms = timeout.as_millis() as u64, "outgoing request");
+        match request.send().await {
+            Ok(response) if response.status().is_server_error() => Err(Failure::Status(response.status().as_u16())),
+            Ok(response) => Ok(response),
+            Err(err) if err.is_timeout() => Err(Failure::Timeout(err)),
+            Err(err) if err.is_connect() => Err(Failure::Connect(err)),
+            Err(err) => Err(Failure::Other(err)),
+        }
+    }
+}
+
+fn is_idempotent(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS | Method::TRACE)
+}
+
+/// Why one attempt failed.
+#[derive(Debug)]
+enum Failure {
+    Status(u16),
+    Timeout(reqwest::Error),
+    Connect(reqwest::Error),
+    Other(reqwest::Error),
+    NoBudget,
+}
+
+impl Failure {
+    fn retryable(&self) -> bool {
+        matches!(self, Failure::Status(_) | Failure::Timeout(_) | Failure::Connect(_))
+    }
+
+    fn into_error(self, method: &Method, url: &str, attempts: u32, elapsed: Duration) -> Error {
+        let context = format!("{method} {url}: {attempts} attempt(s) in {} ms", elapsed.as_millis());
+        match self {
+            Failure::Timeout(err) => {
+                Error::timeout("a downstream service did not answer in time").with_source(format!("{context}: {err}"))
+            }
+            Failure::NoBudget => Error::timeout("a downstream service did not answer in time")
+                .with_source(format!("{context}: no time left in the invocation's budget")),
+            Failure::Status(status) => {
+                Error::upstream("a downstream service failed").with_source(format!("{context}: last status {status}"))
+            }
+            Failure::Connect(err) | Failure::Other(err) => {
+                Error::upstream("a downstream service failed").with_source(format!("{context}: {err}"))
+            }
+        }
+    }
+}

@@ -1,0 +1,6 @@
+#[halo::idempotent(local_cache = 0)]
+async fn charge(event: serde_json::Value) -> Result<String, halo::Error> {
+    Ok(event.to_string())
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[halo::idempotent]
+async fn charge(event: serde_json::Value) {
+    let _ = event;
+}
+
+fn main() {}
