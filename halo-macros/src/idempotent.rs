@@ -161,7 +161,10 @@ fn pointers(arg: &Arg) -> syn::Result<Vec<LitStr>> {
             Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) if lit.value().starts_with('/') => Ok(lit.clone()),
             Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) => Err(syn::Error::new_spanned(
                 lit,
-                format!("a JSON pointer starts with `/`: write \"/{}\"", lit.value().trim_start_matches(['.', '$'])),
+                format!(
+                    "a JSON pointer starts with `/` and separates fields with `/`: write \"/{}\"",
+                    lit.value().trim_start_matches(['.', '$', '/']).replace('.', "/")
+                ),
             )),
             other => Err(syn::Error::new_spanned(other, hint.clone())),
         })

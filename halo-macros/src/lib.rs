@@ -10,6 +10,7 @@ use proc_macro::TokenStream;
 mod args;
 mod handler;
 mod idempotent;
+mod saga_step;
 
 /// Marks an async fn as the Lambda handler and generates `main`; see
 /// `halo::handler` for the full documentation.
@@ -24,4 +25,11 @@ pub fn handler(args: TokenStream, input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn idempotent(args: TokenStream, input: TokenStream) -> TokenStream {
     idempotent::expand(args.into(), input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+/// Makes an async fn a saga step with an optional compensation; see
+/// `halo::saga_step` for the full documentation.
+#[proc_macro_attribute]
+pub fn saga_step(args: TokenStream, input: TokenStream) -> TokenStream {
+    saga_step::expand(args.into(), input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
 }

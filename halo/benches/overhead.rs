@@ -71,6 +71,9 @@ fn overhead(c: &mut Criterion) {
     tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
     halo::log::set_level(tracing_subscriber::filter::LevelFilter::INFO);
 
+    // The timeout guard needs tokio's timer; nothing here waits on it.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let _runtime = runtime.enter();
     let bytes = EVENT.as_bytes();
     let mut group = c.benchmark_group("invocation");
 

@@ -4,7 +4,9 @@
 //! `cargo bench -p halo --bench params`
 //!
 //! - `config_get`: [`Config::get`] on a loaded, refreshable config (an
-//!   `ArcSwap` load, one clock read for the max-age check, an `Arc` clone);
+//!   `ArcSwap` guard, one clock read for the max-age check);
+//! - `config_get_into_arc`: the same, kept as an `Arc` (one more atomic
+//!   increment and decrement);
 //! - `config_get_field`: the same plus reading a nested field, what a
 //!   handler does;
 //! - `config_get_fixed`: [`Config::fixed`] (no max-age check), for scale;
@@ -56,6 +58,7 @@ fn hot_path(c: &mut Criterion) {
     let mut group = c.benchmark_group("params_hot_path");
     group.bench_function("config_get", |b| b.iter(|| black_box(config.get())));
     group.bench_function("config_get_field", |b| b.iter(|| black_box(config.get().db.port)));
+    group.bench_function("config_get_into_arc", |b| b.iter(|| black_box(config.get().into_arc())));
     group.bench_function("config_get_fixed", |b| b.iter(|| black_box(fixed.get())));
     runtime.block_on(params.get::<u32>("/shop/prod/port")).expect("first read");
     group.bench_function("cached_single_get", |b| {

@@ -43,6 +43,7 @@ pub mod log;
 pub mod params;
 pub mod retry;
 mod runtime;
+pub mod saga;
 pub mod timeout;
 
 pub use context::{Ctx, CtxBuilder};
@@ -189,6 +190,9 @@ pub use halo_macros::handler;
 /// parameter; unknown or repeated arguments; pointers not starting with
 /// `/`; durations without a unit: each is an error on the offending token.
 pub use halo_macros::idempotent;
+
+#[doc(inline)]
+pub use saga::saga_step;
 
 /// A boxed, sendable future.
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;

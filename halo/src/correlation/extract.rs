@@ -1,8 +1,9 @@
-//! Reading correlation data from an incoming event, per source.
+//! Reading correlation data from an incoming event, per source, in one pass.
 
+use serde::de::MapAccess;
 use serde_json::value::RawValue;
 
-use super::probe::{boolean, first_element, pick, string};
+use super::probe::{Collect, First, Lenient, Scalar, present, read};
 use super::{EventSource, Incoming, names};
 
 /// Reads the correlation id, the debug-sampling decision and the caller from
@@ -16,6 +17,7 @@ use super::{EventSource, Incoming, names};
 /// | EventBridge | fields of `detail` |
 /// | direct invoke | top-level fields |
 ///
+/// The event is scanned once, descending only into the objects that matter.
 /// Nothing here fails: missing or oddly shaped data is just absent.
 ///
 /// ```
@@ -29,65 +31,17 @@ use super::{EventSource, Incoming, names};
 /// assert_eq!(incoming.debug, Some(true));
 /// ```
 pub fn extract(event: &RawValue) -> Incoming {
-    let [headers, multi, context, records, detail, detail_type, http_method, direct_id, direct_debug, direct_agent] =
-        pick(
-            event.get(),
-            [
-                "headers",
-                "multiValueHeaders",
-                "requestContext",
-                "Records",
-                "detail",
-                "detail-type",
-                "httpMethod",
-                names::CORRELATION_ID,
-                names::DEBUG,
-                names::USER_AGENT,
-            ],
-            false,
-        );
-    if let Some(context) = context {
-        return from_http(headers, multi, context, http_method.is_some());
+    let top: Top = read(event.get());
+    if top.has_context {
+        return from_http(top);
     }
-    if let Some(record) = records.and_then(first_element) {
-        return from_record(record);
+    if top.has_records {
+        return top.record.into_incoming();
     }
-    if let (Some(detail), Some(_)) = (detail, detail_type) {
-        let [id, debug, agent] = pick(detail.get(), [names::CORRELATION_ID, names::DEBUG, names::USER_AGENT], false);
-        return Incoming::new(EventSource::EventBridge, string(id), boolean(debug), string(agent));
+    if top.has_detail && top.has_detail_type {
+        return top.detail.into_incoming(EventSource::EventBridge);
     }
-    Incoming::new(EventSource::Direct, string(direct_id), boolean(direct_debug), string(direct_agent))
-}
-
-fn from_http(
-    headers: Option<&RawValue>,
-    multi: Option<&RawValue>,
-    context: &RawValue,
-    has_http_method: bool,
-) -> Incoming {
-    let [elb, http, request_id, domain] = pick(context.get(), ["elb", "http", "requestId", "domainName"], false);
-    let source = if elb.is_some() {
-        EventSource::Alb { multi_value: multi.is_some() && headers.is_none() }
-    } else if http.is_some() {
-        let domain = string(domain).unwrap_or_default();
-        if domain.contains(".lambda-url.") { EventSource::FunctionUrl } else { EventSource::ApiGatewayV2 }
-    } else if has_http_method {
-        EventSource::ApiGatewayV1
-    } else {
-        EventSource::Direct
-    };
-    const WANTED: [&str; 4] = [names::CORRELATION_ID, names::DEBUG, names::USER_AGENT, "x-amzn-trace-id"];
-    let mut found = headers.map(|h| pick(h.get(), WANTED, true)).unwrap_or([None; 4]);
-    if found.iter().all(Option::is_none)
-        && let Some(multi) = multi
-    {
-        found = pick(multi.get(), WANTED, true);
-    }
-    let [id, debug, agent, trace] = found;
-    let mut incoming = Incoming::new(source, string(id), boolean(debug), string(agent));
-    incoming.fallback_id =
-        string(request_id).or_else(|| string(trace).as_deref().and_then(super::id::trace_root).map(str::to_owned));
-    incoming
+    top.direct.into_incoming(EventSource::Direct)
 }
 
 /// Reads correlation data from one SQS or SNS record (or any record of a
@@ -103,35 +57,224 @@ fn from_http(
 /// assert_eq!(incoming.correlation_id.as_deref(), Some("c-7"));
 /// ```
 pub fn extract_record(record: &RawValue) -> Incoming {
-    from_record(record)
+    read::<Record>(record.get()).into_incoming()
 }
 
-fn from_record(record: &RawValue) -> Incoming {
-    let [source_lower, source_upper, attributes, sns] =
-        pick(record.get(), ["eventSource", "EventSource", "messageAttributes", "Sns"], false);
-    let source_name = string(source_lower).or_else(|| string(source_upper)).unwrap_or_default();
-    match source_name.as_str() {
-        "aws:sqs" => from_attributes(EventSource::Sqs, attributes, "stringValue"),
-        "aws:sns" => {
-            let [attributes] = sns.map(|s| pick(s.get(), ["MessageAttributes"], false)).unwrap_or([None]);
-            from_attributes(EventSource::Sns, attributes, "Value")
+fn from_http(top: Top) -> Incoming {
+    let context = top.context;
+    let source = if context.elb {
+        EventSource::Alb { multi_value: top.has_multi && !top.has_headers }
+    } else if context.http {
+        let on_function_url = matches!(&context.domain, Scalar::Text(domain) if domain.contains(".lambda-url."));
+        if on_function_url { EventSource::FunctionUrl } else { EventSource::ApiGatewayV2 }
+    } else if top.has_http_method {
+        EventSource::ApiGatewayV1
+    } else {
+        EventSource::Direct
+    };
+    let headers = if top.headers.is_empty() { top.multi } else { top.headers };
+    let trace_root = headers.trace.text().and_then(|t| super::id::trace_root(&t).map(str::to_owned));
+    let mut incoming = headers.fields.into_incoming(source);
+    incoming.fallback_id = context.request_id.text().or(trace_root);
+    incoming
+}
+
+/// The top level of any event.
+#[derive(Default)]
+struct Top {
+    has_headers: bool,
+    headers: Headers,
+    has_multi: bool,
+    multi: Headers,
+    has_context: bool,
+    context: RequestContext,
+    has_records: bool,
+    record: Record,
+    has_detail: bool,
+    detail: Fields,
+    has_detail_type: bool,
+    has_http_method: bool,
+    direct: Fields,
+}
+
+impl<'de> Collect<'de> for Top {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+        match key {
+            "headers" => (self.has_headers, self.headers) = (true, map.next_value::<Lenient<Headers>>()?.0),
+            "multiValueHeaders" => (self.has_multi, self.multi) = (true, map.next_value::<Lenient<Headers>>()?.0),
+            "requestContext" => (self.has_context, self.context) = (true, map.next_value::<Lenient<_>>()?.0),
+            "Records" => (self.has_records, self.record) = (true, map.next_value::<First<Record>>()?.0),
+            "detail" => (self.has_detail, self.detail) = (true, map.next_value::<Lenient<Fields>>()?.0),
+            "detail-type" => self.has_detail_type = present(map)?,
+            "httpMethod" => self.has_http_method = present(map)?,
+            _ => return self.direct.field(key, map),
         }
-        "aws:kinesis" => Incoming::new(EventSource::Kinesis, None, None, None),
-        "aws:dynamodb" => Incoming::new(EventSource::DynamoDbStream, None, None, None),
-        _ => Incoming::new(EventSource::Direct, None, None, None),
+        Ok(true)
     }
 }
 
-fn from_attributes(source: EventSource, attributes: Option<&RawValue>, value_key: &str) -> Incoming {
-    let Some(attributes) = attributes else { return Incoming::new(source, None, None, None) };
-    let [id, debug, agent] = pick(attributes.get(), [names::CORRELATION_ID, names::DEBUG, names::USER_AGENT], false);
-    fn value<'a>(attribute: Option<&'a RawValue>, value_key: &str) -> Option<&'a RawValue> {
-        attribute.and_then(|a| pick(a.get(), [value_key], false)[0])
+/// `x-correlation-id`, `debug-log-enabled` and `x-user-agent` as fields of
+/// an object (direct invoke, EventBridge `detail`), exact names.
+#[derive(Default)]
+struct Fields {
+    id: Scalar,
+    debug: Scalar,
+    agent: Scalar,
+}
+
+impl Fields {
+    fn into_incoming(self, source: EventSource) -> Incoming {
+        Incoming::new(source, self.id.text(), self.debug.flag(), self.agent.text())
     }
-    Incoming::new(
-        source,
-        string(value(id, value_key)),
-        boolean(value(debug, value_key)),
-        string(value(agent, value_key)),
-    )
+
+    fn is_empty(&self) -> bool {
+        self.id == Scalar::Absent && self.debug == Scalar::Absent && self.agent == Scalar::Absent
+    }
+}
+
+impl<'de> Collect<'de> for Fields {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+        match key {
+            names::CORRELATION_ID => self.id = map.next_value()?,
+            names::DEBUG => self.debug = map.next_value()?,
+            names::USER_AGENT => self.agent = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+/// The same fields as HTTP headers: any case, single or multi-value, plus
+/// the trace header.
+#[derive(Default)]
+struct Headers {
+    fields: Fields,
+    trace: Scalar,
+}
+
+impl Headers {
+    fn is_empty(&self) -> bool {
+        self.fields.is_empty() && self.trace == Scalar::Absent
+    }
+}
+
+impl<'de> Collect<'de> for Headers {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+        if key.eq_ignore_ascii_case("x-amzn-trace-id") {
+            self.trace = map.next_value()?;
+            return Ok(true);
+        }
+        match [names::CORRELATION_ID, names::DEBUG, names::USER_AGENT].into_iter().find(|n| n.eq_ignore_ascii_case(key))
+        {
+            Some(name) => self.fields.field(name, map),
+            None => Ok(false),
+        }
+    }
+}
+
+/// What tells HTTP sources apart, and the API Gateway request id.
+#[derive(Default)]
+struct RequestContext {
+    elb: bool,
+    http: bool,
+    request_id: Scalar,
+    domain: Scalar,
+}
+
+impl<'de> Collect<'de> for RequestContext {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+        match key {
+            "elb" => self.elb = present(map)?,
+            "http" => self.http = present(map)?,
+            "requestId" => self.request_id = map.next_value()?,
+            "domainName" => self.domain = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+/// One record of an SQS, SNS, Kinesis or DynamoDB Streams batch.
+#[derive(Default)]
+struct Record {
+    source: Scalar,
+    attributes: Attributes,
+    sns: Sns,
+}
+
+impl Record {
+    fn into_incoming(self) -> Incoming {
+        let source = match self.source.text().as_deref() {
+            Some("aws:sqs") => EventSource::Sqs,
+            Some("aws:sns") => EventSource::Sns,
+            Some("aws:kinesis") => EventSource::Kinesis,
+            Some("aws:dynamodb") => EventSource::DynamoDbStream,
+            _ => EventSource::Direct,
+        };
+        let attributes = if source == EventSource::Sns { self.sns.attributes } else { self.attributes };
+        Incoming::new(source, attributes.id.0.text(), attributes.debug.0.flag(), attributes.agent.0.text())
+    }
+}
+
+impl<'de> Collect<'de> for Record {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+        match key {
+            "eventSource" | "EventSource" => self.source = map.next_value()?,
+            "messageAttributes" => self.attributes = map.next_value::<Lenient<_>>()?.0,
+            "Sns" => self.sns = map.next_value::<Lenient<_>>()?.0,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+/// The `Sns` object of an SNS record.
+#[derive(Default)]
+struct Sns {
+    attributes: Attributes,
+}
+
+impl<'de> Collect<'de> for Sns {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+        if key != "MessageAttributes" {
+            return Ok(false);
+        }
+        self.attributes = map.next_value::<Lenient<_>>()?.0;
+        Ok(true)
+    }
+}
+
+/// SQS or SNS message attributes.
+#[derive(Default)]
+struct Attributes {
+    id: AttributeValue,
+    debug: AttributeValue,
+    agent: AttributeValue,
+}
+
+impl<'de> Collect<'de> for Attributes {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+        let slot = match key {
+            names::CORRELATION_ID => &mut self.id,
+            names::DEBUG => &mut self.debug,
+            names::USER_AGENT => &mut self.agent,
+            _ => return Ok(false),
+        };
+        *slot = map.next_value::<Lenient<AttributeValue>>()?.0;
+        Ok(true)
+    }
+}
+
+/// One attribute: `{"stringValue": ..}` (SQS) or `{"Value": ..}` (SNS).
+#[derive(Default)]
+struct AttributeValue(Scalar);
+
+impl<'de> Collect<'de> for AttributeValue {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+        if key != "stringValue" && key != "Value" {
+            return Ok(false);
+        }
+        self.0 = map.next_value()?;
+        Ok(true)
+    }
 }

@@ -1,6 +1,6 @@
 //! Carrying the correlation id and the debug-sampling decision onward, on
 //! every kind of outgoing call. Each helper reads the current invocation's
-//! [`Ctx`](crate::Ctx); outside an invocation they carry nothing.
+//! [`Ctx`]; outside an invocation they carry nothing.
 
 use serde_json::{Map, Value};
 

@@ -75,9 +75,12 @@ fn http_falls_back_to_the_request_id_then_the_trace_root() {
 
 #[test]
 fn sqs_records_are_read_one_by_one() {
-    let batch = event("sqs.json");
-    let [records] = probe::pick(batch.get(), ["Records"], false);
-    let records: Vec<Box<RawValue>> = serde_json::from_str(records.unwrap().get()).unwrap();
+    #[derive(serde::Deserialize)]
+    struct Batch {
+        #[serde(rename = "Records")]
+        records: Vec<Box<RawValue>>,
+    }
+    let records = serde_json::from_str::<Batch>(event("sqs.json").get()).unwrap().records;
     let ids: Vec<Option<String>> = records.iter().map(|r| extract_record(r).correlation_id).collect();
     assert_eq!(ids, vec![Some("corr-sqs-1".into()), Some("corr-sqs-2".into())]);
 }

@@ -174,7 +174,7 @@ impl DynamoDbStore {
         item
     }
 
-    fn from_item(&self, item: &HashMap<String, AttributeValue>) -> Result<Record, String> {
+    fn record_of(&self, item: &HashMap<String, AttributeValue>) -> Result<Record, String> {
         let string = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
         let number = |name: &str| -> Result<Option<u64>, String> {
             match item.get(name) {
@@ -225,7 +225,7 @@ impl DynamoDbStore {
             Ok(output) => {
                 let previous = match output.attributes() {
                     Some(item) if !item.is_empty() => {
-                        Some(self.from_item(item).map_err(|e| StoreError::new("PutItem", e))?)
+                        Some(self.record_of(item).map_err(|e| StoreError::new("PutItem", e))?)
                     }
                     _ => None,
                 };
@@ -233,7 +233,7 @@ impl DynamoDbStore {
             }
             Err(err) => match err.as_service_error() {
                 Some(PutItemError::ConditionalCheckFailedException(failed)) => match failed.item() {
-                    Some(item) => Ok(Claim::Held(self.from_item(item).map_err(|e| StoreError::new("PutItem", e))?)),
+                    Some(item) => Ok(Claim::Held(self.record_of(item).map_err(|e| StoreError::new("PutItem", e))?)),
                     // A store that ignores ALL_OLD: read the record instead.
                     None => match self.get_record(&record.key).await? {
                         Some(existing) => Ok(Claim::Held(existing)),
@@ -255,7 +255,7 @@ impl DynamoDbStore {
             .send()
             .await
             .map_err(|e| StoreError::new("GetItem", e))?;
-        output.item().map(|item| self.from_item(item).map_err(|e| StoreError::new("GetItem", e))).transpose()
+        output.item().map(|item| self.record_of(item).map_err(|e| StoreError::new("GetItem", e))).transpose()
     }
 }
 

@@ -77,29 +77,72 @@ where
 /// assert_eq!(response["body"], r#"{"error":{"code":"NotFound","message":"no such order","trace_id":"c-42"}}"#);
 /// ```
 pub fn error_response(err: &Error, correlation: &Correlation) -> Box<RawValue> {
-    let mut headers =
-        vec![("content-type", "application/json".to_owned()), (names::CORRELATION_ID, correlation.id.clone())];
-    if let Some(after) = err.retry_after() {
-        let seconds = after.as_secs() + u64::from(after.subsec_nanos() > 0);
-        headers.push(("retry-after", seconds.to_string()));
+    let retry_after =
+        err.retry_after().map(|after| (after.as_secs() + u64::from(after.subsec_nanos() > 0)).to_string());
+    let mut headers: Vec<(&str, &str)> =
+        vec![("content-type", "application/json"), (names::CORRELATION_ID, &correlation.id)];
+    if let Some(seconds) = &retry_after {
+        headers.push(("retry-after", seconds));
     }
     let status = err.status();
-    let mut response = Map::new();
-    response.insert("statusCode".into(), status.into());
-    if let EventSource::Alb { .. } = correlation.source {
-        let reason = http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
-        response.insert("statusDescription".into(), format!("{status} {reason}").into());
-    }
-    let (key, headers) = match correlation.source {
-        EventSource::Alb { multi_value: true } => {
-            ("multiValueHeaders", headers.into_iter().map(|(k, v)| (k.to_owned(), json!([v]))).collect::<Map<_, _>>())
+    let multi_value = matches!(correlation.source, EventSource::Alb { multi_value: true });
+    let description = match correlation.source {
+        EventSource::Alb { .. } => {
+            let reason = http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
+            Some(format!("{status} {reason}"))
         }
-        _ => ("headers", headers.into_iter().map(|(k, v)| (k.to_owned(), Value::String(v))).collect()),
+        _ => None,
     };
-    response.insert(key.into(), Value::Object(headers));
-    response.insert("body".into(), err.body(&correlation.id).to_string().into());
-    response.insert("isBase64Encoded".into(), false.into());
+    let body = ErrorBody { error: ErrorFields { code: err.code(), message: err.message(), trace_id: &correlation.id } };
+    let response = ProxyResponse {
+        status_code: status,
+        status_description: description,
+        headers: (!multi_value).then_some(HeaderPairs(&headers, false)),
+        multi_value_headers: multi_value.then_some(HeaderPairs(&headers, true)),
+        body: serde_json::to_string(&body).unwrap_or_default(),
+        is_base64_encoded: false,
+    };
     serde_json::value::to_raw_value(&response).unwrap_or_else(|_| fallback_response())
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProxyResponse<'a> {
+    status_code: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status_description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    headers: Option<HeaderPairs<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    multi_value_headers: Option<HeaderPairs<'a>>,
+    body: String,
+    is_base64_encoded: bool,
+}
+
+#[derive(serde::Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorFields<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct ErrorFields<'a> {
+    code: &'a str,
+    message: &'a str,
+    trace_id: &'a str,
+}
+
+/// Headers as a JSON object of strings, or of one-element arrays.
+struct HeaderPairs<'a>(&'a [(&'a str, &'a str)], bool);
+
+impl serde::Serialize for HeaderPairs<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, value) in self.0 {
+            if self.1 { map.serialize_entry(name, &[value])? } else { map.serialize_entry(name, value)? }
+        }
+        map.end()
+    }
 }
 
 fn fallback_response() -> Box<RawValue> {
@@ -110,22 +153,75 @@ fn fallback_response() -> Box<RawValue> {
 /// `multiValueHeaders` when that is what the response uses). A response
 /// that is not a JSON object with a `statusCode` is returned unchanged.
 fn with_correlation_header(response: Box<RawValue>, correlation: &Correlation) -> Box<RawValue> {
-    let Ok(Value::Object(mut map)) = serde_json::from_str::<Value>(response.get()) else { return response };
-    if !map.contains_key("statusCode") {
+    type Fields = std::collections::BTreeMap<String, Box<RawValue>>;
+    let Ok(mut fields) = serde_json::from_str::<Fields>(response.get()) else { return response };
+    if !fields.contains_key("statusCode") {
         return response;
     }
-    let uses_multi = matches!(map.get("headers"), None | Some(Value::Null))
-        && matches!(map.get("multiValueHeaders"), Some(Value::Object(m)) if !m.is_empty())
+    let is_null_or_absent = |key: &str| fields.get(key).is_none_or(|v| v.get() == "null");
+    let multi_has_entries = fields.get("multiValueHeaders").is_some_and(|v| v.get().trim_start().starts_with("{\""));
+    let uses_multi = (is_null_or_absent("headers") && multi_has_entries)
         || matches!(correlation.source, EventSource::Alb { multi_value: true });
     let (key, value) =
         if uses_multi { ("multiValueHeaders", json!([correlation.id])) } else { ("headers", json!(correlation.id)) };
-    match map.entry(key).or_insert_with(|| Value::Object(Map::new())) {
-        Value::Object(headers) => {
-            if !headers.keys().any(|k| k.eq_ignore_ascii_case(names::CORRELATION_ID)) {
-                headers.insert(names::CORRELATION_ID.into(), value);
-            }
-        }
-        other => *other = json!({ names::CORRELATION_ID: value }),
+    let mut headers = match fields.get(key).map(|raw| serde_json::from_str::<Value>(raw.get())) {
+        Some(Ok(Value::Object(headers))) => headers,
+        _ => Map::new(),
+    };
+    if headers.keys().any(|k| k.eq_ignore_ascii_case(names::CORRELATION_ID)) {
+        return response;
     }
-    serde_json::value::to_raw_value(&map).unwrap_or(response)
+    headers.insert(names::CORRELATION_ID.into(), value);
+    match serde_json::value::to_raw_value(&headers) {
+        Ok(raw) => {
+            fields.insert(key.to_owned(), raw);
+            serde_json::value::to_raw_value(&fields).unwrap_or(response)
+        }
+        Err(_) => response,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn correlation(source: EventSource) -> Correlation {
+        Correlation { source, ..Correlation::new("c-9") }
+    }
+
+    fn parse(raw: &RawValue) -> Value {
+        serde_json::from_str(raw.get()).unwrap()
+    }
+
+    #[test]
+    fn alb_errors_carry_a_status_description_and_multi_value_headers_when_on() {
+        let err = Error::unavailable("try later").with_retry_after(Duration::from_millis(1500));
+        let single = parse(&error_response(&err, &correlation(EventSource::Alb { multi_value: false })));
+        assert_eq!(single["statusDescription"], "503 Service Unavailable");
+        assert_eq!(single["headers"]["retry-after"], "2", "rounded up to whole seconds");
+        let multi = parse(&error_response(&err, &correlation(EventSource::Alb { multi_value: true })));
+        assert_eq!(multi["multiValueHeaders"]["x-correlation-id"], json!(["c-9"]));
+        assert!(multi.get("headers").is_none());
+    }
+
+    #[test]
+    fn the_header_is_added_where_the_response_keeps_its_headers() {
+        let v2 = correlation(EventSource::ApiGatewayV2);
+        let plain = RawValue::from_string(r#"{"statusCode":201,"body":"x"}"#.into()).unwrap();
+        assert_eq!(parse(&with_correlation_header(plain, &v2))["headers"]["x-correlation-id"], "c-9");
+
+        let multi =
+            RawValue::from_string(r#"{"statusCode":200,"headers":null,"multiValueHeaders":{"a":["b"]}}"#.into())
+                .unwrap();
+        let out = parse(&with_correlation_header(multi, &v2));
+        assert_eq!(out["multiValueHeaders"], json!({"a": ["b"], "x-correlation-id": ["c-9"]}));
+
+        let own = RawValue::from_string(r#"{"statusCode":200,"headers":{"X-Correlation-Id":"mine"}}"#.into()).unwrap();
+        assert_eq!(parse(&with_correlation_header(own, &v2))["headers"], json!({"X-Correlation-Id": "mine"}));
+
+        let not_http = RawValue::from_string(r#"["no","status"]"#.into()).unwrap();
+        assert_eq!(with_correlation_header(not_http, &v2).get(), r#"["no","status"]"#);
+    }
 }

@@ -80,6 +80,34 @@ impl<T> std::fmt::Debug for Config<T> {
     }
 }
 
+/// The value of a [`Config`] at one moment: derefs to `T`. Cheap to take
+/// (no reference count change in the common case); keep it for the length
+/// of an invocation, or turn it into an `Arc` with
+/// [`into_arc`](Snapshot::into_arc) to keep it longer. A refresh does not
+/// change a snapshot already taken.
+pub struct Snapshot<T>(arc_swap::Guard<Arc<T>>);
+
+impl<T> Snapshot<T> {
+    /// The value as an `Arc`.
+    pub fn into_arc(self) -> Arc<T> {
+        arc_swap::Guard::into_inner(self.0)
+    }
+}
+
+impl<T> std::ops::Deref for Snapshot<T> {
+    type Target = T;
+    #[inline]
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Snapshot<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        T::fmt(self, f)
+    }
+}
+
 struct Inner<T> {
     /// What the value was loaded from, for logs.
     path: String,
@@ -170,14 +198,14 @@ impl<T: Send + Sync + 'static> Config<T> {
     /// The current value: an in-memory read. Starts a background refresh
     /// when the value is older than the max age.
     #[inline]
-    pub fn get(&self) -> Arc<T> {
+    pub fn get(&self) -> Snapshot<T> {
         self.get_within(self.inner.max_age)
     }
 
     /// Like [`get`](Config::get) with a max age for this call only.
     #[inline]
-    pub fn get_within(&self, max_age: Duration) -> Arc<T> {
-        let value = self.inner.value.load_full();
+    pub fn get_within(&self, max_age: Duration) -> Snapshot<T> {
+        let value = Snapshot(self.inner.value.load());
         if self.inner.fetch.is_some() {
             let now = self.now();
             let loaded_at = self.inner.loaded_at.load(Ordering::Relaxed);
@@ -336,6 +364,13 @@ mod tests {
         config.on_change(move |v| sink.lock().unwrap().push(*v));
         config.refresh().await.unwrap();
         assert_eq!(*seen.lock().unwrap(), vec![0, 1]);
+    }
+
+    #[test]
+    fn snapshots_can_cross_await_points_of_send_futures() {
+        fn assert_send_sync<S: Send + Sync>() {}
+        assert_send_sync::<Snapshot<String>>();
+        assert_send_sync::<Config<String>>();
     }
 
     #[test]

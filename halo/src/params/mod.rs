@@ -69,7 +69,7 @@
 //! [`Params::from_env`] picks the source: `HALO_PARAMS_SOURCE=ssm` or `env`
 //! when set; otherwise SSM inside Lambda (`AWS_LAMBDA_RUNTIME_API` is set)
 //! and [`EnvSource`] elsewhere, which reads `HALO_PARAM_<NAME>` variables
-//! and the JSON file named by `HALO_PARAMS_FILE` (see [`env`] for the
+//! and the JSON file named by `HALO_PARAMS_FILE` (see [`env`](mod@env) for the
 //! mapping). A local run needs no AWS account.
 //!
 //! # Run-time switches
@@ -93,7 +93,7 @@ use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
-pub use cache::{Config, RefreshPolicy};
+pub use cache::{Config, RefreshPolicy, Snapshot};
 pub use env::{EnvSource, env_key};
 pub use error::{ParamsError, ParamsErrorKind};
 #[cfg(feature = "ssm")]
@@ -407,7 +407,7 @@ impl Params {
             let singles = self.singles.lock().unwrap_or_else(|p| p.into_inner());
             for (slot, name) in out.iter_mut().zip(names) {
                 match singles.get(name) {
-                    Some(config) if !options.force => *slot = Some(config.get_within(max_age)),
+                    Some(config) if !options.force => *slot = Some(config.get_within(max_age).into_arc()),
                     _ if !to_read.contains(name) => to_read.push(name.clone()),
                     _ => {}
                 }
@@ -424,7 +424,7 @@ impl Params {
             }
             for (slot, name) in out.iter_mut().zip(names) {
                 if slot.is_none() {
-                    *slot = singles.get(name).map(|c| c.get_within(Duration::MAX));
+                    *slot = singles.get(name).map(|c| c.get_within(Duration::MAX).into_arc());
                 }
             }
         }

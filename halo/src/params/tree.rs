@@ -96,11 +96,9 @@ impl DeError {
 
     /// Errors of a map node: a missing field is named as its full path.
     fn in_map(mut self, path: &str) -> DeError {
-        if self.path.is_none() {
-            if let Some(field) = self.missing_field {
-                self.path = Some(format!("{}/{field}", path.trim_end_matches('/')));
-                return self;
-            }
+        if let (None, Some(field)) = (&self.path, self.missing_field) {
+            self.path = Some(format!("{}/{field}", path.trim_end_matches('/')));
+            return self;
         }
         self.at(path)
     }

@@ -1,0 +1,260 @@
+//! Saga outcomes that are not a success, and the recorded cause of a
+//! failed step or compensation.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, ErrorKind, IntoError};
+
+/// Why a step or a compensation failed, as recorded in the saga log: a stable
+/// code (the halo [`Error`] code, matched by ASL `ErrorEquals`) and a detail
+/// for operators (the public message and the internal cause).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepError {
+    /// The stable code, e.g. `BookingRejected` or `InternalError`.
+    pub code: String,
+    /// What happened, for logs and operators (may hold internal details).
+    pub detail: String,
+}
+
+impl StepError {
+    /// A cause with this code and detail.
+    pub fn new(code: impl Into<String>, detail: impl Into<String>) -> StepError {
+        StepError { code: code.into(), detail: detail.into() }
+    }
+
+    /// Records any error that converts into a halo [`Error`].
+    pub fn from_error(err: impl IntoError) -> StepError {
+        let err = err.into_error();
+        let chain = err.source_chain();
+        let detail = if chain.is_empty() { err.message().to_owned() } else { format!("{}: {chain}", err.message()) };
+        StepError { code: err.code().to_owned(), detail }
+    }
+}
+
+impl fmt::Display for StepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.detail)
+    }
+}
+
+impl std::error::Error for StepError {}
+
+/// A compensation that still failed after its retries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedCompensation {
+    /// The compensation's name (the step it undoes, or the ASL state).
+    pub name: String,
+    /// Its last error.
+    pub error: StepError,
+}
+
+/// A failure of the saga log itself (the store), not of a step.
+#[derive(Debug)]
+pub enum LogError {
+    /// A conditional write lost: someone else wrote the saga since it was
+    /// read (another run took the lease), or the saga already exists.
+    Conflict,
+    /// The store failed (network, throttling, a malformed record, …).
+    Store(crate::BoxError),
+}
+
+impl fmt::Display for LogError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LogError::Conflict => f.write_str("the saga record was changed by another run"),
+            LogError::Store(err) => write!(f, "saga log error: {err}"),
+        }
+    }
+}
+
+impl std::error::Error for LogError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LogError::Conflict => None,
+            LogError::Store(err) => Some(err.as_ref()),
+        }
+    }
+}
+
+/// How a saga run ended when it did not produce its output.
+///
+/// `RolledBack`, `CompensationFailed` and `Uncompensated` are final (the
+/// saga log holds the same outcome and a later run returns it again);
+/// `InProgress`, `Suspended` and `Log` are retryable: run the saga again
+/// with the same id.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SagaError {
+    /// A step failed and every needed compensation succeeded.
+    RolledBack {
+        /// The saga id.
+        saga_id: String,
+        /// The step that failed.
+        failed_step: String,
+        /// Why it failed.
+        cause: StepError,
+    },
+    /// A step failed and at least one compensation failed after its
+    /// retries; all compensations were attempted. Needs an operator.
+    CompensationFailed {
+        /// The saga id.
+        saga_id: String,
+        /// The step that failed.
+        failed_step: String,
+        /// Why it failed.
+        cause: StepError,
+        /// The compensations that failed, in the order they ran.
+        failed_compensations: Vec<FailedCompensation>,
+    },
+    /// A step failed with an error no ASL `Catch` handles, so no
+    /// compensation ran (Step Functions semantics); the completed steps are
+    /// listed. Needs an operator.
+    Uncompensated {
+        /// The saga id.
+        saga_id: String,
+        /// The step that failed.
+        failed_step: String,
+        /// Why it failed.
+        cause: StepError,
+        /// Steps that completed and were not undone.
+        completed_steps: Vec<String>,
+    },
+    /// Another run holds the saga's lease; retry later.
+    InProgress {
+        /// The saga id.
+        saga_id: String,
+    },
+    /// The remaining Lambda time was below the next action's budget: the
+    /// saga checkpointed and stopped; run it again (or let
+    /// [`recover`](super::recover) do it) to continue.
+    Suspended {
+        /// The saga id.
+        saga_id: String,
+        /// The step or compensation that would have run next.
+        next: String,
+        /// The time that was left.
+        remaining: Duration,
+    },
+    /// The saga log failed; the saga stopped at its last recorded transition
+    /// and continues from there when run again.
+    Log(LogError),
+    /// The saga's definition does not fit the record in the log (another
+    /// saga with the same id, or steps renamed), or a definition is invalid.
+    Definition(String),
+}
+
+impl SagaError {
+    /// Whether running the saga again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, SagaError::InProgress { .. } | SagaError::Suspended { .. } | SagaError::Log(_))
+    }
+
+    /// The step that failed, for the final outcomes.
+    pub fn failed_step(&self) -> Option<&str> {
+        match self {
+            SagaError::RolledBack { failed_step, .. }
+            | SagaError::CompensationFailed { failed_step, .. }
+            | SagaError::Uncompensated { failed_step, .. } => Some(failed_step),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for SagaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SagaError::RolledBack { saga_id, failed_step, cause } => {
+                write!(f, "saga {saga_id} rolled back: step `{failed_step}` failed ({})", cause.code)
+            }
+            SagaError::CompensationFailed { saga_id, failed_step, cause, failed_compensations } => {
+                let names: Vec<&str> = failed_compensations.iter().map(|c| c.name.as_str()).collect();
+                write!(
+                    f,
+                    "saga {saga_id}: step `{failed_step}` failed ({}) and compensations failed: {}",
+                    cause.code,
+                    names.join(", ")
+                )
+            }
+            SagaError::Uncompensated { saga_id, failed_step, cause, completed_steps } => write!(
+                f,
+                "saga {saga_id}: step `{failed_step}` failed ({}) with no matching Catch; not compensated: {}",
+                cause.code,
+                completed_steps.join(", ")
+            ),
+            SagaError::InProgress { saga_id } => write!(f, "saga {saga_id} is being run by another invocation"),
+            SagaError::Suspended { saga_id, next, remaining } => {
+                write!(f, "saga {saga_id} suspended before `{next}` with {} ms left", remaining.as_millis())
+            }
+            SagaError::Log(err) => err.fmt(f),
+            SagaError::Definition(msg) => write!(f, "saga definition error: {msg}"),
+        }
+    }
+}
+
+impl std::error::Error for SagaError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SagaError::RolledBack { cause, .. }
+            | SagaError::CompensationFailed { cause, .. }
+            | SagaError::Uncompensated { cause, .. } => Some(cause),
+            SagaError::Log(err) => Some(err),
+            _ => None,
+        }
+    }
+}
+
+impl From<LogError> for SagaError {
+    fn from(err: LogError) -> SagaError {
+        SagaError::Log(err)
+    }
+}
+
+/// `RolledBack` is a 409 `SagaRolledBack` naming the failed step;
+/// `CompensationFailed` and `Uncompensated` are 500s (details logged only);
+/// `InProgress` is a 409 `SagaInProgress` and `Suspended` a 503
+/// `SagaSuspended`, both retryable; a log failure is a 503.
+///
+/// ```
+/// use halo::IntoError;
+/// use halo::saga::{SagaError, StepError};
+///
+/// let err = SagaError::RolledBack {
+///     saga_id: "t-1".into(),
+///     failed_step: "book_flight".into(),
+///     cause: StepError::new("NoSeats", "flight full"),
+/// };
+/// let err = err.into_error();
+/// assert_eq!((err.status(), err.code()), (409, "SagaRolledBack"));
+/// assert!(err.message().contains("book_flight"));
+/// ```
+impl IntoError for SagaError {
+    fn into_error(self) -> Error {
+        let (kind, code, message): (ErrorKind, &'static str, String) = match &self {
+            SagaError::RolledBack { failed_step, .. } => (
+                ErrorKind::Conflict,
+                "SagaRolledBack",
+                format!("the operation was cancelled: step `{failed_step}` failed and was rolled back"),
+            ),
+            SagaError::CompensationFailed { .. } | SagaError::Uncompensated { .. } => {
+                (ErrorKind::Internal, "SagaCompensationFailed", String::new())
+            }
+            SagaError::InProgress { .. } => {
+                (ErrorKind::Conflict, "SagaInProgress", "the operation is already in progress; retry later".into())
+            }
+            SagaError::Suspended { .. } => {
+                (ErrorKind::Unavailable, "SagaSuspended", "the operation was paused; retry to continue".into())
+            }
+            SagaError::Log(_) => (ErrorKind::Unavailable, "SagaLogUnavailable", "retry later".into()),
+            SagaError::Definition(_) => (ErrorKind::Internal, "SagaDefinitionError", String::new()),
+        };
+        let base = if kind == ErrorKind::Internal {
+            Error::internal(self)
+        } else {
+            Error::new(kind, message).with_source(self)
+        };
+        base.with_code(code)
+    }
+}

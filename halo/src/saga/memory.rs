@@ -1,0 +1,86 @@
+//! [`MemorySagaLog`]: the saga log in process memory, for local runs and
+//! unit tests. It is never chosen silently inside Lambda: pass it
+//! explicitly.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::error::LogError;
+use super::log::{SagaLog, SagaRecord};
+use crate::BoxFuture;
+
+/// A saga log in memory, with the same conditional-write semantics as
+/// [`DynamoDbSagaLog`](super::DynamoDbSagaLog). Records live as long as the
+/// value.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use halo::saga::{MemorySagaLog, SagaLog};
+///
+/// let log = MemorySagaLog::new();
+/// assert!(log.load("nope").await.unwrap().is_none());
+/// assert_eq!(log.len(), 0);
+/// # });
+/// ```
+#[derive(Debug, Default)]
+pub struct MemorySagaLog {
+    records: Mutex<HashMap<String, SagaRecord>>,
+}
+
+impl MemorySagaLog {
+    /// An empty log.
+    pub fn new() -> MemorySagaLog {
+        MemorySagaLog::default()
+    }
+
+    /// How many sagas it holds.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether it holds no saga.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, SagaRecord>> {
+        self.records.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl SagaLog for MemorySagaLog {
+    fn load<'a>(&'a self, saga_id: &'a str) -> BoxFuture<'a, Result<Option<SagaRecord>, LogError>> {
+        let record = self.lock().get(saga_id).cloned();
+        Box::pin(async move { Ok(record) })
+    }
+
+    fn write<'a>(&'a self, record: &'a SagaRecord) -> BoxFuture<'a, Result<(), LogError>> {
+        let result = {
+            let mut records = self.lock();
+            let stored = records.get(&record.saga_id).map(|r| r.version);
+            let fits = match stored {
+                None => record.version == 1,
+                Some(version) => version + 1 == record.version,
+            };
+            if fits {
+                records.insert(record.saga_id.clone(), record.clone());
+                Ok(())
+            } else {
+                Err(LogError::Conflict)
+            }
+        };
+        Box::pin(async move { result })
+    }
+
+    fn stalled<'a>(&'a self, updated_before_ms: u64, limit: usize) -> BoxFuture<'a, Result<Vec<SagaRecord>, LogError>> {
+        let mut found: Vec<SagaRecord> = self
+            .lock()
+            .values()
+            .filter(|r| !r.status.is_final() && r.updated_at_ms < updated_before_ms)
+            .cloned()
+            .collect();
+        found.sort_by_key(|r| r.updated_at_ms);
+        found.truncate(limit);
+        Box::pin(async move { Ok(found) })
+    }
+}

@@ -1,0 +1,337 @@
+//! The [`Saga`] builder: typed steps in order, each step's input taken from
+//! what the earlier steps produced.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize as _, Serialize};
+use serde_json::Value;
+
+use super::error::{SagaError, StepError};
+use super::executor::{self, Clock, SystemClock};
+use super::log::SagaLog;
+use super::step::{Step, StepCtx, StepOptions};
+use crate::BoxFuture;
+
+/// A step with its types erased to JSON: what the executor runs.
+pub(crate) trait DynStep: Send + Sync {
+    fn run<'a>(&'a self, ctx: &'a StepCtx, input: Value) -> BoxFuture<'a, Result<Value, StepError>>;
+    fn has_compensation(&self) -> bool;
+    fn compensate<'a>(
+        &'a self,
+        ctx: &'a StepCtx,
+        input: Value,
+        output: Option<Value>,
+    ) -> BoxFuture<'a, Result<(), StepError>>;
+}
+
+/// The code of a step error caused by (de)serialising its input or output.
+pub(crate) const DATA_ERROR: &str = "SagaDataError";
+
+fn data_error(what: &str, err: serde_json::Error) -> StepError {
+    StepError::new(DATA_ERROR, format!("{what}: {err}"))
+}
+
+impl<S: Step> DynStep for S {
+    fn run<'a>(&'a self, ctx: &'a StepCtx, input: Value) -> BoxFuture<'a, Result<Value, StepError>> {
+        Box::pin(async move {
+            let input = S::Input::deserialize(input).map_err(|e| data_error("step input", e))?;
+            let output = Step::run(self, ctx, input).await.map_err(StepError::from_error)?;
+            serde_json::to_value(output).map_err(|e| data_error("step output", e))
+        })
+    }
+
+    fn has_compensation(&self) -> bool {
+        Step::has_compensation(self)
+    }
+
+    fn compensate<'a>(
+        &'a self,
+        ctx: &'a StepCtx,
+        input: Value,
+        output: Option<Value>,
+    ) -> BoxFuture<'a, Result<(), StepError>> {
+        Box::pin(async move {
+            let input = S::Input::deserialize(input).map_err(|e| data_error("step input", e))?;
+            let output = match output {
+                Some(output) => Some(S::Output::deserialize(output).map_err(|e| data_error("step output", e))?),
+                None => None,
+            };
+            Step::compensate(self, ctx, input, output).await.map_err(StepError::from_error)
+        })
+    }
+}
+
+/// Computes a step's input from the saga state.
+pub(crate) type InputFn = Arc<dyn Fn(&Value) -> Result<Value, serde_json::Error> + Send + Sync>;
+
+/// How a step's output joins the saga state.
+#[derive(Clone)]
+pub(crate) enum Merge {
+    /// The output becomes the state.
+    Replace,
+    /// The state becomes `[state, output]` (a tuple).
+    Pair,
+    /// ASL `ResultPath`: `None` discards the output, `Some([])` (`$`)
+    /// replaces the state, `Some(path)` sets the field.
+    ResultPath(Option<Vec<String>>),
+}
+
+impl Merge {
+    pub(crate) fn apply(&self, state: &Value, output: Value) -> Value {
+        match self {
+            Merge::Replace => output,
+            Merge::Pair => Value::Array(vec![state.clone(), output]),
+            Merge::ResultPath(None) => state.clone(),
+            Merge::ResultPath(Some(path)) => set_path(state.clone(), path, output),
+        }
+    }
+}
+
+/// Sets `path` (object keys) in `doc` to `value`, creating objects on the
+/// way; a non-object on the way is replaced by an object.
+pub(crate) fn set_path(doc: Value, path: &[String], value: Value) -> Value {
+    let Some((first, rest)) = path.split_first() else { return value };
+    let mut map = match doc {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    };
+    let child = map.remove(first).unwrap_or(Value::Null);
+    map.insert(first.clone(), set_path(child, rest, value));
+    Value::Object(map)
+}
+
+/// An ASL `Catch`: the error codes it handles, where the error goes in the
+/// state, and the compensation chain it starts.
+#[derive(Clone)]
+pub(crate) struct Catcher {
+    pub(crate) codes: Vec<String>,
+    pub(crate) result_path: Option<Vec<String>>,
+    pub(crate) chain: Vec<String>,
+}
+
+impl Catcher {
+    pub(crate) fn matches(&self, code: &str) -> bool {
+        self.codes.iter().any(|c| c == "States.ALL" || c == code)
+    }
+}
+
+/// One step of a saga definition, types erased.
+#[derive(Clone)]
+pub(crate) struct Node {
+    pub(crate) name: String,
+    pub(crate) input: Option<InputFn>,
+    pub(crate) merge: Merge,
+    pub(crate) step: Arc<dyn DynStep>,
+    pub(crate) options: StepOptions,
+    /// `Some` for ASL states: the catchers, in order.
+    pub(crate) catch: Option<Vec<Catcher>>,
+}
+
+impl Node {
+    pub(crate) fn input(&self, state: &Value) -> Result<Value, StepError> {
+        match &self.input {
+            None => Ok(state.clone()),
+            Some(f) => f(state).map_err(|e| data_error("mapping the step input", e)),
+        }
+    }
+}
+
+/// A saga definition with its types erased.
+pub(crate) struct Definition {
+    pub(crate) name: String,
+    pub(crate) nodes: Vec<Node>,
+    /// ASL compensation chain states, by name.
+    pub(crate) chain_nodes: HashMap<String, Node>,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+/// A saga: steps run in order; when one fails, the completed ones are
+/// compensated in reverse order. `I` is its input, `O` its output.
+///
+/// [`step`](Saga::step) chains a step whose input is the previous output
+/// (the saga input for the first step); [`step_with`](Saga::step_with)
+/// builds the step's input from everything so far and keeps it: the output
+/// becomes the pair `(everything so far, step output)`, so later steps see
+/// every earlier output, typed.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use halo::saga::{MemorySagaLog, Saga, StepCtx};
+///
+/// #[halo::saga_step]
+/// async fn add_one(_ctx: &StepCtx, n: u32) -> Result<u32, halo::Error> { Ok(n + 1) }
+///
+/// #[halo::saga_step]
+/// async fn double(_ctx: &StepCtx, n: u32) -> Result<u32, halo::Error> { Ok(n * 2) }
+///
+/// let saga = Saga::<u32>::new("math").step(add_one).step_with(double, |n: &u32| *n);
+/// let log = MemorySagaLog::new();
+/// let (after_add, doubled) = saga.run(&log, "m-1", 20).await.unwrap();
+/// assert_eq!((after_add, doubled), (21, 42));
+/// // Run again with the same id: the recorded outcome, no step re-runs.
+/// assert_eq!(saga.run(&log, "m-1", 20).await.unwrap(), (21, 42));
+/// # });
+/// ```
+pub struct Saga<I, O = I> {
+    name: String,
+    nodes: Vec<Node>,
+    chain_nodes: HashMap<String, Node>,
+    clock: Arc<dyn Clock>,
+    _types: PhantomData<fn(I) -> O>,
+}
+
+impl<I, O> Clone for Saga<I, O> {
+    fn clone(&self) -> Self {
+        Saga {
+            name: self.name.clone(),
+            nodes: self.nodes.clone(),
+            chain_nodes: self.chain_nodes.clone(),
+            clock: self.clock.clone(),
+            _types: PhantomData,
+        }
+    }
+}
+
+impl<I, O> fmt::Debug for Saga<I, O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let steps: Vec<&str> = self.nodes.iter().map(|n| n.name.as_str()).collect();
+        f.debug_struct("Saga").field("name", &self.name).field("steps", &steps).finish()
+    }
+}
+
+impl<I> Saga<I, I> {
+    /// A saga without steps; its name is stored with every record.
+    pub fn new(name: impl Into<String>) -> Saga<I, I> {
+        Saga {
+            name: name.into(),
+            nodes: Vec::new(),
+            chain_nodes: HashMap::new(),
+            clock: Arc::new(SystemClock),
+            _types: PhantomData,
+        }
+    }
+}
+
+impl<I, O> Saga<I, O>
+where
+    I: Serialize + Send + Sync + 'static,
+    O: DeserializeOwned + Send + 'static,
+{
+    /// Adds a step taking the current output (the saga input for the first
+    /// step); its output becomes the current output.
+    pub fn step<S: Step<Input = O>>(self, step: S) -> Saga<I, S::Output> {
+        let options = step.options();
+        let name = step.name().to_owned();
+        self.push(Node { name, input: None, merge: Merge::Replace, step: Arc::new(step), options, catch: None })
+    }
+
+    /// Adds a step whose input `input` builds from the current output;
+    /// the current output becomes `(current, step output)`.
+    pub fn step_with<S, F>(self, step: S, input: F) -> Saga<I, (O, S::Output)>
+    where
+        S: Step,
+        F: Fn(&O) -> S::Input + Send + Sync + 'static,
+    {
+        let options = step.options();
+        let name = step.name().to_owned();
+        let map: InputFn = Arc::new(move |state: &Value| {
+            let current = O::deserialize(state)?;
+            serde_json::to_value(input(&current))
+        });
+        self.push(Node { name, input: Some(map), merge: Merge::Pair, step: Arc::new(step), options, catch: None })
+    }
+
+    fn push<P>(mut self, node: Node) -> Saga<I, P> {
+        self.nodes.push(node);
+        Saga {
+            name: self.name,
+            nodes: self.nodes,
+            chain_nodes: self.chain_nodes,
+            clock: self.clock,
+            _types: PhantomData,
+        }
+    }
+
+    pub(crate) fn from_parts(name: String, nodes: Vec<Node>, chain_nodes: HashMap<String, Node>) -> Saga<I, O> {
+        Saga { name, nodes, chain_nodes, clock: Arc::new(SystemClock), _types: PhantomData }
+    }
+
+    /// Renames the saga (the name stored with its records, matched by
+    /// [`recover`](super::recover)).
+    pub fn named(mut self, name: impl Into<String>) -> Saga<I, O> {
+        self.name = name.into();
+        self
+    }
+
+    /// Uses `clock` for leases and timestamps (tests move time with it).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Saga<I, O> {
+        self.clock = clock;
+        self
+    }
+
+    /// The saga's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The step names, in order.
+    pub fn step_names(&self) -> Vec<&str> {
+        self.nodes.iter().map(|n| n.name.as_str()).collect()
+    }
+
+    /// Runs the saga `saga_id` with `input`, or continues it from the log.
+    ///
+    /// A new id starts the saga. A known id never re-runs a completed step:
+    /// an interrupted step or compensation runs again (same idempotency
+    /// token), and a finished saga returns its recorded outcome (the
+    /// recorded input wins over `input`). The remaining time and the lease
+    /// come from the invocation's [`Ctx`](crate::Ctx), when there is one.
+    ///
+    /// # Errors
+    ///
+    /// [`SagaError::RolledBack`] after every needed compensation succeeded,
+    /// [`SagaError::CompensationFailed`] when one did not (all are
+    /// attempted); [`SagaError::InProgress`] when another run holds the
+    /// lease, [`SagaError::Suspended`] when the time left is below the next
+    /// action's budget, [`SagaError::Log`] when the log fails (all three
+    /// retryable).
+    pub async fn run(&self, log: &dyn SagaLog, saga_id: &str, input: I) -> Result<O, SagaError> {
+        let input = serde_json::to_value(input)
+            .map_err(|e| SagaError::Definition(format!("the saga input does not serialise: {e}")))?;
+        let output = executor::execute(&self.definition(), log, saga_id, Some(input)).await?;
+        Self::output(output)
+    }
+
+    /// Continues the saga `saga_id` from the log (what
+    /// [`recover`](super::recover) does); fails with
+    /// [`SagaError::Definition`] when the log has no such saga.
+    pub async fn resume(&self, log: &dyn SagaLog, saga_id: &str) -> Result<O, SagaError> {
+        let output = executor::execute(&self.definition(), log, saga_id, None).await?;
+        Self::output(output)
+    }
+
+    /// Stops the saga `saga_id` and compensates what it did: the step in
+    /// progress (interrupted or not yet started) is marked failed with the
+    /// code `SagaAborted`, and an interrupted step's own compensation runs
+    /// too (it may have had an effect). A finished saga is left as it is.
+    pub async fn abort(&self, log: &dyn SagaLog, saga_id: &str) -> Result<(), SagaError> {
+        executor::abort(&self.definition(), log, saga_id).await.map(|_| ())
+    }
+
+    fn output(output: Value) -> Result<O, SagaError> {
+        O::deserialize(output).map_err(|e| SagaError::Definition(format!("the recorded output does not fit: {e}")))
+    }
+
+    fn definition(&self) -> Definition {
+        Definition {
+            name: self.name.clone(),
+            nodes: self.nodes.clone(),
+            chain_nodes: self.chain_nodes.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+}

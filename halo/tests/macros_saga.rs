@@ -1,0 +1,114 @@
+//! `#[halo::saga_step]`: misuse fails at compile time with a spanned error
+//! (see the `.stderr` files), correct use compiles, and macro steps run in
+//! a saga with their compensations, retries and side-effect flag.
+
+use std::sync::Mutex;
+
+use halo::saga::{MemorySagaLog, Saga, SagaError, Step, StepCtx};
+
+#[test]
+fn saga_step_misuse_is_rejected() {
+    trybuild::TestCases::new().compile_fail("tests/ui/saga_step/*.rs");
+}
+
+#[test]
+fn saga_step_correct_use_compiles() {
+    trybuild::TestCases::new().pass("tests/ui-pass/saga_step_*.rs");
+}
+
+static CALLS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn call(what: String) {
+    CALLS.lock().unwrap().push(what);
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Order {
+    id: String,
+    fail_at: Option<String>,
+}
+
+fn fails(order: &Order, step: &str) -> bool {
+    order.fail_at.as_deref() == Some(step)
+}
+
+#[halo::saga_step(compensate = release_stock)]
+async fn reserve_stock(ctx: &StepCtx, order: Order) -> Result<String, halo::Error> {
+    call(format!("{}:reserve", order.id));
+    Ok(format!("stock:{}", ctx.idempotency_token()))
+}
+
+async fn release_stock(_ctx: &StepCtx, order: Order, reservation: Option<String>) -> Result<(), halo::Error> {
+    call(format!("{}:release:{}", order.id, reservation.unwrap_or_default()));
+    Ok(())
+}
+
+#[halo::saga_step(compensate = refund, retry(attempts = 3, initial_delay_ms = 1), side_effects = true)]
+async fn charge(ctx: &StepCtx, order: Order) -> Result<u32, halo::Error> {
+    call(format!("{}:charge:{}", order.id, ctx.attempt()));
+    if fails(&order, "charge") { Err(halo::Error::upstream("gateway down")) } else { Ok(ctx.attempt()) }
+}
+
+async fn refund(_ctx: &StepCtx, order: Order, charged: Option<u32>) -> Result<(), halo::Error> {
+    call(format!("{}:refund:{charged:?}", order.id));
+    Ok(())
+}
+
+#[halo::saga_step]
+async fn notify(_ctx: &StepCtx, order: Order) -> Result<(), halo::Error> {
+    if fails(&order, "notify") { Err(halo::Error::unavailable("mail down")) } else { Ok(()) }
+}
+
+type Done = (((Order, String), u32), ());
+
+fn order_saga() -> Saga<Order, Done> {
+    Saga::<Order>::new("order")
+        .step_with(reserve_stock, Order::clone)
+        .step_with(charge, |(order, _): &(Order, String)| order.clone())
+        .step_with(notify, |((order, _), _): &((Order, String), u32)| order.clone())
+}
+
+fn calls_of(id: &str) -> Vec<String> {
+    CALLS.lock().unwrap().iter().filter(|c| c.starts_with(&format!("{id}:"))).cloned().collect()
+}
+
+#[tokio::test]
+async fn macro_steps_run_and_compensate() {
+    let log = MemorySagaLog::new();
+    let (((order, stock), charged), ()) =
+        order_saga().run(&log, "o-1", Order { id: "o1".into(), fail_at: None }).await.unwrap();
+    assert_eq!((order.id.as_str(), stock.as_str(), charged), ("o1", "stock:o-1/reserve_stock", 1));
+
+    // The failing, side-effecting charge is retried 3 times, then refunded
+    // (no output), then the stock is released, in reverse order.
+    let err = order_saga().run(&log, "o-2", Order { id: "o2".into(), fail_at: Some("charge".into()) }).await;
+    assert!(matches!(err, Err(SagaError::RolledBack { ref failed_step, .. }) if failed_step == "charge"), "{err:?}");
+    assert_eq!(
+        calls_of("o2"),
+        vec![
+            "o2:reserve",
+            "o2:charge:1",
+            "o2:charge:2",
+            "o2:charge:3",
+            "o2:refund:None",
+            "o2:release:stock:o-2/reserve_stock"
+        ]
+    );
+
+    // A failing read-only step: the completed steps are compensated.
+    let err = order_saga().run(&log, "o-3", Order { id: "o3".into(), fail_at: Some("notify".into()) }).await;
+    assert!(matches!(err, Err(SagaError::RolledBack { ref failed_step, .. }) if failed_step == "notify"), "{err:?}");
+    assert_eq!(
+        calls_of("o3"),
+        vec!["o3:reserve", "o3:charge:1", "o3:refund:Some(1)", "o3:release:stock:o-3/reserve_stock"]
+    );
+}
+
+#[tokio::test]
+async fn a_macro_step_stays_callable() {
+    let ctx = StepCtx::for_test("s", "charge");
+    let order = Order { id: "direct".into(), fail_at: None };
+    assert_eq!(charge.call(&ctx, order.clone()).await.unwrap(), 1);
+    assert_eq!(charge.name(), "charge");
+    assert!(charge.options().has_side_effects());
+}
