@@ -121,12 +121,18 @@ fn local_invoke_reads_stdin() {
 }
 
 #[test]
-fn local_invoke_exits_non_zero_on_a_handler_error() {
+fn local_invoke_answers_a_handler_error_on_an_http_event_with_an_error_response() {
+    // An API Gateway event gets an HTTP error response (the invocation itself
+    // succeeds, as in Lambda), so the exit status is 0.
     let (code, stdout, stderr) = local_invoke(&["invoke", "events/get-long-name.json"], None);
-    assert_eq!(code, 1);
-    let error: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(error["errorType"], "BadRequest");
-    assert!(error["errorMessage"].as_str().unwrap().contains("longer than 64"));
+    assert_eq!(code, 0);
+    let response: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(response["statusCode"], 400);
+    let correlation_id = response["headers"]["x-correlation-id"].as_str().unwrap();
+    let body: serde_json::Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["error"]["code"], "BadRequest");
+    assert!(body["error"]["message"].as_str().unwrap().contains("longer than 64"));
+    assert_eq!(body["error"]["trace_id"], correlation_id);
     assert!(parse_json_lines(&stderr).iter().any(|l| l["message"] == "invocation failed"));
 }
 
