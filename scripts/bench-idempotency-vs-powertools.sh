@@ -44,8 +44,15 @@ for line in (os.environ["HALO"] + "\n" + os.environ["POWERTOOLS"]).splitlines():
         r = json.loads(line)
         rows[(r["impl"], r["case"])] = r
 print(f"{'case':<20} {'halo ms':>9} {'powertools ms':>14} {'speed-up':>9} {'halo req':>9} {'powertools req':>15}")
-for case in ["first_call", "replay", "replay_local_cache"]:
+for case in ["sdk_request_floor", "first_call", "replay", "replay_local_cache"]:
     h, p = rows[("halo", case)], rows[("powertools", case)]
     ratio = p["ms_per_call"] / h["ms_per_call"] if h["ms_per_call"] else float("inf")
     print(f"{case:<20} {h['ms_per_call']:>9.3f} {p['ms_per_call']:>14.3f} {ratio:>8.1f}x {h['requests_per_call']:>9.2f} {p['requests_per_call']:>15.2f}")
+floor_h, floor_p = rows[("halo", "sdk_request_floor")]["ms_per_call"], rows[("powertools", "sdk_request_floor")]["ms_per_call"]
+print("\nabove the floor (latency minus requests x one bare SDK request of the same language):")
+for case in ["first_call", "replay"]:
+    h, p = rows[("halo", case)], rows[("powertools", case)]
+    above_h = h["ms_per_call"] - h["requests_per_call"] * floor_h
+    above_p = p["ms_per_call"] - p["requests_per_call"] * floor_p
+    print(f"{case:<20} halo {above_h:>7.3f} ms   powertools {above_p:>7.3f} ms")
 PY

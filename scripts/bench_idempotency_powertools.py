@@ -106,7 +106,13 @@ plain(replayed, context)
 cached(cached_event, context)
 cached(cached_event, context)
 
+def one_request():
+    # The floor: one bare GetItem through the same client, no idempotency.
+    return client.get_item(TableName=table, Key={"id": {"S": "absent"}}, ConsistentRead=True)
+
+
 cases = [
+    ("sdk_request_floor", one_request),
     ("first_call", fresh),
     ("replay", lambda: plain(replayed, context)),
     ("replay_local_cache", lambda: cached(cached_event, context)),

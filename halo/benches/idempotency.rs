@@ -27,6 +27,8 @@ const EVENT: &str = include_str!("../../examples/idempotent-payments/events/char
 
 struct Setup {
     runtime: tokio::runtime::Runtime,
+    client: aws_sdk_dynamodb::Client,
+    table: String,
     store: DynamoDbStore,
     counter: RequestCounter,
     plain: Idempotency,
@@ -47,17 +49,21 @@ impl Setup {
             }
         };
         let counter = RequestCounter::default();
-        let store = runtime.block_on(async {
+        let table = unique_name("bench-halo");
+        let (client, store) = runtime.block_on(async {
             let config = aws_sdk_dynamodb::config::Builder::from(&sdk_config(&endpoint).await)
                 .interceptor(counter.clone())
                 .build();
-            let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::from_conf(config), unique_name("bench-halo"));
+            let client = aws_sdk_dynamodb::Client::from_conf(config);
+            let store = DynamoDbStore::new(client.clone(), table.clone());
             store.create_table().await.unwrap();
-            store
+            (client, store)
         });
         let config = Config::new("charge").key(["/body/payment_id"]).validate(["/body/amount"]);
         Setup {
             runtime,
+            client,
+            table,
             store,
             counter,
             plain: Idempotency::new(config.clone()),
@@ -82,18 +88,27 @@ impl Setup {
         let body = async { Ok::<_, halo::Error>(json!({ "statusCode": 201, "body": "{\"status\":\"succeeded\"}" })) };
         self.runtime.block_on(idempotency.run_with_store(&self.store, event, Some(&self.ctx), body)).unwrap()
     }
+
+    /// The floor: one bare `GetItem` through the same client, no idempotency.
+    fn one_request(&self) -> Value {
+        let key = aws_sdk_dynamodb::types::AttributeValue::S("absent".into());
+        let request = self.client.get_item().table_name(&self.table).key("id", key).consistent_read(true).send();
+        let output = self.runtime.block_on(request).unwrap();
+        json!(output.item().is_some())
+    }
 }
 
 /// A named benchmark case: one call through the idempotency layer.
 type Case<'a> = (&'static str, Box<dyn Fn() -> Value + 'a>);
 
-fn cases(setup: &Setup) -> [Case<'_>; 3] {
+fn cases(setup: &Setup) -> [Case<'_>; 4] {
     let replayed = setup.event("pay-replayed");
     setup.call(&setup.plain, &replayed);
     let cached = setup.event("pay-cached");
     setup.call(&setup.cached, &cached);
     setup.call(&setup.cached, &cached);
     [
+        ("sdk_request_floor", Box::new(move || setup.one_request())),
         ("first_call", Box::new(move || setup.call(&setup.plain, &setup.fresh_event()))),
         ("replay", Box::new(move || setup.call(&setup.plain, &replayed))),
         ("replay_local_cache", Box::new(move || setup.call(&setup.cached, &cached))),
