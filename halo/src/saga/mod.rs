@@ -10,7 +10,7 @@
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! use halo::saga::{MemorySagaLog, Saga, SagaError, StepCtx};
 //!
-//! #[derive(serde::Serialize, serde::Deserialize, Clone)]
+//! #[derive(serde::Serialize, serde::Deserialize, Clone, Debug)]
 //! struct Trip { nights: u32, fail_flight: bool }
 //!
 //! #[halo::saga_step(compensate = cancel_hotel)]

@@ -1,7 +1,9 @@
 use halo::saga::{Saga, Step, StepCtx};
 
+/// A `pub` step's input and output types must be public too (they are the
+/// associated types of its `Step` impl).
 #[derive(serde::Serialize, serde::Deserialize)]
-struct Trip {
+pub struct Trip {
     city: String,
 }
 
@@ -17,7 +19,7 @@ pub async fn book_hotel(ctx: &StepCtx, trip: Trip) -> Result<String, halo::Error
     Ok(format!("{}:{}", trip.city, ctx.idempotency_token()))
 }
 
-async fn cancel_hotel(_ctx: &StepCtx, _trip: Trip, _booking: Option<String>) -> Result<(), std::io::Error> {
+async fn cancel_hotel(_ctx: &StepCtx, _trip: Trip, _booking: Option<String>) -> Result<(), halo::Error> {
     Ok(())
 }
 
