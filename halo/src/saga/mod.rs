@@ -93,6 +93,7 @@
 //! [`Saga::from_asl`] loads the Step Functions subset of Halo's
 //! `load_saga`; see [`asl`].
 pub mod asl;
+mod config;
 #[cfg(feature = "dynamodb")]
 mod dynamodb;
 mod error;
@@ -104,6 +105,7 @@ mod recover;
 mod saga;
 mod step;
 
+pub use config::{TABLE_ENV, log_from_env};
 #[cfg(feature = "dynamodb")]
 pub use dynamodb::DynamoDbSagaLog;
 pub use error::{FailedCompensation, LogError, SagaError, StepError};

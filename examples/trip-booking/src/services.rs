@@ -1,0 +1,75 @@
+//! The three downstream booking services, reached over HTTP with
+//! `halo::http::Client` (correlation headers, budget-aware timeouts).
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::json;
+
+/// The booking services' base URL and the HTTP client.
+#[derive(Debug)]
+pub struct Services {
+    client: halo::http::Client,
+    base: String,
+}
+
+static SERVICES: OnceLock<Services> = OnceLock::new();
+
+/// Sets the services used by the steps (once per container, in init).
+pub fn configure(base: impl Into<String>) -> Result<&'static Services, halo::Error> {
+    let client = halo::http::Client::builder()
+        .max_attempts(2)
+        .attempt_timeout(Duration::from_secs(2))
+        .backoff(Duration::from_millis(20), Duration::from_millis(200))
+        .build()?;
+    let base = base.into().trim_end_matches('/').to_owned();
+    Ok(SERVICES.get_or_init(|| Services { client, base }))
+}
+
+/// The services configured in init.
+pub fn services() -> Result<&'static Services, halo::Error> {
+    SERVICES.get().ok_or_else(|| halo::Error::internal("the booking services are not configured"))
+}
+
+#[derive(Deserialize)]
+struct Booked {
+    id: String,
+}
+
+impl Services {
+    /// Books with the service `kind` (`hotels`, `flights`, `rentals`). The
+    /// saga step's idempotency token goes along, so a retried or resumed
+    /// step gets the same booking instead of a second one.
+    pub async fn book(&self, kind: &str, token: &str, fail: bool) -> Result<String, halo::Error> {
+        let url = format!("{}/{kind}{}", self.base, if fail { "?fail=1" } else { "" });
+        let response = self
+            .client
+            .post(url)
+            .header("idempotency-key", token)
+            .json(&json!({ "token": token }))?
+            .retry_non_idempotent() // safe: the service deduplicates on the idempotency key
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            return Err(
+                halo::Error::conflict(format!("the {kind} service refused the booking")).with_code("BookingRefused")
+            );
+        }
+        let booked: Booked = response.json().await.map_err(|e| {
+            halo::Error::upstream("a booking service answered nonsense").with_source(format!("{kind}: {e}"))
+        })?;
+        Ok(booked.id)
+    }
+
+    /// Cancels the booking `id` with the service `kind`; cancelling twice is
+    /// harmless (DELETE is idempotent).
+    pub async fn cancel(&self, kind: &str, id: &str, fail: bool) -> Result<(), halo::Error> {
+        let url = format!("{}/{kind}/{id}{}", self.base, if fail { "?fail=1" } else { "" });
+        let response = self.client.delete(url).send().await?;
+        if !response.status().is_success() {
+            return Err(halo::Error::upstream(format!("the {kind} service did not cancel the booking")));
+        }
+        Ok(())
+    }
+}
