@@ -8,6 +8,10 @@
 //!   lease), with halo's JSON logger writing every transition line to a
 //!   sink, inside an invocation context.
 //!
+//! - `saga_moto/N`: the same saga on a `DynamoDbSagaLog` against moto on
+//!   loopback (N + 1 `PutItem`s and one `GetItem` per saga): what the
+//!   durable log costs when each write is a network round trip.
+//!
 //! Overhead per step = (saga/N − direct/N) / N. DynamoDB writes per saga
 //! are counted on the wire against moto by
 //! `cargo test -p halo --test saga_moto dynamodb_writes_per_saga -- --nocapture`.
@@ -16,7 +20,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use halo::saga::{MemorySagaLog, Saga, Step, StepCtx};
+use halo::saga::{DynamoDbSagaLog, MemorySagaLog, Saga, Step, StepCtx};
+use halo_test_support::moto::{Moto, unique_name};
 use tracing_subscriber::layer::SubscriberExt;
 
 struct AddOne;
@@ -66,7 +71,7 @@ fn saga(c: &mut Criterion) {
     let subscriber = tracing_subscriber::registry().with(halo::log::JsonLayer::new(std::io::sink));
     tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
     halo::log::set_level(tracing_subscriber::filter::LevelFilter::INFO);
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let mut group = c.benchmark_group("saga");
     group.measurement_time(Duration::from_secs(3));
     for n in [1usize, 3, 10] {
@@ -88,6 +93,29 @@ fn saga(c: &mut Criterion) {
             b.iter(|| {
                 let log = MemorySagaLog::new();
                 let out = runtime.block_on(ctx.clone().scope(saga.run(&log, "bench-saga", black_box(0))));
+                black_box(out.unwrap())
+            })
+        });
+    }
+    group.finish();
+
+    let moto = Moto::start();
+    let log = runtime.block_on(async {
+        let log = DynamoDbSagaLog::new(aws_sdk_dynamodb::Client::new(&moto.sdk_config().await), unique_name("bench"));
+        log.create_table().await.unwrap();
+        log
+    });
+    let mut group = c.benchmark_group("saga_moto");
+    group.sample_size(10).measurement_time(Duration::from_secs(5));
+    let ctx = halo::Ctx::builder("bench-request").timeout(Duration::from_secs(3600)).build();
+    for n in [3usize, 10] {
+        let saga = saga_of(n);
+        let mut next = 0u64;
+        group.bench_with_input(BenchmarkId::new("saga", n), &n, |b, _| {
+            b.iter(|| {
+                next += 1;
+                let id = format!("bench-{n}-{next}");
+                let out = runtime.block_on(ctx.clone().scope(saga.run(&log, &id, black_box(0))));
                 black_box(out.unwrap())
             })
         });
