@@ -106,6 +106,39 @@ impl Ctx {
         CURRENT.scope(self, future)
     }
 
+    /// A context for one record of this invocation's batch: the same ids,
+    /// function and deadline, this invocation's log keys, but its own
+    /// correlation slot, log keys and debug buffer. Batch processing
+    /// ([`crate::batch`]) runs each record in one, so each record's log
+    /// lines carry its own correlation id.
+    ///
+    /// ```
+    /// let ctx = halo::Ctx::for_test();
+    /// ctx.set_correlation_id("batch-1");
+    /// let record = ctx.for_record();
+    /// assert!(record.set_correlation_id("record-7"));
+    /// assert_eq!((ctx.correlation_id(), record.correlation_id()), (Some("batch-1"), Some("record-7")));
+    /// assert_eq!(record.request_id(), ctx.request_id());
+    /// ```
+    pub fn for_record(&self) -> Ctx {
+        let inner = &self.inner;
+        Ctx {
+            inner: Arc::new(Inner {
+                request_id: inner.request_id.clone(),
+                invoked_function_arn: inner.invoked_function_arn.clone(),
+                xray_trace_id: inner.xray_trace_id.clone(),
+                deadline: inner.deadline,
+                deadline_epoch_ms: inner.deadline_epoch_ms,
+                cold_start: inner.cold_start,
+                function: inner.function.clone(),
+                timeout_margin: inner.timeout_margin,
+                correlation: OnceLock::new(),
+                log_keys: Mutex::new(self.log_keys()),
+                debug_buffer: Mutex::new(DebugBuffer::default()),
+            }),
+        }
+    }
+
     /// The AWS request id of this invocation.
     pub fn request_id(&self) -> &str {
         &self.inner.request_id

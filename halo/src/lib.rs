@@ -29,6 +29,7 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod batch;
 mod context;
 pub mod correlation;
 mod error;

@@ -1,0 +1,69 @@
+//! Running one record in its own scope: its own correlation id, its
+//! message id on every log line, its own debug buffer, its failure logged.
+
+use std::future::Future;
+
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+
+use crate::correlation::{Incoming, Rejected, decide};
+use crate::{Ctx, Error, IntoError};
+
+/// Runs `work` for the record `id` in a child context of the current
+/// invocation with the record's own correlation. Returns whether it
+/// succeeded; a failure is logged (with the record's ids) and flushes the
+/// record's buffered debug lines.
+pub(crate) async fn run_record<Fut, E>(id: &str, incoming: Incoming, work: Fut) -> bool
+where
+    Fut: Future<Output = Result<(), E>>,
+    E: IntoError,
+{
+    let parent = Ctx::current();
+    let ctx = match &parent {
+        Some(parent) => parent.for_record(),
+        None => Ctx::builder(id).build(),
+    };
+    let sent_len = incoming.correlation_id.as_ref().map(String::len);
+    let (mut correlation, rejected) = decide(incoming, 0.0);
+    // Sampled at the edge: the whole batch's records are sampled with it.
+    correlation.debug |= parent.as_ref().is_some_and(Ctx::debug_sampled);
+    ctx.set_correlation(correlation);
+    ctx.append_log_key("message_id", id);
+    ctx.scope(async move {
+        if let Some(reason) = rejected {
+            let reason = match reason {
+                Rejected::TooLong => "longer than 128 characters",
+                Rejected::BadCharacters => "empty or has characters outside [A-Za-z0-9._:/-]",
+            };
+            tracing::warn!(rejected_length = sent_len, reason, "the record's correlation id was replaced by a new one");
+        }
+        match work.await {
+            Ok(()) => true,
+            Err(err) => {
+                let err = err.into_error();
+                crate::log::flush_debug_buffer();
+                let chain = err.source_chain();
+                let cause = (!chain.is_empty()).then_some(chain.as_str());
+                tracing::error!(
+                    error_code = err.code(),
+                    error_message = err.message(),
+                    error_cause = cause,
+                    "record failed"
+                );
+                false
+            }
+        }
+    })
+    .await
+}
+
+/// Decodes a record body (JSON text) into `T`, naming the failing field but
+/// never quoting the body.
+pub(crate) fn decode_body<T: DeserializeOwned>(body: &str) -> Result<T, Error> {
+    let raw = RawValue::from_string(body.to_owned())
+        .map_err(|_| Error::bad_request("the record body is not JSON").with_code("InvalidRecord"))?;
+    crate::decode_event(&raw).map_err(|err| {
+        let message = err.message().replacen("the event", "the record body", 1);
+        Error::bad_request(message).with_code("InvalidRecord")
+    })
+}

@@ -1,0 +1,144 @@
+//! SQS batches: standard queues concurrently, FIFO queues in order.
+
+use std::future::Future;
+use std::marker::PhantomData;
+
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde::de::{DeserializeOwned, Deserializer};
+
+use super::options::BatchOptions;
+use super::record::{decode_body, run_record};
+use super::response::{BatchResponse, finish};
+use crate::correlation::{EventSource, Incoming, names};
+use crate::{Error, IntoError};
+
+/// An SQS event whose message bodies are JSON of type `T`: the event type
+/// of a batch handler. Bodies are decoded per record when it runs, so one
+/// malformed body fails only its record.
+#[derive(Debug, Clone)]
+pub struct Sqs<T> {
+    event: SqsEvent,
+    body: PhantomData<fn() -> T>,
+}
+
+impl<'de, T> Deserialize<'de> for Sqs<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Sqs { event: SqsEvent::deserialize(deserializer)?, body: PhantomData })
+    }
+}
+
+impl<T> From<SqsEvent> for Sqs<T> {
+    fn from(event: SqsEvent) -> Self {
+        Sqs { event, body: PhantomData }
+    }
+}
+
+/// One SQS message, its body decoded.
+#[derive(Debug, Clone)]
+pub struct SqsRecord<T> {
+    /// The decoded body.
+    pub body: T,
+    /// The message id (what a failure reports).
+    pub message_id: String,
+    /// The message as Lambda sent it (attributes, receipt handle, …).
+    pub message: SqsMessage,
+}
+
+impl<T> SqsRecord<T> {
+    /// How many times SQS has delivered this message
+    /// (`ApproximateReceiveCount`; 1 on the first delivery).
+    pub fn receive_count(&self) -> u32 {
+        self.message.attributes.get("ApproximateReceiveCount").and_then(|n| n.parse().ok()).unwrap_or(1)
+    }
+}
+
+impl<T: DeserializeOwned> Sqs<T> {
+    /// The messages of the batch, as sent.
+    pub fn messages(&self) -> &[SqsMessage] {
+        &self.event.records
+    }
+
+    /// Whether the batch comes from a FIFO queue.
+    pub fn is_fifo(&self) -> bool {
+        self.event.records.iter().any(|m| {
+            m.attributes.contains_key("MessageGroupId")
+                || m.event_source_arn.as_deref().is_some_and(|arn| arn.ends_with(".fifo"))
+        })
+    }
+
+    /// Runs `handler` on every record and reports the failed ones.
+    ///
+    /// Standard queues run up to [`BatchOptions::concurrency`] records at
+    /// once; FIFO queues run in order and stop at the first failure, which
+    /// is reported with every later record. A record without a message id
+    /// cannot be reported: it is logged and, if it fails, fails the batch.
+    pub async fn process<F, Fut, E>(self, options: &BatchOptions, handler: F) -> Result<BatchResponse, Error>
+    where
+        F: Fn(SqsRecord<T>) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: IntoError,
+    {
+        let fifo = self.is_fifo();
+        let total = self.event.records.len();
+        let run = |message: SqsMessage| {
+            let id = message.message_id.clone().unwrap_or_default();
+            let incoming = incoming(&message);
+            let handler = &handler;
+            async move {
+                let work = async {
+                    let body: T = decode_body(message.body.as_deref().unwrap_or_default())?;
+                    handler(SqsRecord { body, message_id: id.clone(), message }).await.map_err(IntoError::into_error)
+                };
+                let ok = run_record(&id, incoming, work).await;
+                (id, ok)
+            }
+        };
+        let mut failed = Vec::new();
+        if fifo {
+            let mut records = self.event.records.into_iter();
+            for message in records.by_ref() {
+                let (id, ok) = run(message).await;
+                if !ok {
+                    failed.push(id);
+                    break;
+                }
+            }
+            let skipped: Vec<String> = records.map(|m| m.message_id.unwrap_or_default()).collect();
+            if !skipped.is_empty() {
+                tracing::warn!(
+                    skipped = skipped.len(),
+                    "FIFO batch stopped at the first failure; later records are retried"
+                );
+            }
+            failed.extend(skipped);
+        } else {
+            let mut outcomes = futures_util::stream::iter(self.event.records.into_iter().map(run))
+                .buffer_unordered(options.max_concurrency());
+            while let Some((id, ok)) = outcomes.next().await {
+                if !ok {
+                    failed.push(id);
+                }
+            }
+        }
+        if failed.iter().any(String::is_empty) {
+            return Err(
+                Error::new(crate::ErrorKind::Internal, "a failed record has no message id").with_code("BatchFailed")
+            );
+        }
+        finish(failed, total, options)
+    }
+}
+
+/// The correlation a message carries in its attributes (what
+/// [`propagate::message_attributes`](crate::correlation::propagate::message_attributes) sends).
+fn incoming(message: &SqsMessage) -> Incoming {
+    let attribute = |name: &str| message.message_attributes.get(name).and_then(|a| a.string_value.clone());
+    Incoming::new(
+        EventSource::Sqs,
+        attribute(names::CORRELATION_ID),
+        attribute(names::DEBUG).map(|v| v.eq_ignore_ascii_case("true")),
+        attribute(names::USER_AGENT),
+    )
+}
