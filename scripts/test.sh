@@ -14,6 +14,10 @@ if [ ! -x .venv/bin/moto_server ]; then
     python3 -m venv .venv
     .venv/bin/pip install --quiet --disable-pip-version-check "moto[server]==5.2.5"
 fi
+if [ ! -x .venv/bin/cargo-lambda ]; then
+    step "installing cargo-lambda into .venv"
+    .venv/bin/pip install --quiet --disable-pip-version-check "cargo-lambda==1.9.2"
+fi
 
 # An AWS SDK must never probe instance metadata or reach a real endpoint.
 export AWS_EC2_METADATA_DISABLED=true AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
@@ -33,3 +37,10 @@ cargo test --workspace
 
 step "cargo bench --no-run"
 cargo bench --workspace --no-run
+
+# The deploy path: a Lambda bootstrap built the way users build it (x86_64;
+# --arm64 needs an aarch64 std this machine cannot fetch). zig's cache stays
+# inside target/.
+step "cargo lambda build --release -p hello-api"
+PATH="$PWD/.venv/bin:$PATH" XDG_CACHE_HOME="$PWD/target/xdg-cache" cargo lambda build --release -p hello-api
+test -x target/lambda/hello-api/bootstrap
