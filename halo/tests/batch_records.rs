@@ -1,7 +1,9 @@
 //! Batch processing on realistic SQS, Kinesis and DynamoDB Streams events:
 //! exactly the failing records are reported, FIFO queues and streams stop at
 //! the first failure, standard queues run concurrently and process every
-//! record once, each record logs with its own correlation id.
+//! record once; retries and idempotency compose with records. (Per-record
+//! log lines are checked in `batch_logs.rs`, alone in its process, because
+//! tracing caches callsite interest across the threads of one process.)
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -12,9 +14,8 @@ use aws_lambda_events::event::dynamodb::EventRecord;
 use halo::batch::{BatchOptions, DynamoDbStream, Kinesis, KinesisRecord, Sqs, SqsRecord};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tracing_subscriber::layer::SubscriberExt;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, serde::Serialize)]
 struct Order {
     order_id: String,
     #[serde(default = "one")]
@@ -197,38 +198,53 @@ async fn a_dynamodb_stream_batch_checkpoints_at_the_first_failure() {
 }
 
 #[tokio::test]
-async fn each_record_logs_with_its_own_correlation_id_only() {
-    let lines = halo::log::CapturedLines::default();
-    let subscriber = tracing_subscriber::registry().with(halo::log::JsonLayer::new(lines.clone()));
-    let _guard = tracing::subscriber::set_default(subscriber);
-    let ctx = halo::Ctx::builder("batch-request").timeout(Duration::from_secs(30)).build();
-    ctx.set_correlation_id("the-batch");
-
-    let bodies = [r#"{"order_id":"o-0"}"#, r#"{"order_id":"o-1","quantity":0}"#, r#"{"order_id":"o-2"}"#];
+async fn retryable_failures_are_retried_in_place_with_the_shared_backoff() {
+    let bodies = [r#"{"order_id":"o-0"}"#, r#"{"order_id":"o-1","quantity":0}"#];
     let batch: Sqs<Order> = serde_json::from_value(sqs_event(&bodies, false)).unwrap();
-    let seen = Seen::default();
-    let response = ctx.scope(batch.process(&BatchOptions::default().concurrency(3), |r| seen.sqs(r))).await.unwrap();
-    assert_eq!(response.failed_ids(), ["m-1"]);
-
-    let lines = lines.json();
-    for i in 0..3 {
-        let order = format!("o-{i}");
-        let line = lines.iter().find(|l| l["message"] == "processing order" && l["order_id"] == order).unwrap();
-        assert_eq!(line["correlation_id"], format!("corr-{i}"), "{line}");
-        assert_eq!(line["message_id"], format!("m-{i}"));
-        assert_eq!(line["function_request_id"], "batch-request");
-    }
-    // The failure is logged on the failed record's own line, with its ids.
-    let failed: Vec<&Value> = lines.iter().filter(|l| l["message"] == "record failed").collect();
-    assert_eq!(failed.len(), 1);
-    assert_eq!((failed[0]["correlation_id"].as_str(), failed[0]["message_id"].as_str()), (Some("corr-1"), Some("m-1")));
-    assert_eq!(failed[0]["error_code"], "Unprocessable");
-    // No record's id leaks into another record's lines or the batch's.
-    for line in &lines {
-        if let (Some(id), Some(corr)) = (line["message_id"].as_str(), line["correlation_id"].as_str()) {
-            assert_eq!(corr, format!("corr-{}", &id[2..]), "{line}");
+    let attempts: Arc<Mutex<HashMap<String, u32>>> = Arc::default();
+    let process = |record: SqsRecord<Order>| {
+        let attempts = attempts.clone();
+        async move {
+            let n = {
+                let mut attempts = attempts.lock().unwrap();
+                let n = attempts.entry(record.body.order_id.clone()).or_default();
+                *n += 1;
+                *n
+            };
+            match (record.body.quantity, n) {
+                (0, _) => Err(halo::Error::unprocessable("empty order")), // not retryable
+                (_, 1 | 2) => Err(halo::Error::unavailable("warehouse busy")), // retryable
+                _ => Ok(()),
+            }
         }
+    };
+    let policy = halo::retry::Backoff::new(3).initial_delay(Duration::from_millis(1));
+    let response = batch.process(&BatchOptions::default().retry(policy), process).await.unwrap();
+    assert_eq!(response.failed_ids(), ["m-1"]);
+    let attempts = attempts.lock().unwrap();
+    assert_eq!((attempts["o-0"], attempts["o-1"]), (3, 1));
+}
+
+static FULFILLED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+static FULFILMENTS: std::sync::LazyLock<halo::idempotency::MemoryStore> =
+    std::sync::LazyLock::new(halo::idempotency::MemoryStore::new);
+
+/// The side effect, once per order id however often the message comes.
+#[halo::idempotent(name = "fulfil", key = ["/order_id"], store = *FULFILMENTS)]
+async fn fulfil_once(order: Order) -> Result<(), halo::Error> {
+    FULFILLED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    tracing::info!(order_id = %order.order_id, "fulfilled");
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_idempotent_record_function_does_not_repeat_its_side_effect_on_redelivery() {
+    let bodies = [r#"{"order_id":"i-0"}"#, r#"{"order_id":"i-1"}"#, r#"{"order_id":"i-0"}"#];
+    for _delivery in 0..2 {
+        let batch: Sqs<Order> = serde_json::from_value(sqs_event(&bodies, false)).unwrap();
+        let response =
+            batch.process(&BatchOptions::default(), |r: SqsRecord<Order>| fulfil_once(r.body)).await.unwrap();
+        assert!(response.is_success());
     }
-    let summary = lines.iter().find(|l| l["message"] == "batch processed").unwrap();
-    assert_eq!((summary["correlation_id"].as_str(), summary.get("message_id")), (Some("the-batch"), None));
+    assert_eq!(FULFILLED.load(std::sync::atomic::Ordering::SeqCst), 2, "i-0 and i-1, once each");
 }

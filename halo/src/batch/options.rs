@@ -1,21 +1,25 @@
 //! How a batch is processed.
 
+use crate::retry::Backoff;
+
 /// Options of a batch run.
 ///
 /// ```
 /// let options = halo::batch::BatchOptions::default().concurrency(8).fail_when_all_fail(false);
 /// assert_eq!(options.max_concurrency(), 8);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BatchOptions {
     concurrency: usize,
     fail_when_all_fail: bool,
+    record_retry: Backoff,
 }
 
 impl Default for BatchOptions {
-    /// One record at a time; the invocation fails when every record fails.
+    /// One record at a time, no in-place retry; the invocation fails when
+    /// every record fails.
     fn default() -> Self {
-        BatchOptions { concurrency: 1, fail_when_all_fail: true }
+        BatchOptions { concurrency: 1, fail_when_all_fail: true, record_retry: Backoff::new(1) }
     }
 }
 
@@ -34,6 +38,27 @@ impl BatchOptions {
     pub fn fail_when_all_fail(mut self, yes: bool) -> Self {
         self.fail_when_all_fail = yes;
         self
+    }
+
+    /// Retries a record whose handler fails with a retryable error
+    /// (throttled, upstream failure, unavailable, timeout) in place, with
+    /// `policy` ([`crate::retry`], never past the invocation's budget),
+    /// before reporting it failed. Other errors fail the record at once.
+    /// Default: no in-place retry (the event source redelivers).
+    ///
+    /// ```
+    /// use halo::retry::Backoff;
+    /// let options = halo::batch::BatchOptions::default().retry(Backoff::new(3));
+    /// assert_eq!(options.record_retry().max_attempts(), 3);
+    /// ```
+    pub fn retry(mut self, policy: Backoff) -> Self {
+        self.record_retry = policy;
+        self
+    }
+
+    /// The in-place retry policy of a record.
+    pub fn record_retry(&self) -> Backoff {
+        self.record_retry
     }
 
     /// The concurrency bound for standard SQS batches.

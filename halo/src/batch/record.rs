@@ -7,7 +7,29 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use crate::correlation::{Incoming, Rejected, decide};
+use crate::retry::{Backoff, retry};
 use crate::{Ctx, Error, IntoError};
+
+/// Runs `attempt` under `policy`: again on a retryable error, never past
+/// the current invocation's budget.
+pub(crate) async fn with_retries<F, Fut>(policy: Backoff, mut attempt: F) -> Result<(), Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), Error>>,
+{
+    if policy.max_attempts() <= 1 {
+        return attempt().await;
+    }
+    let policy = match Ctx::with_current(|ctx| ctx.map(Ctx::budget_deadline)) {
+        Some(deadline) => policy.deadline(deadline),
+        None => policy,
+    };
+    let outcome = retry(&policy, |_| attempt(), |err: &Error| err.kind().is_retryable()).await;
+    if outcome.attempts > 1 {
+        tracing::info!(attempts = outcome.attempts, succeeded = outcome.result.is_ok(), "record retried in place");
+    }
+    outcome.result
+}
 
 /// Runs `work` for the record `id` in a child context of the current
 /// invocation with the record's own correlation. Returns whether it
@@ -60,10 +82,16 @@ where
 /// Decodes a record body (JSON text) into `T`, naming the failing field but
 /// never quoting the body.
 pub(crate) fn decode_body<T: DeserializeOwned>(body: &str) -> Result<T, Error> {
-    let raw = RawValue::from_string(body.to_owned())
-        .map_err(|_| Error::bad_request("the record body is not JSON").with_code("InvalidRecord"))?;
-    crate::decode_event(&raw).map_err(|err| {
-        let message = err.message().replacen("the event", "the record body", 1);
+    // One parse on the happy path; the field path is worked out only for
+    // a body that does not decode.
+    serde_json::from_str(body).map_err(|_| {
+        let Ok(raw) = RawValue::from_string(body.to_owned()) else {
+            return Error::bad_request("the record body is not JSON").with_code("InvalidRecord");
+        };
+        let message = match crate::decode_event::<T>(&raw) {
+            Err(err) => err.message().replacen("the event", "the record body", 1),
+            Ok(_) => "the record body does not match the expected shape".to_owned(),
+        };
         Error::bad_request(message).with_code("InvalidRecord")
     })
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde::de::{DeserializeOwned, Deserializer};
 
 use super::options::BatchOptions;
-use super::record::{decode_body, run_record};
+use super::record::{decode_body, run_record, with_retries};
 use super::response::{BatchResponse, finish};
 use crate::correlation::{EventSource, Incoming, names};
 use crate::{Error, IntoError};
@@ -87,9 +87,13 @@ impl<T: DeserializeOwned> Sqs<T> {
             let incoming = incoming(&message);
             let handler = &handler;
             async move {
+                let policy = options.record_retry();
                 let work = async {
-                    let body: T = decode_body(message.body.as_deref().unwrap_or_default())?;
-                    handler(SqsRecord { body, message_id: id.clone(), message }).await.map_err(IntoError::into_error)
+                    if policy.max_attempts() <= 1 {
+                        attempt(handler, id.clone(), message).await
+                    } else {
+                        with_retries(policy, || attempt(handler, id.clone(), message.clone())).await
+                    }
                 };
                 let ok = run_record(&id, incoming, work).await;
                 (id, ok)
@@ -129,6 +133,18 @@ impl<T: DeserializeOwned> Sqs<T> {
         }
         finish(failed, total, options)
     }
+}
+
+/// One attempt at a record: decode its body, run the handler.
+async fn attempt<T, F, Fut, E>(handler: &F, message_id: String, message: SqsMessage) -> Result<(), Error>
+where
+    T: DeserializeOwned,
+    F: Fn(SqsRecord<T>) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: IntoError,
+{
+    let body: T = decode_body(message.body.as_deref().unwrap_or_default())?;
+    handler(SqsRecord { body, message_id, message }).await.map_err(IntoError::into_error)
 }
 
 /// The correlation a message carries in its attributes (what

@@ -11,7 +11,7 @@ use serde::de::{DeserializeOwned, Deserializer};
 use serde_json::value::RawValue;
 
 use super::options::BatchOptions;
-use super::record::{decode_body, run_record};
+use super::record::{decode_body, run_record, with_retries};
 use super::response::{BatchResponse, finish};
 use crate::correlation::{EventSource, Incoming, extract};
 use crate::{Error, IntoError};
@@ -68,14 +68,17 @@ impl<T: DeserializeOwned> Kinesis<T> {
                     incoming
                 })
                 .unwrap_or_else(|| Incoming::new(EventSource::Kinesis, None, None, None));
-            let work = async {
-                let text =
-                    text.ok_or_else(|| Error::bad_request("the record data is not UTF-8").with_code("InvalidRecord"))?;
-                let data: T = decode_body(&text)?;
-                handler(KinesisRecord { data, sequence_number: sequence_number.clone(), record })
-                    .await
-                    .map_err(IntoError::into_error)
+            let attempt = || {
+                let (text, record, sequence_number) = (text.clone(), record.clone(), sequence_number.clone());
+                let handler = &handler;
+                async move {
+                    let text = text
+                        .ok_or_else(|| Error::bad_request("the record data is not UTF-8").with_code("InvalidRecord"))?;
+                    let data: T = decode_body(&text)?;
+                    handler(KinesisRecord { data, sequence_number, record }).await.map_err(IntoError::into_error)
+                }
             };
+            let work = with_retries(options.record_retry(), attempt);
             if !run_record(&sequence_number, incoming, work).await {
                 return finish(vec![sequence_number], total, options).map(|r| checkpoint_note(r, total));
             }
@@ -122,7 +125,10 @@ impl DynamoDbStream {
             let sequence_number = record.change.sequence_number.clone().unwrap_or_default();
             let id = if sequence_number.is_empty() { record.event_id.clone() } else { sequence_number.clone() };
             let incoming = Incoming::new(EventSource::DynamoDbStream, None, None, None);
-            let work = async { handler(record).await.map_err(IntoError::into_error) };
+            let work = with_retries(options.record_retry(), || {
+                let (record, handler) = (record.clone(), &handler);
+                async move { handler(record).await.map_err(IntoError::into_error) }
+            });
             if !run_record(&id, incoming, work).await {
                 if sequence_number.is_empty() {
                     return Err(Error::new(crate::ErrorKind::Internal, "a failed record has no sequence number")
