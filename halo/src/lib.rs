@@ -30,6 +30,7 @@
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod batch;
+pub mod breaker;
 mod context;
 pub mod correlation;
 mod error;

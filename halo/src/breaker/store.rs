@@ -1,0 +1,54 @@
+//! Where breakers share their state across containers.
+
+use std::fmt;
+
+use super::state::BreakerState;
+use crate::BoxFuture;
+
+/// A breaker's shared record: one item per breaker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedState {
+    /// The breaker's name.
+    pub name: String,
+    /// Its state.
+    pub state: BreakerState,
+    /// Until when it is open (epoch ms).
+    pub open_until_ms: u64,
+    /// Consecutive trips without a close (drives the open-time backoff).
+    pub trips: u32,
+    /// Bumped by every transition; writes are conditional on it.
+    pub version: u64,
+    /// Probe slots leased in the current half-open period.
+    pub probes: u32,
+}
+
+/// The shared store failed (unreachable, throttled, malformed record).
+#[derive(Debug)]
+pub struct StoreError(pub crate::BoxError);
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "breaker store error: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// Shared breaker state: [`DynamoDbBreakerStore`](super::DynamoDbBreakerStore)
+/// in Lambda, [`MemoryBreakerStore`](super::MemoryBreakerStore) for tests
+/// and local runs. Writes are conditional, so concurrent containers agree:
+/// exactly one wins a transition, the others adopt it.
+pub trait BreakerStore: Send + Sync {
+    /// The record of `name`, read consistently.
+    fn load<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<SharedState>, StoreError>>;
+
+    /// Writes `next` if the stored version is `next.version - 1` (or there
+    /// is no record and `next.version == 1`). `Ok(false)`: someone else
+    /// wrote first; nothing changed.
+    fn publish<'a>(&'a self, next: &'a SharedState) -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// Leases one probe slot of the half-open period `version` of `name` if
+    /// fewer than `max` are leased. `Ok(false)`: none left (or the state
+    /// moved on).
+    fn lease_probe<'a>(&'a self, name: &'a str, version: u64, max: u32) -> BoxFuture<'a, Result<bool, StoreError>>;
+}

@@ -1,0 +1,238 @@
+//! Circuit breaker behaviour with a controlled clock and the in-memory
+//! shared store: tripping rules, fast failure, half-open probes across
+//! "containers", one transition for simultaneous trips, degraded mode.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use halo::breaker::{BreakerState, BreakerStore, CircuitBreaker, MemoryBreakerStore, Policy};
+
+/// A clock the test moves.
+#[derive(Clone)]
+struct TestClock(Arc<AtomicU64>);
+
+impl TestClock {
+    fn new() -> TestClock {
+        TestClock(Arc::new(AtomicU64::new(1_800_000_000_000)))
+    }
+    fn advance(&self, by: Duration) {
+        self.0.fetch_add(by.as_millis() as u64, Ordering::SeqCst);
+    }
+    fn clock(&self) -> halo::breaker::Clock {
+        let now = self.0.clone();
+        Arc::new(move || now.load(Ordering::SeqCst))
+    }
+}
+
+/// The downstream: counts the calls that reach it.
+#[derive(Clone, Default)]
+struct Downstream(Arc<AtomicU32>);
+
+impl Downstream {
+    async fn answer(&self, result: Result<(), halo::Error>) -> Result<(), halo::Error> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        result
+    }
+    fn calls(&self) -> u32 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+fn failing() -> Result<(), halo::Error> {
+    Err(halo::Error::upstream("payments answered 503"))
+}
+
+fn policy() -> Policy {
+    Policy::default()
+        .consecutive_failures(3)
+        .open_for(Duration::from_secs(10), Duration::from_secs(60))
+        .without_jitter()
+}
+
+fn local(clock: &TestClock, policy: Policy) -> CircuitBreaker {
+    CircuitBreaker::new("payments", policy).with_clock(clock.clock())
+}
+
+fn container(clock: &TestClock, policy: Policy, store: &Arc<MemoryBreakerStore>) -> CircuitBreaker {
+    let store: Arc<dyn BreakerStore> = store.clone();
+    CircuitBreaker::shared("payments", policy, store).with_clock(clock.clock()).without_background_refresh()
+}
+
+#[tokio::test]
+async fn trips_after_n_consecutive_failures_and_then_fails_fast_without_calling() {
+    let clock = TestClock::new();
+    let breaker = local(&clock, policy());
+    let downstream = Downstream::default();
+    for _ in 0..2 {
+        breaker.call(downstream.answer(failing())).await.unwrap_err();
+    }
+    breaker.call(downstream.answer(Ok(()))).await.unwrap(); // a success resets the count
+    for _ in 0..2 {
+        breaker.call(downstream.answer(failing())).await.unwrap_err();
+    }
+    assert_eq!(breaker.state(), BreakerState::Closed);
+    breaker.call(downstream.answer(failing())).await.unwrap_err();
+    assert_eq!(breaker.state(), BreakerState::Open);
+    assert_eq!(downstream.calls(), 6);
+
+    for _ in 0..100 {
+        let err = breaker.call(downstream.answer(Ok(()))).await.unwrap_err();
+        assert_eq!((err.status(), err.code()), (503, "CircuitOpen"));
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(10)));
+    }
+    assert_eq!(downstream.calls(), 6, "an open circuit does not touch the downstream");
+}
+
+#[tokio::test]
+async fn trips_on_the_failure_rate_of_the_window_with_a_minimum_of_calls() {
+    let clock = TestClock::new();
+    let rate = Policy::default().consecutive_failures(0).failure_rate(0.5, Duration::from_secs(10), 6).without_jitter();
+    let breaker = local(&clock, rate);
+    let downstream = Downstream::default();
+    // F S F S F: 60 % failures but only 5 calls: below the minimum.
+    for ok in [false, true, false, true, false] {
+        let _ = breaker.call(downstream.answer(if ok { Ok(()) } else { failing() })).await;
+    }
+    assert_eq!(breaker.state(), BreakerState::Closed);
+    // Calls older than the window no longer count.
+    clock.advance(Duration::from_secs(11));
+    for ok in [true, true, true, false, true] {
+        let _ = breaker.call(downstream.answer(if ok { Ok(()) } else { failing() })).await;
+    }
+    assert_eq!(breaker.state(), BreakerState::Closed, "1 failure in 5 calls of the window");
+    for _ in 0..2 {
+        let _ = breaker.call(downstream.answer(failing())).await;
+    }
+    assert_eq!(breaker.state(), BreakerState::Closed, "3 of 7 < 50 %");
+    let _ = breaker.call(downstream.answer(failing())).await;
+    assert_eq!(breaker.state(), BreakerState::Open, "4 of 8 = 50 %");
+}
+
+#[tokio::test]
+async fn client_errors_do_not_trip_but_throttling_and_timeouts_do() {
+    let clock = TestClock::new();
+    let breaker = local(&clock, policy());
+    for _ in 0..10 {
+        breaker.call(async { Err::<(), _>(halo::Error::not_found("no such order")) }).await.unwrap_err();
+        breaker.call(async { Err::<(), _>(halo::Error::unprocessable("bad amount")) }).await.unwrap_err();
+    }
+    assert_eq!(breaker.state(), BreakerState::Closed);
+    breaker.call(async { Err::<(), _>(halo::Error::too_many_requests("slow down")) }).await.unwrap_err();
+    breaker.call(async { Err::<(), _>(halo::Error::timeout("no answer")) }).await.unwrap_err();
+    breaker.call(async { Err::<(), _>(halo::Error::upstream("502")) }).await.unwrap_err();
+    assert_eq!(breaker.state(), BreakerState::Open);
+
+    // A classifier of your own.
+    let strict = local(&clock, policy().classifier(|err| err.status() >= 400));
+    for _ in 0..3 {
+        strict.call(async { Err::<(), _>(halo::Error::not_found("gone")) }).await.unwrap_err();
+    }
+    assert_eq!(strict.state(), BreakerState::Open);
+}
+
+#[tokio::test]
+async fn half_open_closes_after_m_successes_and_a_failed_probe_reopens_for_longer() {
+    let clock = TestClock::new();
+    let breaker = local(&clock, policy().half_open(2, 2));
+    let downstream = Downstream::default();
+    for _ in 0..3 {
+        let _ = breaker.call(downstream.answer(failing())).await;
+    }
+    clock.advance(Duration::from_secs(10));
+    // Half-open: one probe fails: open again, for twice as long.
+    breaker.call(downstream.answer(failing())).await.unwrap_err();
+    assert_eq!(breaker.state(), BreakerState::Open);
+    let err = breaker.call(downstream.answer(Ok(()))).await.unwrap_err();
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(20)));
+    clock.advance(Duration::from_secs(20));
+    // Two probes admitted, the third call is rejected while they are out.
+    let first = breaker.admit().unwrap();
+    let second = breaker.admit().unwrap();
+    assert_eq!((first, second), (halo::breaker::Admission::Probe, halo::breaker::Admission::Probe));
+    assert_eq!(breaker.state(), BreakerState::HalfOpen);
+    // Through `call`, two successes close it.
+    let breaker = local(&clock, policy().half_open(2, 2));
+    for _ in 0..3 {
+        let _ = breaker.call(downstream.answer(failing())).await;
+    }
+    clock.advance(Duration::from_secs(10));
+    breaker.call(downstream.answer(Ok(()))).await.unwrap();
+    assert_eq!(breaker.state(), BreakerState::HalfOpen);
+    breaker.call(downstream.answer(Ok(()))).await.unwrap();
+    assert_eq!(breaker.state(), BreakerState::Closed);
+}
+
+#[tokio::test]
+async fn four_containers_sharing_the_store_admit_exactly_k_probes() {
+    let clock = TestClock::new();
+    let store = Arc::new(MemoryBreakerStore::new());
+    let fleet: Vec<CircuitBreaker> = (0..4).map(|_| container(&clock, policy().half_open(2, 1), &store)).collect();
+    // Container 0 trips and publishes; the others adopt OPEN at their sync.
+    for _ in 0..3 {
+        let _ = fleet[0].call(async { failing() }).await;
+    }
+    for breaker in &fleet {
+        breaker.sync().await.unwrap();
+    }
+    assert!(fleet.iter().all(|b| b.state() == BreakerState::Open));
+    clock.advance(Duration::from_secs(10));
+    // Each container syncs: the fleet goes half-open once; probe slots are
+    // leased fleet-wide.
+    for breaker in &fleet {
+        breaker.sync().await.unwrap();
+    }
+    let downstream = Downstream::default();
+    let mut admitted = 0;
+    for breaker in &fleet {
+        for _ in 0..5 {
+            if breaker.admit().is_ok() {
+                admitted += 1;
+            }
+        }
+    }
+    assert_eq!(admitted, 2, "exactly K probes across the four containers");
+    assert_eq!(downstream.calls(), 0);
+    assert!(fleet.iter().all(|b| b.state() == BreakerState::HalfOpen));
+}
+
+#[tokio::test]
+async fn two_containers_tripping_at_once_make_one_transition() {
+    let clock = TestClock::new();
+    let store = Arc::new(MemoryBreakerStore::new());
+    let (a, b) = (container(&clock, policy(), &store), container(&clock, policy(), &store));
+    for _ in 0..3 {
+        let _ = a.call(async { failing() }).await;
+        let _ = b.call(async { failing() }).await;
+    }
+    assert_eq!((a.state(), b.state()), (BreakerState::Open, BreakerState::Open));
+    a.sync().await.unwrap();
+    b.sync().await.unwrap();
+    let shared = store.load("payments").await.unwrap().unwrap();
+    assert_eq!((shared.state, shared.version), (BreakerState::Open, 1));
+    assert_eq!(store.writes(), 1, "one transition in the store");
+}
+
+#[tokio::test]
+async fn a_store_outage_keeps_calls_flowing_on_local_state_and_reconciles() {
+    let clock = TestClock::new();
+    let store = Arc::new(MemoryBreakerStore::new());
+    let breaker = container(&clock, policy(), &store);
+    let downstream = Downstream::default();
+    store.set_available(false);
+    assert!(breaker.sync().await.is_err());
+    assert!(breaker.is_degraded());
+    for _ in 0..5 {
+        breaker.call(downstream.answer(Ok(()))).await.unwrap();
+    }
+    assert_eq!(downstream.calls(), 5, "calls flow while the store is down");
+    for _ in 0..3 {
+        let _ = breaker.call(downstream.answer(failing())).await;
+    }
+    assert_eq!(breaker.state(), BreakerState::Open, "the local state machine still trips");
+    store.set_available(true);
+    breaker.sync().await.unwrap();
+    assert!(!breaker.is_degraded());
+    let shared = store.load("payments").await.unwrap().unwrap();
+    assert_eq!(shared.state, BreakerState::Open, "the trip was published once the store was back");
+}
