@@ -124,6 +124,28 @@ impl Moto {
     }
 }
 
+impl Moto {
+    /// Starts a stopped dedicated server again on the same port, with empty
+    /// state (an outage and recovery of the emulated service).
+    pub fn restart(&self) {
+        {
+            let mut child = self.child.lock().unwrap_or_else(|p| p.into_inner());
+            if child.is_some() {
+                return;
+            }
+            let started = Command::new(moto_server_path())
+                .args(["-H", "127.0.0.1", "-p", &self.port.to_string()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("restart moto_server");
+            *child = Some(started);
+        }
+        self.wait_ready();
+    }
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         self.stop();

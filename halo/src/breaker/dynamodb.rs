@@ -111,13 +111,13 @@ impl BreakerStore for DynamoDbBreakerStore {
                 .item("trips", n(u64::from(next.trips)))
                 .item("version", n(next.version))
                 .item("probes", n(u64::from(next.probes)));
-            let put = if next.version <= 1 {
-                put.condition_expression("attribute_not_exists(#name)").expression_attribute_names("#name", "name")
-            } else {
-                put.condition_expression("#version = :previous")
-                    .expression_attribute_names("#version", "version")
-                    .expression_attribute_values(":previous", n(next.version - 1))
-            };
+            // First write of a breaker (or after the table was emptied): no
+            // record; otherwise the version this container last saw.
+            let put = put
+                .condition_expression("attribute_not_exists(#name) OR #version = :previous")
+                .expression_attribute_names("#name", "name")
+                .expression_attribute_names("#version", "version")
+                .expression_attribute_values(":previous", n(next.version.saturating_sub(1)));
             match put.send().await {
                 Ok(_) => Ok(true),
                 Err(err)

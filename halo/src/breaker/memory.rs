@@ -50,8 +50,9 @@ impl BreakerStore for MemoryBreakerStore {
     fn publish<'a>(&'a self, next: &'a SharedState) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             let mut records = self.check()?;
-            let current = records.get(&next.name).map_or(0, |r| r.version);
-            if current + 1 != next.version {
+            if let Some(current) = records.get(&next.name)
+                && current.version + 1 != next.version
+            {
                 return Ok(false);
             }
             records.insert(next.name.clone(), next.clone());

@@ -48,7 +48,7 @@
 //! [`probe`] is the seed's scheduled health check, fixed: a 5xx or a
 //! timeout is unhealthy.
 
-mod breaker;
+mod circuit;
 #[cfg(feature = "dynamodb")]
 mod dynamodb;
 mod memory;
@@ -58,7 +58,7 @@ mod probe;
 mod state;
 mod store;
 
-pub use breaker::{CircuitBreaker, Clock};
+pub use circuit::{CircuitBreaker, Clock};
 #[cfg(feature = "dynamodb")]
 pub use dynamodb::DynamoDbBreakerStore;
 pub use memory::MemoryBreakerStore;

@@ -42,8 +42,9 @@ pub trait BreakerStore: Send + Sync {
     /// The record of `name`, read consistently.
     fn load<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<SharedState>, StoreError>>;
 
-    /// Writes `next` if the stored version is `next.version - 1` (or there
-    /// is no record and `next.version == 1`). `Ok(false)`: someone else
+    /// Writes `next` if the stored version is `next.version - 1`, or there
+    /// is no record (a new breaker, or a store that lost its data: the
+    /// container's state is the best there is). `Ok(false)`: someone else
     /// wrote first; nothing changed.
     fn publish<'a>(&'a self, next: &'a SharedState) -> BoxFuture<'a, Result<bool, StoreError>>;
 
