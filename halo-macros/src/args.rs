@@ -2,9 +2,10 @@
 //! duplicated keys.
 
 use proc_macro2::TokenStream;
+use quote::ToTokens;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
-use syn::{Expr, Ident, Meta, Token};
+use syn::{Expr, ExprLit, Ident, Lit, Meta, Token};
 
 /// One `key = value` argument.
 pub(crate) struct Arg {
@@ -57,5 +58,34 @@ pub(crate) fn as_u64(arg: &Arg) -> syn::Result<u64> {
         other => {
             Err(syn::Error::new_spanned(other, format!("`{}` takes a whole number, e.g. `{} = 500`", arg.key, arg.key)))
         }
+    }
+}
+
+/// `"500ms"`, `"5s"`, `"10m"`, `"24h"`, `"7d"` in milliseconds.
+pub(crate) fn duration_ms(arg: &Arg) -> syn::Result<u64> {
+    let error = |tokens: &dyn ToTokens| {
+        syn::Error::new_spanned(
+            tokens,
+            format!("`{}` takes a duration string with a unit: \"500ms\", \"5s\", \"10m\", \"24h\" or \"7d\"", arg.key),
+        )
+    };
+    let lit = match &arg.value {
+        Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) => lit,
+        other => return Err(error(other)),
+    };
+    let text = lit.value();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let factor = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(error(lit)),
+    };
+    match number.parse::<u64>().ok().and_then(|n| n.checked_mul(factor)) {
+        Some(ms) if ms > 0 => Ok(ms),
+        _ => Err(error(lit)),
     }
 }

@@ -65,7 +65,7 @@ fn expand_valid(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream
     }
     for option in ["expires_after", "wait"] {
         if let Some(arg) = get(option) {
-            let ms = duration_ms(arg)?;
+            let ms = args::duration_ms(arg)?;
             let method = Ident::new(option, Span::call_site());
             config.extend(quote! { .#method(::halo::idempotency::__private::millis(#ms)) });
         }
@@ -169,35 +169,6 @@ fn pointers(arg: &Arg) -> syn::Result<Vec<LitStr>> {
             other => Err(syn::Error::new_spanned(other, hint.clone())),
         })
         .collect()
-}
-
-/// `"500ms"`, `"5s"`, `"10m"`, `"24h"`, `"7d"` in milliseconds.
-fn duration_ms(arg: &Arg) -> syn::Result<u64> {
-    let error = |tokens: &dyn ToTokens| {
-        syn::Error::new_spanned(
-            tokens,
-            format!("`{}` takes a duration string with a unit: \"500ms\", \"5s\", \"10m\", \"24h\" or \"7d\"", arg.key),
-        )
-    };
-    let lit = match &arg.value {
-        Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) => lit,
-        other => return Err(error(other)),
-    };
-    let text = lit.value();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let factor = match unit {
-        "ms" => 1,
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        _ => return Err(error(lit)),
-    };
-    match number.parse::<u64>().ok().and_then(|n| n.checked_mul(factor)) {
-        Some(ms) if ms > 0 => Ok(ms),
-        _ => Err(error(lit)),
-    }
 }
 
 fn param_ident(arg: &FnArg) -> Option<&Ident> {

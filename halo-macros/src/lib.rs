@@ -8,6 +8,7 @@
 use proc_macro::TokenStream;
 
 mod args;
+mod circuit_breaker;
 mod handler;
 mod idempotent;
 mod saga_step;
@@ -32,4 +33,12 @@ pub fn idempotent(args: TokenStream, input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn saga_step(args: TokenStream, input: TokenStream) -> TokenStream {
     saga_step::expand(args.into(), input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+/// Guards an async fn with a circuit breaker shared by the fleet, with an
+/// optional fallback; see `halo::circuit_breaker` for the full
+/// documentation.
+#[proc_macro_attribute]
+pub fn circuit_breaker(args: TokenStream, input: TokenStream) -> TokenStream {
+    circuit_breaker::expand(args.into(), input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
 }

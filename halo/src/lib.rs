@@ -193,6 +193,55 @@ pub use halo_macros::handler;
 /// `/`; durations without a unit: each is an error on the offending token.
 pub use halo_macros::idempotent;
 
+/// Guards an async fn with a [circuit breaker](breaker) named `name`,
+/// shared by every container of the function when `HALO_BREAKER_TABLE`
+/// names a DynamoDB table ([`breaker::from_env`]), built once per
+/// container on the first call.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// #[derive(Clone, Debug, PartialEq)]
+/// struct Quote { price: u64, degraded: bool }
+///
+/// #[halo::circuit_breaker(name = "pricing", consecutive_failures = 2, open_for = "30s", fallback = cached_quote)]
+/// async fn quote(sku: String) -> Result<Quote, halo::Error> {
+///     Err(halo::Error::upstream("pricing answered 503")) // the downstream is down
+/// }
+///
+/// async fn cached_quote(_sku: String) -> Result<Quote, halo::Error> {
+///     Ok(Quote { price: 100, degraded: true })
+/// }
+///
+/// for _ in 0..3 {
+///     // Failures, then an open circuit: the fallback answers every time.
+///     assert_eq!(quote("sku-1".into()).await.unwrap(), Quote { price: 100, degraded: true });
+/// }
+/// # });
+/// ```
+///
+/// # Arguments
+///
+/// - `name = "payments"` (required): the breaker's name, its record's key.
+/// - `consecutive_failures = N`; `failure_rate = 0.5` with `window = "30s"`
+///   and `min_calls = 20`; `open_for = "5s"`, `max_open_for = "5m"`;
+///   `half_open_probes = K`, `close_after = M`; `refresh = "2s"`: the
+///   [`breaker::Policy`].
+/// - `fallback = path`: an async fn with the **same parameters and result**,
+///   called when the circuit is open or the call fails with a downstream
+///   failure (not for 4xx); checked at compile time, errors point at
+///   `path`. Parameters are cloned for it, so they must be `Clone`.
+///
+/// The function returns `Result<T, E>` with `E: IntoError + From<Error>`
+/// (`halo::Error` itself). Without the macro: [`breaker::CircuitBreaker::call`].
+///
+/// # Errors at compile time
+///
+/// A non-`async`, generic or method fn, parameters bound by patterns,
+/// no return type, a missing or invalid `name`, an unknown or repeated
+/// argument, a malformed duration or rate, a fallback that does not fit:
+/// each is an error on the offending token.
+pub use halo_macros::circuit_breaker;
+
 #[doc(inline)]
 pub use saga::saga_step;
 

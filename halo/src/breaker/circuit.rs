@@ -135,6 +135,13 @@ impl CircuitBreaker {
         result
     }
 
+    /// Whether `err` counts against the downstream: the policy's classifier,
+    /// or the breaker's own `CircuitOpen` refusal. A fallback runs for
+    /// these, not for the caller's own mistakes (4xx).
+    pub fn is_failure(&self, err: &Error) -> bool {
+        err.code() == "CircuitOpen" || (self.inner.policy.classifier)(err)
+    }
+
     /// Whether a call may run now; the error a caller gets when not.
     pub fn admit(&self) -> Result<Admission, Error> {
         let now = (self.inner.clock)();

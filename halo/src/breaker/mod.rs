@@ -51,6 +51,7 @@
 mod circuit;
 #[cfg(feature = "dynamodb")]
 mod dynamodb;
+mod env;
 mod memory;
 mod policy;
 #[cfg(feature = "http-client")]
@@ -61,6 +62,9 @@ mod store;
 pub use circuit::{CircuitBreaker, Clock};
 #[cfg(feature = "dynamodb")]
 pub use dynamodb::DynamoDbBreakerStore;
+#[doc(hidden)]
+pub use env::__private;
+pub use env::{TABLE_ENV, from_env};
 pub use memory::MemoryBreakerStore;
 pub use policy::{Classifier, Policy, is_downstream_failure};
 #[cfg(feature = "http-client")]
