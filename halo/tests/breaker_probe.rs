@@ -6,28 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use halo::breaker::{BreakerState, BreakerStore, Health, MemoryBreakerStore, Policy, probe};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use halo_test_support::http_stub::HttpStub;
 
 /// A stub answering every request with `status`, or never answering.
 async fn stub(status: Option<u16>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/health", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let mut buffer = [0u8; 4096];
-            let _ = stream.read(&mut buffer).await;
-            match status {
-                Some(status) => {
-                    let response = format!("HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
-                    let _ = stream.write_all(response.as_bytes()).await;
-                }
-                None => held.push(stream), // hang: keep the connection open, say nothing
-            }
-        }
-    });
-    url
+    HttpStub::start(move |_, _| status.map(|s| (s, "ok".to_owned()))).await.url("/health")
 }
 
 #[tokio::test]

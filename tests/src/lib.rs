@@ -6,8 +6,11 @@
 //!   real compiled function binary and records its answers.
 //! - [`function`]: starts a compiled function binary against that API and
 //!   collects its stderr log lines.
+//! - [`http_stub`]: a programmable HTTP server on loopback standing for a
+//!   downstream service.
 
 pub mod function;
+pub mod http_stub;
 pub mod moto;
 pub mod runtime_api;
 pub mod sdk_requests;
