@@ -1,8 +1,15 @@
 //! HTTP: the outgoing client ([`Client`]), which carries correlation ids and
-//! respects the invocation's time budget.
+//! respects the invocation's time budget; and, with the `axum` feature,
+//! axum routers served on Lambda with halo's stack ([`run`]).
 
+#[cfg(feature = "axum")]
+mod axum_support;
 #[cfg(feature = "http-client")]
 mod client;
+#[cfg(feature = "axum")]
+mod router;
 
 #[cfg(feature = "http-client")]
 pub use client::{Client, ClientBuilder, RequestBuilder, Response};
+#[cfg(feature = "axum")]
+pub use router::{run, serve};

@@ -84,23 +84,45 @@ pub fn error_response(err: &Error, correlation: &Correlation) -> Box<RawValue> {
     if let Some(seconds) = &retry_after {
         headers.push(("retry-after", seconds));
     }
-    let status = err.status();
-    let multi_value = matches!(correlation.source, EventSource::Alb { multi_value: true });
-    let description = match correlation.source {
+    let body = ErrorBody { error: ErrorFields { code: err.code(), message: err.message(), trace_id: &correlation.id } };
+    proxy_response(err.status(), &headers, serde_json::to_string(&body).unwrap_or_default(), false, correlation.source)
+}
+
+/// A proxy response in the shape `source` expects: API Gateway REST and
+/// HTTP APIs and Function URLs get `headers`; an ALB gets a
+/// `statusDescription` and, when its target group uses multi-value
+/// headers, `multiValueHeaders`.
+///
+/// ```
+/// use halo::correlation::EventSource;
+///
+/// let response = halo::layers::proxy_response(201, &[("content-type", "text/plain")], "made".into(), false, EventSource::Alb { multi_value: true });
+/// let response: serde_json::Value = serde_json::from_str(response.get()).unwrap();
+/// assert_eq!(response["statusDescription"], "201 Created");
+/// assert_eq!(response["multiValueHeaders"]["content-type"][0], "text/plain");
+/// ```
+pub fn proxy_response(
+    status: u16,
+    headers: &[(&str, &str)],
+    body: String,
+    is_base64_encoded: bool,
+    source: EventSource,
+) -> Box<RawValue> {
+    let multi_value = matches!(source, EventSource::Alb { multi_value: true });
+    let description = match source {
         EventSource::Alb { .. } => {
             let reason = http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
             Some(format!("{status} {reason}"))
         }
         _ => None,
     };
-    let body = ErrorBody { error: ErrorFields { code: err.code(), message: err.message(), trace_id: &correlation.id } };
     let response = ProxyResponse {
         status_code: status,
         status_description: description,
-        headers: (!multi_value).then_some(HeaderPairs(&headers, false)),
-        multi_value_headers: multi_value.then_some(HeaderPairs(&headers, true)),
-        body: serde_json::to_string(&body).unwrap_or_default(),
-        is_base64_encoded: false,
+        headers: (!multi_value).then_some(HeaderPairs(headers, false)),
+        multi_value_headers: multi_value.then_some(HeaderPairs(headers, true)),
+        body,
+        is_base64_encoded,
     };
     serde_json::value::to_raw_value(&response).unwrap_or_else(|_| fallback_response())
 }

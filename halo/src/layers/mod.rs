@@ -27,8 +27,10 @@ mod timeout;
 pub use catch_panic::{CatchPanicLayer, CatchPanicService};
 pub use context::{ContextLayer, ContextService};
 pub use correlation::{CorrelationLayer, CorrelationService};
+#[cfg(feature = "axum")]
+pub(crate) use error_log::log_error;
 pub use error_log::{ErrorLogLayer, ErrorLogService};
-pub use http_response::{HttpResponseLayer, HttpResponseService, error_response};
+pub use http_response::{HttpResponseLayer, HttpResponseService, error_response, proxy_response};
 pub use timeout::{TimeoutLayer, TimeoutService};
 
 pub(crate) use catch_panic::panic_message;

@@ -1,0 +1,91 @@
+//! The todos, in memory (one container's store: a local run and the tests).
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+/// One todo.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Todo {
+    /// Its id.
+    pub id: String,
+    /// What to do.
+    pub title: String,
+    /// Whether it is done.
+    pub done: bool,
+    /// Bumped by every update; a PUT must name the version it read.
+    pub version: u64,
+}
+
+/// Why a write did not happen.
+#[derive(Debug, PartialEq)]
+pub enum WriteError {
+    /// No todo with this id.
+    NotFound,
+    /// The todo changed since the version the caller read.
+    Stale { current: u64 },
+}
+
+/// The todos by id.
+#[derive(Debug, Default)]
+pub struct Store {
+    todos: Mutex<BTreeMap<String, Todo>>,
+    next: Mutex<u64>,
+}
+
+impl Store {
+    fn todos(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Todo>> {
+        self.todos.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Creates a todo with a new id.
+    pub fn create(&self, title: String) -> Todo {
+        let id = {
+            let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+            *next += 1;
+            format!("t-{:06}", *next)
+        };
+        let todo = Todo { id: id.clone(), title, done: false, version: 1 };
+        self.todos().insert(id, todo.clone());
+        todo
+    }
+
+    /// The todo `id`.
+    pub fn get(&self, id: &str) -> Option<Todo> {
+        self.todos().get(id).cloned()
+    }
+
+    /// Up to `limit` todos after the id `after`, and the cursor of the next page.
+    pub fn list(&self, after: Option<&str>, limit: usize) -> (Vec<Todo>, Option<String>) {
+        let todos = self.todos();
+        let page: Vec<Todo> =
+            todos.values().filter(|t| after.is_none_or(|a| t.id.as_str() > a)).take(limit + 1).cloned().collect();
+        if page.len() > limit {
+            let items = page[..limit].to_vec();
+            let cursor = items.last().map(|t| t.id.clone());
+            (items, cursor)
+        } else {
+            (page, None)
+        }
+    }
+
+    /// Replaces the todo `id` if its version is still `expected`
+    /// (optimistic concurrency).
+    pub fn update(&self, id: &str, expected: u64, title: String, done: bool) -> Result<Todo, WriteError> {
+        let mut todos = self.todos();
+        let todo = todos.get_mut(id).ok_or(WriteError::NotFound)?;
+        if todo.version != expected {
+            return Err(WriteError::Stale { current: todo.version });
+        }
+        todo.title = title;
+        todo.done = done;
+        todo.version += 1;
+        Ok(todo.clone())
+    }
+
+    /// Deletes the todo `id`.
+    pub fn delete(&self, id: &str) -> Result<(), WriteError> {
+        self.todos().remove(id).map(|_| ()).ok_or(WriteError::NotFound)
+    }
+}

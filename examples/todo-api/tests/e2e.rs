@@ -1,0 +1,241 @@
+//! todo-api as a compiled binary: on a loopback Lambda Runtime API with API
+//! Gateway REST (v1), HTTP API (v2) and ALB events, and in `serve` mode as a
+//! real HTTP server on loopback. Every route's success path; 400, 404, 409,
+//! 415 and 422 with the JSON error body whose trace id is the request's
+//! correlation id; an idempotent POST replay; the access log line.
+
+use std::path::Path;
+use std::time::Duration;
+
+use halo_test_support::function::{FunctionProcess, parse_json_lines};
+use halo_test_support::runtime_api::{Outcome, RuntimeApi};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_todo-api");
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+fn template(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("events").join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// A request in the shape of `kind` (`v1`, `v2`, `alb`).
+fn request(kind: &str, method: &str, path: &str, body: Option<&str>, headers: &[(&str, &str)]) -> Value {
+    let (route, query) = path.split_once('?').unwrap_or((path, ""));
+    let mut event = template(&format!("template-{kind}.json"));
+    let mut header_map = json!({ "host": "api.example.com" });
+    for (name, value) in headers {
+        header_map[*name] = (*value).into();
+    }
+    let query_map: serde_json::Map<String, Value> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k.to_owned(), Value::from(v)))
+        .collect();
+    match kind {
+        "v2" => {
+            event["rawPath"] = route.into();
+            event["rawQueryString"] = query.into();
+            event["queryStringParameters"] = Value::Object(query_map);
+            event["requestContext"]["http"]["method"] = method.into();
+            event["requestContext"]["http"]["path"] = route.into();
+            event["routeKey"] = "$default".into();
+            event["requestContext"]["routeKey"] = "$default".into();
+            event["pathParameters"] = json!({});
+            event["headers"] = header_map;
+        }
+        "v1" => {
+            event["path"] = route.into();
+            event["resource"] = "/{proxy+}".into();
+            event["httpMethod"] = method.into();
+            event["requestContext"]["httpMethod"] = method.into();
+            event["requestContext"]["path"] = route.into();
+            event["requestContext"]["resourcePath"] = "/{proxy+}".into();
+            event["queryStringParameters"] =
+                if query_map.is_empty() { Value::Null } else { Value::Object(query_map.clone()) };
+            event["multiValueQueryStringParameters"] = if query_map.is_empty() {
+                Value::Null
+            } else {
+                Value::Object(query_map.iter().map(|(k, v)| (k.clone(), json!([v]))).collect())
+            };
+            event["pathParameters"] = Value::Null;
+            event["multiValueHeaders"] =
+                Value::Object(header_map.as_object().unwrap().iter().map(|(k, v)| (k.clone(), json!([v]))).collect());
+            event["headers"] = header_map;
+        }
+        _ => {
+            event["path"] = route.into();
+            event["httpMethod"] = method.into();
+            event["queryStringParameters"] = Value::Object(query_map);
+            event["headers"] = header_map;
+        }
+    }
+    event["body"] = body.map_or(Value::Null, Value::from);
+    event["isBase64Encoded"] = false.into();
+    event
+}
+
+fn status(outcome: &Outcome) -> u64 {
+    outcome.body["statusCode"].as_u64().unwrap_or_else(|| panic!("not an HTTP response: {:?}", outcome.body))
+}
+
+fn body(outcome: &Outcome) -> Value {
+    serde_json::from_str(outcome.body["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null)
+}
+
+fn header(outcome: &Outcome, name: &str) -> Option<String> {
+    let headers = &outcome.body["headers"];
+    let multi = &outcome.body["multiValueHeaders"];
+    headers[name].as_str().or_else(|| multi[name][0].as_str()).map(str::to_owned)
+}
+
+/// The error body's code, checked to carry the request's correlation id.
+fn error_code(outcome: &Outcome, correlation_id: &str) -> String {
+    let error = body(outcome)["error"].clone();
+    assert_eq!(error["trace_id"], correlation_id, "{:?}", outcome.body);
+    assert_eq!(header(outcome, "x-correlation-id").as_deref(), Some(correlation_id));
+    assert_eq!(header(outcome, "content-type").as_deref(), Some("application/json"));
+    error["code"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crud_over_api_gateway_v1_v2_and_alb_with_json_errors() {
+    let api = RuntimeApi::start().await;
+    let function = FunctionProcess::start(Path::new(BINARY), &api, &[]);
+    let json_headers = |corr: &'static str| vec![("content-type", "application/json"), ("x-correlation-id", corr)];
+    let invoke = |event: Value| {
+        let api = &api;
+        async move { api.invoke(&event, TIMEOUT).await }
+    };
+
+    // POST with an Idempotency-Key, twice: one todo.
+    let mut headers = json_headers("c-create");
+    headers.push(("idempotency-key", "k-1"));
+    let created = invoke(request("v2", "POST", "/todos", Some(r#"{"title":"buy milk"}"#), &headers)).await;
+    assert_eq!(status(&created), 201, "{:?}", created.body);
+    let todo = body(&created);
+    assert_eq!((todo["title"].as_str(), todo["version"].as_u64()), (Some("buy milk"), Some(1)));
+    assert_eq!(header(&created, "x-correlation-id").as_deref(), Some("c-create"));
+    let replay = invoke(request("v1", "POST", "/todos", Some(r#"{"title":"buy milk"}"#), &headers)).await;
+    assert_eq!((status(&replay), body(&replay)), (201, todo.clone()), "the replay returns the same todo");
+    let id = todo["id"].as_str().unwrap().to_owned();
+    let second =
+        invoke(request("v2", "POST", "/todos", Some(r#"{"title":"walk the dog"}"#), &json_headers("c-2"))).await;
+    assert_eq!(status(&second), 201);
+
+    // GET: list with pagination, one item, over each event shape.
+    let page = invoke(request("v1", "GET", "/todos?limit=1", None, &[])).await;
+    assert_eq!(status(&page), 200);
+    assert_eq!(body(&page)["items"].as_array().unwrap().len(), 1);
+    assert_eq!(body(&page)["next"], id.as_str());
+    let rest = invoke(request("v2", "GET", &format!("/todos?limit=5&after={id}"), None, &[])).await;
+    assert_eq!(body(&rest)["items"].as_array().unwrap().len(), 1);
+    assert_eq!(body(&rest)["next"], Value::Null);
+    let everything = invoke(request("v2", "GET", "/todos", None, &[])).await;
+    assert_eq!(body(&everything)["items"].as_array().unwrap().len(), 2, "the replayed POST created no second row");
+    let one = invoke(request("alb", "GET", &format!("/todos/{id}"), None, &[])).await;
+    assert_eq!(status(&one), 200);
+    assert_eq!(one.body["statusDescription"], "200 OK");
+    assert_eq!(body(&one), todo);
+
+    // PUT with optimistic concurrency: version 1 wins once, then is stale.
+    let update = r#"{"title":"buy oat milk","done":true,"version":1}"#;
+    let updated = invoke(request("v1", "PUT", &format!("/todos/{id}"), Some(update), &json_headers("c-put"))).await;
+    assert_eq!((status(&updated), body(&updated)["version"].as_u64()), (200, Some(2)));
+    let stale = invoke(request("v2", "PUT", &format!("/todos/{id}"), Some(update), &json_headers("c-stale"))).await;
+    assert_eq!(status(&stale), 409);
+    assert_eq!(error_code(&stale, "c-stale"), "StaleVersion");
+
+    // Errors: malformed JSON 400, wrong content type 415, invalid field 422,
+    // unknown route and missing item 404; each a JSON body with the trace id.
+    let malformed = invoke(request("v2", "POST", "/todos", Some("{not json"), &json_headers("c-bad"))).await;
+    assert_eq!(status(&malformed), 400);
+    assert_eq!(error_code(&malformed, "c-bad"), "BadRequest");
+    assert!(!malformed.body.to_string().contains("not json"), "the body is not echoed");
+    let text = invoke(request(
+        "v1",
+        "POST",
+        "/todos",
+        Some("title"),
+        &[("content-type", "text/plain"), ("x-correlation-id", "c-type")],
+    ))
+    .await;
+    assert_eq!(status(&text), 415);
+    assert_eq!(error_code(&text, "c-type"), "UnsupportedMediaType");
+    let empty = invoke(request("alb", "POST", "/todos", Some(r#"{"title":"  "}"#), &json_headers("c-empty"))).await;
+    assert_eq!(status(&empty), 422);
+    assert_eq!(error_code(&empty, "c-empty"), "Unprocessable");
+    let unknown_field =
+        invoke(request("v2", "POST", "/todos", Some(r#"{"title":"x","priority":1}"#), &json_headers("c-field"))).await;
+    assert_eq!(status(&unknown_field), 422);
+    let nowhere = invoke(request("v2", "GET", "/nowhere", None, &[("x-correlation-id", "c-route")])).await;
+    assert_eq!(status(&nowhere), 404);
+    assert_eq!(error_code(&nowhere, "c-route"), "RouteNotFound");
+    let missing = invoke(request("v1", "GET", "/todos/t-999999", None, &[("x-correlation-id", "c-missing")])).await;
+    assert_eq!(status(&missing), 404);
+    assert_eq!(error_code(&missing, "c-missing"), "NotFound");
+
+    // DELETE, then it is gone.
+    let deleted = invoke(request("alb", "DELETE", &format!("/todos/{id}"), None, &[])).await;
+    assert_eq!(status(&deleted), 204);
+    let gone = invoke(request("v2", "GET", &format!("/todos/{id}"), None, &[])).await;
+    assert_eq!(status(&gone), 404);
+
+    // One access line per request: method, route template, status, latency.
+    let lines = parse_json_lines(&function.stop());
+    let access: Vec<&Value> = lines.iter().filter(|l| l["message"] == "request").collect();
+    let put = access.iter().find(|l| l["method"] == "PUT" && l["status"] == 200).expect("the PUT's line");
+    assert_eq!(put["route"], "/todos/{id}");
+    assert_eq!(put["correlation_id"], "c-put");
+    assert!(put["latency_ms"].as_f64().is_some());
+    assert!(access.iter().any(|l| l["route"] == "(unmatched)" && l["status"] == 404));
+}
+
+/// One HTTP/1.1 request to the local server; the status and JSON body.
+async fn http(port: u16, method: &str, path: &str, body: Option<&str>, correlation_id: &str) -> (u16, Value, String) {
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let body = body.unwrap_or("");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-type: application/json\r\nx-correlation-id: {correlation_id}\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let (head, payload) = response.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, serde_json::from_str(payload).unwrap_or(Value::Null), head.to_lowercase())
+}
+
+#[tokio::test]
+async fn serve_mode_answers_real_http_requests_with_the_same_bodies() {
+    let port = halo_test_support::free_port();
+    let mut server = std::process::Command::new(BINARY)
+        .args(["serve", "--port", &port.to_string()])
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut ready = false;
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(ready, "the server listens");
+    let (status, todo, head) = http(port, "POST", "/todos", Some(r#"{"title":"buy milk"}"#), "s-1").await;
+    assert_eq!((status, todo["title"].as_str()), (201, Some("buy milk")));
+    assert!(head.contains("x-correlation-id: s-1"), "{head}");
+    let (status, error, _) = http(port, "GET", "/todos/t-999999", None, "s-2").await;
+    assert_eq!(status, 404);
+    assert_eq!(error["error"]["trace_id"], "s-2");
+    let (status, error, _) = http(port, "POST", "/todos", Some("{oops"), "s-3").await;
+    assert_eq!((status, error["error"]["code"].as_str()), (400, Some("BadRequest")));
+    let _ = server.kill();
+    let _ = server.wait();
+}

@@ -1,0 +1,251 @@
+//! Serving an axum [`Router`] on Lambda (API Gateway REST and HTTP APIs,
+//! ALB, Function URLs) with halo's whole stack, and on a loopback port for
+//! development.
+
+use std::convert::Infallible;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+use serde_json::value::RawValue;
+use tower::ServiceExt;
+
+use crate::correlation::{EventSource, names};
+use crate::{Ctx, Error};
+
+/// Serves `router` with halo's stack: on Lambda when
+/// `AWS_LAMBDA_RUNTIME_API` is set; otherwise as the local command line
+/// (`<bin> invoke event.json`, as for any halo handler) or, with
+/// `<bin> serve [--port N]`, as an HTTP server on `127.0.0.1` (default
+/// port 3000) for development.
+///
+/// Every request gets a [`Ctx`] (an axum extractor) with its correlation id
+/// (the `x-correlation-id` header, validated, else generated), which goes
+/// back in the response header; one access log line (`method`, `route`,
+/// `status`, `latency_ms`); the timeout guard (504), panic catching (500);
+/// and every error, extractor rejection and unmatched route answers with
+/// `{"error": {"code", "message", "trace_id"}}`.
+///
+/// ```no_run
+/// use axum::{Router, routing::get};
+///
+/// async fn hello(ctx: halo::Ctx) -> String {
+///     format!("hello from {}", ctx.request_id())
+/// }
+///
+/// fn main() -> std::process::ExitCode {
+///     let router = Router::new().route("/hello", get(hello));
+///     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(halo::http::run(router))
+/// }
+/// ```
+pub async fn run(router: Router) -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() && args.get(1).is_some_and(|a| a == "serve") {
+        return serve_from_args(router, &args[2..]).await;
+    }
+    let router = with_halo_layers(router);
+    crate::run_with_init(async move { Ok::<_, Infallible>(router) }, handle).await
+}
+
+async fn serve_from_args(router: Router, args: &[String]) -> ExitCode {
+    let port = match args {
+        [] => 3000,
+        [flag, port] if flag == "--port" => match port.parse() {
+            Ok(port) => port,
+            Err(_) => {
+                eprintln!("error: `--port` takes a number");
+                return ExitCode::from(2);
+            }
+        },
+        _ => {
+            eprintln!("usage: <bin> serve [--port N]");
+            return ExitCode::from(2);
+        }
+    };
+    crate::log::init();
+    match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+        Ok(listener) => {
+            tracing::info!(address = %format!("http://127.0.0.1:{port}"), "serving");
+            match serve(router, listener).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    tracing::error!(error = %err, "the server failed");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Err(err) => {
+            eprintln!("error: cannot listen on 127.0.0.1:{port}: {err}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Serves `router` on `listener` with halo's layers: each request gets its
+/// own [`Ctx`] (a generated request id, a 30 s deadline) and correlation.
+pub async fn serve(router: Router, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    let router = with_halo_layers(router).layer(middleware::from_fn(local_context));
+    axum::serve(listener, router).await
+}
+
+/// halo's layers as axum middleware: the JSON error fallback for unmatched
+/// routes, halo error bodies for rejections, the access log line.
+fn with_halo_layers(router: Router) -> Router {
+    router.fallback(not_found).layer(middleware::from_fn(shape_errors)).layer(middleware::from_fn(access_log))
+}
+
+async fn not_found() -> Error {
+    Error::not_found("no such route").with_code("RouteNotFound")
+}
+
+/// Replaces axum's plain-text rejections (bad JSON, wrong content type,
+/// missing path parameter, …) with halo error bodies. Their text may quote
+/// the request, so it is logged, not returned.
+async fn shape_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (_, body) = response.into_parts();
+    let text = body.collect().await.map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned()).unwrap_or_default();
+    tracing::warn!(status = status.as_u16(), rejection = %text.chars().take(300).collect::<String>(), "request rejected");
+    let error = match status.as_u16() {
+        400 => Error::bad_request("the request is malformed"),
+        404 => Error::not_found("no such resource"),
+        405 => Error::bad_request("this method is not allowed here").with_code("MethodNotAllowed"),
+        413 => Error::bad_request("the request body is too large").with_code("PayloadTooLarge"),
+        415 => Error::bad_request("expected a JSON body with `content-type: application/json`")
+            .with_code("UnsupportedMediaType"),
+        422 => Error::unprocessable("the request body does not match the expected shape"),
+        s if s < 500 => Error::bad_request("the request was rejected"),
+        _ => Error::internal("an internal error"),
+    };
+    let mut response = error.into_response();
+    if matches!(status.as_u16(), 405 | 413 | 415) {
+        *response.status_mut() = status;
+    }
+    response
+}
+
+/// One line per request: method, route template, status, latency.
+async fn access_log(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    tracing::info!(
+        method = %method,
+        route = route.as_deref().unwrap_or("(unmatched)"),
+        status = response.status().as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    response
+}
+
+/// Serve mode: a fresh context per request, its correlation from the
+/// `x-correlation-id` / `debug-log-enabled` headers, echoed back.
+async fn local_context(request: Request, next: Next) -> Response {
+    let incoming = {
+        // In a block: `Request` is not `Sync`, so no borrow of it may live
+        // across the `await` below.
+        let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        crate::correlation::Incoming::new(
+            EventSource::ApiGatewayV2,
+            header(names::CORRELATION_ID),
+            header(names::DEBUG).map(|v| v.eq_ignore_ascii_case("true")),
+            header(names::USER_AGENT),
+        )
+    };
+    let (correlation, _) = crate::correlation::decide(incoming, crate::log::debug_sample_rate());
+    let id = correlation.id.clone();
+    let ctx = Ctx::builder(crate::correlation::generate_id()).timeout(Duration::from_secs(30)).build();
+    ctx.set_correlation(correlation);
+    let mut request = request;
+    request.extensions_mut().insert(ctx.clone());
+    let mut response = ctx.scope(next.run(request)).await;
+    if let Ok(value) = http::HeaderValue::from_str(&id) {
+        response.headers_mut().insert(names::CORRELATION_ID, value);
+    }
+    response
+}
+
+/// One Lambda invocation: the event as an HTTP request through the router,
+/// the response in the event source's shape.
+async fn handle(event: Box<RawValue>, ctx: &Ctx, router: &Router) -> Result<Box<RawValue>, Error> {
+    let request = lambda_http::request::from_str(event.get())
+        .map_err(|_| Error::bad_request("the event is not an HTTP request").with_code("InvalidEvent"))?;
+    // Route on the path the client sent: lambda_http prefixes a REST API's
+    // stage (`/prod/todos`), which routes would otherwise have to repeat.
+    let raw_path = lambda_http::RequestExt::raw_http_path(&request).to_owned();
+    let (mut parts, body) = request.into_parts();
+    if !raw_path.is_empty() && raw_path != parts.uri.path() {
+        let target = match parts.uri.query() {
+            Some(query) => format!("{raw_path}?{query}"),
+            None => raw_path,
+        };
+        let mut uri = parts.uri.clone().into_parts();
+        uri.path_and_query = target.parse().ok();
+        if let Ok(rewritten) = http::Uri::from_parts(uri) {
+            parts.uri = rewritten;
+        }
+    }
+    parts.extensions.insert(ctx.clone());
+    let body = match body {
+        lambda_http::Body::Empty => axum::body::Body::empty(),
+        lambda_http::Body::Text(text) => axum::body::Body::from(text),
+        lambda_http::Body::Binary(bytes) => axum::body::Body::from(bytes),
+        _ => axum::body::Body::empty(),
+    };
+    let response = match router.clone().oneshot(http::Request::from_parts(parts, body)).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    };
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.map_err(|e| Error::internal(e.to_string()))?.to_bytes();
+    let source = ctx.correlation().map_or(EventSource::ApiGatewayV1, |c| c.source);
+    let headers: Vec<(&str, &str)> =
+        parts.headers.iter().filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str(), v))).collect();
+    let content_type = parts.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let (body, base64) = match std::str::from_utf8(&bytes) {
+        Ok(text) if is_text(content_type) || content_type.is_empty() => (text.to_owned(), false),
+        _ => (base64(&bytes), true),
+    };
+    Ok(crate::layers::proxy_response(parts.status.as_u16(), &headers, body, base64, source))
+}
+
+fn is_text(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    essence.starts_with("text/")
+        || ["application/json", "application/javascript", "application/xml"].contains(&essence)
+        || essence.ends_with("+json")
+        || essence.ends_with("+xml")
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
