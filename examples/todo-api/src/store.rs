@@ -1,4 +1,4 @@
-//! The todos, in memory (one container's store: a local run and the tests).
+//! The todos: the record, and the in-memory store (a local run, one container).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -27,14 +27,14 @@ pub enum WriteError {
     Stale { current: u64 },
 }
 
-/// The todos by id.
+/// The todos by id, in this process.
 #[derive(Debug, Default)]
-pub struct Store {
+pub struct MemoryTodos {
     todos: Mutex<BTreeMap<String, Todo>>,
     next: Mutex<u64>,
 }
 
-impl Store {
+impl MemoryTodos {
     fn todos(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Todo>> {
         self.todos.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -87,5 +87,62 @@ impl Store {
     /// Deletes the todo `id`.
     pub fn delete(&self, id: &str) -> Result<(), WriteError> {
         self.todos().remove(id).map(|_| ()).ok_or(WriteError::NotFound)
+    }
+}
+
+/// Where the todos live: DynamoDB (`TODO_TABLE`) or this process's memory.
+#[derive(Debug)]
+pub enum Todos {
+    /// One process's todos: a local run.
+    Memory(MemoryTodos),
+    /// The shared table.
+    DynamoDb(crate::dynamodb::DynamoTodos),
+}
+
+impl Todos {
+    /// Creates a todo.
+    pub async fn create(&self, title: String) -> Result<Todo, halo::Error> {
+        match self {
+            Todos::Memory(m) => Ok(m.create(title)),
+            Todos::DynamoDb(d) => d.create(title).await,
+        }
+    }
+
+    /// The todo `id`.
+    pub async fn get(&self, id: &str) -> Result<Option<Todo>, halo::Error> {
+        match self {
+            Todos::Memory(m) => Ok(m.get(id)),
+            Todos::DynamoDb(d) => d.get(id).await,
+        }
+    }
+
+    /// A page of todos and the next cursor.
+    pub async fn list(&self, after: Option<&str>, limit: usize) -> Result<(Vec<Todo>, Option<String>), halo::Error> {
+        match self {
+            Todos::Memory(m) => Ok(m.list(after, limit)),
+            Todos::DynamoDb(d) => d.list(after, limit).await,
+        }
+    }
+
+    /// Replaces the todo if its version is still `expected`.
+    pub async fn update(
+        &self,
+        id: &str,
+        expected: u64,
+        title: String,
+        done: bool,
+    ) -> Result<Result<Todo, WriteError>, halo::Error> {
+        match self {
+            Todos::Memory(m) => Ok(m.update(id, expected, title, done)),
+            Todos::DynamoDb(d) => d.update(id, expected, title, done).await,
+        }
+    }
+
+    /// Deletes the todo `id`.
+    pub async fn delete(&self, id: &str) -> Result<Result<(), WriteError>, halo::Error> {
+        match self {
+            Todos::Memory(m) => Ok(m.delete(id)),
+            Todos::DynamoDb(d) => d.delete(id).await,
+        }
     }
 }

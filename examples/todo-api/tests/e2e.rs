@@ -7,7 +7,9 @@
 use std::path::Path;
 use std::time::Duration;
 
+use halo::idempotency::DynamoDbStore;
 use halo_test_support::function::{FunctionProcess, parse_json_lines};
+use halo_test_support::moto::{Moto, unique_name};
 use halo_test_support::runtime_api::{Outcome, RuntimeApi};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -100,10 +102,36 @@ fn error_code(outcome: &Outcome, correlation_id: &str) -> String {
     error["code"].as_str().unwrap().to_owned()
 }
 
+/// The todos table and the idempotency table on moto, and the function's
+/// environment pointing at them.
+async fn tables(moto: &Moto) -> Vec<(String, String)> {
+    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+    let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+    let (todos, idempotency) = (unique_name("todos"), unique_name("todo-idempotency"));
+    client
+        .create_table()
+        .table_name(&todos)
+        .attribute_definitions(
+            AttributeDefinition::builder().attribute_name("id").attribute_type(ScalarAttributeType::S).build().unwrap(),
+        )
+        .key_schema(KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build().unwrap())
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    DynamoDbStore::new(client, &idempotency).create_table().await.unwrap();
+    let mut env = moto.env();
+    env.push(("TODO_TABLE".into(), todos));
+    env.push(("HALO_IDEMPOTENCY_TABLE".into(), idempotency));
+    env
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crud_over_api_gateway_v1_v2_and_alb_with_json_errors() {
+    let env = tables(Moto::shared()).await;
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let api = RuntimeApi::start().await;
-    let function = FunctionProcess::start(Path::new(BINARY), &api, &[]);
+    let function = FunctionProcess::start(Path::new(BINARY), &api, &env);
     let json_headers = |corr: &'static str| vec![("content-type", "application/json"), ("x-correlation-id", corr)];
     let invoke = |event: Value| {
         let api = &api;
@@ -128,11 +156,14 @@ async fn crud_over_api_gateway_v1_v2_and_alb_with_json_errors() {
     // GET: list with pagination, one item, over each event shape.
     let page = invoke(request("v1", "GET", "/todos?limit=1", None, &[])).await;
     assert_eq!(status(&page), 200);
-    assert_eq!(body(&page)["items"].as_array().unwrap().len(), 1);
-    assert_eq!(body(&page)["next"], id.as_str());
-    let rest = invoke(request("v2", "GET", &format!("/todos?limit=5&after={id}"), None, &[])).await;
-    assert_eq!(body(&rest)["items"].as_array().unwrap().len(), 1);
-    assert_eq!(body(&rest)["next"], Value::Null);
+    let first = body(&page)["items"].as_array().unwrap().clone();
+    assert_eq!(first.len(), 1);
+    let cursor = body(&page)["next"].as_str().unwrap().to_owned();
+    assert_eq!(first[0]["id"], cursor.as_str());
+    let rest = invoke(request("v2", "GET", &format!("/todos?limit=5&after={cursor}"), None, &[])).await;
+    let rest_items = body(&rest)["items"].as_array().unwrap().clone();
+    assert_eq!(rest_items.len(), 1);
+    assert_ne!(rest_items[0]["id"], first[0]["id"], "the next page continues after the cursor");
     let everything = invoke(request("v2", "GET", "/todos", None, &[])).await;
     assert_eq!(body(&everything)["items"].as_array().unwrap().len(), 2, "the replayed POST created no second row");
     let one = invoke(request("alb", "GET", &format!("/todos/{id}"), None, &[])).await;
@@ -173,7 +204,7 @@ async fn crud_over_api_gateway_v1_v2_and_alb_with_json_errors() {
     let nowhere = invoke(request("v2", "GET", "/nowhere", None, &[("x-correlation-id", "c-route")])).await;
     assert_eq!(status(&nowhere), 404);
     assert_eq!(error_code(&nowhere, "c-route"), "RouteNotFound");
-    let missing = invoke(request("v1", "GET", "/todos/t-999999", None, &[("x-correlation-id", "c-missing")])).await;
+    let missing = invoke(request("v1", "GET", "/todos/t-missing", None, &[("x-correlation-id", "c-missing")])).await;
     assert_eq!(status(&missing), 404);
     assert_eq!(error_code(&missing, "c-missing"), "NotFound");
 
@@ -238,4 +269,26 @@ async fn serve_mode_answers_real_http_requests_with_the_same_bodies() {
     assert_eq!((status, error["error"]["code"].as_str()), (400, Some("BadRequest")));
     let _ = server.kill();
     let _ = server.wait();
+}
+
+#[tokio::test]
+async fn inside_lambda_the_table_is_required() {
+    let api = RuntimeApi::start().await;
+    let mut function = FunctionProcess::start(Path::new(BINARY), &api, &[]);
+    for _ in 0..400 {
+        if !api.init_errors().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let errors = api.init_errors();
+    assert_eq!(errors.len(), 1);
+    assert!(errors[0]["errorMessage"].as_str().unwrap().contains("TODO_TABLE"), "{errors:?}");
+    for _ in 0..400 {
+        if !function.is_running() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(!function.is_running());
 }

@@ -12,4 +12,4 @@ mod router;
 #[cfg(feature = "http-client")]
 pub use client::{Client, ClientBuilder, RequestBuilder, Response};
 #[cfg(feature = "axum")]
-pub use router::{run, serve};
+pub use router::{run, run_with_init, serve};

@@ -43,12 +43,30 @@ use crate::{Ctx, Error};
 /// }
 /// ```
 pub async fn run(router: Router) -> ExitCode {
+    run_with_init(async move { Ok::<_, Infallible>(router) }).await
+}
+
+/// [`run`] with the router built by `init` once per container (AWS
+/// clients, configuration): inside Lambda an `init` error is reported to
+/// Lambda's `/init/error` and the process exits, as for
+/// [`crate::run_with_init`].
+pub async fn run_with_init<F, E>(init: F) -> ExitCode
+where
+    F: std::future::Future<Output = Result<Router, E>> + Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
     let args: Vec<String> = std::env::args().collect();
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() && args.get(1).is_some_and(|a| a == "serve") {
-        return serve_from_args(router, &args[2..]).await;
+        crate::log::init();
+        return match init.await {
+            Ok(router) => serve_from_args(router, &args[2..]).await,
+            Err(err) => {
+                tracing::error!(error = %err, "init failed");
+                ExitCode::FAILURE
+            }
+        };
     }
-    let router = with_halo_layers(router);
-    crate::run_with_init(async move { Ok::<_, Infallible>(router) }, handle).await
+    crate::run_with_init(async move { init.await.map(with_halo_layers) }, handle).await
 }
 
 async fn serve_from_args(router: Router, args: &[String]) -> ExitCode {
@@ -66,7 +84,6 @@ async fn serve_from_args(router: Router, args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    crate::log::init();
     match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
         Ok(listener) => {
             tracing::info!(address = %format!("http://127.0.0.1:{port}"), "serving");
