@@ -12,4 +12,4 @@ mod router;
 #[cfg(feature = "http-client")]
 pub use client::{Client, ClientBuilder, RequestBuilder, Response};
 #[cfg(feature = "axum")]
-pub use router::{run, run_with_init, serve};
+pub use router::{handle_event, run, run_with_init, serve, with_halo_layers};

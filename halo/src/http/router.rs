@@ -66,7 +66,7 @@ where
             }
         };
     }
-    crate::run_with_init(async move { init.await.map(with_halo_layers) }, handle).await
+    crate::run_with_init(async move { init.await.map(with_halo_layers) }, handle_event).await
 }
 
 async fn serve_from_args(router: Router, args: &[String]) -> ExitCode {
@@ -109,9 +109,11 @@ pub async fn serve(router: Router, listener: tokio::net::TcpListener) -> std::io
     axum::serve(listener, router).await
 }
 
-/// halo's layers as axum middleware: the JSON error fallback for unmatched
-/// routes, halo error bodies for rejections, the access log line.
-fn with_halo_layers(router: Router) -> Router {
+/// halo's layers as axum middleware, as [`run`] applies them: the JSON
+/// error fallback for unmatched routes, halo error bodies for rejections,
+/// the access log line. With [`handle_event`] it lets you run a router
+/// under halo's stack yourself (a custom runtime, a benchmark).
+pub fn with_halo_layers(router: Router) -> Router {
     router.fallback(not_found).layer(middleware::from_fn(shape_errors)).layer(middleware::from_fn(access_log))
 }
 
@@ -197,9 +199,13 @@ async fn local_context(request: Request, next: Next) -> Response {
     response
 }
 
-/// One Lambda invocation: the event as an HTTP request through the router,
-/// the response in the event source's shape.
-async fn handle(event: Box<RawValue>, ctx: &Ctx, router: &Router) -> Result<Box<RawValue>, Error> {
+/// One Lambda invocation, as [`run`] handles it: the event (API Gateway
+/// REST or HTTP API, ALB, Function URL) as an HTTP request through
+/// `router` (built with [`with_halo_layers`]), with `ctx` as a request
+/// extension; the response in the event source's shape. A halo handler
+/// with the router as state:
+/// `halo::HandlerService::with_state(with_halo_layers(router), handle_event)`.
+pub async fn handle_event(event: Box<RawValue>, ctx: &Ctx, router: &Router) -> Result<Box<RawValue>, Error> {
     let request = lambda_http::request::from_str(event.get())
         .map_err(|_| Error::bad_request("the event is not an HTTP request").with_code("InvalidEvent"))?;
     // Route on the path the client sent: lambda_http prefixes a REST API's
@@ -231,8 +237,12 @@ async fn handle(event: Box<RawValue>, ctx: &Ctx, router: &Router) -> Result<Box<
     let (parts, body) = response.into_parts();
     let bytes = body.collect().await.map_err(|e| Error::internal(e.to_string()))?.to_bytes();
     let source = ctx.correlation().map_or(EventSource::ApiGatewayV1, |c| c.source);
-    let headers: Vec<(&str, &str)> =
+    let mut headers: Vec<(&str, &str)> =
         parts.headers.iter().filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str(), v))).collect();
+    let correlation_id = ctx.correlation_id().unwrap_or_default();
+    if !parts.headers.contains_key(names::CORRELATION_ID) && !correlation_id.is_empty() {
+        headers.push((names::CORRELATION_ID, correlation_id));
+    }
     let content_type = parts.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let (body, base64) = match std::str::from_utf8(&bytes) {
         Ok(text) if is_text(content_type) || content_type.is_empty() => (text.to_owned(), false),

@@ -176,6 +176,11 @@ fn fallback_response() -> Box<RawValue> {
 /// that is not a JSON object with a `statusCode` is returned unchanged.
 fn with_correlation_header(response: Box<RawValue>, correlation: &Correlation) -> Box<RawValue> {
     type Fields = std::collections::BTreeMap<String, Box<RawValue>>;
+    // Already there (halo's router adapter writes it): no re-parse. Header
+    // names are lower-case in every response halo builds.
+    if response.get().contains("\"x-correlation-id\"") {
+        return response;
+    }
     let Ok(mut fields) = serde_json::from_str::<Fields>(response.get()) else { return response };
     if !fields.contains_key("statusCode") {
         return response;
