@@ -137,3 +137,23 @@ async fn init_runs_once_per_container() {
     }
     drop(function);
 }
+
+/// The local CLI on a direct-invoke (non-HTTP) event: a handler error exits
+/// 1 and prints the Lambda error object, without the internal cause.
+#[test]
+fn local_invoke_of_a_failing_direct_event_exits_1_with_the_error_object() {
+    use std::io::Write;
+    let mut child = std::process::Command::new(fixture())
+        .args(["invoke", "-"])
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(br#"{"action": "reject"}"#).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let error: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(error, json!({ "errorType": "Unprocessable", "errorMessage": "amount must be positive" }));
+}
