@@ -16,9 +16,9 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::get;
-use halo::idempotency::{Config, Idempotency, Store as IdempotencyStore};
+use halo::http::{Created, IdempotentJson};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use store::{MemoryTodos, Todo, Todos, WriteError};
@@ -31,11 +31,9 @@ const MAX_LIMIT: usize = 100;
 #[derive(Clone)]
 struct App {
     todos: Arc<Todos>,
-    create_once: Arc<Idempotency>,
-    idempotency_store: Arc<dyn IdempotencyStore>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 struct NewTodo {
     title: String,
@@ -76,26 +74,14 @@ async fn read(State(app): State<App>, Path(id): Path<String>) -> Result<Json<Tod
     app.todos.get(&id).await?.map(Json).ok_or_else(|| halo::Error::not_found("no such todo"))
 }
 
-/// Creates a todo; with an `Idempotency-Key` header, a retry of the same
-/// request returns the todo the first one created instead of a second one.
-async fn create(
-    State(app): State<App>,
-    ctx: halo::Ctx,
-    headers: HeaderMap,
-    Json(new): Json<NewTodo>,
-) -> Result<(StatusCode, Json<Todo>), halo::Error> {
-    let title = valid_title(&new.title)?;
-    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let todos = app.todos.clone();
-    let todo = match key {
-        Some(key) => {
-            let payload = json!({ "key": key, "title": title });
-            let run = async move { todos.create(title).await };
-            app.create_once.run_with_store(app.idempotency_store.as_ref(), &payload, Some(&ctx), run).await?
-        }
-        None => todos.create(title).await?,
-    };
-    Ok((StatusCode::CREATED, Json(todo)))
+/// Creates a todo. `#[idempotent]` keys it on the `Idempotency-Key`
+/// header: a retry with the same key and title gets the todo the first
+/// request created (one row), the same key with another title a `422`;
+/// without the header it just runs.
+#[halo::idempotent(name = "create-todo", payload = request, key = ["/key"], validate = ["/body/title"])]
+async fn create(State(app): State<App>, request: IdempotentJson<NewTodo>) -> Result<Created<Todo>, halo::Error> {
+    let title = valid_title(&request.body.title)?;
+    Ok(Created(app.todos.create(title).await?))
 }
 
 async fn update(
@@ -144,12 +130,10 @@ async fn init() -> Result<App, String> {
         }
         _ => Todos::Memory(MemoryTodos::default()),
     };
-    let idempotency_store = halo::idempotency::store_from_env().await.map_err(|e| e.to_string())?;
-    Ok(App {
-        todos: Arc::new(todos),
-        create_once: Arc::new(Idempotency::new(Config::new("create-todo").key(["/key"]).validate(["/title"]))),
-        idempotency_store,
-    })
+    // The idempotency store comes from HALO_IDEMPOTENCY_TABLE; this fails
+    // the init in Lambda without it rather than at the first POST.
+    halo::idempotency::init().await.map_err(|e| e.to_string())?;
+    Ok(App { todos: Arc::new(todos) })
 }
 
 fn main() -> std::process::ExitCode {

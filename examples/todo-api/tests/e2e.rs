@@ -148,6 +148,10 @@ async fn crud_over_api_gateway_v1_v2_and_alb_with_json_errors() {
     assert_eq!(header(&created, "x-correlation-id").as_deref(), Some("c-create"));
     let replay = invoke(request("v1", "POST", "/todos", Some(r#"{"title":"buy milk"}"#), &headers)).await;
     assert_eq!((status(&replay), body(&replay)), (201, todo.clone()), "the replay returns the same todo");
+    // The same key with another body is refused, not served the stored todo.
+    let tampered = invoke(request("v2", "POST", "/todos", Some(r#"{"title":"buy beer"}"#), &headers)).await;
+    assert_eq!(status(&tampered), 422);
+    assert_eq!(error_code(&tampered, "c-create"), "PayloadMismatch");
     let id = todo["id"].as_str().unwrap().to_owned();
     let second =
         invoke(request("v2", "POST", "/todos", Some(r#"{"title":"walk the dog"}"#), &json_headers("c-2"))).await;

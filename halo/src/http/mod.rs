@@ -7,9 +7,13 @@ mod axum_support;
 #[cfg(feature = "http-client")]
 mod client;
 #[cfg(feature = "axum")]
+mod idempotent;
+#[cfg(feature = "axum")]
 mod router;
 
 #[cfg(feature = "http-client")]
 pub use client::{Client, ClientBuilder, RequestBuilder, Response};
+#[cfg(feature = "axum")]
+pub use idempotent::{Created, IDEMPOTENCY_KEY, IdempotentJson};
 #[cfg(feature = "axum")]
 pub use router::{handle_event, run, run_with_init, serve, with_halo_layers};
