@@ -57,6 +57,16 @@ impl FunctionProcess {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// Waits (polling, up to `timeout`) for the process to exit by itself;
+    /// whether it did.
+    pub async fn wait_exit(&mut self, timeout: std::time::Duration) -> bool {
+        let started = std::time::Instant::now();
+        while self.is_running() && started.elapsed() < timeout {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        !self.is_running()
+    }
+
     /// Stops the process and returns every line it wrote to stderr.
     pub fn stop(mut self) -> Vec<String> {
         self.kill();

@@ -133,6 +133,16 @@ impl RuntimeApi {
         self.state.lock().unwrap().init_errors.clone()
     }
 
+    /// Waits (polling, up to `timeout`) for the function's `/init/error`
+    /// posts and returns them; empty if none came in time.
+    pub async fn wait_for_init_errors(&self, timeout: Duration) -> Vec<serde_json::Value> {
+        let started = std::time::Instant::now();
+        while self.init_errors().is_empty() && started.elapsed() < timeout {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.init_errors()
+    }
+
     /// How many times `/next` was called.
     pub fn next_calls(&self) -> usize {
         self.state.lock().unwrap().next_calls

@@ -112,12 +112,7 @@ async fn an_init_error_is_reported_to_the_runtime_api() {
     let api = RuntimeApi::start().await;
     let binary = Path::new(env!("CARGO_BIN_EXE_halo-fixture-init"));
     let function = FunctionProcess::start(binary, &api, &[("FIXTURE_INIT_FAIL", "1")]);
-    let mut waited = 0;
-    while api.init_errors().is_empty() && waited < 100 {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        waited += 1;
-    }
-    let errors = api.init_errors();
+    let errors = api.wait_for_init_errors(Duration::from_secs(5)).await;
     assert_eq!(errors.len(), 1, "exactly one init error report");
     assert_eq!(errors[0]["errorType"], "Runtime.InitError");
     assert!(errors[0]["errorMessage"].as_str().unwrap().contains("FIXTURE_TABLE"));

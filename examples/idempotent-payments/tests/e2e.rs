@@ -4,7 +4,7 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use halo::idempotency::DynamoDbStore;
 use halo_test_support::function::{FunctionProcess, parse_json_lines};
@@ -68,19 +68,12 @@ async fn two_containers_sharing_the_table_charge_once() {
 async fn inside_lambda_without_a_table_the_init_fails() {
     let api = RuntimeApi::start().await;
     let mut function = FunctionProcess::start(Path::new(BINARY), &api, &[]);
-    let started = Instant::now();
-    while api.init_errors().is_empty() && started.elapsed() < Duration::from_secs(20) {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let errors = api.init_errors();
+    let errors = api.wait_for_init_errors(Duration::from_secs(20)).await;
     assert_eq!(errors.len(), 1, "one init error");
     let message = errors[0]["errorMessage"].as_str().unwrap();
     assert!(message.contains("HALO_IDEMPOTENCY_TABLE"), "{message}");
     assert_eq!(api.next_calls(), 0, "no invocation was served");
-    while function.is_running() && started.elapsed() < Duration::from_secs(20) {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(!function.is_running(), "the process exits");
+    assert!(function.wait_exit(Duration::from_secs(20)).await, "the process exits");
 }
 
 #[test]

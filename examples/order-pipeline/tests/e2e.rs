@@ -215,20 +215,8 @@ async fn partial_batch_failures_then_poison_messages_reach_the_dead_letter_queue
 async fn inside_lambda_the_api_needs_its_queue() {
     let api = RuntimeApi::start().await;
     let mut function = FunctionProcess::start(Path::new(API), &api, &[]);
-    for _ in 0..400 {
-        if !api.init_errors().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    let errors = api.init_errors();
+    let errors = api.wait_for_init_errors(Duration::from_secs(10)).await;
     assert_eq!(errors.len(), 1);
-    assert!(errors[0]["errorMessage"].as_str().unwrap().contains("ORDERS_QUEUE_URL"));
-    for _ in 0..400 {
-        if !function.is_running() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert!(!function.is_running());
+    assert!(errors[0]["errorMessage"].as_str().unwrap().contains("ORDERS_QUEUE_URL"), "{errors:?}");
+    assert!(function.wait_exit(Duration::from_secs(10)).await, "the process exits");
 }

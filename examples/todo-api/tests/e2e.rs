@@ -279,20 +279,8 @@ async fn serve_mode_answers_real_http_requests_with_the_same_bodies() {
 async fn inside_lambda_the_table_is_required() {
     let api = RuntimeApi::start().await;
     let mut function = FunctionProcess::start(Path::new(BINARY), &api, &[]);
-    for _ in 0..400 {
-        if !api.init_errors().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    let errors = api.init_errors();
+    let errors = api.wait_for_init_errors(Duration::from_secs(10)).await;
     assert_eq!(errors.len(), 1);
     assert!(errors[0]["errorMessage"].as_str().unwrap().contains("TODO_TABLE"), "{errors:?}");
-    for _ in 0..400 {
-        if !function.is_running() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert!(!function.is_running());
+    assert!(function.wait_exit(Duration::from_secs(10)).await, "the process exits");
 }
