@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # halo's idempotency vs Powertools for AWS Lambda (Python) against the same
 # moto server on loopback: latency and DynamoDB requests per call for a
-# first call, a replay and a replay served by the local cache.
+# first call, a replay and a replay served by the local cache, then how
+# much of each is moto's own service time (the same requests sent raw).
 #
-#   scripts/bench-idempotency-vs-powertools.sh [CALLS]   (default 300)
+#   scripts/bench-idempotency-vs-powertools.sh [CALLS] [ROUNDS]   (default 300, 5)
+#
+# The three measurements alternate in ROUNDS rounds of CALLS/ROUNDS calls
+# each and every figure is the median of its rounds, so a drift of the
+# shared machine (or of moto) hits all sides alike.
 #
 # Installs moto and aws-lambda-powertools into .venv when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CALLS="${1:-300}"
+ROUNDS="${2:-5}"
+PER_ROUND=$(( (CALLS + ROUNDS - 1) / ROUNDS ))
 
 if [ ! -x .venv/bin/moto_server ]; then
     python3 -m venv .venv
@@ -32,17 +39,29 @@ for _ in $(seq 1 100); do
 done
 
 cargo bench -p halo --bench idempotency --no-run --quiet 2>/dev/null || cargo bench -p halo --bench idempotency --no-run
-HALO="$(HALO_BENCH_SUMMARY="$CALLS" HALO_BENCH_MOTO_ENDPOINT="$ENDPOINT" cargo bench -p halo --bench idempotency --quiet 2>/dev/null)"
-POWERTOOLS="$(.venv/bin/python scripts/bench_idempotency_powertools.py "$ENDPOINT" "$CALLS")"
+LINES=""
+for _ in $(seq 1 "$ROUNDS"); do
+    LINES+="$(HALO_BENCH_SUMMARY="$PER_ROUND" HALO_BENCH_MOTO_ENDPOINT="$ENDPOINT" cargo bench -p halo --bench idempotency --quiet 2>/dev/null)"$'\n'
+    LINES+="$(.venv/bin/python scripts/bench_idempotency_powertools.py "$ENDPOINT" "$PER_ROUND")"$'\n'
+    LINES+="$(.venv/bin/python scripts/bench_moto_service_time.py "$ENDPOINT" "$PER_ROUND")"$'\n'
+done
 
-HALO="$HALO" POWERTOOLS="$POWERTOOLS" .venv/bin/python - <<'PY'
-import json, os
-rows = {}
-for line in (os.environ["HALO"] + "\n" + os.environ["POWERTOOLS"]).splitlines():
+LINES="$LINES" .venv/bin/python - <<'PY'
+import json, os, statistics
+samples = {}
+for line in os.environ["LINES"].splitlines():
     line = line.strip()
     if line.startswith("{"):
         r = json.loads(line)
-        rows[(r["impl"], r["case"])] = r
+        samples.setdefault((r["impl"], r["case"]), []).append(r)
+rows = {
+    key: {
+        "ms_per_call": statistics.median(r["ms_per_call"] for r in runs),
+        "requests_per_call": statistics.median(r.get("requests_per_call", 0) for r in runs),
+    }
+    for key, runs in samples.items()
+}
+print(f"{len(next(iter(samples.values())))} rounds, medians")
 print(f"{'case':<20} {'halo ms':>9} {'powertools ms':>14} {'speed-up':>9} {'halo req':>9} {'powertools req':>15}")
 for case in ["sdk_request_floor", "first_call", "replay", "replay_local_cache"]:
     h, p = rows[("halo", case)], rows[("powertools", case)]
@@ -55,4 +74,13 @@ for case in ["first_call", "replay"]:
     above_h = h["ms_per_call"] - h["requests_per_call"] * floor_h
     above_p = p["ms_per_call"] - p["requests_per_call"] * floor_p
     print(f"{case:<20} halo {above_h:>7.3f} ms   powertools {above_p:>7.3f} ms")
+
+print("\nmoto's share (the same requests sent raw over one connection, no SDK):")
+print(f"{'case':<20} {'moto halo':>10} {'moto pt':>8} {'client halo':>12} {'client pt':>10} {'best ratio':>11}")
+for case in ["first_call", "replay"]:
+    h, p = rows[("halo", case)], rows[("powertools", case)]
+    mh, mp = rows[("moto:halo", case)]["ms_per_call"], rows[("moto:powertools", case)]["ms_per_call"]
+    # The ratio a halo with zero client-side time would reach against this Powertools run.
+    best = p["ms_per_call"] / mh
+    print(f"{case:<20} {mh:>10.3f} {mp:>8.3f} {h['ms_per_call'] - mh:>12.3f} {p['ms_per_call'] - mp:>10.3f} {best:>10.2f}x")
 PY
