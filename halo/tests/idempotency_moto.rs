@@ -573,6 +573,25 @@ async fn unreachable_store_is_a_503_and_the_body_does_not_run() {
 }
 
 #[tokio::test]
+async fn refused_request_is_a_503_and_the_body_does_not_run() {
+    // A DynamoDB error answer (here ResourceNotFoundException, as for a
+    // throttled or forbidden request) is an outage for the caller, not a
+    // claim: the body must not run and the cause stays out of the message.
+    let client = aws_sdk_dynamodb::Client::new(&Moto::shared().sdk_config().await);
+    let store = DynamoDbStore::new(client, unique_name("never-created"));
+    let charge = Idempotency::new(Config::new("charge").key(["/body/payment_id"]));
+    let calls = Calls::default();
+    let ctx = Ctx::for_test();
+
+    let err = charge.run_with_store(&store, &payment("p-1", 10), Some(&ctx), calls.body(json!(1))).await.unwrap_err();
+
+    assert_eq!((err.status(), err.code()), (503, "IdempotencyStore"));
+    assert!(!err.message().contains("ResourceNotFound"), "{}", err.message());
+    assert!(err.source_chain().contains("ResourceNotFound"), "the cause is kept for the logs: {}", err.source_chain());
+    assert_eq!(calls.count(), 0, "the body did not run");
+}
+
+#[tokio::test]
 async fn every_call_logs_its_key_and_outcome() {
     let lines = halo::log::CapturedLines::default();
     let subscriber = tracing_subscriber::registry().with(halo::log::JsonLayer::new(lines.clone()));
