@@ -10,7 +10,7 @@ use crate::args::{self, Arg};
 
 const MACRO: &str = "idempotent";
 const ALLOWED: &[&str] =
-    &["name", "key", "validate", "required", "expires_after", "wait", "local_cache", "store", "payload"];
+    &["name", "key", "validate", "required", "expires_after", "wait", "local_cache", "on_replay", "store", "payload"];
 
 pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
     let function: ItemFn = syn::parse2(input)?;
@@ -73,6 +73,13 @@ fn expand_valid(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream
     if let Some(arg) = get("local_cache") {
         let entries = whole_number(arg)?;
         config.extend(quote! { .local_cache(#entries) });
+    }
+
+    if let Some(arg) = get("on_replay") {
+        // A function path or a closure; its type is checked by rustc at
+        // this span against `Fn(serde_json::Value, &Replay) -> Value`.
+        let hook = &arg.value;
+        config.extend(quote! { .on_replay(#hook) });
     }
 
     let payload = payload_param(function, get("payload"))?;

@@ -177,6 +177,9 @@ pub use halo_macros::handler;
 ///   instead of failing with `AlreadyInProgress` (409).
 /// - `local_cache = 1000`: keep that many results in the container and
 ///   replay them without a store request.
+/// - `on_replay = mark_replayed`: a function (or closure)
+///   `fn(serde_json::Value, &halo::idempotency::Replay) -> serde_json::Value`
+///   that adjusts replayed responses ([`idempotency::Config::on_replay`]).
 /// - `store = expr`: the store (anything implementing
 ///   [`idempotency::Store`], evaluated per call, so `state.store` works);
 ///   default: [`idempotency::store_from_env`].

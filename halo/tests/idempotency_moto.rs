@@ -116,6 +116,8 @@ on_both_stores!(
     undeserializable_response_is_treated_as_expired,
     oversized_response_fails_and_releases_the_key,
     local_cache_never_answers_what_the_store_would_not,
+    on_replay_adjusts_replays_only,
+    on_replay_of_another_shape_fails_without_running_again,
 );
 
 async fn first_call_then_replay(store: Arc<dyn Store>) {
@@ -143,6 +145,67 @@ async fn first_call_then_replay(store: Arc<dyn Store>) {
     let other = charge.run_with_store(&*store, &payment("p-2", 10), Some(&ctx), calls.body(json!(3))).await;
     assert_eq!(other.unwrap(), json!(3));
     assert_eq!(calls.count(), 2);
+}
+
+/// `Replay` as seen by a hook: `(key, expires_at, from_cache)`.
+type SeenReplay = (String, u64, bool);
+
+async fn on_replay_adjusts_replays_only(store: Arc<dyn Store>) {
+    let clock = TestClock::new();
+    let seen: Arc<std::sync::Mutex<Vec<SeenReplay>>> = Arc::default();
+    let log = seen.clone();
+    let config = charge_config(&clock).local_cache(10).on_replay(move |mut response, replay| {
+        log.lock().unwrap().push((replay.key.to_owned(), replay.expires_at, replay.from_cache));
+        response["replayed"] = json!(true);
+        response
+    });
+    // Two containers: the first replays from its local cache, the second
+    // (cold) from the store.
+    let warm = Idempotency::new(config.clone());
+    let cold = Idempotency::new(config);
+    let calls = Calls::default();
+    let ctx = clock.ctx(Duration::from_secs(30));
+    let event = payment("p-1", 10);
+
+    let first = warm.run_with_store(&*store, &event, Some(&ctx), calls.body(json!({"charged": 1}))).await.unwrap();
+    let from_cache = warm.run_with_store(&*store, &event, Some(&ctx), calls.body(json!({"charged": 2}))).await.unwrap();
+    let from_store = cold.run_with_store(&*store, &event, Some(&ctx), calls.body(json!({"charged": 3}))).await.unwrap();
+
+    assert_eq!(first, json!({"charged": 1}), "the first call's response is not hooked");
+    assert_eq!(from_cache, json!({"charged": 1, "replayed": true}));
+    assert_eq!(from_store, json!({"charged": 1, "replayed": true}));
+    assert_eq!(calls.count(), 1);
+    let key = warm.key_of(&payment("p-1", 10)).unwrap().unwrap().key;
+    let expires_at = clock.now() / 1000 + 3600;
+    assert_eq!(*seen.lock().unwrap(), vec![(key.clone(), expires_at, true), (key.clone(), expires_at, false)]);
+    let record = store.get(&key).await.unwrap().expect("a record");
+    assert_eq!(record.data.as_deref(), Some(r#"{"charged":1}"#), "the stored response is unchanged");
+}
+
+async fn on_replay_of_another_shape_fails_without_running_again(store: Arc<dyn Store>) {
+    #[derive(serde::Serialize, serde::Deserialize, Debug)]
+    struct Charged {
+        charged: u32,
+    }
+    let clock = TestClock::new();
+    let charge = Idempotency::new(charge_config(&clock).on_replay(|_, _| json!("not a Charged")));
+    let ctx = clock.ctx(Duration::from_secs(30));
+    let runs = Calls::default();
+    let body = |runs: &Calls| {
+        let runs = runs.clone();
+        async move {
+            runs.body(json!(null)).await?;
+            Ok::<_, Error>(Charged { charged: 1 })
+        }
+    };
+    charge.run_with_store(&*store, &payment("p-1", 10), Some(&ctx), body(&runs)).await.unwrap();
+
+    let err = charge.run_with_store(&*store, &payment("p-1", 10), Some(&ctx), body(&runs)).await.unwrap_err();
+
+    assert_eq!((err.status(), err.code()), (500, "IdempotencyReplayHook"));
+    assert_eq!(runs.count(), 1, "a broken hook never runs the function again");
+    let key = charge.key_of(&payment("p-1", 10)).unwrap().unwrap().key;
+    assert_eq!(store.get(&key).await.unwrap().expect("the record stays").status, Status::Completed);
 }
 
 async fn expired_record_runs_again(store: Arc<dyn Store>) {

@@ -167,3 +167,36 @@ async fn a_method_using_the_current_context() {
     assert_eq!(record.status, halo::idempotency::Status::Completed);
     assert_eq!(ledger.entries.load(Ordering::SeqCst), 1);
 }
+
+/// Tells the caller a response is a stored one, as a `replayed` field.
+fn mark_replayed(mut response: serde_json::Value, replay: &halo::idempotency::Replay<'_>) -> serde_json::Value {
+    response["replayed"] = serde_json::json!(if replay.from_cache { "cache" } else { "store" });
+    response
+}
+
+#[tokio::test]
+async fn on_replay_hook_marks_replays() {
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    struct Receipt {
+        id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replayed: Option<String>,
+    }
+    #[halo::idempotent(key = ["/id"], on_replay = mark_replayed, store = MemoryStore::new())]
+    async fn refund(request: serde_json::Value) -> Result<Receipt, halo::Error> {
+        Ok(Receipt { id: request["id"].as_str().unwrap_or_default().to_owned(), replayed: None })
+    }
+    // A fresh MemoryStore per call: nothing is ever replayed.
+    let first = refund(serde_json::json!({ "id": "r-1" })).await.unwrap();
+    assert_eq!(first.replayed, None);
+
+    static REFUNDS: LazyLock<MemoryStore> = LazyLock::new(MemoryStore::new);
+    #[halo::idempotent(key = ["/id"], local_cache = 4, on_replay = mark_replayed, store = *REFUNDS)]
+    async fn refund_once(request: serde_json::Value) -> Result<Receipt, halo::Error> {
+        Ok(Receipt { id: request["id"].as_str().unwrap_or_default().to_owned(), replayed: None })
+    }
+    let first = refund_once(serde_json::json!({ "id": "r-1" })).await.unwrap();
+    let again = refund_once(serde_json::json!({ "id": "r-1" })).await.unwrap();
+    assert_eq!(first, Receipt { id: "r-1".into(), replayed: None });
+    assert_eq!(again, Receipt { id: "r-1".into(), replayed: Some("cache".into()) });
+}

@@ -59,6 +59,11 @@ impl LocalCache {
     /// The stored response of `key` if a completed, unexpired record with
     /// the same `validation` hash is cached. An expired record is dropped.
     pub fn get(&self, key: &str, validation: Option<&str>, now_ms: u64) -> Option<String> {
+        self.get_record(key, validation, now_ms).and_then(|record| record.data)
+    }
+
+    /// Like [`LocalCache::get`], the whole completed record.
+    pub fn get_record(&self, key: &str, validation: Option<&str>, now_ms: u64) -> Option<Record> {
         let mut lru = self.lock();
         let (tick, record) = lru.entries.get(key)?;
         let tick = *tick;
@@ -70,9 +75,9 @@ impl LocalCache {
         if validation.is_some() && record.validation.as_deref() != validation {
             return None;
         }
-        let data = record.data.clone();
+        let record = record.clone();
         lru.touch(key, tick);
-        data
+        Some(record)
     }
 
     /// Caches `record` if it is completed; evicts the least recently used

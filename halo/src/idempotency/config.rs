@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde_json::Value;
+
 use super::record::{Clock, system_clock};
 use super::store::{Store, StoreError};
 
@@ -39,7 +41,23 @@ pub struct Config {
     pub(crate) in_progress_timeout: Duration,
     pub(crate) max_response_bytes: usize,
     pub(crate) clock: Clock,
+    pub(crate) on_replay: Option<ReplayHook>,
 }
+
+/// What a [`Config::on_replay`] hook learns about a replayed call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Replay<'a> {
+    /// The record's key (`<name>#<md5>`).
+    pub key: &'a str,
+    /// When the stored response stops being replayed (epoch seconds).
+    pub expires_at: u64,
+    /// Served by this container's local cache, without a store request.
+    pub from_cache: bool,
+}
+
+/// A hook that adjusts a replayed response (see [`Config::on_replay`]).
+pub type ReplayHook = Arc<dyn Fn(Value, &Replay<'_>) -> Value + Send + Sync>;
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -53,6 +71,7 @@ impl std::fmt::Debug for Config {
             .field("local_cache", &self.local_cache)
             .field("in_progress_timeout", &self.in_progress_timeout)
             .field("max_response_bytes", &self.max_response_bytes)
+            .field("on_replay", &self.on_replay.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -77,6 +96,7 @@ impl Config {
             in_progress_timeout: Duration::from_secs(15 * 60),
             max_response_bytes: ITEM_LIMIT_BYTES - 4 * 1024,
             clock: system_clock(),
+            on_replay: None,
         }
     }
 
@@ -156,6 +176,39 @@ impl Config {
     /// ```
     pub fn clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Config {
         self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Adjusts every replayed response before it is returned (Powertools'
+    /// `response_hook`), for example to tell the client that it gets a
+    /// stored answer. The hook sees the stored response as JSON and what is
+    /// known of the record; the stored record itself is never changed, and
+    /// the first call's response does not pass through the hook. A hook
+    /// whose result no longer deserializes into the function's response
+    /// type fails the call with `IdempotencyReplayHook` (500); the function
+    /// is not run again.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use halo::idempotency::{Config, Idempotency, MemoryStore};
+    /// use serde_json::{Value, json};
+    ///
+    /// let config = Config::new("charge").key(["/payment_id"]).on_replay(|mut response, _replay| {
+    ///     response["headers"]["idempotent-replayed"] = json!("true");
+    ///     response
+    /// });
+    /// let charge = Idempotency::new(config).with_store(MemoryStore::new());
+    /// let event = json!({ "payment_id": "p-1" });
+    /// let answer = || async { Ok::<_, halo::Error>(json!({ "statusCode": 201, "headers": {} })) };
+    ///
+    /// let first: Value = charge.run(&event, None, answer()).await.unwrap();
+    /// let again: Value = charge.run(&event, None, answer()).await.unwrap();
+    /// assert_eq!(first["headers"], json!({}));
+    /// assert_eq!(again["headers"]["idempotent-replayed"], "true");
+    /// # });
+    /// ```
+    pub fn on_replay(mut self, hook: impl Fn(Value, &Replay<'_>) -> Value + Send + Sync + 'static) -> Config {
+        self.on_replay = Some(Arc::new(hook));
         self
     }
 

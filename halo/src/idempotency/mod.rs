@@ -92,7 +92,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub use cache::LocalCache;
-pub use config::{Config, ITEM_LIMIT_BYTES, TABLE_ENV, store_from_env};
+pub use config::{Config, ITEM_LIMIT_BYTES, Replay, ReplayHook, TABLE_ENV, store_from_env};
 #[cfg(feature = "dynamodb")]
 pub use dynamodb::{AttributeNames, DynamoDbStore};
 pub use key::{canonical_json, hash_value, key_for, md5_hex, select, select_fields};
@@ -171,7 +171,8 @@ impl std::fmt::Debug for Idempotency {
 /// What a claim decided.
 enum Decision<R> {
     Run(Outcome),
-    Replay(R),
+    /// The stored response and its record.
+    Replay(R, Record),
 }
 
 /// Why a claim did not decide.
@@ -302,11 +303,12 @@ impl Idempotency {
 
         let now_ms = self.config.now_ms();
         if let Some(cache) = &self.cache
-            && let Some(data) = cache.get(&key.key, key.validation.as_deref(), now_ms)
-            && let Ok(response) = serde_json::from_str::<R>(&data)
+            && let Some(record) = cache.get_record(&key.key, key.validation.as_deref(), now_ms)
+            && let Some(data) = &record.data
+            && let Ok(response) = serde_json::from_str::<R>(data)
         {
             tracing::info!(idempotency_key = %key.key, idempotency_outcome = Outcome::Replayed.as_str(), cache = true, "idempotency");
-            return Ok(response);
+            return self.replayed(response, &record, true).map_err(E::from);
         }
 
         let deadline_ms = ctx.map_or_else(
@@ -331,7 +333,7 @@ impl Idempotency {
             }
         };
         match outcome {
-            Ok(Decision::Replay(response)) => Ok(response),
+            Ok(Decision::Replay(response, record)) => self.replayed(response, &record, false).map_err(E::from),
             Ok(Decision::Run(outcome)) => {
                 log(&key.key, outcome);
                 self.execute(store, &claim, body).await
@@ -380,7 +382,7 @@ impl Idempotency {
                             if let Some(cache) = &self.cache {
                                 cache.put(&existing);
                             }
-                            return Ok(Decision::Replay(response));
+                            return Ok(Decision::Replay(response, existing));
                         }
                         Some(Err(err)) => {
                             tracing::warn!(idempotency_key = %claim.key, error_cause = %err, "idempotency: the stored response no longer deserializes; treating the record as expired");
@@ -461,6 +463,19 @@ impl Idempotency {
             None => DEFAULT_STORE.get_or_try_init(store_from_env).await?.clone(),
         };
         store.delete(key).await
+    }
+
+    /// Passes a replayed response through [`Config::on_replay`], if set.
+    fn replayed<R: DeserializeOwned>(&self, response: R, record: &Record, from_cache: bool) -> Result<R, Error> {
+        let (Some(hook), Some(data)) = (&self.config.on_replay, &record.data) else {
+            return Ok(response);
+        };
+        let replay = Replay { key: &record.key, expires_at: record.expiration, from_cache };
+        let stored: Value = serde_json::from_str(data).map_err(Error::internal)?;
+        serde_json::from_value(hook(stored, &replay)).map_err(|err| {
+            tracing::error!(idempotency_key = %record.key, error_cause = %err, "idempotency: the on_replay hook returned a response of another shape");
+            Error::internal(err).with_code("IdempotencyReplayHook")
+        })
     }
 
     fn expiration(&self, now_ms: u64) -> u64 {
