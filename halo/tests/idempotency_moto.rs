@@ -118,6 +118,7 @@ on_both_stores!(
     local_cache_never_answers_what_the_store_would_not,
     on_replay_adjusts_replays_only,
     on_replay_of_another_shape_fails_without_running_again,
+    disabled_runs_every_call_and_stores_nothing,
 );
 
 async fn first_call_then_replay(store: Arc<dyn Store>) {
@@ -145,6 +146,19 @@ async fn first_call_then_replay(store: Arc<dyn Store>) {
     let other = charge.run_with_store(&*store, &payment("p-2", 10), Some(&ctx), calls.body(json!(3))).await;
     assert_eq!(other.unwrap(), json!(3));
     assert_eq!(calls.count(), 2);
+}
+
+async fn disabled_runs_every_call_and_stores_nothing(store: Arc<dyn Store>) {
+    let clock = TestClock::new();
+    let charge = Idempotency::new(charge_config(&clock).local_cache(10).enabled(false));
+    let calls = Calls::default();
+    let ctx = clock.ctx(Duration::from_secs(30));
+    let first = charge.run_with_store(&*store, &payment("p-1", 10), Some(&ctx), calls.body(json!(1))).await;
+    let again = charge.run_with_store(&*store, &payment("p-1", 10), Some(&ctx), calls.body(json!(2))).await;
+    assert_eq!((first.unwrap(), again.unwrap()), (json!(1), json!(2)));
+    assert_eq!(calls.count(), 2);
+    let key = charge.key_of(&payment("p-1", 10)).unwrap().unwrap().key;
+    assert_eq!(store.get(&key).await.unwrap(), None, "no record was written");
 }
 
 /// `Replay` as seen by a hook: `(key, expires_at, from_cache)`.

@@ -1,6 +1,6 @@
 //! HTTP: the outgoing client ([`Client`]), which carries correlation ids and
 //! respects the invocation's time budget; and, with the `axum` feature,
-//! axum routers served on Lambda with halo's stack ([`run`]).
+//! axum routers served on Lambda with halo's stack (`run`, `serve`).
 
 #[cfg(feature = "axum")]
 mod axum_support;

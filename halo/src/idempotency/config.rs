@@ -12,6 +12,12 @@ use super::store::{Store, StoreError};
 /// The environment variable naming the DynamoDB table of the default store.
 pub const TABLE_ENV: &str = "HALO_IDEMPOTENCY_TABLE";
 
+/// The environment variable that turns idempotency off (`true` or `1`):
+/// every idempotent function runs its body without a store, logging
+/// outcome `disabled`. For local experiments, like Powertools'
+/// `POWERTOOLS_IDEMPOTENCY_DISABLED`; never set it on a deployed function.
+pub const DISABLED_ENV: &str = "HALO_IDEMPOTENCY_DISABLED";
+
 /// DynamoDB's item size limit (400 KB).
 pub const ITEM_LIMIT_BYTES: usize = 400 * 1024;
 
@@ -42,6 +48,7 @@ pub struct Config {
     pub(crate) max_response_bytes: usize,
     pub(crate) clock: Clock,
     pub(crate) on_replay: Option<ReplayHook>,
+    pub(crate) enabled: bool,
 }
 
 /// What a [`Config::on_replay`] hook learns about a replayed call.
@@ -72,6 +79,7 @@ impl std::fmt::Debug for Config {
             .field("in_progress_timeout", &self.in_progress_timeout)
             .field("max_response_bytes", &self.max_response_bytes)
             .field("on_replay", &self.on_replay.is_some())
+            .field("enabled", &self.enabled)
             .finish_non_exhaustive()
     }
 }
@@ -97,6 +105,7 @@ impl Config {
             max_response_bytes: ITEM_LIMIT_BYTES - 4 * 1024,
             clock: system_clock(),
             on_replay: None,
+            enabled: !disabled_by(std::env::var(DISABLED_ENV).ok().as_deref()),
         }
     }
 
@@ -212,6 +221,31 @@ impl Config {
         self
     }
 
+    /// Turns idempotency on or off for this function (default: on, unless
+    /// [`DISABLED_ENV`] says otherwise). Off, the body runs on every call
+    /// and no store is used.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use halo::idempotency::{Config, Idempotency, MemoryStore};
+    ///
+    /// let off = Idempotency::new(Config::new("charge").enabled(false)).with_store(MemoryStore::new());
+    /// let event = serde_json::json!({ "payment_id": "p-1" });
+    /// let first: u32 = off.run(&event, None, async { Ok::<_, halo::Error>(1) }).await.unwrap();
+    /// let again: u32 = off.run(&event, None, async { Ok::<_, halo::Error>(2) }).await.unwrap();
+    /// assert_eq!((first, again), (1, 2), "both bodies ran");
+    /// # });
+    /// ```
+    pub fn enabled(mut self, enabled: bool) -> Config {
+        self.enabled = enabled;
+        self
+    }
+
+    /// Whether idempotency applies (see [`Config::enabled`]).
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
     /// The key prefix.
     pub fn name(&self) -> &str {
         &self.name
@@ -231,6 +265,11 @@ impl Config {
     pub fn now_ms(&self) -> u64 {
         (self.clock)()
     }
+}
+
+/// Whether a value of [`DISABLED_ENV`] turns idempotency off.
+fn disabled_by(value: Option<&str>) -> bool {
+    matches!(value.map(str::trim), Some(v) if v == "1" || v.eq_ignore_ascii_case("true"))
 }
 
 /// Builds the store the environment asks for:
@@ -270,4 +309,19 @@ async fn dynamodb_store(_table: String) -> Result<Arc<dyn Store>, StoreError> {
         "configuration",
         format!("{TABLE_ENV} is set but halo was built without its `dynamodb` feature"),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::disabled_by;
+
+    #[test]
+    fn only_true_or_1_disables() {
+        for off in ["true", "TRUE", " 1 ", "True"] {
+            assert!(disabled_by(Some(off)), "{off:?}");
+        }
+        for on in [None, Some(""), Some("0"), Some("false"), Some("yes please")] {
+            assert!(!disabled_by(on), "{on:?}");
+        }
+    }
 }

@@ -45,8 +45,8 @@
 //!
 //! Every call logs one line `idempotency` with `idempotency_key` and
 //! `idempotency_outcome` (`claimed`, `replayed`, `in_progress`, `mismatch`,
-//! `expired`, `skipped`, `store_error`). To make a key run again, delete its
-//! record: [`Idempotency::evict`], or
+//! `expired`, `skipped`, `disabled`, `store_error`). To make a key run
+//! again, delete its record: [`Idempotency::evict`], or
 //! `aws dynamodb delete-item --table-name T --key '{"id":{"S":"<key>"}}'`
 //! (a local cache in a warm container keeps replaying it until it expires;
 //! `evict` clears this container's cache too).
@@ -92,7 +92,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub use cache::LocalCache;
-pub use config::{Config, ITEM_LIMIT_BYTES, Replay, ReplayHook, TABLE_ENV, store_from_env};
+pub use config::{Config, DISABLED_ENV, ITEM_LIMIT_BYTES, Replay, ReplayHook, TABLE_ENV, store_from_env};
 #[cfg(feature = "dynamodb")]
 pub use dynamodb::{AttributeNames, DynamoDbStore};
 pub use key::{canonical_json, hash_value, key_for, md5_hex, select, select_fields};
@@ -119,13 +119,16 @@ pub enum Outcome {
     Mismatch,
     /// The key fields are absent: the function ran without idempotency.
     Skipped,
+    /// Idempotency is turned off ([`Config::enabled`], [`DISABLED_ENV`]):
+    /// the function ran without a store.
+    Disabled,
     /// The store failed: the function did not run.
     StoreError,
 }
 
 impl Outcome {
     /// The logged name: `claimed`, `expired`, `replayed`, `in_progress`,
-    /// `mismatch`, `skipped`, `store_error`.
+    /// `mismatch`, `skipped`, `disabled`, `store_error`.
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Claimed => "claimed",
@@ -134,6 +137,7 @@ impl Outcome {
             Outcome::InProgress => "in_progress",
             Outcome::Mismatch => "mismatch",
             Outcome::Skipped => "skipped",
+            Outcome::Disabled => "disabled",
             Outcome::StoreError => "store_error",
         }
     }
@@ -242,6 +246,10 @@ impl Idempotency {
         E: From<Error>,
         Fut: Future<Output = Result<R, E>>,
     {
+        if !self.config.enabled {
+            log(&self.config.name, Outcome::Disabled);
+            return body.await;
+        }
         let store = match &self.store {
             Some(store) => Arc::clone(store),
             None => match default_store().await {
@@ -290,6 +298,10 @@ impl Idempotency {
         E: From<Error>,
         Fut: Future<Output = Result<R, E>>,
     {
+        if !self.config.enabled {
+            log(&self.config.name, Outcome::Disabled);
+            return body.await;
+        }
         let Some(key) = self.key_of_value(payload) else {
             if self.config.required {
                 tracing::warn!(idempotency_name = %self.config.name, idempotency_outcome = "missing_key", "idempotency key missing");
@@ -485,7 +497,7 @@ impl Idempotency {
 
 fn log(key: &str, outcome: Outcome) {
     match outcome {
-        Outcome::Mismatch | Outcome::Skipped => {
+        Outcome::Mismatch | Outcome::Skipped | Outcome::Disabled => {
             tracing::warn!(idempotency_key = %key, idempotency_outcome = outcome.as_str(), "idempotency");
         }
         _ => tracing::info!(idempotency_key = %key, idempotency_outcome = outcome.as_str(), "idempotency"),
@@ -584,6 +596,10 @@ pub mod __private {
         E: From<Error>,
         Fut: Future<Output = Result<R, E>>,
     {
+        if !idempotency.config.enabled {
+            log(&idempotency.config.name, Outcome::Disabled);
+            return body.await;
+        }
         let payload = payload?;
         let current;
         let ctx = match ctx {
