@@ -5,11 +5,18 @@
 //! my-function invoke events/get.json            # response JSON on stdout, logs on stderr
 //! my-function invoke - < events/get.json        # the event from stdin
 //! my-function invoke events/get.json --timeout 10
+//! my-function invoke events/a.json events/a.json  # two calls, one warm process
 //! ```
 //!
-//! Exit status: 0 when the handler succeeded, 1 when it returned an error
-//! (the Lambda-style error object `{"errorType", "errorMessage"}` is printed
-//! on stdout), 2 for a usage error or an unreadable or malformed event file.
+//! Several events are invoked in order in one process, like consecutive
+//! calls to one warm container: init runs once, only the first is a cold
+//! start, and in-memory stores (idempotency, sagas) are shared, so a
+//! duplicate event shows a replay. One response line per event.
+//!
+//! Exit status: 0 when every call succeeded, 1 when a handler returned an
+//! error (the Lambda-style error object `{"errorType", "errorMessage"}` is
+//! printed on stdout in its place), 2 for a usage error or an unreadable or
+//! malformed event file (the events after it are not invoked).
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -28,10 +35,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
 /// What the command line asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// Invoke the handler once on an event.
+    /// Invoke the handler on each event, in order.
     Invoke {
-        /// Where the event comes from.
-        source: EventSource,
+        /// Where the events come from (at least one).
+        sources: Vec<EventSource>,
         /// The invocation's time budget (its deadline is now + timeout).
         timeout: Duration,
     },
@@ -58,10 +65,11 @@ impl std::fmt::Display for EventSource {
 fn usage() -> String {
     let name = FunctionInfo::shared().name.clone();
     format!(
-        "usage: {name} invoke <event.json | -> [--timeout <seconds>]\n\n\
-         Runs the handler once on the event (a JSON file, or stdin for `-`) with a\n\
-         synthetic Lambda context, prints the response JSON on stdout and the JSON logs\n\
-         on stderr. Exit status: 0 success, 1 handler error, 2 bad usage or event.\n\
+        "usage: {name} invoke <event.json | -> [more events...] [--timeout <seconds>]\n\n\
+         Runs the handler on each event (a JSON file, or stdin for `-`) in order in this\n\
+         process, like one warm container, with a synthetic Lambda context; prints one\n\
+         response JSON line per event on stdout and the JSON logs on stderr.\n\
+         Exit status: 0 success, 1 handler error, 2 bad usage or event.\n\
          With AWS_LAMBDA_RUNTIME_API set, the binary runs as a Lambda runtime instead.\n"
     )
 }
@@ -91,7 +99,7 @@ fn try_parse(args: &[String]) -> Result<Option<Command>, String> {
         Some("invoke") => {}
         Some(other) => return Err(format!("unknown command `{other}` (allowed: invoke)")),
     }
-    let mut source = None;
+    let mut sources = Vec::new();
     let mut timeout = DEFAULT_TIMEOUT;
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -105,44 +113,49 @@ fn try_parse(args: &[String]) -> Result<Option<Command>, String> {
                     .ok_or_else(|| format!("--timeout takes seconds between 0 and 900, got `{value}`"))?;
                 timeout = Duration::from_secs_f64(seconds);
             }
-            "-" if source.is_none() => source = Some(EventSource::Stdin),
+            "-" if sources.contains(&EventSource::Stdin) => {
+                return Err("`-` (stdin) can be given once".to_owned());
+            }
+            "-" => sources.push(EventSource::Stdin),
             flag if flag.starts_with("--") => return Err(format!("unknown option `{flag}` (allowed: --timeout)")),
-            path if source.is_none() => source = Some(EventSource::File(path.into())),
-            extra => return Err(format!("unexpected argument `{extra}`")),
+            path => sources.push(EventSource::File(path.into())),
         }
     }
-    let source = source.ok_or("invoke needs an event file (or - for stdin)")?;
-    Ok(Some(Command::Invoke { source, timeout }))
+    if sources.is_empty() {
+        return Err("invoke needs an event file (or - for stdin)".to_owned());
+    }
+    Ok(Some(Command::Invoke { sources, timeout }))
 }
 
 /// Carries out `command` with halo's stack `service`.
 pub async fn execute(service: InvocationService, command: Command, options: &crate::Options) -> ExitCode {
-    let Command::Invoke { source, timeout } = command;
-    let text = match read_event(&source) {
-        Ok(text) => text,
-        Err(problem) => {
-            tracing::error!(event_source = %source, "cannot read the event: {problem}");
-            return ExitCode::from(2);
-        }
-    };
-    let ctx = local_ctx(timeout, options.margin());
-    let invocation = match Invocation::from_json(&text, ctx) {
-        Ok(invocation) => invocation,
-        Err(err) => {
-            tracing::error!(event_source = %source, "the event is not valid JSON: {err}");
-            return ExitCode::from(2);
-        }
-    };
-    match service.oneshot(invocation).await {
-        Ok(response) => {
-            println!("{}", response.get());
-            ExitCode::SUCCESS
-        }
-        Err(err) => {
-            println!("{}", serde_json::json!({ "errorType": err.code(), "errorMessage": err.message() }));
-            ExitCode::FAILURE
+    let Command::Invoke { sources, timeout } = command;
+    let mut status = ExitCode::SUCCESS;
+    for source in sources {
+        let text = match read_event(&source) {
+            Ok(text) => text,
+            Err(problem) => {
+                tracing::error!(event_source = %source, "cannot read the event: {problem}");
+                return ExitCode::from(2);
+            }
+        };
+        let ctx = local_ctx(timeout, options.margin());
+        let invocation = match Invocation::from_json(&text, ctx) {
+            Ok(invocation) => invocation,
+            Err(err) => {
+                tracing::error!(event_source = %source, "the event is not valid JSON: {err}");
+                return ExitCode::from(2);
+            }
+        };
+        match service.clone().oneshot(invocation).await {
+            Ok(response) => println!("{}", response.get()),
+            Err(err) => {
+                println!("{}", serde_json::json!({ "errorType": err.code(), "errorMessage": err.message() }));
+                status = ExitCode::FAILURE;
+            }
         }
     }
+    status
 }
 
 fn read_event(source: &EventSource) -> Result<String, String> {
@@ -184,13 +197,28 @@ mod tests {
         assert_eq!(
             parse(&["invoke", "e.json", "--timeout", "1.5"]),
             Ok(Some(Command::Invoke {
-                source: EventSource::File("e.json".into()),
+                sources: vec![EventSource::File("e.json".into())],
                 timeout: Duration::from_millis(1500)
             }))
         );
         assert_eq!(
             parse(&["invoke", "-"]),
-            Ok(Some(Command::Invoke { source: EventSource::Stdin, timeout: DEFAULT_TIMEOUT }))
+            Ok(Some(Command::Invoke { sources: vec![EventSource::Stdin], timeout: DEFAULT_TIMEOUT }))
+        );
+    }
+
+    #[test]
+    fn parses_several_events_in_order() {
+        assert_eq!(
+            parse(&["invoke", "a.json", "-", "--timeout", "2", "a.json"]),
+            Ok(Some(Command::Invoke {
+                sources: vec![
+                    EventSource::File("a.json".into()),
+                    EventSource::Stdin,
+                    EventSource::File("a.json".into())
+                ],
+                timeout: Duration::from_secs(2)
+            }))
         );
     }
 
@@ -199,7 +227,7 @@ mod tests {
         assert!(parse(&[]).unwrap_err().contains("no command"));
         assert!(parse(&["serve"]).unwrap_err().contains("unknown command `serve`"));
         assert!(parse(&["invoke"]).unwrap_err().contains("needs an event file"));
-        assert!(parse(&["invoke", "a", "b"]).unwrap_err().contains("unexpected argument `b`"));
+        assert!(parse(&["invoke", "-", "a", "-"]).unwrap_err().contains("`-` (stdin) can be given once"));
         assert!(parse(&["invoke", "a", "--timeout", "0"]).unwrap_err().contains("between 0 and 900"));
         assert!(parse(&["invoke", "a", "--verbose"]).unwrap_err().contains("unknown option `--verbose`"));
         assert_eq!(parse(&["--help"]), Ok(None));

@@ -95,3 +95,29 @@ fn local_invoke_uses_the_in_memory_store() {
     assert!(lines.iter().any(|l| l["idempotency_outcome"] == "claimed"), "{lines:?}");
     assert!(lines.iter().any(|l| l["message"].as_str().is_some_and(|m| m.contains("in-memory store"))));
 }
+
+#[test]
+fn local_invoke_of_a_duplicate_event_replays_it() {
+    // Two events in one process: one warm container, one in-memory store.
+    let output = Command::new(BINARY)
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env_remove("HALO_IDEMPOTENCY_TABLE")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["invoke", "events/charge.json", "events/charge-retry.json", "events/charge-tampered.json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).lines().map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(output.status.code(), Some(0), "HTTP errors are responses: {stderr:?}");
+    let responses: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&output.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(responses.len(), 3, "one response line per event");
+    assert_eq!(responses[0]["body"], responses[1]["body"], "the retry got the stored receipt");
+    assert_eq!(responses[2]["statusCode"], 422);
+    let lines = parse_json_lines(&stderr);
+    let outcomes: Vec<_> = lines.iter().filter_map(|l| l["idempotency_outcome"].as_str()).collect();
+    assert_eq!(outcomes, ["claimed", "replayed", "mismatch"]);
+    assert_eq!(lines.iter().filter(|l| l["message"] == "card charged").count(), 1);
+    let cold: Vec<_> =
+        lines.iter().filter(|l| l["message"] == "idempotency").map(|l| l["cold_start"].clone()).collect();
+    assert_eq!(cold, [true, false, false], "only the first call is a cold start");
+}
