@@ -76,44 +76,43 @@ async fn inside_lambda_without_a_table_the_init_fails() {
     assert!(function.wait_exit(Duration::from_secs(20)).await, "the process exits");
 }
 
-#[test]
-fn local_invoke_uses_the_in_memory_store() {
+/// Runs the binary locally (no Runtime API, no table) on `events`: its exit
+/// code, one JSON response per stdout line, and its JSON log lines.
+fn local_invoke(events: &[&str]) -> (Option<i32>, Vec<serde_json::Value>, Vec<serde_json::Value>) {
     let output = Command::new(BINARY)
         .env_remove("AWS_LAMBDA_RUNTIME_API")
         .env_remove("HALO_IDEMPOTENCY_TABLE")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["invoke", "events/charge.json"])
+        .arg("invoke")
+        .args(events)
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
-    let response: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(response["statusCode"], 201);
-    let receipt: serde_json::Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
-    assert_eq!((receipt["payment_id"].as_str(), receipt["amount"].as_u64()), (Some("pay_7Hq2"), Some(1299)));
     let stderr = String::from_utf8_lossy(&output.stderr).lines().map(str::to_owned).collect::<Vec<_>>();
-    let lines = parse_json_lines(&stderr);
+    let responses = String::from_utf8_lossy(&output.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    (output.status.code(), responses, parse_json_lines(&stderr))
+}
+
+#[test]
+fn local_invoke_uses_the_in_memory_store() {
+    let (status, responses, lines) = local_invoke(&["events/charge.json"]);
+    assert_eq!(status, Some(0), "{lines:?}");
+    assert_eq!(responses.len(), 1);
+    assert_eq!(responses[0]["statusCode"], 201);
+    let receipt: serde_json::Value = serde_json::from_str(responses[0]["body"].as_str().unwrap()).unwrap();
+    assert_eq!((receipt["payment_id"].as_str(), receipt["amount"].as_u64()), (Some("pay_7Hq2"), Some(1299)));
     assert!(lines.iter().any(|l| l["idempotency_outcome"] == "claimed"), "{lines:?}");
     assert!(lines.iter().any(|l| l["message"].as_str().is_some_and(|m| m.contains("in-memory store"))));
 }
 
 #[test]
 fn local_invoke_of_a_duplicate_event_replays_it() {
-    // Two events in one process: one warm container, one in-memory store.
-    let output = Command::new(BINARY)
-        .env_remove("AWS_LAMBDA_RUNTIME_API")
-        .env_remove("HALO_IDEMPOTENCY_TABLE")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["invoke", "events/charge.json", "events/charge-retry.json", "events/charge-tampered.json"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr).lines().map(str::to_owned).collect::<Vec<_>>();
-    assert_eq!(output.status.code(), Some(0), "HTTP errors are responses: {stderr:?}");
-    let responses: Vec<serde_json::Value> =
-        String::from_utf8_lossy(&output.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    // Three events in one process: one warm container, one in-memory store.
+    let (status, responses, lines) =
+        local_invoke(&["events/charge.json", "events/charge-retry.json", "events/charge-tampered.json"]);
+    assert_eq!(status, Some(0), "HTTP errors are responses: {lines:?}");
     assert_eq!(responses.len(), 3, "one response line per event");
     assert_eq!(responses[0]["body"], responses[1]["body"], "the retry got the stored receipt");
     assert_eq!(responses[2]["statusCode"], 422);
-    let lines = parse_json_lines(&stderr);
     let outcomes: Vec<_> = lines.iter().filter_map(|l| l["idempotency_outcome"].as_str()).collect();
     assert_eq!(outcomes, ["claimed", "replayed", "mismatch"]);
     assert_eq!(lines.iter().filter(|l| l["message"] == "card charged").count(), 1);
