@@ -6,21 +6,14 @@ use quote::quote;
 use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn};
 
-use crate::args;
+use crate::{args, expand};
 
 const MACRO: &str = "halo::handler";
 
 pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
     let function: ItemFn = syn::parse2(input)?;
-    match expand_valid(args, &function) {
-        Ok(tokens) => Ok(tokens),
-        // Keep the user's function and a stub `main` so the one error shown
-        // is ours, not a cascade of "not found" errors.
-        Err(err) => {
-            let err = err.into_compile_error();
-            Ok(quote! { #err #function fn main() {} })
-        }
-    }
+    let expansion = expand_valid(args, &function);
+    Ok(expand::or_keep_function(&function, quote! { fn main() {} }, expansion))
 }
 
 fn expand_valid(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream> {
@@ -45,14 +38,8 @@ fn expand_valid(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream
             }
         }
     };
-    Ok(quote! {
-        #function
-
-        #[allow(dead_code)]
-        fn main() -> ::std::process::ExitCode {
-            ::halo::__private::block_on(#run)
-        }
-    })
+    let main = expand::main_running(run);
+    Ok(quote! { #function #main })
 }
 
 fn validate(function: &ItemFn, has_init: bool) -> syn::Result<()> {

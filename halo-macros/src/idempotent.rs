@@ -7,6 +7,7 @@ use syn::spanned::Spanned;
 use syn::{Expr, ExprArray, ExprLit, FnArg, Ident, ItemFn, Lit, LitStr, Pat, ReturnType, Type};
 
 use crate::args::{self, Arg};
+use crate::expand;
 
 const MACRO: &str = "idempotent";
 const ALLOWED: &[&str] =
@@ -14,14 +15,8 @@ const ALLOWED: &[&str] =
 
 pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
     let function: ItemFn = syn::parse2(input)?;
-    match expand_valid(args, &function) {
-        Ok(tokens) => Ok(tokens),
-        // Keep the user's function so the one error shown is ours.
-        Err(err) => {
-            let err = err.into_compile_error();
-            Ok(quote! { #err #function })
-        }
-    }
+    let expansion = expand_valid(args, &function);
+    Ok(expand::or_keep_function(&function, TokenStream::new(), expansion))
 }
 
 fn expand_valid(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream> {

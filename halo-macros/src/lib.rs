@@ -9,7 +9,9 @@ use proc_macro::TokenStream;
 
 mod args;
 mod circuit_breaker;
+mod expand;
 mod handler;
+mod http;
 mod idempotent;
 mod saga_step;
 
@@ -18,6 +20,14 @@ mod saga_step;
 #[proc_macro_attribute]
 pub fn handler(args: TokenStream, input: TokenStream) -> TokenStream {
     handler::expand(args.into(), input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+/// Serves the axum `Router` a function builds, on Lambda and locally, and
+/// generates `main`; see `halo::http` (the macro) for the full
+/// documentation.
+#[proc_macro_attribute]
+pub fn http(args: TokenStream, input: TokenStream) -> TokenStream {
+    http::expand(args.into(), input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
 }
 
 /// Makes an async fn idempotent: one run per payload, the stored result

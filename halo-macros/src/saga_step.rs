@@ -10,20 +10,16 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Expr, FnArg, GenericArgument, Ident, ItemFn, Lit, Meta, PathArguments, ReturnType, Token, Type};
 
+use crate::expand;
+
 const MACRO: &str = "halo::saga_step";
 const KEYS: &[&str] = &["compensate", "retry", "compensation_retry", "side_effects", "budget_ms"];
 const RETRY_KEYS: &[&str] = &["attempts", "initial_delay_ms", "max_delay_ms", "multiplier", "jitter"];
 
 pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
     let function: ItemFn = syn::parse2(input)?;
-    match expand_valid(args, &function) {
-        Ok(tokens) => Ok(tokens),
-        // Keep the user's function so the one error shown is ours.
-        Err(err) => {
-            let err = err.into_compile_error();
-            Ok(quote! { #err #function })
-        }
-    }
+    let expansion = expand_valid(args, &function);
+    Ok(expand::or_keep_function(&function, TokenStream::new(), expansion))
 }
 
 #[derive(Default)]

@@ -123,6 +123,79 @@ pub use runtime::{Options, run, run_with_init, run_with_options, serve_lambda};
 /// error on the offending token.
 pub use halo_macros::handler;
 
+/// Marks a `fn` that builds an axum `Router` as the function's HTTP API and
+/// generates `main`, which serves it with [`http::run`](mod@http) (feature
+/// `axum`): on Lambda behind API Gateway (REST and HTTP APIs), an ALB or a
+/// Function URL with halo's stack, and locally with `<bin> invoke
+/// event.json` or `<bin> serve [--port N]`.
+///
+/// ```no_run
+/// use axum::{Router, routing::get};
+///
+/// async fn hello(ctx: halo::Ctx) -> String {
+///     format!("hello from {}", ctx.request_id())
+/// }
+///
+/// #[halo::http]
+/// fn router() -> Router {
+///     Router::new().route("/hello", get(hello))
+/// }
+/// ```
+///
+/// # Arguments
+///
+/// - `init = path`: an `async fn() -> Result<S, E>` (`E: Display`) run once
+///   per container; the router function then takes `S` (by value) as its
+///   one parameter, typically to hand it to `Router::with_state`. Inside
+///   Lambda an `init` error is reported to `/init/error`.
+///
+/// ```no_run
+/// use axum::{Router, extract::State, routing::get};
+///
+/// #[derive(Clone)]
+/// struct App { table: String }
+///
+/// async fn init() -> Result<App, std::env::VarError> {
+///     Ok(App { table: std::env::var("TABLE_NAME")? })
+/// }
+///
+/// async fn table(State(app): State<App>) -> String {
+///     app.table
+/// }
+///
+/// #[halo::http(init = init)]
+/// fn router(app: App) -> Router {
+///     Router::new().route("/table", get(table)).with_state(app)
+/// }
+/// ```
+///
+/// # Equivalent code without the macro
+///
+/// `#[halo::http(init = init)]` on `router` adds this `main` (without
+/// `init`, the call is `halo::http::run(router())`):
+///
+/// ```no_run
+/// # #[derive(Clone)] struct App;
+/// # async fn init() -> Result<App, std::io::Error> { Ok(App) }
+/// # fn router(app: App) -> axum::Router { axum::Router::new().with_state(app) }
+/// fn main() -> std::process::ExitCode {
+///     tokio::runtime::Builder::new_current_thread()
+///         .enable_all()
+///         .build()
+///         .expect("tokio runtime")
+///         .block_on(halo::http::run_with_init(async { init().await.map(router) }))
+/// }
+/// ```
+///
+/// # Errors at compile time
+///
+/// The function must be a plain (not `async`) free `fn` without generics,
+/// returning the router, with no parameter, or one (the state) with
+/// `init`; arguments other than `init`, and an argument given twice, are
+/// rejected with an error on the offending token.
+#[cfg(feature = "axum")]
+pub use halo_macros::http;
+
 /// Makes an async fn idempotent: it runs once per payload and duplicates
 /// get the stored result (see [`idempotency`] for the flow, the stores and
 /// the record schema).

@@ -108,7 +108,10 @@ async fn remove(State(app): State<App>, Path(id): Path<String>) -> Result<Status
     }
 }
 
-/// The API: the whole REST surface in one router.
+/// The API: the whole REST surface in one router. `#[halo::http]` serves it
+/// on Lambda (and with `invoke` / `serve` locally), building `App` once per
+/// container with `init`.
+#[halo::http(init = init)]
 fn router(app: App) -> Router {
     Router::new()
         .route("/todos", get(list).post(create))
@@ -134,15 +137,4 @@ async fn init() -> Result<App, String> {
     // the init in Lambda without it rather than at the first POST.
     halo::idempotency::init().await.map_err(|e| e.to_string())?;
     Ok(App { todos: Arc::new(todos) })
-}
-
-fn main() -> std::process::ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("error: cannot start the async runtime: {err}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(halo::http::run_with_init(async { init().await.map(router) }))
 }

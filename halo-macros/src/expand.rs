@@ -1,0 +1,34 @@
+//! What the macros' expansions share: keeping the user's function when
+//! validation fails, and the generated `main`.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::ItemFn;
+
+/// `expansion`, or for an error: the error, the user's function unchanged
+/// and `fallback` (a stub `main` for the macros that generate one), so the
+/// one error shown is ours, not a cascade of "not found" errors.
+pub(crate) fn or_keep_function(
+    function: &ItemFn,
+    fallback: TokenStream,
+    expansion: syn::Result<TokenStream>,
+) -> TokenStream {
+    match expansion {
+        Ok(tokens) => tokens,
+        Err(err) => {
+            let err = err.into_compile_error();
+            quote! { #err #function #fallback }
+        }
+    }
+}
+
+/// A `main` that runs `run` (a future of `ExitCode`) on a current-thread
+/// tokio runtime.
+pub(crate) fn main_running(run: TokenStream) -> TokenStream {
+    quote! {
+        #[allow(dead_code)]
+        fn main() -> ::std::process::ExitCode {
+            ::halo::__private::block_on(#run)
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! `#[halo::http]`: validates a function that builds an axum `Router` and
+//! generates a `main` that serves it with `::halo::http::run` (or
+//! `::halo::http::run_with_init`).
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{ItemFn, ReturnType};
+
+use crate::{args, expand};
+
+const MACRO: &str = "halo::http";
+
+pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
+    let function: ItemFn = syn::parse2(input)?;
+    let expansion = expand_valid(args, &function);
+    Ok(expand::or_keep_function(&function, quote! { fn main() {} }, expansion))
+}
+
+fn expand_valid(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream> {
+    let args = args::parse(MACRO, args, &["init"])?;
+    let init = args.iter().find(|a| a.key == "init").map(args::as_path).transpose()?;
+    validate(function, init.is_some())?;
+
+    // Spanned on the return type, so a function that returns something
+    // other than a `Router` gets its type error there.
+    let output = match &function.sig.output {
+        ReturnType::Type(_, ty) => ty.span(),
+        ReturnType::Default => function.sig.ident.span(),
+    };
+    let name = syn::Ident::new(&function.sig.ident.to_string(), output);
+    let run = match init {
+        Some(init) => {
+            let build = quote_spanned! { output=> #init().await.map(#name) };
+            quote! { ::halo::http::run_with_init(async { #build }) }
+        }
+        None => {
+            let router = quote_spanned! { output=> #name() };
+            quote! { ::halo::http::run(#router) }
+        }
+    };
+    let main = expand::main_running(run);
+    Ok(quote! { #function #main })
+}
+
+fn validate(function: &ItemFn, has_init: bool) -> syn::Result<()> {
+    let sig = &function.sig;
+    if let Some(asyncness) = &sig.asyncness {
+        return Err(syn::Error::new(
+            asyncness.span(),
+            "`#[halo::http]` needs a plain `fn` that builds the router; do async set-up in \
+             `init = path` (an `async fn` returning `Result<S, E>`) and take `S` as the parameter",
+        ));
+    }
+    if !sig.generics.params.is_empty() {
+        return Err(syn::Error::new_spanned(&sig.generics, "the router function cannot be generic"));
+    }
+    if let Some(receiver) = sig.receiver() {
+        return Err(syn::Error::new_spanned(receiver, "the router function cannot take `self`"));
+    }
+    match (has_init, sig.inputs.len()) {
+        (false, 0) | (true, 1) => {}
+        (false, _) => {
+            return Err(syn::Error::new_spanned(
+                &sig.inputs,
+                "without `init`, the router function takes no parameters; add `init = path` to receive \
+                 the state that `init` builds",
+            ));
+        }
+        (true, 0) => {
+            return Err(syn::Error::new(
+                sig.paren_token.span.join(),
+                "with `init`, the router function takes one parameter: the state that `init` returns",
+            ));
+        }
+        (true, _) => {
+            return Err(syn::Error::new_spanned(
+                &sig.inputs,
+                "with `init`, the router function takes one parameter: the state that `init` returns",
+            ));
+        }
+    }
+    if let ReturnType::Default = sig.output {
+        return Err(syn::Error::new(
+            sig.paren_token.span.close(),
+            "`#[halo::http]` needs a function returning `axum::Router`",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,4 @@
+#[halo::http]
+async fn router() -> axum::Router {
+    axum::Router::new()
+}

@@ -1,0 +1,4 @@
+#[halo::http(init = "init")]
+fn router(state: String) -> axum::Router {
+    axum::Router::new().with_state(state)
+}

@@ -1,0 +1,2 @@
+#[halo::http]
+fn router() {}

@@ -1,0 +1,4 @@
+#[halo::http]
+fn router() -> String {
+    "not a router".into()
+}
