@@ -236,3 +236,71 @@ async fn a_store_outage_keeps_calls_flowing_on_local_state_and_reconciles() {
     let shared = store.load("payments").await.unwrap().unwrap();
     assert_eq!(shared.state, BreakerState::Open, "the trip was published once the store was back");
 }
+
+/// Trips `breaker` (3 failures) and moves the clock past the open time.
+async fn trip_and_wait(breaker: &CircuitBreaker, clock: &TestClock) {
+    for _ in 0..3 {
+        let _ = breaker.call(async { failing() }).await;
+    }
+    assert_eq!(breaker.state(), BreakerState::Open);
+    clock.advance(Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn a_probe_cancelled_mid_call_frees_its_slot() {
+    let clock = TestClock::new();
+    let breaker = local(&clock, policy());
+    trip_and_wait(&breaker, &clock).await;
+    // The only probe starts, then its future is dropped (a timeout, a
+    // `select!`): the downstream never answered.
+    {
+        let probe = std::pin::pin!(breaker.call(std::future::pending::<Result<(), halo::Error>>()));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(probe.poll(&mut cx).is_pending());
+    }
+    assert_eq!(breaker.state(), BreakerState::HalfOpen);
+    let downstream = Downstream::default();
+    breaker.call(downstream.answer(Ok(()))).await.expect("the freed slot admits the next probe");
+    assert_eq!(breaker.state(), BreakerState::Closed);
+}
+
+#[tokio::test]
+async fn an_undecided_half_open_period_starts_over() {
+    let clock = TestClock::new();
+    let breaker = local(&clock, policy().half_open_timeout(Duration::from_secs(30)));
+    trip_and_wait(&breaker, &clock).await;
+    // A probe admitted and never run holds the only slot...
+    assert_eq!(breaker.admit().unwrap(), halo::breaker::Admission::Probe);
+    let downstream = Downstream::default();
+    let err = breaker.call(downstream.answer(Ok(()))).await.unwrap_err();
+    assert_eq!(err.code(), "CircuitOpen");
+    clock.advance(Duration::from_secs(29));
+    assert_eq!(breaker.call(downstream.answer(Ok(()))).await.unwrap_err().code(), "CircuitOpen");
+    // ...until the period ends undecided: a new one admits a probe again.
+    clock.advance(Duration::from_secs(1));
+    breaker.call(downstream.answer(Ok(()))).await.expect("a new half-open period");
+    assert_eq!(breaker.state(), BreakerState::Closed);
+    assert_eq!(downstream.calls(), 1);
+}
+
+#[tokio::test]
+async fn a_probe_slot_leased_by_a_container_that_never_runs_it_is_released() {
+    let clock = TestClock::new();
+    let store = Arc::new(MemoryBreakerStore::new());
+    let (a, b) = (container(&clock, policy(), &store), container(&clock, policy(), &store));
+    trip_and_wait(&a, &clock).await;
+    a.sync().await.unwrap(); // publishes OPEN, then (open time over) HALF_OPEN, and leases the one slot
+    b.sync().await.unwrap(); // adopts HALF_OPEN: no slot left
+    assert_eq!((a.state(), b.state()), (BreakerState::HalfOpen, BreakerState::HalfOpen));
+    // Container A is frozen or recycled and never runs its probe.
+    let downstream = Downstream::default();
+    assert_eq!(b.call(downstream.answer(Ok(()))).await.unwrap_err().code(), "CircuitOpen");
+    clock.advance(Duration::from_secs(30));
+    b.sync().await.unwrap(); // the period ended undecided: B starts a new one and leases its slot
+    b.call(downstream.answer(Ok(()))).await.expect("B probes");
+    assert_eq!(b.state(), BreakerState::Closed);
+    b.sync().await.unwrap();
+    a.sync().await.unwrap();
+    assert_eq!(a.state(), BreakerState::Closed, "A adopts the fleet's decision");
+    assert_eq!(downstream.calls(), 1);
+}

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use super::policy::Policy;
-use super::state::{Admission, BreakerState, Machine, Transition};
+use super::state::{Admission, BreakerState, Machine, Transition, half_open_deadline};
 use super::store::{BreakerStore, SharedState, StoreError};
 use crate::{Error, IntoError};
 
@@ -125,7 +125,10 @@ impl CircuitBreaker {
     {
         let admission = self.admit()?;
         self.start_refresher();
+        // If this future is dropped mid-call, the guard frees a probe slot.
+        let mut in_flight = InFlight { breaker: self, admission: Some(admission) };
         let result = call.await.map_err(IntoError::into_error);
+        in_flight.admission = None;
         let failed = result.as_ref().err().is_some_and(|err| (self.inner.policy.classifier)(err));
         let now = (self.inner.clock)();
         let transition = self.machine().record(admission, failed, now, &self.inner.policy);
@@ -143,6 +146,11 @@ impl CircuitBreaker {
     }
 
     /// Whether a call may run now; the error a caller gets when not.
+    ///
+    /// [`CircuitBreaker::call`] is the way to run a call: an admission
+    /// taken here and never followed by a call holds its probe slot (in
+    /// half-open) until the half-open period ends
+    /// ([`Policy::half_open_timeout`](super::Policy::half_open_timeout)).
     pub fn admit(&self) -> Result<Admission, Error> {
         let now = (self.inner.clock)();
         let (admission, transition) = self.machine().admit(now, &self.inner.policy);
@@ -230,21 +238,28 @@ impl CircuitBreaker {
                 self.on_transition(&transition);
             }
         }
-        // An open period that is over: one container moves the fleet to
-        // half-open.
+        // An open period that is over, or a half-open period that ended
+        // undecided (its probe slots leased by containers that never ran
+        // them): one container moves the fleet to a new half-open period.
         let now = (self.inner.clock)();
         let expired = {
             let machine = self.machine();
-            machine.state == BreakerState::Open && now >= machine.open_until_ms
+            let period_over = now >= machine.open_until_ms;
+            match machine.state {
+                BreakerState::Open if period_over => Some("open time over"),
+                BreakerState::HalfOpen if period_over => Some("probe period over"),
+                _ => None,
+            }
         };
-        if expired {
+        if let Some(reason) = expired {
             let mut next = self.snapshot(1);
             next.state = BreakerState::HalfOpen;
+            next.open_until_ms = half_open_deadline(now, policy);
             if store.publish(&next).await? {
                 let transition = {
                     let mut machine = self.machine();
                     machine.version = next.version;
-                    machine.enter_half_open(0, "open time over")
+                    machine.enter_half_open(now, policy, 0, reason)
                 };
                 tracing::warn!(breaker = %name, from = transition.from.as_str(), to = transition.to.as_str(), reason = transition.reason, "circuit breaker transition");
             } else if let Some(shared) = store.load(name).await? {
@@ -302,5 +317,20 @@ impl CircuitBreaker {
                 let _ = CircuitBreaker { inner }.sync().await;
             }
         });
+    }
+}
+
+/// A call in flight: if its future is dropped before the call finishes, a
+/// probe slot it held is freed.
+struct InFlight<'a> {
+    breaker: &'a CircuitBreaker,
+    admission: Option<Admission>,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(admission) = self.admission.take() {
+            self.breaker.machine().abandon(admission);
+        }
     }
 }

@@ -46,6 +46,7 @@ pub struct Policy {
     pub(crate) jitter: bool,
     pub(crate) probes: u32,
     pub(crate) close_after: u32,
+    pub(crate) half_open_timeout: Duration,
     pub(crate) refresh: Duration,
     pub(crate) classifier: Classifier,
 }
@@ -59,6 +60,7 @@ impl std::fmt::Debug for Policy {
             .field("max_open_for", &self.max_open_for)
             .field("probes", &self.probes)
             .field("close_after", &self.close_after)
+            .field("half_open_timeout", &self.half_open_timeout)
             .field("refresh", &self.refresh)
             .finish_non_exhaustive()
     }
@@ -67,7 +69,8 @@ impl std::fmt::Debug for Policy {
 impl Default for Policy {
     /// Trips on 5 consecutive failures; open 5 s, doubling per repeated
     /// trip up to 5 min, with jitter; half-open admits 1 probe and closes
-    /// after 1 success; shared state refreshed every 2 s.
+    /// after 1 success, and a half-open period left undecided for 30 s
+    /// starts over; shared state refreshed every 2 s.
     fn default() -> Self {
         Policy {
             consecutive_failures: Some(5),
@@ -77,6 +80,7 @@ impl Default for Policy {
             jitter: true,
             probes: 1,
             close_after: 1,
+            half_open_timeout: Duration::from_secs(30),
             refresh: Duration::from_secs(2),
             classifier: Arc::new(is_downstream_failure),
         }
@@ -116,6 +120,15 @@ impl Policy {
     pub fn half_open(mut self, probes: u32, successes: u32) -> Self {
         self.probes = probes.max(1);
         self.close_after = successes.clamp(1, self.probes);
+        self
+    }
+
+    /// How long a half-open period may stay undecided (default 30 s): when
+    /// its probes were abandoned (cancelled calls) or leased by containers
+    /// that never ran them (frozen, recycled), a new period starts with
+    /// fresh probe slots instead of rejecting calls forever.
+    pub fn half_open_timeout(mut self, timeout: Duration) -> Self {
+        self.half_open_timeout = timeout.max(Duration::from_millis(10));
         self
     }
 

@@ -107,7 +107,13 @@ impl Machine {
     pub(crate) fn admit(&mut self, now_ms: u64, policy: &Policy) -> (Admission, Option<Transition>) {
         let mut transition = None;
         if self.state == BreakerState::Open && now_ms >= self.open_until_ms {
-            transition = Some(self.enter_half_open(if self.local_only { policy.probes } else { 0 }, "open time over"));
+            let permits = if self.local_only { policy.probes } else { 0 };
+            transition = Some(self.enter_half_open(now_ms, policy, permits, "open time over"));
+        } else if self.state == BreakerState::HalfOpen && self.local_only && now_ms >= self.open_until_ms {
+            // A half-open period that ended undecided (probes abandoned or
+            // never run): a new period with fresh permits. Shared breakers
+            // do this fleet-wide in `sync`.
+            self.enter_half_open(now_ms, policy, policy.probes, "probe period over");
         }
         let admission = match self.state {
             BreakerState::Closed => Admission::Allowed,
@@ -198,12 +204,30 @@ impl Machine {
         Transition { from, to: BreakerState::Closed, reason }
     }
 
-    pub(crate) fn enter_half_open(&mut self, permits: u32, reason: &'static str) -> Transition {
+    /// Starts a half-open period that ends undecided at
+    /// `now_ms + policy.half_open_timeout` (kept in `open_until_ms`).
+    pub(crate) fn enter_half_open(
+        &mut self,
+        now_ms: u64,
+        policy: &Policy,
+        permits: u32,
+        reason: &'static str,
+    ) -> Transition {
         let from = self.state;
         self.state = BreakerState::HalfOpen;
+        self.open_until_ms = half_open_deadline(now_ms, policy);
         self.probe_permits = permits;
+        self.probes_in_flight = 0;
         self.probe_successes = 0;
         Transition { from, to: BreakerState::HalfOpen, reason }
+    }
+
+    /// A probe whose call was dropped before it finished (cancelled by a
+    /// timeout, a `select!`): its slot is free again, nothing is counted.
+    pub(crate) fn abandon(&mut self, admission: Admission) {
+        if admission == Admission::Probe {
+            self.probes_in_flight = self.probes_in_flight.saturating_sub(1);
+        }
     }
 
     /// Grants half-open permits locally (no store, or the store is down).
@@ -220,6 +244,16 @@ impl Machine {
         version: u64,
     ) -> Option<Transition> {
         self.version = version;
+        if state == BreakerState::HalfOpen && self.state == BreakerState::HalfOpen {
+            // A new half-open period of the fleet: this container's old
+            // permits and counts are void; it leases anew.
+            if open_until_ms != self.open_until_ms {
+                self.open_until_ms = open_until_ms;
+                self.reset_counts();
+                self.probes_in_flight = 0;
+            }
+            return None;
+        }
         if state == self.state && (state != BreakerState::Open || open_until_ms == self.open_until_ms) {
             return None;
         }
@@ -238,4 +272,9 @@ impl Machine {
         self.probe_permits = 0;
         self.probe_successes = 0;
     }
+}
+
+/// When a half-open period starting at `now_ms` ends undecided.
+pub(crate) fn half_open_deadline(now_ms: u64, policy: &Policy) -> u64 {
+    now_ms.saturating_add(policy.half_open_timeout.as_millis() as u64)
 }
