@@ -20,6 +20,7 @@ const ALLOWED: &[&str] = &[
     "max_open_for",
     "half_open_probes",
     "close_after",
+    "half_open_timeout",
     "refresh",
     "fallback",
 ];
@@ -99,6 +100,10 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<Token
         let probes = find("half_open_probes").map(args::as_u64).transpose()?.unwrap_or(1) as u32;
         let close = find("close_after").map(args::as_u64).transpose()?.unwrap_or(1) as u32;
         policy = quote! { #policy.half_open(#probes, #close) };
+    }
+    if let Some(arg) = find("half_open_timeout") {
+        let ms = args::duration_ms(arg)?;
+        policy = quote! { #policy.half_open_timeout(::std::time::Duration::from_millis(#ms)) };
     }
     if let Some(arg) = find("refresh") {
         let ms = args::duration_ms(arg)?;

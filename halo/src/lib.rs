@@ -300,8 +300,8 @@ pub use halo_macros::idempotent;
 /// - `name = "payments"` (required): the breaker's name, its record's key.
 /// - `consecutive_failures = N`; `failure_rate = 0.5` with `window = "30s"`
 ///   and `min_calls = 20`; `open_for = "5s"`, `max_open_for = "5m"`;
-///   `half_open_probes = K`, `close_after = M`; `refresh = "2s"`: the
-///   [`breaker::Policy`].
+///   `half_open_probes = K`, `close_after = M`, `half_open_timeout = "30s"`;
+///   `refresh = "2s"`: the [`breaker::Policy`].
 /// - `fallback = path`: an async fn with the **same parameters and result**,
 ///   called when the circuit is open or the call fails with a downstream
 ///   failure (not for 4xx); checked at compile time, errors point at

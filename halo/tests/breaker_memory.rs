@@ -304,3 +304,27 @@ async fn a_probe_slot_leased_by_a_container_that_never_runs_it_is_released() {
     assert_eq!(a.state(), BreakerState::Closed, "A adopts the fleet's decision");
     assert_eq!(downstream.calls(), 1);
 }
+
+#[tokio::test]
+async fn probe_successes_of_different_containers_add_up_to_close() {
+    let clock = TestClock::new();
+    let store = Arc::new(MemoryBreakerStore::new());
+    let policy = policy().half_open(2, 2);
+    let (a, b) = (container(&clock, policy.clone(), &store), container(&clock, policy, &store));
+    trip_and_wait(&a, &clock).await;
+    a.sync().await.unwrap(); // OPEN, then HALF_OPEN; A leases one of the two slots
+    b.sync().await.unwrap(); // B leases the other
+    let downstream = Downstream::default();
+    a.call(downstream.answer(Ok(()))).await.unwrap();
+    b.call(downstream.answer(Ok(()))).await.unwrap();
+    // One success each: neither container alone has the two to close.
+    assert_eq!((a.state(), b.state()), (BreakerState::HalfOpen, BreakerState::HalfOpen));
+    a.sync().await.unwrap(); // the fleet's count: 1
+    assert_eq!(a.state(), BreakerState::HalfOpen);
+    b.sync().await.unwrap(); // 2: B closes the fleet
+    assert_eq!(b.state(), BreakerState::Closed);
+    a.sync().await.unwrap();
+    assert_eq!(a.state(), BreakerState::Closed);
+    assert_eq!(store.load("payments").await.unwrap().unwrap().state, BreakerState::Closed);
+    assert_eq!(downstream.calls(), 2);
+}

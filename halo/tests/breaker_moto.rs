@@ -100,3 +100,27 @@ async fn calls_flow_while_dynamodb_is_down_and_the_state_reconciles_after() {
     let shared = store.load("payments").await.unwrap().unwrap();
     assert_eq!(shared.state, BreakerState::Open, "the container's trip reached the table once it was back");
 }
+
+#[tokio::test]
+async fn probe_successes_of_different_containers_add_up_in_dynamodb() {
+    let moto = Moto::shared();
+    let store = store(moto, None).await;
+    let now = Arc::new(AtomicU64::new(1_800_000_000_000));
+    let policy = policy().half_open(2, 2);
+    let (a, b) = (container(&now, policy.clone(), &store), container(&now, policy, &store));
+    for _ in 0..3 {
+        fail(&a).await;
+    }
+    now.fetch_add(10_000, Ordering::SeqCst);
+    a.sync().await.unwrap();
+    b.sync().await.unwrap();
+    a.call(async { Ok::<_, halo::Error>(()) }).await.unwrap();
+    b.call(async { Ok::<_, halo::Error>(()) }).await.unwrap();
+    a.sync().await.unwrap();
+    assert_eq!(store.load("payments").await.unwrap().unwrap().successes, 1);
+    b.sync().await.unwrap();
+    a.sync().await.unwrap();
+    assert_eq!((a.state(), b.state()), (BreakerState::Closed, BreakerState::Closed));
+    let shared = store.load("payments").await.unwrap().unwrap();
+    assert_eq!((shared.state, shared.successes), (BreakerState::Closed, 0));
+}

@@ -215,6 +215,7 @@ impl CircuitBreaker {
     async fn sync_with(&self, store: &dyn BreakerStore) -> Result<(), StoreError> {
         let name = self.inner.name.as_str();
         let policy = &self.inner.policy;
+        self.report_probe_successes(store).await?;
         if self.inner.pending.swap(false, Ordering::SeqCst) {
             let next = self.snapshot(1);
             match store.publish(&next).await {
@@ -284,6 +285,38 @@ impl CircuitBreaker {
         Ok(())
     }
 
+    /// Adds this container's successful probes to the fleet-wide count of
+    /// the half-open period; closes (to be published) once it reaches the
+    /// policy's threshold.
+    async fn report_probe_successes(&self, store: &dyn BreakerStore) -> Result<(), StoreError> {
+        let (unreported, version) = {
+            let mut machine = self.machine();
+            let unreported = std::mem::take(&mut machine.unreported_successes);
+            (if machine.state == BreakerState::HalfOpen { unreported } else { 0 }, machine.version)
+        };
+        for reported in 0..unreported {
+            match store.count_probe_success(&self.inner.name, version).await {
+                Ok(Some(count)) if count >= self.inner.policy.close_after => {
+                    let transition = self.machine().close_by_fleet(version);
+                    if let Some(transition) = transition {
+                        self.on_transition(&transition);
+                    }
+                    return Ok(());
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => return Ok(()), // the period is over
+                Err(err) => {
+                    let mut machine = self.machine();
+                    if machine.state == BreakerState::HalfOpen && machine.version == version {
+                        machine.unreported_successes += unreported - reported;
+                    }
+                    return Err(err);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The local state as the next shared record (`version + bump`).
     fn snapshot(&self, bump: u64) -> SharedState {
         let machine = self.machine();
@@ -294,6 +327,7 @@ impl CircuitBreaker {
             trips: machine.trips,
             version: machine.version + bump,
             probes: 0,
+            successes: 0,
         }
     }
 

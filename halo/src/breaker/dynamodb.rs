@@ -3,10 +3,12 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue, ScalarAttributeType,
 };
 
 use super::state::BreakerState;
@@ -15,11 +17,12 @@ use crate::BoxFuture;
 
 /// Breaker state shared through a DynamoDB table with the partition key
 /// `name` (string); attributes `state`, `open_until` (epoch ms), `trips`,
-/// `version`, `probes`.
+/// `version`, `probes`, `successes`.
 ///
 /// Every transition is a `PutItem` conditional on the version read before,
 /// so of two containers tripping at once exactly one writes; a probe lease
-/// is an `UpdateItem` conditional on the version and the probe count. The
+/// is an `UpdateItem` conditional on the version and the probe count, and
+/// so is counting a successful probe (conditional on the version). The
 /// function needs `dynamodb:GetItem`, `dynamodb:PutItem` and
 /// `dynamodb:UpdateItem` on the table.
 #[derive(Debug, Clone)]
@@ -78,6 +81,7 @@ impl DynamoDbBreakerStore {
             trips: number("trips") as u32,
             version: number("version"),
             probes: number("probes") as u32,
+            successes: number("successes") as u32,
         })
     }
 }
@@ -100,24 +104,24 @@ impl BreakerStore for DynamoDbBreakerStore {
 
     fn publish<'a>(&'a self, next: &'a SharedState) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
-            let n = |v: u64| AttributeValue::N(v.to_string());
             let put = self
                 .client
                 .put_item()
                 .table_name(&self.table)
                 .item("name", AttributeValue::S(next.name.clone()))
                 .item("state", AttributeValue::S(next.state.as_str().to_owned()))
-                .item("open_until", n(next.open_until_ms))
-                .item("trips", n(u64::from(next.trips)))
-                .item("version", n(next.version))
-                .item("probes", n(u64::from(next.probes)));
+                .item("open_until", number(next.open_until_ms))
+                .item("trips", number(u64::from(next.trips)))
+                .item("version", number(next.version))
+                .item("probes", number(u64::from(next.probes)))
+                .item("successes", number(u64::from(next.successes)));
             // First write of a breaker (or after the table was emptied): no
             // record; otherwise the version this container last saw.
             let put = put
                 .condition_expression("attribute_not_exists(#name) OR #version = :previous")
                 .expression_attribute_names("#name", "name")
                 .expression_attribute_names("#version", "version")
-                .expression_attribute_values(":previous", n(next.version.saturating_sub(1)));
+                .expression_attribute_values(":previous", number(next.version.saturating_sub(1)));
             match put.send().await {
                 Ok(_) => Ok(true),
                 Err(err)
@@ -132,33 +136,78 @@ impl BreakerStore for DynamoDbBreakerStore {
 
     fn lease_probe<'a>(&'a self, name: &'a str, version: u64, max: u32) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
-            let n = |v: u64| AttributeValue::N(v.to_string());
             let update = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key("name", AttributeValue::S(name.to_owned()))
-                .update_expression("SET #probes = #probes + :one")
-                .condition_expression("#version = :version AND #state = :half_open AND #probes < :max")
+                .half_open_update(name, version, "SET #probes = #probes + :one", "#probes < :max")
                 .expression_attribute_names("#probes", "probes")
-                .expression_attribute_names("#version", "version")
-                .expression_attribute_names("#state", "state")
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":version", n(version))
-                .expression_attribute_values(
-                    ":half_open",
-                    AttributeValue::S(BreakerState::HalfOpen.as_str().to_owned()),
-                )
-                .expression_attribute_values(":max", n(u64::from(max)));
-            match update.send().await {
-                Ok(_) => Ok(true),
-                Err(err)
-                    if matches!(err.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) =>
-                {
-                    Ok(false)
-                }
-                Err(err) => Err(store_error(err)),
-            }
+                .expression_attribute_values(":max", number(u64::from(max)));
+            Ok(if_half_open(update.send().await)?.is_some())
         })
+    }
+
+    fn count_probe_success<'a>(
+        &'a self,
+        name: &'a str,
+        version: u64,
+    ) -> BoxFuture<'a, Result<Option<u32>, StoreError>> {
+        Box::pin(async move {
+            let update = self
+                .half_open_update(name, version, "SET #successes = if_not_exists(#successes, :zero) + :one", "")
+                .expression_attribute_names("#successes", "successes")
+                .expression_attribute_values(":zero", number(0))
+                .return_values(ReturnValue::UpdatedNew);
+            let Some(output) = if_half_open(update.send().await)? else { return Ok(None) };
+            let count = output.attributes().and_then(|a| a.get("successes")).and_then(|v| v.as_n().ok());
+            count
+                .and_then(|n| n.parse().ok())
+                .map(Some)
+                .ok_or_else(|| store_error("the successes count is missing from the answer"))
+        })
+    }
+}
+
+impl DynamoDbBreakerStore {
+    /// An `UpdateItem` of `name`'s record applied only while it is in the
+    /// half-open period `version` (and `extra_condition`, if any); `:one`
+    /// is bound.
+    fn half_open_update(
+        &self,
+        name: &str,
+        version: u64,
+        update: &str,
+        extra_condition: &str,
+    ) -> UpdateItemFluentBuilder {
+        let mut condition = "#version = :version AND #state = :half_open".to_owned();
+        if !extra_condition.is_empty() {
+            condition = format!("{condition} AND {extra_condition}");
+        }
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("name", AttributeValue::S(name.to_owned()))
+            .update_expression(update)
+            .condition_expression(condition)
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":one", number(1))
+            .expression_attribute_values(":version", number(version))
+            .expression_attribute_values(":half_open", AttributeValue::S(BreakerState::HalfOpen.as_str().to_owned()))
+    }
+}
+
+fn number(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// The answer of a half-open update: `None` when its condition failed (the
+/// period is over, or no slot is left).
+fn if_half_open(
+    result: Result<UpdateItemOutput, SdkError<UpdateItemError>>,
+) -> Result<Option<UpdateItemOutput>, StoreError> {
+    match result {
+        Ok(output) => Ok(Some(output)),
+        Err(err) if matches!(err.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
+            Ok(None)
+        }
+        Err(err) => Err(store_error(err)),
     }
 }

@@ -74,4 +74,22 @@ impl BreakerStore for MemoryBreakerStore {
             }
         })
     }
+
+    fn count_probe_success<'a>(
+        &'a self,
+        name: &'a str,
+        version: u64,
+    ) -> BoxFuture<'a, Result<Option<u32>, StoreError>> {
+        Box::pin(async move {
+            let mut records = self.check()?;
+            match records.get_mut(name) {
+                Some(r) if r.version == version && r.state == BreakerState::HalfOpen => {
+                    r.successes += 1;
+                    self.writes.fetch_add(1, Ordering::SeqCst);
+                    Ok(Some(r.successes))
+                }
+                _ => Ok(None),
+            }
+        })
+    }
 }

@@ -52,15 +52,17 @@ pub async fn probe(
                 trips: trip,
                 version: version + 1,
                 probes: 0,
+                successes: 0,
             })
         }
         (Health::Healthy, BreakerState::Open) => Some(SharedState {
             name: name.to_owned(),
             state: BreakerState::HalfOpen,
-            open_until_ms: 0,
+            open_until_ms: super::state::half_open_deadline(now, policy),
             trips,
             version: version + 1,
             probes: 0,
+            successes: 0,
         }),
         _ => None,
     };

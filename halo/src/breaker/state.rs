@@ -82,6 +82,8 @@ pub(crate) struct Machine {
     pub(crate) probe_permits: u32,
     probes_in_flight: u32,
     probe_successes: u32,
+    /// Probe successes not yet counted in the shared store.
+    pub(crate) unreported_successes: u32,
     /// Without a shared store, half-open permits are granted locally.
     local_only: bool,
 }
@@ -99,6 +101,7 @@ impl Machine {
             probe_permits: 0,
             probes_in_flight: 0,
             probe_successes: 0,
+            unreported_successes: 0,
             local_only,
         }
     }
@@ -148,7 +151,14 @@ impl Machine {
                     Some(self.trip(now_ms, policy, self.trips + 1, "probe failed"))
                 } else {
                     self.probe_successes += 1;
-                    (self.probe_successes >= policy.close_after).then(|| self.close("probes succeeded"))
+                    if self.probe_successes >= policy.close_after {
+                        return Some(self.close("probes succeeded"));
+                    }
+                    if !self.local_only {
+                        // Other containers' probes may complete the count.
+                        self.unreported_successes += 1;
+                    }
+                    None
                 }
             }
             Admission::Allowed if self.state == BreakerState::Closed => {
@@ -219,7 +229,14 @@ impl Machine {
         self.probe_permits = permits;
         self.probes_in_flight = 0;
         self.probe_successes = 0;
+        self.unreported_successes = 0;
         Transition { from, to: BreakerState::HalfOpen, reason }
+    }
+
+    /// Closes when the fleet-wide count of successful probes of the
+    /// half-open period `version` reached the policy's threshold.
+    pub(crate) fn close_by_fleet(&mut self, version: u64) -> Option<Transition> {
+        (self.state == BreakerState::HalfOpen && self.version == version).then(|| self.close("probes succeeded"))
     }
 
     /// A probe whose call was dropped before it finished (cancelled by a
@@ -271,6 +288,7 @@ impl Machine {
         self.window_failures = 0;
         self.probe_permits = 0;
         self.probe_successes = 0;
+        self.unreported_successes = 0;
     }
 }
 

@@ -20,6 +20,8 @@ pub struct SharedState {
     pub version: u64,
     /// Probe slots leased in the current half-open period.
     pub probes: u32,
+    /// Probes that succeeded in the current half-open period, fleet-wide.
+    pub successes: u32,
 }
 
 /// The shared store failed (unreachable, throttled, malformed record).
@@ -52,4 +54,18 @@ pub trait BreakerStore: Send + Sync {
     /// fewer than `max` are leased. `Ok(false)`: none left (or the state
     /// moved on).
     fn lease_probe<'a>(&'a self, name: &'a str, version: u64, max: u32) -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// Counts one successful probe of the half-open period `version` of
+    /// `name` and returns the fleet-wide count, so probes run by different
+    /// containers add up to the policy's successes to close. `Ok(None)`:
+    /// the state moved on (or the store does not count; the default), and
+    /// each container then closes on its own probes only.
+    fn count_probe_success<'a>(
+        &'a self,
+        name: &'a str,
+        version: u64,
+    ) -> BoxFuture<'a, Result<Option<u32>, StoreError>> {
+        let _ = (name, version);
+        Box::pin(async { Ok(None) })
+    }
 }

@@ -14,6 +14,7 @@ pub struct Client;
     max_open_for = "5m",
     half_open_probes = 2,
     close_after = 2,
+    half_open_timeout = "30s",
     refresh = "2s",
     fallback = charge_later
 )]
