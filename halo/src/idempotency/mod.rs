@@ -246,18 +246,7 @@ impl Idempotency {
         E: From<Error>,
         Fut: Future<Output = Result<R, E>>,
     {
-        if !self.config.enabled {
-            log(&self.config.name, Outcome::Disabled);
-            return body.await;
-        }
-        let store = match &self.store {
-            Some(store) => Arc::clone(store),
-            None => match default_store().await {
-                Ok(store) => store,
-                Err(err) => return Err(E::from(err)),
-            },
-        };
-        self.run_with_store(&*store, payload, ctx, body).await
+        self.run_on(None, to_value(payload), ctx, body).await
     }
 
     /// [`Idempotency::run`] on `store` instead of the function's store.
@@ -274,7 +263,28 @@ impl Idempotency {
         E: From<Error>,
         Fut: Future<Output = Result<R, E>>,
     {
-        let value = to_value(payload)?;
+        self.run_on(Some(store), to_value(payload), ctx, body).await
+    }
+
+    /// Every way to run: turned off, the body alone; else on `store` (or
+    /// the function's, or the default one) with `ctx` (or the current one).
+    async fn run_on<R, E, Fut>(
+        &self,
+        store: Option<&dyn Store>,
+        payload: Result<Value, Error>,
+        ctx: Option<&Ctx>,
+        body: Fut,
+    ) -> Result<R, E>
+    where
+        R: Serialize + DeserializeOwned,
+        E: From<Error>,
+        Fut: Future<Output = Result<R, E>>,
+    {
+        if !self.config.enabled {
+            log(&self.config.name, Outcome::Disabled);
+            return body.await;
+        }
+        let payload = payload?;
         let current;
         let ctx = match ctx {
             Some(ctx) => Some(ctx),
@@ -283,7 +293,16 @@ impl Idempotency {
                 current.as_ref()
             }
         };
-        self.run_value(store, &value, ctx, body).await
+        let owned;
+        let store = match (store, &self.store) {
+            (Some(store), _) => store,
+            (None, Some(store)) => &**store,
+            (None, None) => {
+                owned = default_store().await?;
+                &*owned
+            }
+        };
+        self.run_value(store, &payload, ctx, body).await
     }
 
     async fn run_value<R, E, Fut>(
@@ -298,10 +317,6 @@ impl Idempotency {
         E: From<Error>,
         Fut: Future<Output = Result<R, E>>,
     {
-        if !self.config.enabled {
-            log(&self.config.name, Outcome::Disabled);
-            return body.await;
-        }
         let Some(key) = self.key_of_value(payload) else {
             if self.config.required {
                 tracing::warn!(idempotency_name = %self.config.name, idempotency_outcome = "missing_key", "idempotency key missing");
@@ -596,28 +611,6 @@ pub mod __private {
         E: From<Error>,
         Fut: Future<Output = Result<R, E>>,
     {
-        if !idempotency.config.enabled {
-            log(&idempotency.config.name, Outcome::Disabled);
-            return body.await;
-        }
-        let payload = payload?;
-        let current;
-        let ctx = match ctx {
-            Some(ctx) => Some(ctx),
-            None => {
-                current = Ctx::current();
-                current.as_ref()
-            }
-        };
-        let owned;
-        let store = match (store, &idempotency.store) {
-            (Some(store), _) => store,
-            (None, Some(store)) => &**store,
-            (None, None) => {
-                owned = default_store().await?;
-                &*owned
-            }
-        };
-        idempotency.run_value(store, &payload, ctx, body).await
+        idempotency.run_on(store, payload, ctx, body).await
     }
 }
