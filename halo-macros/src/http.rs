@@ -67,15 +67,10 @@ fn validate(function: &ItemFn, has_init: bool) -> syn::Result<()> {
                  the state that `init` builds",
             ));
         }
-        (true, 0) => {
+        (true, count) => {
+            let span = if count == 0 { sig.paren_token.span.join() } else { sig.inputs.span() };
             return Err(syn::Error::new(
-                sig.paren_token.span.join(),
-                "with `init`, the router function takes one parameter: the state that `init` returns",
-            ));
-        }
-        (true, _) => {
-            return Err(syn::Error::new_spanned(
-                &sig.inputs,
+                span,
                 "with `init`, the router function takes one parameter: the state that `init` returns",
             ));
         }

@@ -69,7 +69,7 @@ impl DynamoDbBreakerStore {
 
     fn record_of(item: &HashMap<String, AttributeValue>) -> Result<SharedState, StoreError> {
         let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-        let number = |name: &str| -> u64 {
+        let read_number = |name: &str| -> u64 {
             item.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0)
         };
         let state_text = text("state").ok_or_else(|| store_error("the breaker record has no `state`"))?;
@@ -77,12 +77,39 @@ impl DynamoDbBreakerStore {
             name: text("name").unwrap_or_default(),
             state: BreakerState::parse(&state_text)
                 .ok_or_else(|| store_error(format!("unknown state `{state_text}`")))?,
-            open_until_ms: number("open_until"),
-            trips: number("trips") as u32,
-            version: number("version"),
-            probes: number("probes") as u32,
-            successes: number("successes") as u32,
+            open_until_ms: read_number("open_until"),
+            trips: read_number("trips") as u32,
+            version: read_number("version"),
+            probes: read_number("probes") as u32,
+            successes: read_number("successes") as u32,
         })
+    }
+
+    /// An `UpdateItem` of `name`'s record applied only while it is in the
+    /// half-open period `version` (and `extra_condition`); `:one` is bound.
+    fn half_open_update(
+        &self,
+        name: &str,
+        version: u64,
+        update: &str,
+        extra_condition: Option<&str>,
+    ) -> UpdateItemFluentBuilder {
+        let half_open = "#version = :version AND #state = :half_open";
+        let condition = match extra_condition {
+            Some(extra) => format!("{half_open} AND {extra}"),
+            None => half_open.to_owned(),
+        };
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("name", AttributeValue::S(name.to_owned()))
+            .update_expression(update)
+            .condition_expression(condition)
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":one", number(1))
+            .expression_attribute_values(":version", number(version))
+            .expression_attribute_values(":half_open", AttributeValue::S(BreakerState::HalfOpen.as_str().to_owned()))
     }
 }
 
@@ -137,7 +164,7 @@ impl BreakerStore for DynamoDbBreakerStore {
     fn lease_probe<'a>(&'a self, name: &'a str, version: u64, max: u32) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             let update = self
-                .half_open_update(name, version, "SET #probes = #probes + :one", "#probes < :max")
+                .half_open_update(name, version, "SET #probes = #probes + :one", Some("#probes < :max"))
                 .expression_attribute_names("#probes", "probes")
                 .expression_attribute_values(":max", number(u64::from(max)));
             Ok(if_half_open(update.send().await)?.is_some())
@@ -151,7 +178,7 @@ impl BreakerStore for DynamoDbBreakerStore {
     ) -> BoxFuture<'a, Result<Option<u32>, StoreError>> {
         Box::pin(async move {
             let update = self
-                .half_open_update(name, version, "SET #successes = if_not_exists(#successes, :zero) + :one", "")
+                .half_open_update(name, version, "SET #successes = if_not_exists(#successes, :zero) + :one", None)
                 .expression_attribute_names("#successes", "successes")
                 .expression_attribute_values(":zero", number(0))
                 .return_values(ReturnValue::UpdatedNew);
@@ -162,35 +189,6 @@ impl BreakerStore for DynamoDbBreakerStore {
                 .map(Some)
                 .ok_or_else(|| store_error("the successes count is missing from the answer"))
         })
-    }
-}
-
-impl DynamoDbBreakerStore {
-    /// An `UpdateItem` of `name`'s record applied only while it is in the
-    /// half-open period `version` (and `extra_condition`, if any); `:one`
-    /// is bound.
-    fn half_open_update(
-        &self,
-        name: &str,
-        version: u64,
-        update: &str,
-        extra_condition: &str,
-    ) -> UpdateItemFluentBuilder {
-        let mut condition = "#version = :version AND #state = :half_open".to_owned();
-        if !extra_condition.is_empty() {
-            condition = format!("{condition} AND {extra_condition}");
-        }
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("name", AttributeValue::S(name.to_owned()))
-            .update_expression(update)
-            .condition_expression(condition)
-            .expression_attribute_names("#version", "version")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":one", number(1))
-            .expression_attribute_values(":version", number(version))
-            .expression_attribute_values(":half_open", AttributeValue::S(BreakerState::HalfOpen.as_str().to_owned()))
     }
 }
 
