@@ -6,7 +6,7 @@ use std::future::Future;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
-use crate::correlation::{Incoming, Rejected, decide};
+use crate::correlation::{Incoming, decide};
 use crate::retry::{Backoff, retry};
 use crate::{Ctx, Error, IntoError};
 
@@ -53,11 +53,11 @@ where
     ctx.append_log_key("message_id", id);
     ctx.scope(async move {
         if let Some(reason) = rejected {
-            let reason = match reason {
-                Rejected::TooLong => "longer than 128 characters",
-                Rejected::BadCharacters => "empty or has characters outside [A-Za-z0-9._:/-]",
-            };
-            tracing::warn!(rejected_length = sent_len, reason, "the record's correlation id was replaced by a new one");
+            tracing::warn!(
+                rejected_length = sent_len,
+                reason = reason.reason(),
+                "the record's correlation id was replaced by a new one"
+            );
         }
         match work.await {
             Ok(()) => true,

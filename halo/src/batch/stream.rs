@@ -64,7 +64,7 @@ impl<T: DeserializeOwned> Kinesis<T> {
                 .map(|raw| extract(&raw))
                 .map(|mut incoming| {
                     incoming.source = EventSource::Kinesis;
-                    incoming.fallback_id = None;
+                    incoming.fallback_ids.clear();
                     incoming
                 })
                 .unwrap_or_else(|| Incoming::new(EventSource::Kinesis, None, None, None));

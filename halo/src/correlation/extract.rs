@@ -11,7 +11,7 @@ use super::{EventSource, Incoming, names};
 ///
 /// | source | where |
 /// |---|---|
-/// | API Gateway REST/HTTP, ALB, function URL | headers `x-correlation-id`, `debug-log-enabled`, `x-user-agent` (any case, single or multi-value); fallback id: the API Gateway request id, else the `Root` of `x-amzn-trace-id` |
+/// | API Gateway REST/HTTP, ALB, function URL | headers `x-correlation-id`, `debug-log-enabled`, `x-user-agent` (any case, single or multi-value); fallback ids: the request id, then the `Root` of `x-amzn-trace-id` |
 /// | SQS (first record) | message attributes of the same names (`stringValue`) |
 /// | SNS (first record) | message attributes of the same names (`Value`) |
 /// | EventBridge | fields of `detail` |
@@ -75,7 +75,7 @@ fn from_http(top: Top) -> Incoming {
     let headers = if top.headers.is_empty() { top.multi } else { top.headers };
     let trace_root = headers.trace.text().and_then(|t| super::id::trace_root(&t).map(str::to_owned));
     let mut incoming = headers.fields.into_incoming(source);
-    incoming.fallback_id = context.request_id.text().or(trace_root);
+    incoming.fallback_ids = context.request_id.text().into_iter().chain(trace_root).collect();
     incoming
 }
 

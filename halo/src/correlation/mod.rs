@@ -42,9 +42,11 @@ pub struct Incoming {
     pub debug: Option<bool>,
     /// The caller's name (`x-user-agent`), if any.
     pub caller: Option<String>,
-    /// An id to use when no correlation id was sent (the API Gateway
-    /// request id, or the X-Ray trace root).
-    pub fallback_id: Option<String>,
+    /// Ids to use, in order, when no valid correlation id was sent: for
+    /// HTTP events the API Gateway / ALB request id, then the root of the
+    /// `x-amzn-trace-id` header. The first valid one wins; when none is
+    /// valid a new id is generated.
+    pub fallback_ids: Vec<String>,
 }
 
 impl Incoming {
@@ -55,7 +57,7 @@ impl Incoming {
         debug: Option<bool>,
         caller: Option<String>,
     ) -> Self {
-        Incoming { source, correlation_id, debug, caller, fallback_id: None }
+        Incoming { source, correlation_id, debug, caller, fallback_ids: Vec::new() }
     }
 }
 
@@ -107,13 +109,28 @@ impl Correlation {
 pub enum Rejected {
     /// Longer than [`MAX_LEN`].
     TooLong,
-    /// Empty, or a character outside `[A-Za-z0-9._:/-]`.
+    /// Empty, or a character outside `[A-Za-z0-9._:/+=-]`.
     BadCharacters,
 }
 
+impl Rejected {
+    /// Why the id was rejected, for a log line (never the id itself).
+    ///
+    /// ```
+    /// assert_eq!(halo::correlation::Rejected::TooLong.reason(), "longer than 128 characters");
+    /// ```
+    pub fn reason(self) -> &'static str {
+        match self {
+            Rejected::TooLong => "longer than 128 characters",
+            Rejected::BadCharacters => "empty or has characters outside [A-Za-z0-9._:/+=-]",
+        }
+    }
+}
+
 /// Turns what an event said into the invocation's [`Correlation`]:
-/// validates the id (falling back to the event's own request id, then to a
-/// new UUID), and decides debug sampling: the upstream decision when there
+/// validates the id, falling back to the first valid one of
+/// [`Incoming::fallback_ids`] (the event's own request id, then its trace
+/// root), then to a new UUID; and decides debug sampling: the upstream decision when there
 /// is one, else a draw against `sample_rate`.
 ///
 /// Returns the rejection reason when an incoming id was replaced.
@@ -137,7 +154,7 @@ pub fn decide(incoming: Incoming, sample_rate: f64) -> (Correlation, Option<Reje
         }
         None => None,
     };
-    let id = id.or(incoming.fallback_id.filter(|f| is_valid_id(f))).unwrap_or_else(generate_id);
+    let id = id.or_else(|| incoming.fallback_ids.into_iter().find(|f| is_valid_id(f))).unwrap_or_else(generate_id);
     let debug = incoming.debug.unwrap_or_else(|| sample_rate > 0.0 && fastrand::f64() < sample_rate);
     let caller = incoming.caller.filter(|c| is_valid_id(c));
     (Correlation { id, debug, caller, source: incoming.source }, rejected)

@@ -199,3 +199,39 @@ fn nothing_is_propagated_outside_an_invocation() {
     propagate::into_invoke_payload(&mut payload);
     assert_eq!(payload, serde_json::json!({}));
 }
+
+#[test]
+fn the_fallback_chain_takes_the_first_valid_candidate() {
+    // An HTTP API request id as AWS generates it (base64, with padding).
+    let v2 = with("apigw-v2.json", |e| {
+        e["headers"].as_object_mut().unwrap().remove("x-correlation-id");
+        e["requestContext"]["requestId"] = "JKJaXmPLvHcESHA=".into();
+    });
+    let (correlation, rejected) = decide(extract(&v2), 0.0);
+    assert_eq!((correlation.id.as_str(), rejected), ("JKJaXmPLvHcESHA=", None));
+
+    // A request id that is not valid: the trace root is tried next.
+    let root = "1-5759e988-bd862e3fe1be46a994272793";
+    let bad_request_id = with("apigw-v2.json", |e| {
+        e["headers"].as_object_mut().unwrap().remove("x-correlation-id");
+        e["headers"]["x-amzn-trace-id"] = format!("Root={root};Sampled=1").into();
+        e["requestContext"]["requestId"] = "not valid\n".into();
+    });
+    assert_eq!(decide(extract(&bad_request_id), 0.0).0.id, root);
+
+    // An invalid header does not stop the chain either.
+    let bad_header = with("apigw-v2.json", |e| {
+        e["headers"]["x-correlation-id"] = "<script>".into();
+        e["requestContext"]["requestId"] = "LV7fzho-PHcEJPw=".into();
+    });
+    let (correlation, rejected) = decide(extract(&bad_header), 0.0);
+    assert_eq!((correlation.id.as_str(), rejected), ("LV7fzho-PHcEJPw=", Some(Rejected::BadCharacters)));
+
+    // Nothing valid at all: generated.
+    let nothing = with("apigw-v2.json", |e| {
+        e["headers"].as_object_mut().unwrap().remove("x-correlation-id");
+        e["headers"].as_object_mut().unwrap().remove("x-amzn-trace-id");
+        e["requestContext"]["requestId"] = "\"quoted\"".into();
+    });
+    assert!(uuid::Uuid::parse_str(&decide(extract(&nothing), 0.0).0.id).is_ok());
+}

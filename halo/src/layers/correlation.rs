@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
-use crate::correlation::{self, Extractor, Rejected};
+use crate::correlation::{self, Extractor};
 use crate::invocation::Invocation;
 
 /// Reads the correlation id, debug-sampling decision and caller from the
@@ -72,11 +72,11 @@ where
         let (decided, rejected) = correlation::decide(incoming, crate::log::debug_sample_rate());
         inv.ctx.set_correlation(decided);
         if let Some(reason) = rejected {
-            let reason = match reason {
-                Rejected::TooLong => "longer than 128 characters",
-                Rejected::BadCharacters => "empty or has characters outside [A-Za-z0-9._:/-]",
-            };
-            tracing::warn!(rejected_length = sent_len, reason, "the incoming correlation id was replaced by a new one");
+            tracing::warn!(
+                rejected_length = sent_len,
+                reason = reason.reason(),
+                "the incoming correlation id was replaced by a new one"
+            );
         }
         self.inner.call(inv)
     }
