@@ -18,103 +18,31 @@
 //! `serde_path_to_error`): `bare` into the request type, `halo` into a raw
 //! JSON value that halo's stack then decodes.
 
-use std::hint::black_box;
-use std::sync::Arc;
+#[path = "support/invocation.rs"]
+mod invocation;
 
-use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
-use aws_lambda_events::encodings::Body;
+use std::hint::black_box;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use futures_util::FutureExt;
 use serde_json::value::RawValue;
-use tower::{Service, ServiceExt};
-use tracing_subscriber::layer::SubscriberExt;
 
-const EVENT: &str = include_str!("../../examples/hello-api/events/get-hello.json");
-
-/// How lambda_runtime decodes an event body into the service's type.
-fn lambda_decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> T {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut de).unwrap()
-}
-
-fn respond(request: &ApiGatewayProxyRequest) -> ApiGatewayProxyResponse {
-    let name = request.query_string_parameters.first("name").unwrap_or("world");
-    let mut response = ApiGatewayProxyResponse::default();
-    response.status_code = 200;
-    response.body = Some(Body::Text(format!("{{\"message\":\"hello, {name}\"}}")));
-    response
-}
-
-async fn bare_handler(request: ApiGatewayProxyRequest) -> Result<ApiGatewayProxyResponse, halo::Error> {
-    Ok(respond(&request))
-}
-
-async fn failing_handler(
-    _request: ApiGatewayProxyRequest,
-    _ctx: &halo::Ctx,
-) -> Result<ApiGatewayProxyResponse, halo::Error> {
-    Err(halo::Error::not_found("no such greeting"))
-}
-
-async fn halo_handler(
-    request: ApiGatewayProxyRequest,
-    _ctx: &halo::Ctx,
-) -> Result<ApiGatewayProxyResponse, halo::Error> {
-    tracing::info!(path = request.path.as_deref().unwrap_or("/"), "request received");
-    let response = respond(&request);
-    tracing::info!(status = response.status_code, "response ready");
-    Ok(response)
-}
+use invocation::lambda_decode;
 
 fn overhead(c: &mut Criterion) {
-    let subscriber = tracing_subscriber::registry().with(halo::log::JsonLayer::new(std::io::sink));
-    tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
-    halo::log::set_level(tracing_subscriber::filter::LevelFilter::INFO);
+    invocation::install_logger();
 
     // The timeout guard needs tokio's timer; nothing here waits on it.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
     let _runtime = runtime.enter();
-    let bytes = EVENT.as_bytes();
+    let bytes = invocation::EVENT.as_bytes();
     let mut group = c.benchmark_group("invocation");
+    let stacks = invocation::Stacks::new();
+    let function = stacks.function();
 
-    group.bench_function("bare", |b| {
-        b.iter(|| {
-            let request: ApiGatewayProxyRequest = lambda_decode(black_box(bytes));
-            let response = bare_handler(request).now_or_never().unwrap().unwrap();
-            black_box(serde_json::to_vec(&response).unwrap())
-        })
-    });
-
-    let function = Arc::new(halo::FunctionInfo::for_test());
-    let options = halo::Options::from_env();
-    let stack = halo::layers::stack(halo::HandlerService::new(halo_handler), &options);
-    group.bench_function("halo", |b| {
-        b.iter(|| {
-            let payload: Box<RawValue> = lambda_decode(black_box(bytes));
-            let ctx = halo::Ctx::builder("8f7c7a0e-2a5e-4c1b-9d7e-0b7f6b1c2d3e")
-                .invoked_function_arn("arn:aws:lambda:us-east-1:123456789012:function:bench")
-                .deadline_epoch_ms(u64::MAX / 2)
-                .function(function.clone())
-                .build();
-            let mut service = stack.clone();
-            let response = service.ready().now_or_never().unwrap().unwrap().call(halo::Invocation { payload, ctx });
-            let response = response.now_or_never().unwrap().unwrap();
-            black_box(serde_json::to_vec(&response).unwrap())
-        })
-    });
-    let failing = halo::layers::stack(halo::HandlerService::new(failing_handler), &options);
-    group.bench_function("halo_error", |b| {
-        b.iter(|| {
-            let payload: Box<RawValue> = lambda_decode(black_box(bytes));
-            let ctx = halo::Ctx::builder("8f7c7a0e-2a5e-4c1b-9d7e-0b7f6b1c2d3e")
-                .deadline_epoch_ms(u64::MAX / 2)
-                .function(function.clone())
-                .build();
-            let mut service = failing.clone();
-            let response = service.ready().now_or_never().unwrap().unwrap().call(halo::Invocation { payload, ctx });
-            black_box(response.now_or_never().unwrap().unwrap())
-        })
-    });
+    group.bench_function("bare", |b| b.iter(|| black_box(invocation::bare(bytes))));
+    group.bench_function("halo", |b| b.iter(|| black_box(stacks.halo(bytes))));
+    group.bench_function("halo_error", |b| b.iter(|| black_box(stacks.halo_error(bytes))));
 
     // Components of halo's part, for the README's breakdown.
     let raw_event: Box<RawValue> = lambda_decode(bytes);

@@ -1,0 +1,34 @@
+//! Instruction counts per invocation, stable whatever else the machine does:
+//! run under callgrind by `scripts/bench-instructions.sh`, which runs each
+//! path twice (N and 2N iterations) and reports the difference divided by N,
+//! so set-up costs cancel out.
+//!
+//! `HALO_BENCH_PATH` picks the path (`bare`, `halo`, `halo_error`) and
+//! `HALO_BENCH_ITERS` the number of invocations (default 1, which is what
+//! `cargo test --benches` runs: a smoke test of every path).
+
+#[path = "support/invocation.rs"]
+mod invocation;
+
+use std::hint::black_box;
+
+fn main() {
+    invocation::install_logger();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let _runtime = runtime.enter();
+    let iterations: u64 = std::env::var("HALO_BENCH_ITERS").ok().and_then(|n| n.parse().ok()).unwrap_or(1);
+    let path = std::env::var("HALO_BENCH_PATH").unwrap_or_default();
+    let stacks = invocation::Stacks::new();
+    let bytes = invocation::EVENT.as_bytes();
+    let paths: Vec<&str> = if path.is_empty() { vec!["bare", "halo", "halo_error"] } else { vec![path.as_str()] };
+    for path in paths {
+        for _ in 0..iterations {
+            match path {
+                "bare" => drop(black_box(invocation::bare(bytes))),
+                "halo" => drop(black_box(stacks.halo(bytes))),
+                "halo_error" => drop(black_box(stacks.halo_error(bytes))),
+                other => panic!("unknown HALO_BENCH_PATH {other:?}: bare, halo or halo_error"),
+            }
+        }
+    }
+}

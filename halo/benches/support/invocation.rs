@@ -1,0 +1,117 @@
+//! The invocation paths the overhead benchmarks measure, shared by the
+//! criterion benchmark (`overhead`, wall clock) and the instruction-count
+//! harness (`instructions`, run under callgrind).
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
+use aws_lambda_events::encodings::Body;
+use futures_util::FutureExt;
+use serde_json::value::RawValue;
+use tower::{Service, ServiceExt};
+use tracing_subscriber::layer::SubscriberExt;
+
+/// The event every path decodes: an API Gateway REST request.
+pub const EVENT: &str = include_str!("../../../examples/hello-api/events/get-hello.json");
+
+/// How lambda_runtime decodes an event body into the service's type.
+pub fn lambda_decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> T {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut de).unwrap()
+}
+
+fn respond(request: &ApiGatewayProxyRequest) -> ApiGatewayProxyResponse {
+    let name = request.query_string_parameters.first("name").unwrap_or("world");
+    let mut response = ApiGatewayProxyResponse::default();
+    response.status_code = 200;
+    response.body = Some(Body::Text(format!("{{\"message\":\"hello, {name}\"}}")));
+    response
+}
+
+async fn bare_handler(request: ApiGatewayProxyRequest) -> Result<ApiGatewayProxyResponse, halo::Error> {
+    Ok(respond(&request))
+}
+
+async fn failing_handler(
+    _request: ApiGatewayProxyRequest,
+    _ctx: &halo::Ctx,
+) -> Result<ApiGatewayProxyResponse, halo::Error> {
+    Err(halo::Error::not_found("no such greeting"))
+}
+
+async fn halo_handler(
+    request: ApiGatewayProxyRequest,
+    _ctx: &halo::Ctx,
+) -> Result<ApiGatewayProxyResponse, halo::Error> {
+    tracing::info!(path = request.path.as_deref().unwrap_or("/"), "request received");
+    let response = respond(&request);
+    tracing::info!(status = response.status_code, "response ready");
+    Ok(response)
+}
+
+/// Installs the JSON logger writing to a sink, at INFO, as the global
+/// subscriber (once per process).
+pub fn install_logger() {
+    let subscriber = tracing_subscriber::registry().with(halo::log::JsonLayer::new(std::io::sink));
+    tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
+    halo::log::set_level(tracing_subscriber::filter::LevelFilter::INFO);
+}
+
+/// The bare lambda_runtime-style path: decode, handler, encode.
+pub fn bare(bytes: &[u8]) -> Vec<u8> {
+    let request: ApiGatewayProxyRequest = lambda_decode(black_box(bytes));
+    let response = bare_handler(request).now_or_never().unwrap().unwrap();
+    serde_json::to_vec(&response).unwrap()
+}
+
+/// halo's full stack around the same handler work (plus two log lines),
+/// and around a failing handler.
+pub struct Stacks {
+    function: Arc<halo::FunctionInfo>,
+    ok: halo::layers::InvocationService,
+    failing: halo::layers::InvocationService,
+}
+
+impl Stacks {
+    /// Builds both stacks with the options from the environment.
+    pub fn new() -> Stacks {
+        let options = halo::Options::from_env();
+        Stacks {
+            function: Arc::new(halo::FunctionInfo::for_test()),
+            ok: halo::layers::stack(halo::HandlerService::new(halo_handler), &options),
+            failing: halo::layers::stack(halo::HandlerService::new(failing_handler), &options),
+        }
+    }
+
+    fn ctx(&self) -> halo::Ctx {
+        halo::Ctx::builder("8f7c7a0e-2a5e-4c1b-9d7e-0b7f6b1c2d3e")
+            .invoked_function_arn("arn:aws:lambda:us-east-1:123456789012:function:bench")
+            .deadline_epoch_ms(u64::MAX / 2)
+            .function(self.function.clone())
+            .build()
+    }
+
+    /// One invocation through the full stack; the encoded response.
+    pub fn halo(&self, bytes: &[u8]) -> Vec<u8> {
+        let payload: Box<RawValue> = lambda_decode(black_box(bytes));
+        let mut service = self.ok.clone();
+        let response =
+            service.ready().now_or_never().unwrap().unwrap().call(halo::Invocation { payload, ctx: self.ctx() });
+        serde_json::to_vec(&response.now_or_never().unwrap().unwrap()).unwrap()
+    }
+
+    /// One failing invocation through the full stack.
+    pub fn halo_error(&self, bytes: &[u8]) -> Box<RawValue> {
+        let payload: Box<RawValue> = lambda_decode(black_box(bytes));
+        let mut service = self.failing.clone();
+        let response =
+            service.ready().now_or_never().unwrap().unwrap().call(halo::Invocation { payload, ctx: self.ctx() });
+        response.now_or_never().unwrap().unwrap()
+    }
+
+    /// The function facts the contexts are built with.
+    pub fn function(&self) -> Arc<halo::FunctionInfo> {
+        self.function.clone()
+    }
+}
