@@ -7,11 +7,11 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::correlation::Correlation;
+use crate::correlation::{Correlation, TrustedSources};
 use crate::function::FunctionInfo;
 use crate::log::DebugBuffer;
 
@@ -47,6 +47,7 @@ struct Inner {
     function: Arc<FunctionInfo>,
     timeout_margin: Duration,
     correlation: OnceLock<Correlation>,
+    trusted_debug_sources: AtomicU16,
     log_keys: Mutex<Vec<(String, serde_json::Value)>>,
     debug_buffer: Mutex<DebugBuffer>,
 }
@@ -133,6 +134,7 @@ impl Ctx {
                 function: inner.function.clone(),
                 timeout_margin: inner.timeout_margin,
                 correlation: OnceLock::new(),
+                trusted_debug_sources: AtomicU16::new(self.trusted_debug_sources().bits()),
                 log_keys: Mutex::new(self.log_keys()),
                 debug_buffer: Mutex::new(DebugBuffer::default()),
             }),
@@ -238,6 +240,16 @@ impl Ctx {
     /// here or upstream).
     pub fn debug_sampled(&self) -> bool {
         self.inner.correlation.get().is_some_and(|c| c.debug)
+    }
+
+    /// The sources whose `debug-log-enabled` flag this invocation honours
+    /// (set by the correlation layer; batch records follow it).
+    pub(crate) fn trusted_debug_sources(&self) -> TrustedSources {
+        TrustedSources::from_bits(self.inner.trusted_debug_sources.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn set_trusted_debug_sources(&self, trusted: TrustedSources) {
+        self.inner.trusted_debug_sources.store(trusted.bits(), Ordering::Relaxed);
     }
 
     /// The buffer of debug lines held back for this invocation.
@@ -363,6 +375,7 @@ impl CtxBuilder {
                 function: self.function.unwrap_or_else(FunctionInfo::shared),
                 timeout_margin: self.timeout_margin,
                 correlation: OnceLock::new(),
+                trusted_debug_sources: AtomicU16::new(TrustedSources::default().bits()),
                 log_keys: Mutex::new(Vec::new()),
                 debug_buffer: Mutex::new(DebugBuffer::default()),
             }),

@@ -141,6 +141,10 @@ impl tower::Service<Invocation> for HandlerService {
 
 /// Decodes an event payload into `E`, naming the failing field path.
 ///
+/// The error (`InvalidEvent`, 400) is safe to return to the caller: it
+/// names the field path (printable ASCII, at most 64 characters) and what
+/// was expected, never the value, unknown key or variant that was sent.
+///
 /// ```
 /// #[derive(serde::Deserialize, Debug)]
 /// struct Order { id: u64 }
@@ -152,46 +156,20 @@ impl tower::Service<Invocation> for HandlerService {
 /// ```
 pub fn decode_event<E: DeserializeOwned>(payload: &RawValue) -> Result<E, Error> {
     let mut de = serde_json::Deserializer::from_str(payload.get());
-    serde_path_to_error::deserialize(&mut de).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        let message = if path == "." {
-            format!("the event does not match the expected shape: {}", without_position(&inner))
-        } else {
-            format!("the event does not match the expected shape at `{path}`: {}", without_position(&inner))
-        };
-        Error::bad_request(message).with_code("InvalidEvent")
-    })
+    serde_path_to_error::deserialize(&mut de)
+        .map_err(|err| Error::bad_request(mismatch_message("the event", &err)).with_code("InvalidEvent"))
 }
 
-/// The longest reason an `InvalidEvent` message carries.
-const MAX_REASON_LEN: usize = 200;
-
-/// serde_json's message made fit for a caller: without the " at line 1
-/// column 9" suffix, without the offending value that `invalid type` and
-/// `invalid value` messages quote (it is the caller's own input, possibly
-/// hostile), and at most 200 characters.
-fn without_position(err: &serde_json::Error) -> String {
-    let mut text = err.to_string();
-    if let Some(at) = text.rfind(" at line ") {
-        text.truncate(at);
+/// `"<what> does not match the expected shape at `path`: reason"`, with
+/// the path and reason made safe for a caller ([`crate::public_text`]).
+pub(crate) fn mismatch_message(what: &str, err: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    let path = err.path().to_string();
+    let reason = crate::public_text::decode_reason(err.inner());
+    if path == "." {
+        format!("{what} does not match the expected shape: {reason}")
+    } else {
+        format!("{what} does not match the expected shape at `{}`: {reason}", crate::public_text::field_path(&path))
     }
-    for prefix in ["invalid type", "invalid value"] {
-        if text.starts_with(prefix)
-            && let Some(expected) = text.rfind(", expected ")
-        {
-            text = format!("{prefix}{}", &text[expected..]);
-        }
-    }
-    if text.len() > MAX_REASON_LEN {
-        let mut cut = MAX_REASON_LEN;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text.truncate(cut);
-        text.push('…');
-    }
-    text
 }
 
 /// Encodes a handler's response as JSON.

@@ -43,6 +43,7 @@ pub mod layers;
 pub mod local;
 pub mod log;
 pub mod params;
+mod public_text;
 pub mod retry;
 mod runtime;
 pub mod saga;

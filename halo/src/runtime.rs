@@ -17,7 +17,7 @@ use serde_json::value::RawValue;
 use tower::ServiceExt;
 
 use crate::context::{Ctx, take_cold_start};
-use crate::correlation::Extractor;
+use crate::correlation::{Extractor, TrustedSources};
 use crate::error::{Error, IntoError};
 use crate::function::FunctionInfo;
 use crate::handler::{HandlerFn, HandlerService, StatefulHandlerFn};
@@ -111,6 +111,10 @@ where
 pub struct Options {
     pub(crate) timeout_margin: Duration,
     pub(crate) extractors: Vec<Arc<dyn Extractor>>,
+    pub(crate) trusted_debug_sources: TrustedSources,
+    /// An entry of `HALO_DEBUG_FLAG_SOURCES` that is not a source name,
+    /// logged once the logger is up.
+    pub(crate) invalid_trusted_source: Option<String>,
 }
 
 impl std::fmt::Debug for Options {
@@ -118,6 +122,7 @@ impl std::fmt::Debug for Options {
         f.debug_struct("Options")
             .field("timeout_margin", &self.timeout_margin)
             .field("extractors", &self.extractors.len())
+            .field("trusted_debug_sources", &self.trusted_debug_sources)
             .finish()
     }
 }
@@ -130,9 +135,36 @@ impl Default for Options {
 
 impl Options {
     /// Options from the environment: the timeout margin from
-    /// `HALO_TIMEOUT_MARGIN_MS` (default 200 ms), no custom extractors.
+    /// `HALO_TIMEOUT_MARGIN_MS` (default 200 ms), the sources whose debug
+    /// flag is honoured from `HALO_DEBUG_FLAG_SOURCES` (default: not HTTP,
+    /// see [`TrustedSources`]), no custom extractors.
     pub fn from_env() -> Options {
-        Options { timeout_margin: crate::timeout::margin_from_env(), extractors: Vec::new() }
+        let (trusted_debug_sources, invalid_trusted_source) = match TrustedSources::from_env() {
+            Ok(trusted) => (trusted, None),
+            Err(name) => (TrustedSources::default(), Some(name)),
+        };
+        Options {
+            timeout_margin: crate::timeout::margin_from_env(),
+            extractors: Vec::new(),
+            trusted_debug_sources,
+            invalid_trusted_source,
+        }
+    }
+
+    /// The event sources whose incoming `debug-log-enabled: true` switches
+    /// on debug logging for the invocation (default: SQS, SNS, EventBridge,
+    /// Kinesis, DynamoDB Streams and direct invokes; not HTTP events, whose
+    /// callers may be anyone).
+    ///
+    /// ```
+    /// use halo::correlation::{EventSource, TrustedSources};
+    ///
+    /// // An internal API behind IAM auth: let its callers sample the chain.
+    /// let options = halo::Options::from_env().trusted_debug_sources(TrustedSources::default().with(EventSource::ApiGatewayV1));
+    /// ```
+    pub fn trusted_debug_sources(mut self, trusted: TrustedSources) -> Options {
+        self.trusted_debug_sources = trusted;
+        self
     }
 
     /// The safety margin kept before Lambda's deadline.
@@ -168,6 +200,9 @@ where
 {
     crate::log::init();
     crate::log::install_panic_hook();
+    if let Some(name) = &options.invalid_trusted_source {
+        tracing::warn!(entry = %name, "HALO_DEBUG_FLAG_SOURCES has an entry that is not a source name: the default sources are trusted");
+    }
     let mode = match Mode::from_env() {
         Ok(mode) => mode,
         Err(exit) => return exit,

@@ -76,7 +76,10 @@ async fn the_correlation_id_comes_back_and_is_on_every_line() {
 #[tokio::test]
 async fn debug_lines_follow_the_sampling_decision() {
     let api = RuntimeApi::start().await;
-    let function = FunctionProcess::start(fixture(), &api, &[("HALO_DEBUG_SAMPLE_RATE", "0")]);
+    // An API whose callers are trusted to sample the chain (HTTP sources
+    // are not by default: see `public_callers_cannot_switch_on_debug`).
+    let env = [("HALO_DEBUG_SAMPLE_RATE", "0"), ("HALO_DEBUG_FLAG_SOURCES", "internal,http")];
+    let function = FunctionProcess::start(fixture(), &api, &env);
     let forced = api.invoke(&request("/echo", &[("debug-log-enabled", "true")]), TIMEOUT).await;
     let quiet = api.invoke(&request("/echo", &[]), TIMEOUT).await;
     let failing = api.invoke(&request("/fail", &[]), TIMEOUT).await;
@@ -98,6 +101,18 @@ async fn debug_lines_follow_the_sampling_decision() {
     let failed = failing_lines.iter().position(|l| l["message"] == "invocation failed").unwrap();
     assert!(flushed < failed, "flushed before the failure line");
     assert_eq!(failing_lines[flushed]["message"], "fixture debug line");
+}
+
+#[tokio::test]
+async fn public_callers_cannot_switch_on_debug() {
+    let api = RuntimeApi::start().await;
+    let function = FunctionProcess::start(fixture(), &api, &[("HALO_DEBUG_SAMPLE_RATE", "0")]);
+    let asked = api.invoke(&request("/echo", &[("debug-log-enabled", "true")]), TIMEOUT).await;
+    assert_eq!(asked.body["statusCode"], 200);
+    let lines = parse_json_lines(&function.stop());
+    let asked_lines = lines_of(&lines, &asked);
+    assert!(!asked_lines.is_empty());
+    assert!(asked_lines.iter().all(|l| l["level"] != "DEBUG" && l.get("sampled").is_none()), "{asked_lines:?}");
 }
 
 #[tokio::test]

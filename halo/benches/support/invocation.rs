@@ -110,7 +110,9 @@ impl Stacks {
         response.now_or_never().unwrap().unwrap()
     }
 
-    /// The function facts the contexts are built with.
+    /// The function facts the contexts are built with (the overhead
+    /// benchmark builds its own contexts with them).
+    #[allow(dead_code)]
     pub fn function(&self) -> Arc<halo::FunctionInfo> {
         self.function.clone()
     }

@@ -62,12 +62,14 @@
 //! }
 //! ```
 
+mod data;
 mod options;
 mod record;
 mod response;
 mod sqs;
 mod stream;
 
+pub use data::{RawData, RecordData};
 pub use options::BatchOptions;
 pub use response::{BatchResponse, ItemFailure};
 pub use sqs::{Sqs, SqsRecord};

@@ -4,7 +4,6 @@
 use std::future::Future;
 
 use serde::de::DeserializeOwned;
-use serde_json::value::RawValue;
 
 use crate::correlation::{Incoming, decide};
 use crate::retry::{Backoff, retry};
@@ -45,13 +44,22 @@ where
         Some(parent) => parent.for_record(),
         None => Ctx::builder(id).build(),
     };
+    let mut incoming = incoming;
+    if !ctx.trusted_debug_sources().contains(incoming.source) {
+        incoming.debug = None;
+    }
     let sent_len = incoming.correlation_id.as_ref().map(String::len);
     let (mut correlation, rejected) = decide(incoming, 0.0);
     // Sampled at the edge: the whole batch's records are sampled with it.
     correlation.debug |= parent.as_ref().is_some_and(Ctx::debug_sampled);
     ctx.set_correlation(correlation);
-    ctx.append_log_key("message_id", id);
+    if !id.is_empty() {
+        ctx.append_log_key("message_id", id);
+    }
     ctx.scope(async move {
+        if id.is_empty() {
+            tracing::warn!("the record has no message id or sequence number: it cannot be reported alone, so its failure fails the whole batch");
+        }
         if let Some(reason) = rejected {
             tracing::warn!(
                 rejected_length = sent_len,
@@ -85,11 +93,12 @@ pub(crate) fn decode_body<T: DeserializeOwned>(body: &str) -> Result<T, Error> {
     // One parse on the happy path; the field path is worked out only for
     // a body that does not decode.
     serde_json::from_str(body).map_err(|_| {
-        let Ok(raw) = RawValue::from_string(body.to_owned()) else {
-            return Error::bad_request("the record body is not JSON").with_code("InvalidRecord");
-        };
-        let message = match crate::decode_event::<T>(&raw) {
-            Err(err) => err.message().replacen("the event", "the record body", 1),
+        let mut de = serde_json::Deserializer::from_str(body);
+        let message = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+            Err(err) if err.inner().classify() == serde_json::error::Category::Data => {
+                crate::handler::mismatch_message("the record body", &err)
+            }
+            Err(_) => "the record body is not JSON".to_owned(),
             Ok(_) => "the record body does not match the expected shape".to_owned(),
         };
         Error::bad_request(message).with_code("InvalidRecord")

@@ -6,16 +6,17 @@ use std::marker::PhantomData;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use futures_util::StreamExt;
 use serde::Deserialize;
-use serde::de::{DeserializeOwned, Deserializer};
+use serde::de::Deserializer;
 
+use super::data::RecordData;
 use super::options::BatchOptions;
-use super::record::{decode_body, run_record, with_retries};
+use super::record::{run_record, with_retries};
 use super::response::{BatchResponse, finish};
 use crate::correlation::{EventSource, Incoming, names};
 use crate::{Error, IntoError};
 
-/// An SQS event whose message bodies are JSON of type `T`: the event type
-/// of a batch handler. Bodies are decoded per record when it runs, so one
+/// An SQS event whose message bodies are JSON of type `T` (or, with
+/// `Sqs<RawData>`, any text): the event type of a batch handler. Bodies are decoded per record when it runs, so one
 /// malformed body fails only its record.
 #[derive(Debug, Clone)]
 pub struct Sqs<T> {
@@ -54,7 +55,7 @@ impl<T> SqsRecord<T> {
     }
 }
 
-impl<T: DeserializeOwned> Sqs<T> {
+impl<T: RecordData> Sqs<T> {
     /// The messages of the batch, as sent.
     pub fn messages(&self) -> &[SqsMessage] {
         &self.event.records
@@ -138,12 +139,12 @@ impl<T: DeserializeOwned> Sqs<T> {
 /// One attempt at a record: decode its body, run the handler.
 async fn attempt<T, F, Fut, E>(handler: &F, message_id: String, message: SqsMessage) -> Result<(), Error>
 where
-    T: DeserializeOwned,
+    T: RecordData,
     F: Fn(SqsRecord<T>) -> Fut,
     Fut: Future<Output = Result<(), E>>,
     E: IntoError,
 {
-    let body: T = decode_body(message.body.as_deref().unwrap_or_default())?;
+    let body = T::from_record_data(message.body.as_deref().unwrap_or_default().as_bytes())?;
     handler(SqsRecord { body, message_id, message }).await.map_err(IntoError::into_error)
 }
 

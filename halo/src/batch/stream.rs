@@ -7,16 +7,18 @@ use std::marker::PhantomData;
 use aws_lambda_events::event::dynamodb::{Event as DynamoDbEvent, EventRecord};
 use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
 use serde::Deserialize;
-use serde::de::{DeserializeOwned, Deserializer};
+use serde::de::Deserializer;
 use serde_json::value::RawValue;
 
+use super::data::RecordData;
 use super::options::BatchOptions;
-use super::record::{decode_body, run_record, with_retries};
+use super::record::{run_record, with_retries};
 use super::response::{BatchResponse, finish};
 use crate::correlation::{EventSource, Incoming, extract};
 use crate::{Error, IntoError};
 
-/// A Kinesis event whose record data is JSON of type `T`.
+/// A Kinesis event whose record data is JSON of type `T`, or with
+/// `Kinesis<RawData>` any bytes (Avro, protobuf, CSV, compressed data).
 ///
 /// A record's correlation id is read from a top-level `x-correlation-id`
 /// field of its data (what
@@ -45,7 +47,7 @@ pub struct KinesisRecord<T> {
     pub record: KinesisEventRecord,
 }
 
-impl<T: DeserializeOwned> Kinesis<T> {
+impl<T: RecordData> Kinesis<T> {
     /// Runs `handler` on the records in order; stops at the first failure
     /// and reports its sequence number, so Lambda retries from there.
     pub async fn process<F, Fut, E>(self, options: &BatchOptions, handler: F) -> Result<BatchResponse, Error>
@@ -57,9 +59,8 @@ impl<T: DeserializeOwned> Kinesis<T> {
         let total = self.event.records.len();
         for record in self.event.records {
             let sequence_number = record.kinesis.sequence_number.clone();
-            let text = String::from_utf8(record.kinesis.data.0.clone()).ok();
-            let incoming = text
-                .as_deref()
+            let incoming = std::str::from_utf8(&record.kinesis.data.0)
+                .ok()
                 .and_then(|t| RawValue::from_string(t.to_owned()).ok())
                 .map(|raw| extract(&raw))
                 .map(|mut incoming| {
@@ -69,12 +70,10 @@ impl<T: DeserializeOwned> Kinesis<T> {
                 })
                 .unwrap_or_else(|| Incoming::new(EventSource::Kinesis, None, None, None));
             let attempt = || {
-                let (text, record, sequence_number) = (text.clone(), record.clone(), sequence_number.clone());
+                let (record, sequence_number) = (record.clone(), sequence_number.clone());
                 let handler = &handler;
                 async move {
-                    let text = text
-                        .ok_or_else(|| Error::bad_request("the record data is not UTF-8").with_code("InvalidRecord"))?;
-                    let data: T = decode_body(&text)?;
+                    let data = T::from_record_data(&record.kinesis.data.0)?;
                     handler(KinesisRecord { data, sequence_number, record }).await.map_err(IntoError::into_error)
                 }
             };

@@ -1,8 +1,6 @@
 //! Breakers configured from the environment, and the lazily built
 //! breaker behind `#[halo::circuit_breaker]`.
 
-use std::sync::Arc;
-
 use tokio::sync::OnceCell;
 
 use super::circuit::CircuitBreaker;
@@ -28,7 +26,8 @@ pub async fn from_env(name: &str, policy: Policy) -> CircuitBreaker {
         #[cfg(feature = "dynamodb")]
         Some(table) => {
             let client = aws_sdk_dynamodb::Client::new(&crate::aws::sdk_config().await);
-            let store: Arc<dyn super::BreakerStore> = Arc::new(super::DynamoDbBreakerStore::new(client, table));
+            let store: std::sync::Arc<dyn super::BreakerStore> =
+                std::sync::Arc::new(super::DynamoDbBreakerStore::new(client, table));
             CircuitBreaker::shared(name, policy, store)
         }
         #[cfg(not(feature = "dynamodb"))]

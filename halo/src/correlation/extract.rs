@@ -12,8 +12,8 @@ use super::{EventSource, Incoming, names};
 /// | source | where |
 /// |---|---|
 /// | API Gateway REST/HTTP, ALB, function URL | headers `x-correlation-id`, `debug-log-enabled`, `x-user-agent` (any case, single or multi-value); fallback ids: the request id, then the `Root` of `x-amzn-trace-id` |
-/// | SQS (first record) | message attributes of the same names (`stringValue`) |
-/// | SNS (first record) | message attributes of the same names (`Value`) |
+/// | SQS, Kinesis, DynamoDB Streams | nothing: each record carries its own id, read per record with [`extract_record`]; the invocation gets its own |
+/// | SNS (one record per invocation) | message attributes of the same names (`Value`) |
 /// | EventBridge | fields of `detail` |
 /// | direct invoke | top-level fields |
 ///
@@ -36,7 +36,13 @@ pub fn extract(event: &RawValue) -> Incoming {
         return from_http(top);
     }
     if top.has_records {
-        return top.record.into_incoming();
+        let incoming = top.record.into_incoming();
+        return match incoming.source {
+            EventSource::Sns | EventSource::Direct => incoming,
+            // A batch: its first record's id is that record's, not the
+            // invocation's.
+            batch => Incoming::new(batch, None, None, None),
+        };
     }
     if top.has_detail && top.has_detail_type {
         return top.detail.into_incoming(EventSource::EventBridge);

@@ -14,10 +14,12 @@ mod id;
 mod probe;
 pub mod propagate;
 mod source;
+mod trust;
 
 pub use extract::{extract, extract_record};
 pub use id::{MAX_LEN, generate_id, is_valid_id};
 pub use source::EventSource;
+pub use trust::{TRUSTED_SOURCES_ENV, TrustedSources};
 
 use serde_json::value::RawValue;
 

@@ -40,7 +40,8 @@ fn reads_each_source() {
         ("function-url.json", EventSource::FunctionUrl, "corr-furl", None),
         ("alb.json", EventSource::Alb { multi_value: false }, "", None),
         ("alb-multi-value.json", EventSource::Alb { multi_value: true }, "corr-alb-multi", None),
-        ("sqs.json", EventSource::Sqs, "corr-sqs-1", Some(true)),
+        // A batch: the invocation does not take its first record's id or flag.
+        ("sqs.json", EventSource::Sqs, "", None),
         ("sns.json", EventSource::Sns, "corr-sns", None),
         ("eventbridge.json", EventSource::EventBridge, "corr-eventbridge", Some(false)),
         ("direct.json", EventSource::Direct, "corr-direct", Some(true)),
@@ -171,7 +172,8 @@ fn sqs_and_sns_attributes_round_trip() {
         .map(|(k, v)| (k.to_string(), serde_json::json!({ "stringValue": v, "dataType": "String" })))
         .collect();
     let record = serde_json::json!({ "messageId": "m", "eventSource": "aws:sqs", "messageAttributes": sqs });
-    assert_round_trip(extract(&raw(serde_json::json!({ "Records": [record] }))), "rt-queue");
+    // An SQS batch is read per record (the invocation keeps its own id).
+    assert_round_trip(extract_record(&raw(record)), "rt-queue");
 
     let sns: serde_json::Map<String, serde_json::Value> =
         attributes.iter().map(|(k, v)| (k.to_string(), serde_json::json!({ "Type": "String", "Value": v }))).collect();

@@ -182,7 +182,13 @@ async fn local_context(request: Request, next: Next) -> Response {
         crate::correlation::Incoming::new(
             EventSource::ApiGatewayV2,
             header(names::CORRELATION_ID),
-            header(names::DEBUG).map(|v| v.eq_ignore_ascii_case("true")),
+            header(names::DEBUG)
+                .filter(|_| {
+                    crate::correlation::TrustedSources::from_env()
+                        .unwrap_or_default()
+                        .contains(EventSource::ApiGatewayV2)
+                })
+                .map(|v| v.eq_ignore_ascii_case("true")),
             header(names::USER_AGENT),
         )
     };

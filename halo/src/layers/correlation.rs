@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
-use crate::correlation::{self, Extractor};
+use crate::correlation::{self, Extractor, TrustedSources};
 use crate::invocation::Invocation;
 
 /// Reads the correlation id, debug-sampling decision and caller from the
@@ -12,28 +12,42 @@ use crate::invocation::Invocation;
 /// invocation's [`Ctx`](crate::Ctx), so every later log line carries
 /// `correlation_id`. A rejected incoming id is logged as a warning (with its
 /// length, never its content).
+///
+/// An incoming `debug-log-enabled` flag is honoured only from the
+/// [`TrustedSources`] (by default not from HTTP events).
 #[derive(Clone, Default)]
 pub struct CorrelationLayer {
     extractors: Arc<[Arc<dyn Extractor>]>,
+    trusted: TrustedSources,
 }
 
 impl std::fmt::Debug for CorrelationLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CorrelationLayer").field("extractors", &self.extractors.len()).finish()
+        f.debug_struct("CorrelationLayer")
+            .field("extractors", &self.extractors.len())
+            .field("trusted", &self.trusted)
+            .finish()
     }
 }
 
 impl CorrelationLayer {
     /// A layer that tries `extractors` (in order) before halo's own.
     pub fn new(extractors: Vec<Arc<dyn Extractor>>) -> CorrelationLayer {
-        CorrelationLayer { extractors: extractors.into() }
+        CorrelationLayer { extractors: extractors.into(), trusted: TrustedSources::default() }
+    }
+
+    /// The sources whose `debug-log-enabled` flag is honoured (default:
+    /// [`TrustedSources::default`]).
+    pub fn trusted_debug_sources(mut self, trusted: TrustedSources) -> CorrelationLayer {
+        self.trusted = trusted;
+        self
     }
 }
 
 impl<S> tower::Layer<S> for CorrelationLayer {
     type Service = CorrelationService<S>;
     fn layer(&self, inner: S) -> CorrelationService<S> {
-        CorrelationService { inner, extractors: Arc::clone(&self.extractors) }
+        CorrelationService { inner, extractors: Arc::clone(&self.extractors), trusted: self.trusted }
     }
 }
 
@@ -42,6 +56,7 @@ impl<S> tower::Layer<S> for CorrelationLayer {
 pub struct CorrelationService<S> {
     inner: S,
     extractors: Arc<[Arc<dyn Extractor>]>,
+    trusted: TrustedSources,
 }
 
 impl<S> std::fmt::Debug for CorrelationService<S> {
@@ -63,11 +78,15 @@ where
     }
 
     fn call(&mut self, inv: Invocation) -> S::Future {
-        let incoming = self
+        let mut incoming = self
             .extractors
             .iter()
             .find_map(|extractor| extractor.extract(&inv.payload))
             .unwrap_or_else(|| correlation::extract(&inv.payload));
+        if !self.trusted.contains(incoming.source) {
+            incoming.debug = None;
+        }
+        inv.ctx.set_trusted_debug_sources(self.trusted);
         let sent_len = incoming.correlation_id.as_ref().map(String::len);
         let (decided, rejected) = correlation::decide(incoming, crate::log::debug_sample_rate());
         inv.ctx.set_correlation(decided);

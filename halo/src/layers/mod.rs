@@ -51,7 +51,7 @@ pub type InvocationService = BoxCloneSyncService<Invocation, Box<RawValue>, Erro
 pub fn stack(handler: HandlerService, options: &Options) -> InvocationService {
     let service = ServiceBuilder::new()
         .layer(ContextLayer)
-        .layer(CorrelationLayer::new(options.extractors.clone()))
+        .layer(CorrelationLayer::new(options.extractors.clone()).trusted_debug_sources(options.trusted_debug_sources))
         .layer(HttpResponseLayer)
         .layer(ErrorLogLayer)
         .layer(TimeoutLayer)

@@ -1,8 +1,21 @@
-//! Rendering `tracing` field values as JSON.
+//! Rendering `tracing` field values as JSON, within bounds: a string value
+//! longer than [`MAX_VALUE_BYTES`] is cut and ends with a marker, and a
+//! field that would take its buffer over its limit is left out (and
+//! counted), so every line stays one JSON object under CloudWatch Logs'
+//! 256 KB event limit.
 
 use std::fmt::{self, Write as _};
 
 use tracing::field::{Field, Visit};
+
+/// The longest string value (before JSON escaping) a log line carries; a
+/// longer one is cut at a character boundary and ends with
+/// `...[truncated N bytes]`.
+pub const MAX_VALUE_BYTES: usize = 8 * 1024;
+
+/// The longest log line halo writes. CloudWatch Logs cuts events at
+/// 256 KB (262,144 bytes), and a cut line is no longer JSON.
+pub const MAX_LINE_BYTES: usize = 240 * 1024;
 
 /// Appends `value` as a JSON string (quoted and escaped).
 pub(crate) fn push_json_str(out: &mut Vec<u8>, value: &str) {
@@ -10,62 +23,132 @@ pub(crate) fn push_json_str(out: &mut Vec<u8>, value: &str) {
     let _ = serde_json::to_writer(&mut *out, value);
 }
 
+/// Appends `value` as a JSON string of at most `max` bytes before escaping
+/// (plus the truncation marker).
+pub(crate) fn push_bounded_str(out: &mut Vec<u8>, value: &str, max: usize) {
+    if value.len() <= max {
+        return push_json_str(out, value);
+    }
+    let mut cut = max;
+    while !value.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    out.push(b'"');
+    // The prefix, escaped, without its quotes.
+    let start = out.len();
+    push_json_str(out, &value[..cut]);
+    out.remove(start);
+    out.pop();
+    let _ = write!(VecWriter(out), "...[truncated {} bytes]\"", value.len() - cut);
+}
+
+/// Appends a JSON value, as itself when it renders within `max` bytes, else
+/// as a string of its rendering, cut (see [`push_bounded_str`]).
+pub(crate) fn push_bounded_value(out: &mut Vec<u8>, value: &serde_json::Value, max: usize) {
+    let start = out.len();
+    let _ = serde_json::to_writer(&mut *out, value);
+    if out.len() - start > max {
+        let rendered = String::from_utf8_lossy(&out[start..]).into_owned();
+        out.truncate(start);
+        push_bounded_str(out, &rendered, max);
+    }
+}
+
+struct VecWriter<'a>(&'a mut Vec<u8>);
+
+impl fmt::Write for VecWriter<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
 /// Appends every field as `,"name":value`; the `message` field goes to its
-/// own buffer (as a JSON string) when one is given.
+/// own buffer (as a JSON string) when one is given. String values are
+/// bounded by [`MAX_VALUE_BYTES`]; a field that would take `out` past
+/// `limit` bytes is left out and counted in [`FieldVisitor::dropped`].
 pub(crate) struct FieldVisitor<'a> {
     out: &'a mut Vec<u8>,
     message: Option<&'a mut Vec<u8>>,
     scratch: &'a mut String,
+    limit: usize,
+    dropped: usize,
 }
 
 impl<'a> FieldVisitor<'a> {
-    pub(crate) fn new(out: &'a mut Vec<u8>, message: Option<&'a mut Vec<u8>>, scratch: &'a mut String) -> Self {
-        FieldVisitor { out, message, scratch }
+    pub(crate) fn new(
+        out: &'a mut Vec<u8>,
+        message: Option<&'a mut Vec<u8>>,
+        scratch: &'a mut String,
+        limit: usize,
+    ) -> Self {
+        FieldVisitor { out, message, scratch, limit, dropped: 0 }
     }
 
-    /// Where the value of `field` goes, with its key already written.
-    fn target(&mut self, field: &Field) -> &mut Vec<u8> {
+    /// How many fields were left out for lack of room.
+    pub(crate) fn dropped(&self) -> usize {
+        self.dropped
+    }
+
+    /// Writes the value of `field` with `write`: into the message buffer,
+    /// or as `,"name":value`, taken back out if it does not fit.
+    fn put(&mut self, field: &Field, write: impl FnOnce(&mut Vec<u8>)) {
         if field.name() == "message"
             && let Some(message) = self.message.as_deref_mut()
         {
             message.clear();
-            return message;
+            return write(message);
         }
+        let start = self.out.len();
         self.out.push(b',');
-        push_json_str(self.out, field.name());
+        push_bounded_str(self.out, field.name(), MAX_VALUE_BYTES);
         self.out.push(b':');
-        self.out
+        write(self.out);
+        if self.out.len() > self.limit {
+            self.out.truncate(start);
+            self.dropped += 1;
+        }
     }
 }
 
 impl Visit for FieldVisitor<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        push_json_str(self.target(field), value);
+        self.put(field, |out| push_bounded_str(out, value, MAX_VALUE_BYTES));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.target(field).extend_from_slice(if value { b"true" } else { b"false" });
+        self.put(field, |out| out.extend_from_slice(if value { b"true" } else { b"false" }));
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        let _ = serde_json::to_writer(self.target(field), &value);
+        self.put(field, |out| {
+            let _ = serde_json::to_writer(out, &value);
+        });
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        let _ = serde_json::to_writer(self.target(field), &value);
+        self.put(field, |out| {
+            let _ = serde_json::to_writer(out, &value);
+        });
     }
 
     fn record_i128(&mut self, field: &Field, value: i128) {
-        let _ = serde_json::to_writer(self.target(field), &value);
+        self.put(field, |out| {
+            let _ = serde_json::to_writer(out, &value);
+        });
     }
 
     fn record_u128(&mut self, field: &Field, value: u128) {
-        let _ = serde_json::to_writer(self.target(field), &value);
+        self.put(field, |out| {
+            let _ = serde_json::to_writer(out, &value);
+        });
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
         // Non-finite numbers have no JSON form; serde_json writes null.
-        let _ = serde_json::to_writer(self.target(field), &value);
+        self.put(field, |out| {
+            let _ = serde_json::to_writer(out, &value);
+        });
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
@@ -77,7 +160,7 @@ impl Visit for FieldVisitor<'_> {
             source = err.source();
         }
         let text = std::mem::take(self.scratch);
-        push_json_str(self.target(field), &text);
+        self.put(field, |out| push_bounded_str(out, &text, MAX_VALUE_BYTES));
         *self.scratch = text;
     }
 
@@ -85,7 +168,7 @@ impl Visit for FieldVisitor<'_> {
         self.scratch.clear();
         let _ = write!(self.scratch, "{value:?}");
         let text = std::mem::take(self.scratch);
-        push_json_str(self.target(field), &text);
+        self.put(field, |out| push_bounded_str(out, &text, MAX_VALUE_BYTES));
         *self.scratch = text;
     }
 }

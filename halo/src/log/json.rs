@@ -12,7 +12,9 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
-use super::fields::{FieldVisitor, push_json_str};
+use super::fields::{
+    FieldVisitor, MAX_LINE_BYTES, MAX_VALUE_BYTES, push_bounded_str, push_bounded_value, push_json_str,
+};
 use super::level;
 use crate::context::Ctx;
 use crate::function::FunctionInfo;
@@ -127,9 +129,12 @@ where
         }
     }
 
-    fn render(&self, event: &Event<'_>, append_spans: impl FnOnce(&mut Vec<u8>), out: &mut Buffers) {
+    fn render(&self, event: &Event<'_>, append_spans: impl FnOnce(&mut Vec<u8>) -> usize, out: &mut Buffers) {
         let meta = event.metadata();
-        event.record(&mut FieldVisitor::new(&mut out.fields, Some(&mut out.message), &mut out.scratch));
+        let mut visitor =
+            FieldVisitor::new(&mut out.fields, Some(&mut out.message), &mut out.scratch, EVENT_FIELDS_LIMIT);
+        event.record(&mut visitor);
+        let mut dropped = visitor.dropped();
 
         let line = &mut out.line;
         let message: &[u8] = if out.message.is_empty() { b"\"\"" } else { &out.message };
@@ -140,11 +145,62 @@ where
             let _ = write!(line, ":{n}");
         }
         line.push(b'"');
-        line.extend_from_slice(&out.fields);
-        append_spans(line);
+        if line.len() + out.fields.len() <= LINE_CONTENT_LIMIT {
+            line.extend_from_slice(&out.fields);
+        } else {
+            dropped += 1;
+        }
+        dropped += append_spans(line);
+        if dropped > 0 {
+            let _ = write!(line, ",\"log_fields_dropped\":{dropped}");
+        }
         line.extend_from_slice(b"}\n");
+        if line.len() > MAX_LINE_BYTES {
+            let original = line.len();
+            line.clear();
+            self.write_minimal(line, meta, &out.message, original);
+        }
+    }
+
+    /// The line written instead of one that would be over
+    /// [`MAX_LINE_BYTES`] (its parts are bounded, but many long invocation
+    /// keys can still add up): the level, the message cut short, the
+    /// function's and the invocation's ids, and the size of what was left
+    /// out.
+    fn write_minimal(&self, line: &mut Vec<u8>, meta: &Metadata<'_>, message: &[u8], original: usize) {
+        line.extend_from_slice(b"{\"timestamp\":\"");
+        let _ = write!(line, "{}", humantime::format_rfc3339_millis(SystemTime::now()));
+        line.extend_from_slice(b"\",\"level\":\"");
+        line.extend_from_slice(level_name(meta.level()).as_bytes());
+        line.extend_from_slice(b"\",\"message\":");
+        let text: String = serde_json::from_slice(message).unwrap_or_default();
+        push_bounded_str(line, &text, 1024);
+        line.extend_from_slice(&self.static_fields);
+        Ctx::with_current(|ctx| {
+            if let Some(ctx) = ctx {
+                line.extend_from_slice(b",\"function_request_id\":");
+                push_bounded_str(line, ctx.request_id(), 256);
+                if let Some(id) = ctx.correlation_id() {
+                    line.extend_from_slice(b",\"correlation_id\":");
+                    push_json_str(line, id);
+                }
+            }
+        });
+        let _ = writeln!(line, ",\"log_line_truncated\":true,\"original_bytes\":{original}}}");
     }
 }
+
+/// Room for the event's own fields in a line.
+const EVENT_FIELDS_LIMIT: usize = 128 * 1024;
+
+/// Room for one span's fields.
+const SPAN_FIELDS_LIMIT: usize = 32 * 1024;
+
+/// Room for the keys added with `append_log_key`.
+const LOG_KEYS_LIMIT: usize = 32 * 1024;
+
+/// What a line's content may fill, leaving room for the closing part.
+const LINE_CONTENT_LIMIT: usize = MAX_LINE_BYTES - 64;
 
 /// The target of the event that asks [`JsonLayer`] to write out the current
 /// invocation's buffered debug lines.
@@ -189,11 +245,16 @@ fn write_invocation_fields(line: &mut Vec<u8>, ctx: &Ctx) {
         line.extend_from_slice(b",\"xray_trace_id\":");
         push_json_str(line, id);
     }
+    let start = line.len();
     ctx.visit_log_keys(|key, value| {
+        let before = line.len();
         line.push(b',');
-        push_json_str(line, key);
+        push_bounded_str(line, key, 256);
         line.push(b':');
-        let _ = serde_json::to_writer(&mut *line, value);
+        push_bounded_value(line, value, MAX_VALUE_BYTES);
+        if line.len() - start > LOG_KEYS_LIMIT {
+            line.truncate(before);
+        }
     });
 }
 
@@ -283,7 +344,7 @@ where
         let Some(span) = ctx.span(id) else { return };
         let mut fields = Vec::new();
         let mut scratch = String::new();
-        attrs.record(&mut FieldVisitor::new(&mut fields, None, &mut scratch));
+        attrs.record(&mut FieldVisitor::new(&mut fields, None, &mut scratch, SPAN_FIELDS_LIMIT));
         span.extensions_mut().insert(SpanFields(fields));
     }
 
@@ -292,7 +353,7 @@ where
         let mut extensions = span.extensions_mut();
         if let Some(SpanFields(fields)) = extensions.get_mut::<SpanFields>() {
             let mut scratch = String::new();
-            values.record(&mut FieldVisitor::new(fields, None, &mut scratch));
+            values.record(&mut FieldVisitor::new(fields, None, &mut scratch, SPAN_FIELDS_LIMIT));
         }
     }
 
@@ -306,13 +367,19 @@ where
         let held_back = !passes && Ctx::with_current(|ctx| ctx.is_some_and(|ctx| !ctx.debug_sampled()));
         with_buffers(|buffers| {
             let append_spans = |line: &mut Vec<u8>| {
+                let mut dropped = 0;
                 if let Some(scope) = ctx.event_scope(event) {
                     for span in scope.from_root() {
                         if let Some(SpanFields(fields)) = span.extensions().get::<SpanFields>() {
-                            line.extend_from_slice(fields);
+                            if line.len() + fields.len() <= LINE_CONTENT_LIMIT {
+                                line.extend_from_slice(fields);
+                            } else {
+                                dropped += 1;
+                            }
                         }
                     }
                 }
+                dropped
             };
             self.render(event, append_spans, buffers);
             if held_back {

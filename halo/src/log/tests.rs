@@ -73,3 +73,58 @@ async fn a_successful_invocation_discards_its_buffer() {
     invocation(false).scope(async { flush_debug_buffer() }).await;
     assert!(lines.json().is_empty());
 }
+
+#[tokio::test]
+async fn every_line_stays_json_and_under_the_cloudwatch_limit() {
+    use super::{MAX_LINE_BYTES, MAX_VALUE_BYTES};
+
+    let lines = CapturedLines::default();
+    let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(JsonLayer::new(lines.clone())));
+    let ctx = invocation(true);
+    let huge = "q".repeat(1024 * 1024);
+    let escapes = "\"\n\u{1}".repeat(30_000);
+    ctx.append_log_key("query", huge.as_str());
+    ctx.append_log_key("object", serde_json::json!({ "items": vec![huge.as_str(); 1] }));
+    ctx.clone()
+        .scope(async {
+            tracing::info!(payment_id = huge.as_str(), "one huge field");
+            tracing::info!(escapes = escapes.as_str(), "a field that escapes to 6x its size");
+            tracing::info!("{huge}");
+            let h = huge.as_str();
+            tracing::info!(a = h, b = h, c = h, d = ?h, e = %h, f = h, g = h, h, i = h, j = h, k = h, l = h, m = h, n = h, o = h, p = h, q = h, r = h, s = h, "many huge fields");
+            let span = tracing::info_span!("outer", body = huge.as_str());
+            let _entered = span.enter();
+            tracing::info!(small = 1, "inside a span with a huge field");
+        })
+        .await;
+    let text = lines.text();
+    let written: Vec<&str> = text.lines().collect();
+    assert_eq!(written.len(), 5);
+    for line in &written {
+        assert!(line.len() < MAX_LINE_BYTES, "{} bytes", line.len());
+        let value: serde_json::Value = serde_json::from_str(line).expect("one JSON object");
+        assert_eq!(value["correlation_id"], "c-log", "the ids survive every cut");
+    }
+    let first: serde_json::Value = serde_json::from_str(written[0]).unwrap();
+    let payment_id = first["payment_id"].as_str().unwrap();
+    assert!(
+        payment_id.starts_with("qqqq")
+            && payment_id.ends_with(&format!("...[truncated {} bytes]", huge.len() - MAX_VALUE_BYTES))
+    );
+    assert!(first["query"].as_str().unwrap().contains("...[truncated"), "log keys are cut too");
+    assert!(
+        first["object"].as_str().unwrap().starts_with("{\"items\":[\"qqq"),
+        "a large JSON key becomes a cut string"
+    );
+    let third: serde_json::Value = serde_json::from_str(written[2]).unwrap();
+    assert!(third["message"].as_str().unwrap().len() < MAX_VALUE_BYTES + 64);
+    let many: serde_json::Value = serde_json::from_str(written[3]).unwrap();
+    assert!(many["log_fields_dropped"].as_u64().unwrap() > 0, "fields that do not fit are counted");
+    assert_eq!(
+        many["a"].as_str().unwrap().len(),
+        MAX_VALUE_BYTES + format!("...[truncated {} bytes]", huge.len() - MAX_VALUE_BYTES).len()
+    );
+    let spanned: serde_json::Value = serde_json::from_str(written[4]).unwrap();
+    assert_eq!(spanned["small"], 1);
+    assert!(spanned["body"].as_str().unwrap().ends_with("bytes]"));
+}
