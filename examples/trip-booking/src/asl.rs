@@ -20,16 +20,29 @@ async fn book(ctx: StepCtx, state: Value, kind: &'static str, step: &'static str
     Ok(json!({ "id": id }))
 }
 
+/// Cancels the booking the state `booking` made: by its id from the
+/// state's `result`, or, without a result (the booking failed or was
+/// interrupted by a crash after it may have booked), by that state's
+/// idempotency token, the key it booked with.
 async fn cancel(
+    ctx: StepCtx,
     state: Value,
     kind: &'static str,
-    result: &'static str,
+    booking: &'static str,
     step: &'static str,
 ) -> Result<Value, halo::Error> {
-    // Nothing to cancel when the booking never happened.
-    let Some(id) = state[result]["id"].as_str() else { return Ok(json!({ "cancelled": null })) };
-    services()?.cancel(kind, id, fails(&state, step)).await?;
-    Ok(json!({ "cancelled": id }))
+    let fail = fails(&state, step);
+    match state[format!("{booking}Result")]["id"].as_str() {
+        Some(id) => {
+            services()?.cancel(kind, id, fail).await?;
+            Ok(json!({ "cancelled": id }))
+        }
+        None => {
+            let token = ctx.idempotency_token_of(booking);
+            services()?.cancel_by_key(kind, &token, fail).await?;
+            Ok(json!({ "cancelled_key": token }))
+        }
+    }
 }
 
 /// The trip saga loaded from [`TRIP_ASL`], named `trip-asl`.
@@ -38,8 +51,8 @@ pub fn trip_saga_asl() -> Result<Saga<Value, Value>, halo::saga::asl::AslError> 
         .task("BookHotel", |ctx, state| book(ctx, state, "hotels", "book_hotel"))
         .task("BookFlight", |ctx, state| book(ctx, state, "flights", "book_flight"))
         .task("BookRental", |ctx, state| book(ctx, state, "rentals", "book_rental"))
-        .task("CancelHotel", |_, state| cancel(state, "hotels", "BookHotelResult", "cancel_hotel"))
-        .task("CancelFlight", |_, state| cancel(state, "flights", "BookFlightResult", "cancel_flight"))
-        .task("CancelRental", |_, state| cancel(state, "rentals", "BookRentalResult", "cancel_rental"));
+        .task("CancelHotel", |ctx, state| cancel(ctx, state, "hotels", "BookHotel", "cancel_hotel"))
+        .task("CancelFlight", |ctx, state| cancel(ctx, state, "flights", "BookFlight", "cancel_flight"))
+        .task("CancelRental", |ctx, state| cancel(ctx, state, "rentals", "BookRental", "cancel_rental"));
     Ok(Saga::from_asl(TRIP_ASL, &registry)?.named("trip-asl"))
 }

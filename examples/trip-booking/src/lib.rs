@@ -9,6 +9,7 @@
 //! ([`stubs`]).
 
 pub mod asl;
+pub mod recovery;
 pub mod services;
 pub mod steps;
 pub mod stubs;

@@ -67,9 +67,24 @@ impl Services {
     pub async fn cancel(&self, kind: &str, id: &str, fail: bool) -> Result<(), halo::Error> {
         let url = format!("{}/{kind}/{id}{}", self.base, if fail { "?fail=1" } else { "" });
         let response = self.client.delete(url).send().await?;
-        if !response.status().is_success() {
-            return Err(halo::Error::upstream(format!("the {kind} service did not cancel the booking")));
+        Self::cancelled(kind, response.status().is_success())
+    }
+
+    /// Cancels whatever the service `kind` booked with the idempotency key
+    /// `token` (nothing booked is fine), and makes it refuse a later booking
+    /// with that key: how a compensation without the step's output (an
+    /// interrupted step) undoes it.
+    pub async fn cancel_by_key(&self, kind: &str, token: &str, fail: bool) -> Result<(), halo::Error> {
+        let url = format!("{}/{kind}{}", self.base, if fail { "?fail=1" } else { "" });
+        let response = self.client.delete(url).header("idempotency-key", token).send().await?;
+        Self::cancelled(kind, response.status().is_success())
+    }
+
+    fn cancelled(kind: &str, success: bool) -> Result<(), halo::Error> {
+        if success {
+            Ok(())
+        } else {
+            Err(halo::Error::upstream(format!("the {kind} service did not cancel the booking")))
         }
-        Ok(())
     }
 }

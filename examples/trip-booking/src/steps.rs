@@ -1,5 +1,10 @@
 //! The trip saga written with `#[halo::saga_step]`: each step books with
 //! one service and names the compensation that cancels it.
+//!
+//! A compensation cancels by the booking id from the step's output, or,
+//! given no output (the step was interrupted, by a crash, after it may have
+//! booked), by the step's idempotency token, which the step sent as the
+//! booking's idempotency key.
 
 use halo::saga::{Saga, StepCtx};
 
@@ -13,12 +18,10 @@ pub async fn book_hotel(ctx: &StepCtx, trip: Trip) -> Result<Trip, halo::Error> 
     Ok(Trip { hotel: Some(id), ..trip })
 }
 
-/// Cancels the hotel booked by [`book_hotel`] (its output), if any.
-pub async fn cancel_hotel(_ctx: &StepCtx, trip: Trip, booked: Option<Trip>) -> Result<(), halo::Error> {
-    match booked.and_then(|t| t.hotel) {
-        Some(id) => services()?.cancel("hotels", &id, trip.fails("cancel_hotel")).await,
-        None => Ok(()),
-    }
+/// Cancels the hotel booked by [`book_hotel`]: by its id, or by the step's
+/// token when the step was interrupted.
+pub async fn cancel_hotel(ctx: &StepCtx, trip: Trip, booked: Option<Trip>) -> Result<(), halo::Error> {
+    cancel(ctx, "hotels", booked.and_then(|t| t.hotel), trip.fails("cancel_hotel")).await
 }
 
 /// Books the flight.
@@ -28,12 +31,9 @@ pub async fn book_flight(ctx: &StepCtx, trip: Trip) -> Result<Trip, halo::Error>
     Ok(Trip { flight: Some(id), ..trip })
 }
 
-/// Cancels the flight booked by [`book_flight`], if any.
-pub async fn cancel_flight(_ctx: &StepCtx, trip: Trip, booked: Option<Trip>) -> Result<(), halo::Error> {
-    match booked.and_then(|t| t.flight) {
-        Some(id) => services()?.cancel("flights", &id, trip.fails("cancel_flight")).await,
-        None => Ok(()),
-    }
+/// Cancels the flight booked by [`book_flight`] (by id, else by token).
+pub async fn cancel_flight(ctx: &StepCtx, trip: Trip, booked: Option<Trip>) -> Result<(), halo::Error> {
+    cancel(ctx, "flights", booked.and_then(|t| t.flight), trip.fails("cancel_flight")).await
 }
 
 /// Books the rental car.
@@ -43,11 +43,16 @@ pub async fn book_rental(ctx: &StepCtx, trip: Trip) -> Result<Trip, halo::Error>
     Ok(Trip { rental: Some(id), ..trip })
 }
 
-/// Cancels the rental booked by [`book_rental`], if any.
-pub async fn cancel_rental(_ctx: &StepCtx, trip: Trip, booked: Option<Trip>) -> Result<(), halo::Error> {
-    match booked.and_then(|t| t.rental) {
-        Some(id) => services()?.cancel("rentals", &id, trip.fails("cancel_rental")).await,
-        None => Ok(()),
+/// Cancels the rental booked by [`book_rental`] (by id, else by token).
+pub async fn cancel_rental(ctx: &StepCtx, trip: Trip, booked: Option<Trip>) -> Result<(), halo::Error> {
+    cancel(ctx, "rentals", booked.and_then(|t| t.rental), trip.fails("cancel_rental")).await
+}
+
+/// Cancels the booking `id`, or, without one, whatever the step's token booked.
+async fn cancel(ctx: &StepCtx, kind: &str, id: Option<String>, fail: bool) -> Result<(), halo::Error> {
+    match id {
+        Some(id) => services()?.cancel(kind, &id, fail).await,
+        None => services()?.cancel_by_key(kind, &ctx.idempotency_token(), fail).await,
     }
 }
 

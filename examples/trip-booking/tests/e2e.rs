@@ -1,17 +1,20 @@
 //! trip-booking as compiled binaries against a loopback Lambda Runtime API,
 //! with the saga log in moto's DynamoDB and the in-process booking stubs:
 //! success, rollback (409 with the trace id), compensation failure (500),
-//! a retried trip that is not booked twice, the ASL definition, and the
-//! scheduled recovery function.
+//! a retried trip that is not booked twice, the ASL definition, the
+//! scheduled recovery function, and a process killed inside a step after
+//! its booking, whose trip recovery then cancels (the booking stubs run in
+//! the test process there, so they outlive the killed function).
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use halo::saga::DynamoDbSagaLog;
+use halo::saga::{ActionState, DynamoDbSagaLog, SagaLog, SagaStatus};
 use halo_test_support::function::{FunctionProcess, parse_json_lines};
 use halo_test_support::moto::{Moto, unique_name};
 use halo_test_support::runtime_api::{Outcome, RuntimeApi};
-use serde_json::Value;
+use serde_json::{Value, json};
+use trip_booking::stubs::Stubs;
 
 const API: &str = env!("CARGO_BIN_EXE_trip-booking");
 const RECOVERY: &str = env!("CARGO_BIN_EXE_trip-recovery");
@@ -35,17 +38,35 @@ fn body(outcome: &Outcome) -> Value {
     serde_json::from_str(outcome.body["body"].as_str().expect("a text body")).unwrap()
 }
 
-/// A function process with the saga table on moto and the stub services.
-async fn start(binary: &str, api: &RuntimeApi) -> (FunctionProcess, String) {
-    let moto = Moto::shared();
-    let table = unique_name("trips");
-    let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
-    DynamoDbSagaLog::new(client, &table).create_table().await.unwrap();
-    let mut env = moto.env();
-    env.push(("HALO_SAGA_TABLE".into(), table.clone()));
-    env.push(("TRIP_STUBS".into(), "1".into()));
+/// The saga log in a new table on moto.
+async fn new_log() -> DynamoDbSagaLog {
+    let client = aws_sdk_dynamodb::Client::new(&Moto::shared().sdk_config().await);
+    let log = DynamoDbSagaLog::new(client, unique_name("trips"));
+    log.create_table().await.unwrap();
+    log
+}
+
+/// A function process with the saga table `table` on moto and `extra` env.
+fn start_on(binary: &str, api: &RuntimeApi, table: &str, extra: &[(&str, &str)]) -> FunctionProcess {
+    let mut env = Moto::shared().env();
+    env.push(("HALO_SAGA_TABLE".into(), table.to_owned()));
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    (FunctionProcess::start(Path::new(binary), api, &env), table)
+    FunctionProcess::start(Path::new(binary), api, &env)
+}
+
+/// A function process with a new saga table on moto and the stub services.
+async fn start(binary: &str, api: &RuntimeApi) -> (FunctionProcess, String) {
+    let table = new_log().await.table().to_owned();
+    (start_on(binary, api, &table, &[("TRIP_STUBS", "1")]), table)
+}
+
+fn schedule_event() -> Value {
+    json!({
+        "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa", "detail-type": "Scheduled Event",
+        "source": "aws.events", "account": "123456789012", "time": "2026-11-24T03:00:00Z", "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/trip-recovery"], "detail": {}
+    })
 }
 
 fn messages<'a>(lines: &'a [Value], message: &str, request_id: &str) -> Vec<&'a Value> {
@@ -166,13 +187,144 @@ async fn the_asl_definition_books_and_compensates_in_reverse() {
 async fn the_recovery_function_runs_on_a_schedule_event() {
     let api = RuntimeApi::start().await;
     let (function, _) = start(RECOVERY, &api).await;
-    let schedule = serde_json::json!({
-        "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa", "detail-type": "Scheduled Event",
-        "source": "aws.events", "account": "123456789012", "time": "2026-11-24T03:00:00Z", "region": "us-east-1",
-        "resources": ["arn:aws:events:us-east-1:123456789012:rule/trip-recovery"], "detail": {}
-    });
-    let outcome = api.invoke(&schedule, TIMEOUT).await;
+    let outcome = api.invoke(&schedule_event(), TIMEOUT).await;
     function.stop();
     assert!(outcome.success, "{:?}", outcome.body);
-    assert_eq!(outcome.body, serde_json::json!({ "finished": 0, "pending": 0, "unknown": 0 }));
+    assert_eq!(outcome.body, json!({ "finished": 0, "pending": 0, "unknown": 0 }));
+}
+
+/// The deadline of the invocation that is killed: the lease its saga run
+/// holds lapses then, and recovery waits for it.
+const CRASHED_TIMEOUT: Duration = Duration::from_secs(4);
+
+/// The step names of the `#[saga_step]` saga and of the ASL one.
+const MACRO_STEPS: [&str; 2] = ["book_hotel", "book_flight"];
+const ASL_STEPS: [&str; 2] = ["BookHotel", "BookFlight"];
+
+/// Books a trip with the API binary (the saga of `steps`), the flight
+/// service holding its answer after it booked, and kills the process
+/// there: the hotel and the flight are booked, and the saga log holds the
+/// flight step `Started` with no result, as a crash leaves it. Returns the
+/// trip id.
+async fn crash_inside_book_flight(stubs: &Stubs, log: &DynamoDbSagaLog, steps: [&str; 2]) -> String {
+    stubs.hold("flights");
+    let api = RuntimeApi::start().await;
+    let function = start_on(API, &api, log.table(), &[("TRIP_SERVICES_URL", stubs.base_url())]);
+    let trip_id = unique_name("t-crash");
+    let mut event = trip_event("book-trip.json", &trip_id);
+    if steps == ASL_STEPS {
+        event["queryStringParameters"] = json!({ "definition": "asl" });
+        event["multiValueQueryStringParameters"] = json!({ "definition": ["asl"] });
+    }
+    tokio::select! {
+        outcome = api.invoke(&event, CRASHED_TIMEOUT) => panic!("the invocation must hang in book_flight: {:?}", outcome.body),
+        () = stubs.held() => {}
+    }
+    function.stop(); // SIGKILL: no more writes, the lease stays in the log
+
+    let mut live: Vec<(String, String)> = stubs.live_bookings().into_iter().map(|b| (b.kind, b.key)).collect();
+    live.sort();
+    assert_eq!(
+        live,
+        [
+            ("flights".to_owned(), format!("{trip_id}/{}", steps[1])),
+            ("hotels".to_owned(), format!("{trip_id}/{}", steps[0]))
+        ]
+    );
+    let record = log.load(&trip_id).await.unwrap().expect("the saga is in the log");
+    assert_eq!(record.status, SagaStatus::Running);
+    assert_eq!(record.steps[0].state, ActionState::Done);
+    assert_eq!((record.steps[1].name.as_str(), record.steps[1].state), (steps[1], ActionState::Started));
+    assert_eq!(record.steps[1].output, None);
+    assert!(record.lease.is_some(), "the dead run's lease");
+    trip_id
+}
+
+/// Runs the recovery function with `env` on schedule events until it
+/// finished a saga (bounded): while the dead run's lease lasts the saga is
+/// reported pending. Returns the recovery's log lines.
+async fn recover_until_finished(stubs: &Stubs, log: &DynamoDbSagaLog, env: &[(&str, &str)]) -> Vec<Value> {
+    let api = RuntimeApi::start().await;
+    let mut env = env.to_vec();
+    env.push(("TRIP_SERVICES_URL", stubs.base_url()));
+    env.push(("TRIP_RECOVER_STALLED_AFTER_S", "0"));
+    let recovery = start_on(RECOVERY, &api, log.table(), &env);
+    let give_up = Instant::now() + CRASHED_TIMEOUT + Duration::from_secs(20);
+    loop {
+        let outcome = api.invoke(&schedule_event(), TIMEOUT).await;
+        assert!(outcome.success, "{:?}", outcome.body);
+        if outcome.body == json!({ "finished": 1, "pending": 0, "unknown": 0 }) {
+            break;
+        }
+        assert_eq!(outcome.body, json!({ "finished": 0, "pending": 1, "unknown": 0 }), "held by the lease only");
+        assert!(Instant::now() < give_up, "the saga was not recovered after the dead run's lease lapsed");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    parse_json_lines(&recovery.stop())
+}
+
+/// The steps whose compensation the recovery ran to the end, in order.
+fn compensated(lines: &[Value], trip_id: &str) -> Vec<String> {
+    lines
+        .iter()
+        .filter(|l| l["message"] == "saga transition" && l["saga_id"] == trip_id && l["event"] == "compensation_done")
+        .map(|l| l["step"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// A crash after the flight was booked, then recovery told to compensate
+/// stalled trips: `book_flight`'s compensation gets no output and cancels
+/// by the step's token, the hotel is cancelled by its id. Nothing stays
+/// booked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_after_booking_then_recovery_compensating_leaves_no_booking() {
+    let stubs = Stubs::start().await.unwrap();
+    let log = new_log().await;
+    let trip_id = crash_inside_book_flight(&stubs, &log, MACRO_STEPS).await;
+
+    let lines = recover_until_finished(&stubs, &log, &[("TRIP_RECOVER_COMPENSATE_AFTER_S", "0")]).await;
+    assert_eq!(stubs.live_bookings(), [], "no booking stays live");
+    let flight = stubs.booking("flights", &format!("{trip_id}/book_flight")).unwrap();
+    assert!(flight.id.is_some() && !flight.live, "{flight:?}");
+    assert_eq!(compensated(&lines, &trip_id), ["book_flight", "book_hotel"]);
+    let record = log.load(&trip_id).await.unwrap().unwrap();
+    assert_eq!(record.status, SagaStatus::RolledBack);
+    assert_eq!(record.failed_step.as_deref(), Some("book_flight"));
+    assert_eq!(record.cause.map(|c| c.code).as_deref(), Some("SagaAborted"));
+}
+
+/// A crash after the flight was booked, then recovery resuming the trip:
+/// the re-run of `book_flight` is refused, so the trip rolls back, and the
+/// flight booked before the crash is cancelled by the step's token too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_after_booking_then_a_failing_rerun_leaves_no_booking() {
+    let stubs = Stubs::start().await.unwrap();
+    let log = new_log().await;
+    let trip_id = crash_inside_book_flight(&stubs, &log, MACRO_STEPS).await;
+    stubs.refuse("flights");
+
+    let lines = recover_until_finished(&stubs, &log, &[]).await;
+    assert_eq!(stubs.live_bookings(), [], "no booking stays live");
+    assert_eq!(compensated(&lines, &trip_id), ["book_flight", "book_hotel"]);
+    let record = log.load(&trip_id).await.unwrap().unwrap();
+    assert_eq!(record.status, SagaStatus::RolledBack);
+    assert_eq!(record.cause.map(|c| c.code).as_deref(), Some("BookingRefused"));
+}
+
+/// The same crash in the saga loaded from `trip.asl.json`, then recovery
+/// compensating: `BookFlight`'s `Catch` chain runs, `CancelFlight` finds no
+/// `BookFlightResult` and cancels by `BookFlight`'s token, `CancelHotel` by
+/// the hotel's id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_asl_saga_after_a_crash_then_recovery_compensating_leaves_no_booking() {
+    let stubs = Stubs::start().await.unwrap();
+    let log = new_log().await;
+    let trip_id = crash_inside_book_flight(&stubs, &log, ASL_STEPS).await;
+
+    let lines = recover_until_finished(&stubs, &log, &[("TRIP_RECOVER_COMPENSATE_AFTER_S", "0")]).await;
+    assert_eq!(stubs.live_bookings(), [], "no booking stays live");
+    assert_eq!(compensated(&lines, &trip_id), ["CancelFlight", "CancelHotel"]);
+    let record = log.load(&trip_id).await.unwrap().unwrap();
+    assert_eq!(record.status, SagaStatus::RolledBack);
+    assert_eq!(record.failed_step.as_deref(), Some("BookFlight"));
 }

@@ -56,7 +56,9 @@ struct Run<'a> {
     fresh: bool,
     /// Compensate instead of going forward.
     aborting: bool,
-    /// The failed step was interrupted (its outcome is unknown).
+    /// The step being run or aborted was interrupted by an earlier run (it
+    /// was `Started` in the log): it may have acted, so when it fails (or is
+    /// aborted) its own compensation runs too, with no output.
     interrupted: bool,
     /// Transitions made since the last write, for the structured log lines.
     events: Vec<(&'static str, String)>,
@@ -228,7 +230,11 @@ impl Run<'_> {
                     return self.suspend(node.name.clone(), remaining);
                 }
                 self.take_lease();
-                if self.record.steps[i].state != ActionState::Started {
+                // `Started` in the log: an earlier run was interrupted inside
+                // this step, which may have acted. If the re-run fails, the
+                // step's own compensation runs too (see `start_compensating`).
+                self.interrupted = self.record.steps[i].state == ActionState::Started;
+                if !self.interrupted {
                     self.record.steps[i].state = ActionState::Started;
                     self.events.push(("step_started", node.name.clone()));
                 }

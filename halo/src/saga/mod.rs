@@ -60,6 +60,22 @@
 //! Each compensation is retried with exponential backoff and full jitter
 //! ([`crate::retry`]), 5 attempts by default (`compensation_retry(...)`).
 //!
+//! # Interrupted steps
+//!
+//! A step is *interrupted* when a run stopped inside it: the process was
+//! killed or lost its lease after the log recorded the step `Started` and
+//! before it recorded the result. The step may have acted (booked), and its
+//! output is lost. Resumed, it runs again with the same idempotency token.
+//! When the saga is compensated instead, on every path that abandons the
+//! step ([`Saga::abort`], [`recover`] with `compensate_after`, a resume or a
+//! lease takeover whose re-run of the step fails), **its own compensation
+//! runs first**, whatever `side_effects` says, with `output = None` and the
+//! same [`idempotency_token`](StepCtx::idempotency_token) the interrupted
+//! attempt sent. So a compensation given `None` must undo by that token
+//! ("cancel the booking made with key T") and succeed when nothing was made
+//! with it; ideally the downstream then also refuses a late request with
+//! that key.
+//!
 //! # The log, resume and the lease
 //!
 //! Every transition is written to the [`SagaLog`] before the next action
@@ -154,8 +170,43 @@ pub use step::{RetryRule, Step, StepCtx, StepOptions};
 ///   attempts, 100 ms doubling, full jitter).
 /// - `side_effects = true`: a failed attempt may have had an effect, so
 ///   the step's own compensation runs too when it fails (default `false`).
+///   An *interrupted* step (a crash or a lost lease while it ran) is always
+///   treated so when the saga is compensated.
 /// - `budget_ms = N`: the time the step needs; with less left before the
 ///   Lambda deadline the saga suspends (default 1000).
+///
+/// # A compensation without output
+///
+/// The compensation gets `None` when the step failed with
+/// `side_effects = true`, or was interrupted and the saga is compensated
+/// (see [Interrupted steps](self#interrupted-steps)): the step may have
+/// acted, and its output is unknown. Undo by
+/// [`ctx.idempotency_token()`](StepCtx::idempotency_token), the same token
+/// the step sent downstream, and return `Ok` when nothing was made with it:
+///
+/// ```
+/// use halo::saga::StepCtx;
+///
+/// # struct Hotels;
+/// # impl Hotels {
+/// #     async fn book(&self, _key: &str) -> Result<String, halo::Error> { Ok("h-1".into()) }
+/// #     async fn cancel(&self, _id: &str) -> Result<(), halo::Error> { Ok(()) }
+/// #     async fn cancel_by_key(&self, _key: &str) -> Result<(), halo::Error> { Ok(()) }
+/// # }
+/// # static HOTELS: Hotels = Hotels;
+/// #[halo::saga_step(compensate = cancel_hotel)]
+/// async fn book_hotel(ctx: &StepCtx, city: String) -> Result<String, halo::Error> {
+///     HOTELS.book(&ctx.idempotency_token()).await // the token is the booking's idempotency key
+/// }
+///
+/// async fn cancel_hotel(ctx: &StepCtx, _city: String, booking: Option<String>) -> Result<(), halo::Error> {
+///     match booking {
+///         Some(id) => HOTELS.cancel(&id).await,
+///         None => HOTELS.cancel_by_key(&ctx.idempotency_token()).await, // whatever that key booked, if anything
+///     }
+/// }
+/// # let _ = book_hotel;
+/// ```
 ///
 /// # Errors at compile time
 ///

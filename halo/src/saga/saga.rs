@@ -287,7 +287,9 @@ where
     ///
     /// A new id starts the saga. A known id never re-runs a completed step:
     /// an interrupted step or compensation runs again (same idempotency
-    /// token), and a finished saga returns its recorded outcome (the
+    /// token; when that re-run of a step fails, the step's own compensation
+    /// runs too, with no output, as it may have acted before the
+    /// interruption), and a finished saga returns its recorded outcome (the
     /// recorded input wins over `input`). The remaining time and the lease
     /// come from the invocation's [`Ctx`](crate::Ctx), when there is one.
     ///
@@ -317,7 +319,9 @@ where
     /// Stops the saga `saga_id` and compensates what it did: the step in
     /// progress (interrupted or not yet started) is marked failed with the
     /// code `SagaAborted`, and an interrupted step's own compensation runs
-    /// too (it may have had an effect). A finished saga is left as it is.
+    /// too, first, with no output and the token the interrupted attempt
+    /// used (it may have had an effect). A finished saga is left as it is;
+    /// one another run holds the lease of is [`SagaError::InProgress`].
     pub async fn abort(&self, log: &dyn SagaLog, saga_id: &str) -> Result<(), SagaError> {
         executor::abort(&self.definition(), log, saga_id).await.map(|_| ())
     }

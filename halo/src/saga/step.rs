@@ -72,10 +72,22 @@ impl StepCtx {
     }
 
     /// `saga_id/step`: the same for every attempt and every resumed run of
-    /// this step (its compensation gets the same token, to find the effect
-    /// to undo).
+    /// this step, and for its compensation, which cancels by it when it
+    /// gets no output (the step failed or was interrupted after acting).
     pub fn idempotency_token(&self) -> String {
-        format!("{}/{}", self.saga_id, self.step)
+        self.idempotency_token_of(&self.step)
+    }
+
+    /// The idempotency token another step of this saga sends
+    /// (`saga_id/step`): for an ASL compensation chain state, which undoes
+    /// a `Task` state by that state's token when its result is missing.
+    ///
+    /// ```
+    /// let ctx = halo::saga::StepCtx::for_test("trip-42", "CancelHotel");
+    /// assert_eq!(ctx.idempotency_token_of("BookHotel"), "trip-42/BookHotel");
+    /// ```
+    pub fn idempotency_token_of(&self, step: &str) -> String {
+        format!("{}/{step}", self.saga_id)
     }
 
     /// The correlation id of the invocation running the saga, if any.
@@ -221,10 +233,12 @@ pub trait Step: Send + Sync + 'static {
     }
 
     /// Undoes the step. `output` is the step's output when it completed, and
-    /// `None` when the step failed or was interrupted and may have had side
-    /// effects: then find the effect through
-    /// [`StepCtx::idempotency_token`]. Must be idempotent: it may run again
-    /// after a crash.
+    /// `None` when the step failed with [side effects](StepOptions::side_effects)
+    /// or was interrupted (a crash or a lost lease while it ran: it may have
+    /// acted, and its output was never recorded): then undo by
+    /// [`StepCtx::idempotency_token`], the token the step sent downstream
+    /// (the same in the compensation), and treat "nothing found" as done.
+    /// Must be idempotent: it may run again after a crash.
     fn compensate(
         &self,
         ctx: &StepCtx,

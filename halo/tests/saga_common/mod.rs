@@ -46,6 +46,13 @@ pub struct World {
     pub fail_comp: Mutex<HashMap<String, u32>>,
     /// Steps that wait for this before doing anything.
     pub gate: Mutex<HashMap<String, Arc<Notify>>>,
+    /// Steps that, once they booked, hang until this is notified (the
+    /// process dies, or its lease runs out, inside the step).
+    pub hang: Mutex<HashMap<String, Arc<Notify>>>,
+    /// Notified when a hanging step has booked.
+    pub acted: Notify,
+    /// Every call with the idempotency token it saw: (`book:hotel`, token).
+    pub tokens: Mutex<Vec<(String, String)>>,
 }
 
 fn take_failure(map: &Mutex<HashMap<String, u32>>, name: &str) -> bool {
@@ -80,6 +87,16 @@ impl World {
     pub fn count(&self, call: &str) -> usize {
         self.calls().iter().filter(|c| *c == call).count()
     }
+    /// The tokens the calls `call` saw, in order.
+    pub fn tokens_of(&self, call: &str) -> Vec<String> {
+        self.tokens.lock().unwrap().iter().filter(|(c, _)| c == call).map(|(_, t)| t.clone()).collect()
+    }
+    /// Makes `step` hang once it booked; returns what releases it.
+    pub fn hang_after_booking(&self, step: &str) -> Arc<Notify> {
+        let release = Arc::new(Notify::new());
+        self.hang.lock().unwrap().insert(step.into(), release.clone());
+        release
+    }
 }
 
 /// A booking step against the world.
@@ -106,10 +123,16 @@ impl Step for Booking {
         }
         self.world.calls.lock().unwrap().push(format!("book:{}", self.name));
         let token = ctx.idempotency_token();
+        self.world.tokens.lock().unwrap().push((format!("book:{}", self.name), token.clone()));
         let fails = take_failure(&self.world.fail_step, self.name);
         if !fails || self.side_effects {
             let mut booked = self.world.booked.lock().unwrap();
             booked.entry(token.clone()).or_insert(1);
+        }
+        let hang = self.world.hang.lock().unwrap().remove(self.name);
+        if let Some(release) = hang {
+            self.world.acted.notify_one();
+            release.notified().await;
         }
         if fails {
             return Err(halo::Error::conflict("unavailable").with_code("Unavailable"));
@@ -125,6 +148,7 @@ impl Step for Booking {
     async fn compensate(&self, ctx: &StepCtx, _trip: Trip, output: Option<Trip>) -> Result<(), halo::Error> {
         let label = if output.is_some() { "cancel" } else { "cancel-unknown" };
         self.world.calls.lock().unwrap().push(format!("{label}:{}", self.name));
+        self.world.tokens.lock().unwrap().push((format!("{label}:{}", self.name), ctx.idempotency_token()));
         if take_failure(&self.world.fail_comp, self.name) {
             return Err(halo::Error::upstream("cancel failed").with_code("CancelFailed"));
         }
@@ -545,6 +569,143 @@ pub async fn recover_finishes_stalled_sagas(log: Log) {
     assert_eq!(world.calls().iter().filter(|c| c.starts_with("cancel")).count(), 2, "{:?}", world.calls());
 }
 
+/// Runs `saga` in an invocation whose deadline is 10 s away until `step`
+/// has booked downstream, then drops the run: a process killed inside the
+/// step. Checks the log is as such a crash leaves it (the step `Started`,
+/// no result, the lease still held) and returns the lease's expiry.
+pub async fn crash_inside_step(saga: &Saga<Trip, Trip>, log: &Log, world: &World, id: &str, step: &str) -> u64 {
+    let _release = world.hang_after_booking(step);
+    let ctx = Ctx::builder("crashed").timeout(Duration::from_secs(10)).build();
+    let deadline = ctx.deadline_epoch_ms();
+    tokio::select! {
+        result = ctx.scope(saga.run(&**log, id, trip(id))) => panic!("the run must hang inside {step}: {result:?}"),
+        () = world.acted.notified() => {}
+    }
+    assert_eq!(world.booked(&token(id, step)), 1, "{step} booked before the crash");
+    let record = log.load(id).await.unwrap().unwrap();
+    let i = saga.step_names().iter().position(|s| *s == step).unwrap();
+    assert_eq!(record.status, SagaStatus::Running);
+    assert_eq!(record.steps[i].state, ActionState::Started, "{record:?}");
+    assert_eq!(record.steps[i].output, None);
+    assert_eq!(record.lease.as_ref().map(|l| l.expires_at_ms), Some(deadline));
+    deadline
+}
+
+/// The interrupted step's compensation ran with no output and the token
+/// its interrupted attempt sent, and undid its booking.
+fn assert_interrupted_step_undone(world: &World, id: &str, step: &str) {
+    let sent = world.tokens_of(&format!("book:{step}"));
+    assert_eq!(sent.first(), Some(&token(id, step)), "{:?}", world.calls());
+    assert_eq!(world.tokens_of(&format!("cancel-unknown:{step}")), [sent[0].clone()], "{:?}", world.calls());
+    assert_eq!(world.cancelled(&token(id, step)), 1, "{step}'s booking is cancelled");
+}
+
+/// Recovery compensates (`compensate_after`) a saga whose process died
+/// inside a step after it booked: not while the dead run's lease lasts,
+/// then the interrupted step's compensation cancels its booking by token.
+pub async fn interrupted_step_compensated_when_recovery_aborts(log: Log) {
+    let world = Arc::new(World::default());
+    let deadline = crash_inside_step(&trip_saga(&world), &log, &world, "int-abort", "flight").await;
+
+    let clock = ManualClock::at(deadline - 1);
+    let saga = trip_saga(&world).with_clock(clock.clone());
+    let options = || {
+        RecoverOptions::default().clock(clock.clone()).stalled_after(Duration::ZERO).compensate_after(Duration::ZERO)
+    };
+    let report = recover(&*log, &[&saga], options()).await.unwrap();
+    assert!(
+        matches!(report.pending.as_slice(), [(id, SagaError::InProgress { .. })] if id == "int-abort"),
+        "{report:?}"
+    );
+    assert_eq!(world.cancelled(&token("int-abort", "flight")), 0, "not while the lease lasts");
+
+    clock.0.store(deadline + 1, Ordering::SeqCst);
+    let report = recover(&*log, &[&saga], options()).await.unwrap();
+    match report.finished.as_slice() {
+        [(id, Err(SagaError::RolledBack { failed_step, cause, .. }))] if id == "int-abort" => {
+            assert_eq!((failed_step.as_str(), cause.code.as_str()), ("flight", "SagaAborted"));
+        }
+        other => panic!("expected int-abort rolled back, got {other:?}"),
+    }
+    let cancels: Vec<String> = world.calls().into_iter().filter(|c| c.starts_with("cancel")).collect();
+    assert_eq!(cancels, ["cancel-unknown:flight", "cancel:hotel"]);
+    assert_interrupted_step_undone(&world, "int-abort", "flight");
+    assert_eq!(world.cancelled(&token("int-abort", "hotel")), 1);
+    assert_eq!(world.count("book:rental"), 0);
+    let record = log.load("int-abort").await.unwrap().unwrap();
+    assert_eq!(record.status, SagaStatus::RolledBack);
+    assert!(record.lease.is_none());
+}
+
+/// A saga whose process died inside a step after it booked is run again
+/// after the dead run's lease: the re-run of the step fails, so the step's
+/// own compensation (no output, same token) cancels the first booking,
+/// although the step is not marked `side_effects`.
+pub async fn interrupted_step_compensated_when_its_rerun_fails(log: Log) {
+    let world = Arc::new(World::default());
+    let deadline = crash_inside_step(&trip_saga(&world), &log, &world, "int-rerun", "flight").await;
+    world.fail_step("flight", u32::MAX);
+
+    let clock = ManualClock::at(deadline - 1);
+    let saga = trip_saga(&world).with_clock(clock.clone());
+    let early = in_ctx("early", saga.resume(&*log, "int-rerun")).await;
+    assert!(matches!(early, Err(SagaError::InProgress { .. })), "{early:?}");
+
+    clock.0.store(deadline + 1, Ordering::SeqCst);
+    assert_rolled_back(in_ctx("later", saga.resume(&*log, "int-rerun")).await, "flight");
+    assert_eq!(world.calls(), ["book:hotel", "book:flight", "book:flight", "cancel-unknown:flight", "cancel:hotel"]);
+    assert_eq!(world.tokens_of("book:flight"), [token("int-rerun", "flight"), token("int-rerun", "flight")]);
+    assert_interrupted_step_undone(&world, "int-rerun", "flight");
+    assert_eq!(world.cancelled(&token("int-rerun", "hotel")), 1);
+}
+
+/// A run still alive inside a step (it booked, then stalled past its
+/// deadline) loses its lease to another run, whose re-run of the step
+/// fails: the booking is cancelled by token, and the stalled run, when it
+/// wakes up, cannot overwrite the outcome.
+pub async fn interrupted_step_compensated_after_lease_takeover(log: Log) {
+    let world = Arc::new(World::default());
+    let release = world.hang_after_booking("flight");
+    let clock = ManualClock::now();
+    let saga = trip_saga(&world).with_clock(clock.clone());
+    let ctx_a = Ctx::builder("run-a").timeout(Duration::from_secs(10)).build();
+    let deadline = ctx_a.deadline_epoch_ms();
+    let a = tokio::spawn({
+        let (saga, log) = (saga.clone(), log.clone());
+        ctx_a.scope(async move { saga.run(&*log, "int-lease", trip("int-lease")).await })
+    });
+    world.acted.notified().await;
+    world.fail_step("flight", u32::MAX);
+
+    clock.0.store(deadline + 1, Ordering::SeqCst);
+    assert_rolled_back(in_ctx("run-b", saga.run(&*log, "int-lease", trip("int-lease"))).await, "flight");
+    assert_interrupted_step_undone(&world, "int-lease", "flight");
+    assert_eq!(world.cancelled(&token("int-lease", "hotel")), 1);
+
+    release.notify_one();
+    let a = a.await.unwrap();
+    assert!(matches!(a, Err(SagaError::InProgress { .. })), "the stale run loses: {a:?}");
+    let record = log.load("int-lease").await.unwrap().unwrap();
+    assert_eq!(record.status, SagaStatus::RolledBack);
+    assert_eq!(world.count("book:rental"), 0);
+}
+
+/// An interrupted step whose re-run succeeds is an ordinary completed step:
+/// when a later step fails it is compensated with its output, and the
+/// later step (no side effects, not interrupted) is not.
+pub async fn interrupted_step_rerun_succeeds_then_later_failure(log: Log) {
+    let world = Arc::new(World::default());
+    let deadline = crash_inside_step(&trip_saga(&world), &log, &world, "int-ok", "flight").await;
+    world.fail_step("rental", u32::MAX);
+    let clock = ManualClock::at(deadline + 1);
+    let saga = trip_saga(&world).with_clock(clock);
+    assert_rolled_back(in_ctx("later", saga.resume(&*log, "int-ok")).await, "rental");
+    let cancels: Vec<String> = world.calls().into_iter().filter(|c| c.starts_with("cancel")).collect();
+    assert_eq!(cancels, ["cancel:flight", "cancel:hotel"]);
+    assert_eq!(world.tokens_of("cancel:flight"), [token("int-ok", "flight")]);
+    assert_eq!(world.cancelled(&token("int-ok", "flight")), 1);
+}
+
 /// Every behaviour as a test, for a log made by `$make` (an async fn).
 #[macro_export]
 macro_rules! saga_behaviours {
@@ -588,6 +749,22 @@ macro_rules! saga_behaviours {
         #[tokio::test]
         async fn recover_finishes_stalled_sagas() {
             saga_common::recover_finishes_stalled_sagas($make().await).await;
+        }
+        #[tokio::test]
+        async fn interrupted_step_compensated_when_recovery_aborts() {
+            saga_common::interrupted_step_compensated_when_recovery_aborts($make().await).await;
+        }
+        #[tokio::test]
+        async fn interrupted_step_compensated_when_its_rerun_fails() {
+            saga_common::interrupted_step_compensated_when_its_rerun_fails($make().await).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn interrupted_step_compensated_after_lease_takeover() {
+            saga_common::interrupted_step_compensated_after_lease_takeover($make().await).await;
+        }
+        #[tokio::test]
+        async fn interrupted_step_rerun_succeeds_then_later_failure() {
+            saga_common::interrupted_step_rerun_succeeds_then_later_failure($make().await).await;
         }
     };
 }
