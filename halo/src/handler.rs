@@ -160,6 +160,32 @@ pub fn decode_event<E: DeserializeOwned>(payload: &RawValue) -> Result<E, Error>
         .map_err(|err| Error::bad_request(mismatch_message("the event", &err)).with_code("InvalidEvent"))
 }
 
+/// Decodes JSON text the caller sent (an API Gateway `body`, a message)
+/// into `T`, with an error as safe to return as [`decode_event`]'s:
+/// `BadRequest` (400) with the code `InvalidBody`, naming the field path
+/// and what was expected, never the text itself.
+///
+/// ```
+/// #[derive(serde::Deserialize, Debug)]
+/// struct Order { quantity: u32 }
+///
+/// let err = halo::decode_body::<Order>(r#"{"quantity": "<img src=x onerror=alert(1)>"}"#).unwrap_err();
+/// assert_eq!((err.status(), err.code()), (400, "InvalidBody"));
+/// assert_eq!(err.message(), "the body does not match the expected shape at `quantity`: invalid type, expected u32");
+/// assert_eq!(halo::decode_body::<Order>("not json").unwrap_err().message(), "the body is not JSON: expected value");
+/// ```
+pub fn decode_body<T: DeserializeOwned>(body: &str) -> Result<T, Error> {
+    let mut de = serde_json::Deserializer::from_str(body);
+    serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let message = if err.inner().classify() == serde_json::error::Category::Data {
+            mismatch_message("the body", &err)
+        } else {
+            format!("the body is not JSON: {}", crate::public_text::decode_reason(err.inner()))
+        };
+        Error::bad_request(message).with_code("InvalidBody")
+    })
+}
+
 /// `"<what> does not match the expected shape at `path`: reason"`, with
 /// the path and reason made safe for a caller ([`crate::public_text`]).
 pub(crate) fn mismatch_message(what: &str, err: &serde_path_to_error::Error<serde_json::Error>) -> String {

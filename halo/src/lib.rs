@@ -52,7 +52,7 @@ pub mod timeout;
 pub use context::{Ctx, CtxBuilder};
 pub use error::{BoxError, Error, ErrorKind, IntoError};
 pub use function::FunctionInfo;
-pub use handler::{HandlerFn, HandlerService, StatefulHandlerFn, decode_event, encode_response};
+pub use handler::{HandlerFn, HandlerService, StatefulHandlerFn, decode_body, decode_event, encode_response};
 pub use invocation::Invocation;
 pub use runtime::{Options, run, run_with_init, run_with_options, serve_lambda};
 

@@ -40,8 +40,8 @@ async fn handler(
     queue: &Queue,
 ) -> Result<ApiGatewayProxyResponse, halo::Error> {
     let body = request.body.as_deref().unwrap_or_default();
-    let mut order: Order = serde_json::from_str(body)
-        .map_err(|e| halo::Error::bad_request(format!("the body is not an order: {e}")).with_code("InvalidOrder"))?;
+    // The error names the field, never what the caller sent.
+    let mut order: Order = halo::decode_body(body).map_err(|e| e.with_code("InvalidOrder"))?;
     order.validate()?;
     order.tracking_id = format!("ord-{}", ctx.request_id());
     let message = serde_json::to_string(&order)?;
