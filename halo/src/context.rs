@@ -5,15 +5,15 @@
 //! [`Ctx::current`] (a tokio task-local), which is how the JSON logger adds
 //! `function_request_id`, `cold_start` and friends to every line.
 
+use std::any::{Any, TypeId};
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use crate::correlation::{Correlation, TrustedSources};
 use crate::function::FunctionInfo;
-use crate::log::DebugBuffer;
 
 tokio::task_local! {
     static CURRENT: Ctx;
@@ -49,7 +49,7 @@ struct Inner {
     correlation: OnceLock<Correlation>,
     trusted_debug_sources: AtomicU16,
     log_keys: Mutex<Vec<(String, serde_json::Value)>>,
-    debug_buffer: Mutex<DebugBuffer>,
+    extensions: Mutex<Vec<(TypeId, Box<dyn Any + Send>)>>,
 }
 
 impl Ctx {
@@ -136,7 +136,7 @@ impl Ctx {
                 correlation: OnceLock::new(),
                 trusted_debug_sources: AtomicU16::new(self.trusted_debug_sources().bits()),
                 log_keys: Mutex::new(self.log_keys()),
-                debug_buffer: Mutex::new(DebugBuffer::default()),
+                extensions: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -252,9 +252,35 @@ impl Ctx {
         self.inner.trusted_debug_sources.store(trusted.bits(), Ordering::Relaxed);
     }
 
-    /// The buffer of debug lines held back for this invocation.
-    pub(crate) fn debug_buffer(&self) -> std::sync::MutexGuard<'_, DebugBuffer> {
-        lock(&self.inner.debug_buffer)
+    /// Calls `f` with this invocation's value of type `T`, created with
+    /// `T::default()` on first use: per-invocation state of a library or of
+    /// your own code (halo's logger keeps the held-back debug lines there).
+    /// Each invocation, and each batch record's context, starts without
+    /// any, so nothing carries over to the next invocation.
+    ///
+    /// ```
+    /// #[derive(Default)]
+    /// struct Calls(u32);
+    ///
+    /// let ctx = halo::Ctx::for_test();
+    /// ctx.with_extension(|calls: &mut Calls| calls.0 += 1);
+    /// assert_eq!(ctx.with_extension(|calls: &mut Calls| calls.0), 1);
+    /// assert_eq!(halo::Ctx::for_test().with_extension(|calls: &mut Calls| calls.0), 0);
+    /// ```
+    pub fn with_extension<T: Default + Send + 'static, R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        let mut extensions = lock(&self.inner.extensions);
+        let index = match extensions.iter().position(|(id, _)| *id == TypeId::of::<T>()) {
+            Some(index) => index,
+            None => {
+                extensions.push((TypeId::of::<T>(), Box::new(T::default())));
+                extensions.len() - 1
+            }
+        };
+        match extensions[index].1.downcast_mut::<T>() {
+            Some(value) => f(value),
+            // Unreachable: the slot was found by T's TypeId.
+            None => f(&mut T::default()),
+        }
     }
 
     /// Adds a key to every later log line of this invocation (and only of
@@ -377,7 +403,7 @@ impl CtxBuilder {
                 correlation: OnceLock::new(),
                 trusted_debug_sources: AtomicU16::new(TrustedSources::default().bits()),
                 log_keys: Mutex::new(Vec::new()),
-                debug_buffer: Mutex::new(DebugBuffer::default()),
+                extensions: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -385,7 +411,7 @@ impl CtxBuilder {
 
 /// Milliseconds since the Unix epoch, now.
 pub(crate) fn epoch_ms_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    crate::platform::Clock::now_ms(&crate::platform::SystemClock)
 }
 
 static COLD: AtomicBool = AtomicBool::new(true);

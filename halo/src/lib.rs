@@ -27,8 +27,6 @@
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms)]
 
-#[cfg(feature = "aws")]
-pub mod aws;
 pub mod batch;
 pub mod breaker;
 mod context;
@@ -42,7 +40,9 @@ mod invocation;
 pub mod layers;
 pub mod local;
 pub mod log;
+mod options;
 pub mod params;
+pub mod platform;
 mod public_text;
 pub mod retry;
 mod runtime;
@@ -54,7 +54,8 @@ pub use error::{BoxError, Error, ErrorKind, IntoError};
 pub use function::FunctionInfo;
 pub use handler::{HandlerFn, HandlerService, StatefulHandlerFn, decode_body, decode_event, encode_response};
 pub use invocation::Invocation;
-pub use runtime::{Options, run, run_with_init, run_with_options, serve_lambda};
+pub use options::Options;
+pub use runtime::{run, run_with_init, run_with_options, serve_lambda};
 
 /// Marks an `async fn(E, &Ctx) -> Result<R, Err>` as the function's handler
 /// and generates `main`.

@@ -128,7 +128,7 @@ fn try_parse(args: &[String]) -> Result<Option<Command>, String> {
 }
 
 /// Carries out `command` with halo's stack `service`.
-pub async fn execute(service: InvocationService, command: Command, options: &crate::Options) -> ExitCode {
+pub async fn execute(service: InvocationService, command: Command, timeout_margin: Duration) -> ExitCode {
     let Command::Invoke { sources, timeout } = command;
     let mut status = ExitCode::SUCCESS;
     for source in sources {
@@ -139,7 +139,7 @@ pub async fn execute(service: InvocationService, command: Command, options: &cra
                 return ExitCode::from(2);
             }
         };
-        let ctx = local_ctx(timeout, options.margin());
+        let ctx = local_ctx(timeout, timeout_margin);
         let invocation = match Invocation::from_json(&text, ctx) {
             Ok(invocation) => invocation,
             Err(err) => {

@@ -8,8 +8,6 @@
 use std::fmt::Display;
 use std::future::Future;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -17,13 +15,13 @@ use serde_json::value::RawValue;
 use tower::ServiceExt;
 
 use crate::context::{Ctx, take_cold_start};
-use crate::correlation::{Extractor, TrustedSources};
 use crate::error::{Error, IntoError};
 use crate::function::FunctionInfo;
 use crate::handler::{HandlerFn, HandlerService, StatefulHandlerFn};
 use crate::invocation::Invocation;
 use crate::layers::{InvocationService, stack};
 use crate::local::{self, Command};
+use crate::options::Options;
 
 /// Runs `handler` for every invocation of this container.
 ///
@@ -99,93 +97,6 @@ where
     run_with_options(Options::from_env(), init, handler).await
 }
 
-/// Settings of halo's stack that are not per invocation.
-///
-/// ```
-/// use std::time::Duration;
-///
-/// let options = halo::Options::from_env().timeout_margin(Duration::from_millis(500));
-/// assert_eq!(options.margin(), Duration::from_millis(500));
-/// ```
-#[derive(Clone)]
-pub struct Options {
-    pub(crate) timeout_margin: Duration,
-    pub(crate) extractors: Vec<Arc<dyn Extractor>>,
-    pub(crate) trusted_debug_sources: TrustedSources,
-    /// An entry of `HALO_DEBUG_FLAG_SOURCES` that is not a source name,
-    /// logged once the logger is up.
-    pub(crate) invalid_trusted_source: Option<String>,
-}
-
-impl std::fmt::Debug for Options {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Options")
-            .field("timeout_margin", &self.timeout_margin)
-            .field("extractors", &self.extractors.len())
-            .field("trusted_debug_sources", &self.trusted_debug_sources)
-            .finish()
-    }
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options::from_env()
-    }
-}
-
-impl Options {
-    /// Options from the environment: the timeout margin from
-    /// `HALO_TIMEOUT_MARGIN_MS` (default 200 ms), the sources whose debug
-    /// flag is honoured from `HALO_DEBUG_FLAG_SOURCES` (default: not HTTP,
-    /// see [`TrustedSources`]), no custom extractors.
-    pub fn from_env() -> Options {
-        let (trusted_debug_sources, invalid_trusted_source) = match TrustedSources::from_env() {
-            Ok(trusted) => (trusted, None),
-            Err(name) => (TrustedSources::default(), Some(name)),
-        };
-        Options {
-            timeout_margin: crate::timeout::margin_from_env(),
-            extractors: Vec::new(),
-            trusted_debug_sources,
-            invalid_trusted_source,
-        }
-    }
-
-    /// The event sources whose incoming `debug-log-enabled: true` switches
-    /// on debug logging for the invocation (default: SQS, SNS, EventBridge,
-    /// Kinesis, DynamoDB Streams and direct invokes; not HTTP events, whose
-    /// callers may be anyone).
-    ///
-    /// ```
-    /// use halo::correlation::{EventSource, TrustedSources};
-    ///
-    /// // An internal API behind IAM auth: let its callers sample the chain.
-    /// let options = halo::Options::from_env().trusted_debug_sources(TrustedSources::default().with(EventSource::ApiGatewayV1));
-    /// ```
-    pub fn trusted_debug_sources(mut self, trusted: TrustedSources) -> Options {
-        self.trusted_debug_sources = trusted;
-        self
-    }
-
-    /// The safety margin kept before Lambda's deadline.
-    pub fn timeout_margin(mut self, margin: Duration) -> Options {
-        self.timeout_margin = margin;
-        self
-    }
-
-    /// The safety margin in effect.
-    pub fn margin(&self) -> Duration {
-        self.timeout_margin
-    }
-
-    /// Adds a correlation extractor, tried before halo's own (in the order
-    /// added).
-    pub fn extractor(mut self, extractor: impl Extractor) -> Options {
-        self.extractors.push(Arc::new(extractor));
-        self
-    }
-}
-
 /// [`run_with_init`] with explicit [`Options`]; what
 /// `#[halo::handler(timeout_margin_ms = ..)]` expands to.
 pub async fn run_with_options<I, S, InitErr, H, E, R, Err>(options: Options, init: I, handler: H) -> ExitCode
@@ -220,7 +131,7 @@ where
     let service = stack(HandlerService::with_state(state, handler), &options);
     match mode {
         Mode::Lambda => serve_lambda(service, &options).await,
-        Mode::Local(command) => local::execute(service, command, &options).await,
+        Mode::Local(command) => local::execute(service, command, options.timeout_margin).await,
     }
 }
 
@@ -245,7 +156,7 @@ enum Mode {
 
 impl Mode {
     fn from_env() -> Result<Mode, ExitCode> {
-        if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        if crate::platform::in_lambda() {
             return Ok(Mode::Lambda);
         }
         local::parse_args(std::env::args().skip(1)).map(Mode::Local)

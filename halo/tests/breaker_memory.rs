@@ -19,9 +19,14 @@ impl TestClock {
     fn advance(&self, by: Duration) {
         self.0.fetch_add(by.as_millis() as u64, Ordering::SeqCst);
     }
-    fn clock(&self) -> halo::breaker::Clock {
-        let now = self.0.clone();
-        Arc::new(move || now.load(Ordering::SeqCst))
+    fn clock(&self) -> Arc<dyn halo::platform::Clock> {
+        Arc::new(self.clone())
+    }
+}
+
+impl halo::platform::Clock for TestClock {
+    fn now_ms(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
     }
 }
 

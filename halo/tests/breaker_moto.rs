@@ -11,7 +11,7 @@ use halo::breaker::{BreakerState, BreakerStore, CircuitBreaker, DynamoDbBreakerS
 use halo_test_support::moto::{Moto, unique_name};
 use halo_test_support::sdk_requests::RequestCounter;
 
-fn clock(now: &Arc<AtomicU64>) -> halo::breaker::Clock {
+fn clock(now: &Arc<AtomicU64>) -> Arc<dyn halo::platform::Clock> {
     let now = now.clone();
     Arc::new(move || now.load(Ordering::SeqCst))
 }

@@ -169,7 +169,7 @@ pub fn sdk_env(endpoint: &str) -> Vec<(String, String)> {
 /// An SDK configuration for `endpoint`, built explicitly: fixed region and
 /// credentials, so nothing probes instance metadata.
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {
-    halo::aws::loader()
+    halo::platform::aws_loader()
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "halo-tests"))

@@ -125,7 +125,7 @@ fn router(app: App) -> Router {
 async fn init() -> Result<App, String> {
     let todos = match std::env::var("TODO_TABLE") {
         Ok(table) if !table.trim().is_empty() => {
-            let client = aws_sdk_dynamodb::Client::new(&halo::aws::sdk_config().await);
+            let client = halo::platform::dynamodb_client().await;
             Todos::DynamoDb(dynamodb::DynamoTodos::new(client, table))
         }
         _ if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() => {

@@ -7,14 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use super::policy::Policy;
 use super::state::{Admission, BreakerState, Machine, Transition, half_open_deadline};
 use super::store::{BreakerStore, SharedState, StoreError};
+use crate::platform::{Clock, system_clock};
 use crate::{Error, IntoError};
-
-/// Epoch milliseconds, injectable for tests.
-pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
-
-fn system_clock() -> Clock {
-    Arc::new(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64))
-}
 
 /// A circuit breaker guarding calls to one downstream.
 ///
@@ -30,7 +24,7 @@ struct Inner {
     policy: Policy,
     machine: Mutex<Machine>,
     store: Option<Arc<dyn BreakerStore>>,
-    clock: Clock,
+    clock: Arc<dyn Clock>,
     /// A local transition not yet published to the store.
     pending: AtomicBool,
     degraded: AtomicBool,
@@ -80,8 +74,9 @@ impl CircuitBreaker {
         }
     }
 
-    /// Uses `clock` (epoch milliseconds) instead of the system clock: tests.
-    pub fn with_clock(self, clock: Clock) -> CircuitBreaker {
+    /// Uses `clock` instead of the system clock (tests move time with a
+    /// [`ManualClock`](crate::platform::ManualClock)).
+    pub fn with_clock(self, clock: Arc<dyn Clock>) -> CircuitBreaker {
         let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|_| panic!("with_clock is for a breaker being built"));
         CircuitBreaker { inner: Arc::new(Inner { clock, ..inner }) }
     }
@@ -130,7 +125,7 @@ impl CircuitBreaker {
         let result = call.await.map_err(IntoError::into_error);
         in_flight.admission = None;
         let failed = result.as_ref().err().is_some_and(|err| (self.inner.policy.classifier)(err));
-        let now = (self.inner.clock)();
+        let now = self.inner.clock.now_ms();
         let transition = self.machine().record(admission, failed, now, &self.inner.policy);
         if let Some(transition) = transition {
             self.on_transition(&transition);
@@ -152,7 +147,7 @@ impl CircuitBreaker {
     /// half-open) until the half-open period ends
     /// ([`Policy::half_open_timeout`](super::Policy::half_open_timeout)).
     pub fn admit(&self) -> Result<Admission, Error> {
-        let now = (self.inner.clock)();
+        let now = self.inner.clock.now_ms();
         let (admission, transition) = self.machine().admit(now, &self.inner.policy);
         if let Some(transition) = transition {
             self.on_transition(&transition);
@@ -199,7 +194,7 @@ impl CircuitBreaker {
                 Ok(())
             }
             Err(err) => {
-                let now = (self.inner.clock)();
+                let now = self.inner.clock.now_ms();
                 let first = !self.inner.degraded.swap(true, Ordering::SeqCst);
                 self.machine().set_local_only(true);
                 let last = self.inner.degraded_logged_at_ms.load(Ordering::SeqCst);
@@ -242,7 +237,7 @@ impl CircuitBreaker {
         // An open period that is over, or a half-open period that ended
         // undecided (its probe slots leased by containers that never ran
         // them): one container moves the fleet to a new half-open period.
-        let now = (self.inner.clock)();
+        let now = self.inner.clock.now_ms();
         let expired = {
             let machine = self.machine();
             let period_over = now >= machine.open_until_ms;

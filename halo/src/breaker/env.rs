@@ -5,15 +5,19 @@ use tokio::sync::OnceCell;
 
 use super::circuit::CircuitBreaker;
 use super::policy::Policy;
+use crate::platform::{Fallback, StoreChoice, choose_store};
 
 /// The environment variable naming the DynamoDB table of shared breaker
 /// state.
 pub const TABLE_ENV: &str = "HALO_BREAKER_TABLE";
 
-/// A breaker named `name` as the environment asks: shared through the
-/// DynamoDB table `HALO_BREAKER_TABLE` when it is set, otherwise with
-/// this container's state only (inside Lambda with a warning: every
-/// container then trips on its own).
+/// A breaker named `name` as the environment asks, by halo's one store
+/// rule ([`crate::platform::choose_store`]) with the breaker's documented
+/// opt-out: shared through the DynamoDB table `HALO_BREAKER_TABLE` when it
+/// is set; otherwise with this container's state only. Inside Lambda that
+/// is logged as a warning (every container then trips on its own), not an
+/// init error: a breaker's shared state is an optimisation, never needed
+/// for correctness ([`Fallback::PerContainer`]).
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -22,29 +26,17 @@ pub const TABLE_ENV: &str = "HALO_BREAKER_TABLE";
 /// # });
 /// ```
 pub async fn from_env(name: &str, policy: Policy) -> CircuitBreaker {
-    match std::env::var(TABLE_ENV).ok().filter(|t| !t.trim().is_empty()) {
+    match choose_store("circuit breaker", TABLE_ENV, Fallback::PerContainer) {
         #[cfg(feature = "dynamodb")]
-        Some(table) => {
-            let client = aws_sdk_dynamodb::Client::new(&crate::aws::sdk_config().await);
+        Ok(StoreChoice::DynamoDb { table }) => {
+            let client = crate::platform::dynamodb_client().await;
             let store: std::sync::Arc<dyn super::BreakerStore> =
                 std::sync::Arc::new(super::DynamoDbBreakerStore::new(client, table));
             CircuitBreaker::shared(name, policy, store)
         }
-        #[cfg(not(feature = "dynamodb"))]
-        Some(_) => {
-            tracing::warn!(
-                breaker = name,
-                "{TABLE_ENV} is set but halo was built without `dynamodb`: local state only"
-            );
-            CircuitBreaker::new(name, policy)
-        }
-        None => {
-            if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
-                tracing::warn!(
-                    breaker = name,
-                    "no {TABLE_ENV}: this breaker's state is per container, not shared by the fleet"
-                );
-            }
+        Ok(_) => CircuitBreaker::new(name, policy),
+        Err(err) => {
+            tracing::warn!(breaker = name, error_cause = %err, "this breaker's state is per container");
             CircuitBreaker::new(name, policy)
         }
     }

@@ -59,7 +59,7 @@ mod probe;
 mod state;
 mod store;
 
-pub use circuit::{CircuitBreaker, Clock};
+pub use circuit::CircuitBreaker;
 #[cfg(feature = "dynamodb")]
 pub use dynamodb::DynamoDbBreakerStore;
 #[doc(hidden)]

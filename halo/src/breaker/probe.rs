@@ -38,7 +38,7 @@ pub async fn probe(
     timeout: Duration,
 ) -> Result<Health, StoreError> {
     let health = check(url, timeout).await;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    let now = crate::platform::Clock::now_ms(&crate::platform::SystemClock);
     let current = store.load(name).await?;
     let (state, version, trips) =
         current.as_ref().map_or((BreakerState::Closed, 0, 0), |c| (c.state, c.version, c.trips));

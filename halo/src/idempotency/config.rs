@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::record::{Clock, system_clock};
 use super::store::{Store, StoreError};
+use crate::platform::{Fallback, StoreChoice, choose_store};
 
 /// The environment variable naming the DynamoDB table of the default store.
 pub const TABLE_ENV: &str = "HALO_IDEMPOTENCY_TABLE";
@@ -272,43 +273,28 @@ fn disabled_by(value: Option<&str>) -> bool {
     matches!(value.map(str::trim), Some(v) if v == "1" || v.eq_ignore_ascii_case("true"))
 }
 
-/// Builds the store the environment asks for:
+/// Builds the store the environment asks for, by halo's one store rule
+/// ([`crate::platform::choose_store`]):
 ///
 /// - `HALO_IDEMPOTENCY_TABLE` set: a [`DynamoDbStore`](super::DynamoDbStore)
-///   on that table (SDK configuration from [`crate::aws::sdk_config`]);
-/// - otherwise, inside Lambda (`AWS_LAMBDA_RUNTIME_API` set): an error,
-///   because an in-memory store there would not be shared by containers;
+///   on that table (with the container's shared DynamoDB client);
+/// - otherwise, inside Lambda: an error naming the variable, because an
+///   in-memory store there would not be shared by containers;
 /// - otherwise (a local run): a [`MemoryStore`](super::MemoryStore).
 pub async fn store_from_env() -> Result<Arc<dyn Store>, StoreError> {
-    let table = std::env::var(TABLE_ENV).ok().filter(|t| !t.trim().is_empty());
-    match table {
-        Some(table) => dynamodb_store(table).await,
-        None if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() => Err(StoreError::new(
-            "configuration",
-            format!(
-                "no idempotency table is configured: set {TABLE_ENV} to the DynamoDB table name \
-                 (halo never falls back to an in-memory store inside Lambda)"
-            ),
-        )),
-        None => {
-            tracing::info!("idempotency: local run without {TABLE_ENV}, using the in-memory store");
-            Ok(Arc::new(super::MemoryStore::new()))
+    let choice = choose_store("idempotency", TABLE_ENV, Fallback::InitError)
+        .map_err(|e| StoreError::new("configuration", e.to_string()))?;
+    match choice {
+        #[cfg(feature = "dynamodb")]
+        StoreChoice::DynamoDb { table } => {
+            Ok(Arc::new(super::DynamoDbStore::new(crate::platform::dynamodb_client().await, table)))
         }
+        #[cfg(not(feature = "dynamodb"))]
+        StoreChoice::DynamoDb { .. } => {
+            Err(StoreError::new("configuration", format!("{TABLE_ENV} needs halo's `dynamodb` feature")))
+        }
+        StoreChoice::Memory => Ok(Arc::new(super::MemoryStore::new())),
     }
-}
-
-#[cfg(feature = "dynamodb")]
-async fn dynamodb_store(table: String) -> Result<Arc<dyn Store>, StoreError> {
-    let client = aws_sdk_dynamodb::Client::new(&crate::aws::sdk_config().await);
-    Ok(Arc::new(super::DynamoDbStore::new(client, table)))
-}
-
-#[cfg(not(feature = "dynamodb"))]
-async fn dynamodb_store(_table: String) -> Result<Arc<dyn Store>, StoreError> {
-    Err(StoreError::new(
-        "configuration",
-        format!("{TABLE_ENV} is set but halo was built without its `dynamodb` feature"),
-    ))
 }
 
 #[cfg(test)]

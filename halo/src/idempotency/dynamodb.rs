@@ -61,10 +61,10 @@ impl Default for AttributeNames {
 /// # async fn init() -> Result<(), Box<dyn std::error::Error>> {
 /// use halo::idempotency::DynamoDbStore;
 ///
-/// let client = aws_sdk_dynamodb::Client::new(&halo::aws::sdk_config().await);
+/// let client = halo::platform::dynamodb_client().await;
 /// let store = DynamoDbStore::new(client, "idempotency");
 /// // A table shared with other data: a composite key with a static partition value.
-/// let client = aws_sdk_dynamodb::Client::new(&halo::aws::sdk_config().await);
+/// let client = halo::platform::dynamodb_client().await;
 /// let shared = DynamoDbStore::new(client, "app-table").sort_key("sk", "idempotency#charge");
 /// # Ok(()) }
 /// ```

@@ -42,7 +42,7 @@ use tower::util::BoxCloneSyncService;
 use crate::error::Error;
 use crate::handler::HandlerService;
 use crate::invocation::Invocation;
-use crate::runtime::Options;
+use crate::options::Options;
 
 /// halo's full stack as one cloneable service.
 pub type InvocationService = BoxCloneSyncService<Invocation, Box<RawValue>, Error>;

@@ -12,6 +12,7 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
+use super::buffer::DebugBuffer;
 use super::fields::{
     FieldVisitor, MAX_LINE_BYTES, MAX_VALUE_BYTES, push_bounded_str, push_bounded_value, push_json_str,
 };
@@ -115,7 +116,7 @@ where
     /// events emitted from inside a subscriber.)
     fn flush(&self) {
         let Some(ctx) = Ctx::current() else { return };
-        let (lines, dropped) = ctx.debug_buffer().take();
+        let (lines, dropped) = ctx.with_extension(DebugBuffer::take);
         let mut writer = self.make_writer.make_writer();
         if dropped > 0 {
             let mut warning = Vec::with_capacity(512);
@@ -385,7 +386,7 @@ where
             if held_back {
                 Ctx::with_current(|ctx| {
                     if let Some(ctx) = ctx {
-                        ctx.debug_buffer().push(&buffers.line);
+                        ctx.with_extension(|buffer: &mut DebugBuffer| buffer.push(&buffers.line));
                     }
                 });
             } else {

@@ -247,7 +247,7 @@ fn source_from_env() -> Result<Chosen, ParamsError> {
             "env" | "local" => Ok(Chosen::Env),
             _ => Err(ParamsError::new(ParamsErrorKind::Config, format!("{SOURCE_VAR} must be `ssm` or `env`"))),
         },
-        Err(_) if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() => Ok(Chosen::Ssm),
+        Err(_) if crate::platform::in_lambda() => Ok(Chosen::Ssm),
         Err(_) => Ok(Chosen::Env),
     }
 }
@@ -504,7 +504,7 @@ mod tests {
     #[test]
     fn the_source_follows_the_environment() {
         // Only reads the variables this process has; Lambda's is not set in unit tests.
-        if std::env::var_os(SOURCE_VAR).is_none() && std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
+        if std::env::var_os(SOURCE_VAR).is_none() && !crate::platform::in_lambda() {
             assert!(matches!(source_from_env(), Ok(Chosen::Env)));
         }
     }

@@ -166,7 +166,7 @@ mod ssm {
     /// # async fn init() -> Result<(), halo::params::ParamsError> {
     /// use halo::params::{Params, SsmSource};
     ///
-    /// let sdk = halo::aws::sdk_config().await;
+    /// let sdk = halo::platform::sdk_config().await;
     /// let params = Params::new(SsmSource::new(aws_sdk_ssm::Client::new(&sdk)));
     /// let port: u16 = params.get("/shop/prod/port").await?;
     /// # Ok(()) }
@@ -182,10 +182,10 @@ mod ssm {
             SsmSource { client }
         }
 
-        /// A client from the environment's SDK configuration
-        /// ([`crate::aws::sdk_config`]).
+        /// The container's shared SSM client
+        /// ([`crate::platform::ssm_client`]).
         pub async fn from_env() -> SsmSource {
-            SsmSource::new(aws_sdk_ssm::Client::new(&crate::aws::sdk_config().await))
+            SsmSource::new(crate::platform::ssm_client().await)
         }
 
         async fn by_path(&self, path: &str) -> Result<Vec<Parameter>, ParamsError> {

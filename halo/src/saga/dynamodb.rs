@@ -37,7 +37,7 @@ pub const OPEN_INDEX: &str = "open-index";
 ///
 /// ```no_run
 /// # async fn init() {
-/// let config = halo::aws::sdk_config().await;
+/// let config = halo::platform::sdk_config().await;
 /// let log = halo::saga::DynamoDbSagaLog::new(aws_sdk_dynamodb::Client::new(&config), "sagas");
 /// # let _ = log;
 /// # }

@@ -7,36 +7,19 @@
 //! with "saga committed", "step failed" with "first compensation started",
 //! and so on. A successful run of N steps writes N + 1 times.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde_json::Value;
 
+use super::definition::{Definition, Node, set_path};
 use super::error::{FailedCompensation, LogError, SagaError, StepError};
 use super::log::{ActionState, CompensationRecord, Lease, SagaLog, SagaRecord, SagaStatus, StepRecord};
-use super::saga::{Definition, Node, set_path};
 use super::step::StepCtx;
 use crate::Ctx;
 use crate::retry::{Backoff, retry};
 
 /// The lease length of a run outside Lambda (no deadline to tie it to).
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
-
-/// Wall-clock time in milliseconds since the Unix epoch: for leases and the
-/// timestamps of records. Tests inject their own to move time.
-pub trait Clock: Send + Sync {
-    /// Now, in ms since the Unix epoch.
-    fn now_ms(&self) -> u64;
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_ms(&self) -> u64 {
-        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
-    }
-}
 
 /// What to do next.
 enum Action {

@@ -110,6 +110,7 @@
 //! `load_saga`; see [`asl`].
 pub mod asl;
 mod config;
+mod definition;
 #[cfg(feature = "dynamodb")]
 mod dynamodb;
 mod error;
@@ -125,7 +126,7 @@ pub use config::{TABLE_ENV, log_from_env};
 #[cfg(feature = "dynamodb")]
 pub use dynamodb::DynamoDbSagaLog;
 pub use error::{FailedCompensation, LogError, SagaError, StepError};
-pub use executor::{Clock, DEFAULT_LEASE, SystemClock};
+pub use executor::DEFAULT_LEASE;
 pub use log::{ActionState, CompensationRecord, Lease, SagaLog, SagaRecord, SagaStatus, StepRecord};
 pub use memory::MemorySagaLog;
 pub use recover::{RecoverOptions, RecoverReport, Recoverable, recover};

@@ -8,10 +8,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::error::{LogError, SagaError};
-use super::executor::{Clock, SystemClock};
 use super::log::SagaLog;
 use super::saga::Saga;
 use crate::BoxFuture;
+use crate::platform::{Clock, SystemClock};
 
 /// A saga definition [`recover`] can continue by id.
 pub trait Recoverable: Send + Sync {

@@ -6,148 +6,16 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize as _, Serialize};
 use serde_json::Value;
 
-use super::error::{SagaError, StepError};
-use super::executor::{self, Clock, SystemClock};
+use super::definition::{Definition, InputFn, Merge, Node};
+use super::error::SagaError;
+use super::executor;
 use super::log::SagaLog;
-use super::step::{Step, StepCtx, StepOptions};
-use crate::BoxFuture;
-
-/// A step with its types erased to JSON: what the executor runs.
-pub(crate) trait DynStep: Send + Sync {
-    fn run<'a>(&'a self, ctx: &'a StepCtx, input: Value) -> BoxFuture<'a, Result<Value, StepError>>;
-    fn has_compensation(&self) -> bool;
-    fn compensate<'a>(
-        &'a self,
-        ctx: &'a StepCtx,
-        input: Value,
-        output: Option<Value>,
-    ) -> BoxFuture<'a, Result<(), StepError>>;
-}
-
-/// The code of a step error caused by (de)serialising its input or output.
-pub(crate) const DATA_ERROR: &str = "SagaDataError";
-
-fn data_error(what: &str, err: serde_json::Error) -> StepError {
-    StepError::new(DATA_ERROR, format!("{what}: {err}"))
-}
-
-impl<S: Step> DynStep for S {
-    fn run<'a>(&'a self, ctx: &'a StepCtx, input: Value) -> BoxFuture<'a, Result<Value, StepError>> {
-        Box::pin(async move {
-            let input = S::Input::deserialize(input).map_err(|e| data_error("step input", e))?;
-            let output = Step::run(self, ctx, input).await.map_err(StepError::from_error)?;
-            serde_json::to_value(output).map_err(|e| data_error("step output", e))
-        })
-    }
-
-    fn has_compensation(&self) -> bool {
-        Step::has_compensation(self)
-    }
-
-    fn compensate<'a>(
-        &'a self,
-        ctx: &'a StepCtx,
-        input: Value,
-        output: Option<Value>,
-    ) -> BoxFuture<'a, Result<(), StepError>> {
-        Box::pin(async move {
-            let input = S::Input::deserialize(input).map_err(|e| data_error("step input", e))?;
-            let output = match output {
-                Some(output) => Some(S::Output::deserialize(output).map_err(|e| data_error("step output", e))?),
-                None => None,
-            };
-            Step::compensate(self, ctx, input, output).await.map_err(StepError::from_error)
-        })
-    }
-}
-
-/// Computes a step's input from the saga state.
-pub(crate) type InputFn = Arc<dyn Fn(&Value) -> Result<Value, serde_json::Error> + Send + Sync>;
-
-/// How a step's output joins the saga state.
-#[derive(Clone)]
-pub(crate) enum Merge {
-    /// The output becomes the state.
-    Replace,
-    /// The state becomes `[state, output]` (a tuple).
-    Pair,
-    /// ASL `ResultPath`: `None` discards the output, `Some([])` (`$`)
-    /// replaces the state, `Some(path)` sets the field.
-    ResultPath(Option<Vec<String>>),
-}
-
-impl Merge {
-    pub(crate) fn apply(&self, state: &Value, output: Value) -> Value {
-        match self {
-            Merge::Replace => output,
-            Merge::Pair => Value::Array(vec![state.clone(), output]),
-            Merge::ResultPath(None) => state.clone(),
-            Merge::ResultPath(Some(path)) => set_path(state.clone(), path, output),
-        }
-    }
-}
-
-/// Sets `path` (object keys) in `doc` to `value`, creating objects on the
-/// way; a non-object on the way is replaced by an object.
-pub(crate) fn set_path(doc: Value, path: &[String], value: Value) -> Value {
-    let Some((first, rest)) = path.split_first() else { return value };
-    let mut map = match doc {
-        Value::Object(map) => map,
-        _ => serde_json::Map::new(),
-    };
-    let child = map.remove(first).unwrap_or(Value::Null);
-    map.insert(first.clone(), set_path(child, rest, value));
-    Value::Object(map)
-}
-
-/// An ASL `Catch`: the error codes it handles, where the error goes in the
-/// state, and the compensation chain it starts.
-#[derive(Clone)]
-pub(crate) struct Catcher {
-    pub(crate) codes: Vec<String>,
-    pub(crate) result_path: Option<Vec<String>>,
-    pub(crate) chain: Vec<String>,
-}
-
-impl Catcher {
-    pub(crate) fn matches(&self, code: &str) -> bool {
-        self.codes.iter().any(|c| c == "States.ALL" || c == code)
-    }
-}
-
-/// One step of a saga definition, types erased.
-#[derive(Clone)]
-pub(crate) struct Node {
-    pub(crate) name: String,
-    pub(crate) input: Option<InputFn>,
-    pub(crate) merge: Merge,
-    pub(crate) step: Arc<dyn DynStep>,
-    pub(crate) options: StepOptions,
-    /// `Some` for ASL states: the catchers, in order.
-    pub(crate) catch: Option<Vec<Catcher>>,
-}
-
-impl Node {
-    pub(crate) fn input(&self, state: &Value) -> Result<Value, StepError> {
-        match &self.input {
-            None => Ok(state.clone()),
-            Some(f) => f(state).map_err(|e| data_error("mapping the step input", e)),
-        }
-    }
-}
-
-/// A saga definition with its types erased.
-pub(crate) struct Definition {
-    pub(crate) name: String,
-    pub(crate) nodes: Vec<Node>,
-    /// ASL compensation chain states, by name.
-    pub(crate) chain_nodes: HashMap<String, Node>,
-    pub(crate) clock: Arc<dyn Clock>,
-}
+use super::step::Step;
+use crate::platform::{Clock, SystemClock};
 
 /// A saga: steps run in order; when one fails, the completed ones are
 /// compensated in reverse order. `I` is its input, `O` its output.
@@ -177,42 +45,36 @@ pub(crate) struct Definition {
 /// # });
 /// ```
 pub struct Saga<I, O = I> {
-    name: String,
-    nodes: Vec<Node>,
-    chain_nodes: HashMap<String, Node>,
-    clock: Arc<dyn Clock>,
+    def: Arc<Definition>,
     _types: PhantomData<fn(I) -> O>,
 }
 
 impl<I, O> Clone for Saga<I, O> {
     fn clone(&self) -> Self {
-        Saga {
-            name: self.name.clone(),
-            nodes: self.nodes.clone(),
-            chain_nodes: self.chain_nodes.clone(),
-            clock: self.clock.clone(),
-            _types: PhantomData,
-        }
+        Saga { def: Arc::clone(&self.def), _types: PhantomData }
     }
 }
 
 impl<I, O> fmt::Debug for Saga<I, O> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let steps: Vec<&str> = self.nodes.iter().map(|n| n.name.as_str()).collect();
-        f.debug_struct("Saga").field("name", &self.name).field("steps", &steps).finish()
+        let steps: Vec<&str> = self.def.nodes.iter().map(|n| n.name.as_str()).collect();
+        f.debug_struct("Saga").field("name", &self.def.name).field("steps", &steps).finish()
+    }
+}
+
+impl<I, O> Saga<I, O> {
+    pub(crate) fn from_parts(name: String, nodes: Vec<Node>, chain_nodes: HashMap<String, Node>) -> Saga<I, O> {
+        Saga {
+            def: Arc::new(Definition { name, nodes, chain_nodes, clock: Arc::new(SystemClock) }),
+            _types: PhantomData,
+        }
     }
 }
 
 impl<I> Saga<I, I> {
     /// A saga without steps; its name is stored with every record.
     pub fn new(name: impl Into<String>) -> Saga<I, I> {
-        Saga {
-            name: name.into(),
-            nodes: Vec::new(),
-            chain_nodes: HashMap::new(),
-            clock: Arc::new(SystemClock),
-            _types: PhantomData,
-        }
+        Saga::from_parts(name.into(), Vec::new(), HashMap::new())
     }
 }
 
@@ -246,41 +108,32 @@ where
     }
 
     fn push<P>(mut self, node: Node) -> Saga<I, P> {
-        self.nodes.push(node);
-        Saga {
-            name: self.name,
-            nodes: self.nodes,
-            chain_nodes: self.chain_nodes,
-            clock: self.clock,
-            _types: PhantomData,
-        }
-    }
-
-    pub(crate) fn from_parts(name: String, nodes: Vec<Node>, chain_nodes: HashMap<String, Node>) -> Saga<I, O> {
-        Saga { name, nodes, chain_nodes, clock: Arc::new(SystemClock), _types: PhantomData }
+        Arc::make_mut(&mut self.def).nodes.push(node);
+        Saga { def: self.def, _types: PhantomData }
     }
 
     /// Renames the saga (the name stored with its records, matched by
     /// [`recover`](super::recover)).
     pub fn named(mut self, name: impl Into<String>) -> Saga<I, O> {
-        self.name = name.into();
+        Arc::make_mut(&mut self.def).name = name.into();
         self
     }
 
-    /// Uses `clock` for leases and timestamps (tests move time with it).
+    /// Uses `clock` for leases and timestamps (tests move time with a
+    /// [`ManualClock`](crate::platform::ManualClock)).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Saga<I, O> {
-        self.clock = clock;
+        Arc::make_mut(&mut self.def).clock = clock;
         self
     }
 
     /// The saga's name.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.def.name
     }
 
     /// The step names, in order.
     pub fn step_names(&self) -> Vec<&str> {
-        self.nodes.iter().map(|n| n.name.as_str()).collect()
+        self.def.nodes.iter().map(|n| n.name.as_str()).collect()
     }
 
     /// Runs the saga `saga_id` with `input`, or continues it from the log.
@@ -304,7 +157,7 @@ where
     pub async fn run(&self, log: &dyn SagaLog, saga_id: &str, input: I) -> Result<O, SagaError> {
         let input = serde_json::to_value(input)
             .map_err(|e| SagaError::Definition(format!("the saga input does not serialise: {e}")))?;
-        let output = executor::execute(&self.definition(), log, saga_id, Some(input)).await?;
+        let output = executor::execute(&self.def, log, saga_id, Some(input)).await?;
         Self::output(output)
     }
 
@@ -312,7 +165,7 @@ where
     /// [`recover`](super::recover) does); fails with
     /// [`SagaError::Definition`] when the log has no such saga.
     pub async fn resume(&self, log: &dyn SagaLog, saga_id: &str) -> Result<O, SagaError> {
-        let output = executor::execute(&self.definition(), log, saga_id, None).await?;
+        let output = executor::execute(&self.def, log, saga_id, None).await?;
         Self::output(output)
     }
 
@@ -323,19 +176,10 @@ where
     /// used (it may have had an effect). A finished saga is left as it is;
     /// one another run holds the lease of is [`SagaError::InProgress`].
     pub async fn abort(&self, log: &dyn SagaLog, saga_id: &str) -> Result<(), SagaError> {
-        executor::abort(&self.definition(), log, saga_id).await.map(|_| ())
+        executor::abort(&self.def, log, saga_id).await.map(|_| ())
     }
 
     fn output(output: Value) -> Result<O, SagaError> {
         O::deserialize(output).map_err(|e| SagaError::Definition(format!("the recorded output does not fit: {e}")))
-    }
-
-    fn definition(&self) -> Definition {
-        Definition {
-            name: self.name.clone(),
-            nodes: self.nodes.clone(),
-            chain_nodes: self.chain_nodes.clone(),
-            clock: self.clock.clone(),
-        }
     }
 }

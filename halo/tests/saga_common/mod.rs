@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use halo::retry::Backoff;
 use halo::saga::{
-    ActionState, Clock, LogError, RecoverOptions, Saga, SagaError, SagaLog, SagaRecord, SagaStatus, Step, StepCtx,
+    ActionState, LogError, RecoverOptions, Saga, SagaError, SagaLog, SagaRecord, SagaStatus, Step, StepCtx,
     StepOptions, recover,
 };
 use halo::{BoxFuture, Ctx};
@@ -198,14 +198,14 @@ impl ManualClock {
         Arc::new(ManualClock(AtomicU64::new(ms)))
     }
     pub fn now() -> Arc<ManualClock> {
-        ManualClock::at(halo::saga::SystemClock.now_ms())
+        ManualClock::at(halo::platform::Clock::now_ms(&halo::platform::SystemClock))
     }
     pub fn advance(&self, by: Duration) {
         self.0.fetch_add(by.as_millis() as u64, Ordering::SeqCst);
     }
 }
 
-impl Clock for ManualClock {
+impl halo::platform::Clock for ManualClock {
     fn now_ms(&self) -> u64 {
         self.0.load(Ordering::SeqCst)
     }

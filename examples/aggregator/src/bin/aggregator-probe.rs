@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 async fn init() -> Result<Arc<dyn BreakerStore>, String> {
     services::configure().map_err(|e| format!("HTTP client: {e}"))?;
     let table = std::env::var(TABLE_ENV).map_err(|_| format!("{TABLE_ENV} must name the breaker table"))?;
-    let client = aws_sdk_dynamodb::Client::new(&halo::aws::sdk_config().await);
+    let client = halo::platform::dynamodb_client().await;
     Ok(Arc::new(DynamoDbBreakerStore::new(client, table)))
 }
 

@@ -21,7 +21,7 @@ enum Queue {
 async fn init() -> Result<Queue, String> {
     match std::env::var("ORDERS_QUEUE_URL") {
         Ok(url) if !url.trim().is_empty() => {
-            Ok(Queue::Sqs { client: aws_sdk_sqs::Client::new(&halo::aws::sdk_config().await), url })
+            Ok(Queue::Sqs { client: aws_sdk_sqs::Client::new(&halo::platform::sdk_config().await), url })
         }
         _ if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() => {
             Err("ORDERS_QUEUE_URL must name the orders queue".into())

@@ -1,0 +1,58 @@
+//! The problems found in an ASL definition, each at its JSON path.
+
+use std::fmt;
+
+/// One problem in a definition, at its JSON path (`$.States.BookHotel.Next`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AslIssue {
+    /// Where, as a JSON path.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Every problem found in a definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AslError {
+    /// The problems, in document order as far as possible.
+    pub issues: Vec<AslIssue>,
+}
+
+impl AslError {
+    /// Whether some issue is at `path`.
+    pub fn has(&self, path: &str) -> bool {
+        self.issues.iter().any(|i| i.path == path)
+    }
+}
+
+impl fmt::Display for AslError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("invalid saga definition: ")?;
+        for (n, issue) in self.issues.iter().enumerate() {
+            if n > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{}: {}", issue.path, issue.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for AslError {}
+
+impl Issues {
+    /// `Ok(value)` when nothing was found, else every issue.
+    pub(super) fn or<T>(self, value: impl FnOnce() -> T) -> Result<T, AslError> {
+        if self.0.is_empty() { Ok(value()) } else { Err(AslError { issues: self.0 }) }
+    }
+}
+
+/// The issues collected while reading a definition.
+#[derive(Default, Clone)]
+pub(super) struct Issues(pub(super) Vec<AslIssue>);
+
+impl Issues {
+    pub(super) fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.0.push(AslIssue { path: path.into(), message: message.into() });
+    }
+}
