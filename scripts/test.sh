@@ -1,42 +1,54 @@
 #!/usr/bin/env bash
 # halo's whole test suite: the command the README names and CI runs.
 #
-# Installs what the tests need when it is missing (moto in .venv, see
-# ../shared/TESTING.md), then runs format, lint, doc, test and bench-build
-# checks. Every test talks to loopback only.
+# Installs what the tests need when it is missing (moto and cargo-lambda in
+# .venv, see CONTRIBUTING.md), then runs format, lint, feature, doc, test
+# and deploy-build checks, printing how long each step took. Every test
+# talks to loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
+started=$SECONDS
+step_started=$SECONDS
+step() {
+    printf '\n==> %s   (previous step: %ds, total: %ds)\n' "$*" $((SECONDS - step_started)) $((SECONDS - started))
+    step_started=$SECONDS
+}
 
-if [ ! -x .venv/bin/moto_server ]; then
-    step "installing moto into .venv"
+if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/cargo-lambda ]; then
+    step "installing moto and cargo-lambda into .venv"
     python3 -m venv .venv
-    .venv/bin/pip install --quiet --disable-pip-version-check "moto[server]==5.2.5"
-fi
-if [ ! -x .venv/bin/cargo-lambda ]; then
-    step "installing cargo-lambda into .venv"
-    .venv/bin/pip install --quiet --disable-pip-version-check "cargo-lambda==1.9.2"
+    .venv/bin/pip install --quiet --disable-pip-version-check "moto[server]==5.2.5" "cargo-lambda==1.9.2"
 fi
 
 # An AWS SDK must never probe instance metadata or reach a real endpoint.
 export AWS_EC2_METADATA_DISABLED=true AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
-unset AWS_LAMBDA_RUNTIME_API AWS_PROFILE || true
+unset AWS_LAMBDA_RUNTIME_API AWS_PROFILE AWS_ENDPOINT_URL || true
 
 step "cargo fmt --check"
 cargo fmt --all --check
 
-step "cargo clippy"
+step "cargo clippy (workspace, all targets)"
 cargo clippy --workspace --all-targets -- -D warnings
+
+# Every feature combination of halo a user can pick builds without a
+# warning, so a feature-gated break cannot land.
+for features in "" http-client aws dynamodb ssm axum "dynamodb,ssm,http-client" "dynamodb,ssm,http-client,axum"; do
+    step "cargo clippy -p halo --no-default-features --features '$features'"
+    cargo clippy -p halo --lib --no-default-features --features "$features" -- -D warnings
+done
 
 step "cargo doc"
 RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps
 
-step "cargo test"
-cargo test --workspace
+# Unit, integration and end-to-end tests, trybuild cases, and every
+# benchmark once in test mode (so each compiles and runs; timing runs are
+# `cargo bench`, by hand).
+step "cargo test (all targets)"
+cargo test --workspace --all-targets
 
-step "cargo bench --no-run"
-cargo bench --workspace --no-run
+step "cargo test --doc"
+cargo test --workspace --doc
 
 # The deploy path: a Lambda bootstrap built the way users build it (x86_64;
 # --arm64 needs an aarch64 std this machine cannot fetch). zig's cache stays
@@ -44,3 +56,5 @@ cargo bench --workspace --no-run
 step "cargo lambda build --release -p hello-api"
 PATH="$PWD/.venv/bin:$PATH" XDG_CACHE_HOME="$PWD/target/xdg-cache" cargo lambda build --release -p hello-api
 test -x target/lambda/hello-api/bootstrap
+
+step "done"

@@ -25,7 +25,6 @@
 //! what the macro expands to, [`layers`] holds the tower layers of the stack,
 //! [`log`] the JSON logger.
 #![deny(missing_docs)]
-#![warn(rust_2018_idioms)]
 
 pub mod batch;
 pub mod breaker;
