@@ -5,14 +5,17 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use halo::idempotency::{Config, DynamoDbStore, Idempotency, MemoryStore, Record, Status, Store};
+use halo::idempotency::{
+    Claim, Config, DynamoDbStore, Idempotency, MemoryStore, NotStored, Record, Status, Store, StoreError,
+};
 use halo::{Ctx, Error};
 use halo_test_support::moto::{Moto, unique_name};
 use halo_test_support::sdk_requests::RequestCounter;
+use halo_test_support::tcp_proxy::TcpProxy;
 use serde_json::{Value, json};
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -113,8 +116,12 @@ on_both_stores!(
     concurrent_duplicate_waits_for_the_result,
     thirty_two_concurrent_duplicates_run_once_per_round,
     thirty_two_concurrent_duplicates_with_wait_all_get_the_result,
-    undeserializable_response_is_treated_as_expired,
-    oversized_response_fails_and_releases_the_key,
+    undeserializable_response_fails_without_running_again,
+    oversized_response_is_returned_once_and_never_run_again,
+    sixteen_concurrent_duplicates_of_an_oversized_response_run_once,
+    unserializable_response_is_never_run_again,
+    dropped_call_after_the_body_keeps_the_record,
+    current_token_is_stable_per_payload,
     local_cache_never_answers_what_the_store_would_not,
     on_replay_adjusts_replays_only,
     on_replay_of_another_shape_fails_without_running_again,
@@ -459,10 +466,12 @@ async fn thirty_two_concurrent_duplicates_with_wait_all_get_the_result(store: Ar
     thirty_two_concurrent(store, true).await;
 }
 
-async fn undeserializable_response_is_treated_as_expired(store: Arc<dyn Store>) {
+async fn undeserializable_response_fails_without_running_again(store: Arc<dyn Store>) {
     let clock = TestClock::new();
     let charge = Idempotency::new(charge_config(&clock));
     let key = charge.key_of(&payment("p-1", 10)).unwrap().unwrap();
+    // A record of an earlier deployment whose response type was different,
+    // and one without any response (written by another tool).
     let stale = Record::in_progress(&key.key, clock.now() / 1000 + 3600, 0, key.validation.clone())
         .completed(r#"{"old_shape":true}"#.into(), clock.now() / 1000 + 3600);
     store.complete(&stale).await.unwrap();
@@ -472,29 +481,371 @@ async fn undeserializable_response_is_treated_as_expired(store: Arc<dyn Store>) 
         id: String,
     }
     let ctx = clock.ctx(Duration::from_secs(30));
-    let fresh = charge
-        .run_with_store(&*store, &payment("p-1", 10), Some(&ctx), async {
-            Ok::<_, Error>(Receipt { id: "r-1".into() })
-        })
-        .await;
-    assert_eq!(fresh.unwrap(), Receipt { id: "r-1".into() }, "the body ran again");
-    let record = store.get(&key.key).await.unwrap().unwrap();
-    assert_eq!(record.data.as_deref(), Some(r#"{"id":"r-1"}"#));
+    let runs = Calls::default();
+    let body = |runs: &Calls| {
+        let runs = runs.clone();
+        async move {
+            runs.body(json!(null)).await?;
+            Ok::<_, Error>(Receipt { id: "r-2".into() })
+        }
+    };
+    for _ in 0..2 {
+        let err = charge.run_with_store(&*store, &payment("p-1", 10), Some(&ctx), body(&runs)).await.unwrap_err();
+        assert_eq!((err.status(), err.code()), (500, "IdempotencyStoredResponseUnreadable"));
+        assert_eq!(err.message(), "internal error");
+    }
+    assert_eq!(runs.count(), 0, "the function already ran once: it is never run again");
+    assert_eq!(store.get(&key.key).await.unwrap(), Some(stale.clone()), "the record is kept");
+
+    let mut empty = stale;
+    empty.data = None;
+    store.complete(&empty).await.unwrap();
+    let err = charge.run_with_store(&*store, &payment("p-1", 10), Some(&ctx), body(&runs)).await.unwrap_err();
+    assert_eq!(err.code(), "IdempotencyStoredResponseUnreadable");
+    assert_eq!(runs.count(), 0);
+
+    // The operator's way out: evict the key.
+    store.delete(&key.key).await.unwrap();
+    let fresh = charge.run_with_store(&*store, &payment("p-1", 10), Some(&ctx), body(&runs)).await;
+    assert_eq!(fresh.unwrap(), Receipt { id: "r-2".into() });
+    assert_eq!(runs.count(), 1);
 }
 
-async fn oversized_response_fails_and_releases_the_key(store: Arc<dyn Store>) {
+/// A body that counts its runs and answers a string of `bytes` bytes.
+fn big_body(calls: &Calls, bytes: usize) -> impl Future<Output = Result<String, Error>> + use<> {
+    let calls = calls.clone();
+    async move {
+        calls.body(json!(null)).await?;
+        Ok("x".repeat(bytes))
+    }
+}
+
+async fn oversized_response_is_returned_once_and_never_run_again(store: Arc<dyn Store>) {
     let clock = TestClock::new();
-    let charge = Idempotency::new(charge_config(&clock).max_response_bytes(1024));
+    let charge = Idempotency::new(charge_config(&clock).max_response_bytes(1024).local_cache(8));
     let ctx = clock.ctx(Duration::from_secs(30));
-    let big = "x".repeat(2048);
-    let err = charge
-        .run_with_store(&*store, &payment("p-1", 10), Some(&ctx), async move { Ok::<_, Error>(big) })
-        .await
-        .unwrap_err();
-    assert_eq!((err.status(), err.code()), (500, "IdempotencyResponseTooLarge"));
-    assert_eq!(err.message(), "internal error");
+    let calls = Calls::default();
+
+    let first = charge.run_with_store(&*store, &payment("p-1", 10), Some(&ctx), big_body(&calls, 2048)).await;
+    assert_eq!(first.unwrap().len(), 2048, "the first call gets the response it produced");
+    for _ in 0..2 {
+        let err =
+            charge.run_with_store(&*store, &payment("p-1", 10), Some(&ctx), big_body(&calls, 2048)).await.unwrap_err();
+        assert_eq!((err.status(), err.code()), (500, "IdempotencyResponseTooLarge"));
+        assert_eq!(err.message(), "internal error");
+        assert!(!err.kind().is_retryable());
+    }
+    assert_eq!(calls.count(), 1, "the side effect ran once");
+
     let key = charge.key_of(&payment("p-1", 10)).unwrap().unwrap();
-    assert_eq!(store.get(&key.key).await.unwrap(), None, "the claim was released");
+    let record = store.get(&key.key).await.unwrap().expect("the record is kept");
+    assert_eq!(record.status, Status::Completed);
+    assert_eq!((record.data, record.not_stored), (None, Some(NotStored::TooLarge)));
+    assert_eq!(record.expiration, clock.now() / 1000 + 3600, "it holds the key like any completed record");
+
+    // A tampered payload is still a mismatch, and the key runs again only
+    // once the record expires.
+    let err = charge.run_with_store(&*store, &payment("p-1", 11), Some(&ctx), big_body(&calls, 10)).await.unwrap_err();
+    assert_eq!(err.code(), "PayloadMismatch");
+    clock.advance(Duration::from_secs(3601));
+    let ctx = clock.ctx(Duration::from_secs(30));
+    let later = charge.run_with_store(&*store, &payment("p-1", 10), Some(&ctx), big_body(&calls, 10)).await;
+    assert_eq!(later.unwrap().len(), 10);
+    assert_eq!(calls.count(), 2);
+}
+
+async fn sixteen_concurrent_duplicates_of_an_oversized_response_run_once(store: Arc<dyn Store>) {
+    for wait in [false, true] {
+        let mut config = Config::new("oversized").key(["/body/payment_id"]).max_response_bytes(1024);
+        if wait {
+            config = config.wait(Duration::from_secs(20));
+        }
+        let charge = Arc::new(Idempotency::new(config));
+        let calls = Calls::default();
+        let barrier = Arc::new(tokio::sync::Barrier::new(16));
+        let id = format!("p-{wait}");
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let (charge, store, calls, barrier, id) =
+                    (charge.clone(), store.clone(), calls.clone(), barrier.clone(), id.clone());
+                tokio::spawn(async move {
+                    let ctx = Ctx::builder("req").timeout(Duration::from_secs(60)).build();
+                    barrier.wait().await;
+                    let body = async move {
+                        let result = big_body(&calls, 4096).await;
+                        tokio::task::yield_now().await;
+                        result
+                    };
+                    charge.run_with_store(&*store, &payment(&id, 10), Some(&ctx), body).await
+                })
+            })
+            .collect();
+        let mut answered = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(response) => {
+                    assert_eq!(response.len(), 4096);
+                    answered += 1;
+                }
+                Err(err) if wait => assert_eq!(err.code(), "IdempotencyResponseTooLarge", "wait: {err:?}"),
+                Err(err) => {
+                    assert!(["AlreadyInProgress", "IdempotencyResponseTooLarge"].contains(&err.code()), "{err:?}")
+                }
+            }
+        }
+        assert_eq!((calls.count(), answered), (1, 1), "wait={wait}: the body ran once, its caller got the response");
+        // Later duplicates all get the stable error.
+        let ctx = Ctx::builder("req").timeout(Duration::from_secs(60)).build();
+        let err = charge.run_with_store(&*store, &payment(&id, 10), Some(&ctx), big_body(&calls, 1)).await.unwrap_err();
+        assert_eq!(err.code(), "IdempotencyResponseTooLarge");
+        assert_eq!(calls.count(), 1);
+    }
+}
+
+async fn unserializable_response_is_never_run_again(store: Arc<dyn Store>) {
+    /// A response that fails to serialize (a map with non-string keys).
+    #[derive(serde::Serialize, serde::Deserialize, Debug)]
+    struct Odd(std::collections::HashMap<(u8, u8), u8>);
+    let clock = TestClock::new();
+    let charge = Idempotency::new(charge_config(&clock));
+    let ctx = clock.ctx(Duration::from_secs(30));
+    let runs = Calls::default();
+    let body = |runs: &Calls| {
+        let runs = runs.clone();
+        async move {
+            runs.body(json!(null)).await?;
+            Ok::<_, Error>(Odd([((1, 2), 3)].into_iter().collect()))
+        }
+    };
+    let first = charge.run_with_store(&*store, &payment("p-1", 10), Some(&ctx), body(&runs)).await.unwrap();
+    assert_eq!(first.0.len(), 1, "the first call gets its response");
+    let err = charge.run_with_store(&*store, &payment("p-1", 10), Some(&ctx), body(&runs)).await.unwrap_err();
+    assert_eq!((err.status(), err.code()), (500, "IdempotencyResponseNotSerializable"));
+    assert_eq!(runs.count(), 1);
+    let key = charge.key_of(&payment("p-1", 10)).unwrap().unwrap().key;
+    assert_eq!(store.get(&key).await.unwrap().unwrap().not_stored, Some(NotStored::NotSerializable));
+}
+
+/// A store whose `complete` never answers (and says when it was called).
+struct HangingComplete {
+    inner: Arc<dyn Store>,
+    entered: Arc<tokio::sync::Notify>,
+}
+
+impl Store for HangingComplete {
+    fn claim<'a>(&'a self, record: &'a Record, now_ms: u64) -> halo::BoxFuture<'a, Result<Claim, StoreError>> {
+        self.inner.claim(record, now_ms)
+    }
+    fn complete<'a>(&'a self, _record: &'a Record) -> halo::BoxFuture<'a, Result<(), StoreError>> {
+        self.entered.notify_one();
+        Box::pin(std::future::pending())
+    }
+    fn delete<'a>(&'a self, key: &'a str) -> halo::BoxFuture<'a, Result<(), StoreError>> {
+        self.inner.delete(key)
+    }
+    fn get<'a>(&'a self, key: &'a str) -> halo::BoxFuture<'a, Result<Option<Record>, StoreError>> {
+        self.inner.get(key)
+    }
+}
+
+/// The call's future is dropped after the body ran, while its result is
+/// being stored (the timeout guard cutting it, a caller giving up): the
+/// record stays in progress, so a duplicate does not run the body.
+async fn dropped_call_after_the_body_keeps_the_record(store: Arc<dyn Store>) {
+    let clock = TestClock::new();
+    let charge = Idempotency::new(charge_config(&clock));
+    let ctx = clock.ctx(Duration::from_secs(30));
+    let calls = Calls::default();
+    let entered = Arc::new(tokio::sync::Notify::new());
+    let hanging = HangingComplete { inner: store.clone(), entered: entered.clone() };
+    let event = payment("p-1", 10);
+    tokio::select! {
+        _ = charge.run_with_store(&hanging, &event, Some(&ctx), calls.body(json!(1))) => {
+            panic!("the complete never answers")
+        }
+        () = entered.notified() => {}
+    }
+    assert_eq!(calls.count(), 1, "the body ran, then the call was dropped");
+
+    let key = charge.key_of(&payment("p-1", 10)).unwrap().unwrap().key;
+    assert_eq!(store.get(&key).await.unwrap().expect("the record is kept").status, Status::InProgress);
+    let err = charge.run_with_store(&*store, &payment("p-1", 10), Some(&ctx), calls.body(json!(2))).await.unwrap_err();
+    assert_eq!(err.code(), "AlreadyInProgress");
+    assert_eq!(calls.count(), 1, "the duplicate did not run the body");
+}
+
+async fn current_token_is_stable_per_payload(store: Arc<dyn Store>) {
+    use halo::idempotency::current_token;
+    let clock = TestClock::new();
+    let charge = Idempotency::new(charge_config(&clock));
+    let ctx = clock.ctx(Duration::from_secs(30));
+    let token_of = async |idempotency: &Idempotency, event: &Value| -> String {
+        let body = async { Ok::<_, Error>(current_token().expect("a token inside the body")) };
+        idempotency.run_with_store(&*store, event, Some(&ctx), body).await.unwrap()
+    };
+    assert_eq!(current_token(), None, "outside any call");
+
+    let first = token_of(&charge, &payment("p-1", 10)).await;
+    // A run of the same payload after the record is gone (released after an
+    // error, evicted, expired) gets the same token.
+    let key = charge.key_of(&payment("p-1", 10)).unwrap().unwrap();
+    store.delete(&key.key).await.unwrap();
+    let again = token_of(&charge, &payment("p-1", 10)).await;
+    let other = token_of(&charge, &payment("p-2", 10)).await;
+    let refund =
+        token_of(&Idempotency::new(clock.config("refund").key(["/body/payment_id"])), &payment("p-1", 10)).await;
+
+    assert_eq!(first, again, "the same payload, the same token");
+    assert_eq!(first, key.token());
+    assert_ne!(first, other, "another payload, another token");
+    assert_ne!(first, refund, "another function, another token");
+    assert!(first.starts_with("charge-") && first.len() <= 64, "{first}");
+    assert!(first.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'), "header-safe: {first}");
+    assert_eq!(current_token(), None, "not after the call");
+
+    // Without idempotency (key absent, turned off) there is no token.
+    let none = charge
+        .run_with_store(&*store, &json!({}), Some(&ctx), async { Ok::<_, Error>(current_token()) })
+        .await
+        .unwrap();
+    let off = Idempotency::new(charge_config(&clock).enabled(false))
+        .run_with_store(&*store, &payment("p-1", 10), Some(&ctx), async { Ok::<_, Error>(current_token()) })
+        .await
+        .unwrap();
+    assert_eq!((none, off), (None, None));
+}
+
+/// Makes a store unreachable and reachable again.
+struct Outage {
+    cut: Box<dyn Fn() + Send + Sync>,
+    restore: Box<dyn Fn() + Send + Sync>,
+}
+
+/// The store goes away after the body ran: storing the result fails. The
+/// record is not released: while the store is down duplicates fail without
+/// running the body, once it is back they get `AlreadyInProgress` until the
+/// call's deadline, and only after it does a retry run again, with the same
+/// token.
+async fn failed_complete_keeps_the_record(store: Arc<dyn Store>, outage: Arc<Outage>) {
+    use halo::idempotency::current_token;
+    let clock = TestClock::new();
+    let charge = Idempotency::new(charge_config(&clock));
+    let ctx = clock.ctx(Duration::from_secs(30));
+    let tokens = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let body = |tokens: &Arc<std::sync::Mutex<Vec<String>>>, cut: bool| {
+        let (tokens, outage) = (tokens.clone(), outage.clone());
+        async move {
+            tokens.lock().unwrap().push(current_token().unwrap());
+            if cut {
+                (outage.cut)();
+            }
+            Ok::<_, Error>(json!({ "charged": true }))
+        }
+    };
+    let runs = || tokens.lock().unwrap().len();
+
+    let err = charge.run_with_store(&*store, &payment("p-1", 10), Some(&ctx), body(&tokens, true)).await.unwrap_err();
+    assert_eq!((err.status(), err.code()), (503, "IdempotencyResultNotStored"));
+    assert!(err.message().contains("processed"), "{}", err.message());
+    assert_eq!(runs(), 1);
+
+    let err = charge.run_with_store(&*store, &payment("p-1", 10), Some(&ctx), body(&tokens, false)).await.unwrap_err();
+    assert_eq!(err.code(), "IdempotencyStore", "the store is still down");
+    assert_eq!(runs(), 1);
+
+    (outage.restore)();
+    let key = charge.key_of(&payment("p-1", 10)).unwrap().unwrap().key;
+    let record = store.get(&key).await.unwrap().expect("the record was not released");
+    assert_eq!(record.status, Status::InProgress);
+    assert_eq!(record.in_progress_expiration, Some(ctx.deadline_epoch_ms()));
+    let err = charge.run_with_store(&*store, &payment("p-1", 10), Some(&ctx), body(&tokens, false)).await.unwrap_err();
+    assert_eq!(err.code(), "AlreadyInProgress");
+    assert_eq!(runs(), 1, "a later duplicate does not run the body");
+
+    // After the call's deadline the lease is over: one retry runs again,
+    // with the same downstream token.
+    clock.advance(Duration::from_secs(31));
+    let ctx = clock.ctx(Duration::from_secs(30));
+    let retried = charge.run_with_store(&*store, &payment("p-1", 10), Some(&ctx), body(&tokens, false)).await;
+    assert_eq!(retried.unwrap(), json!({ "charged": true }));
+    let tokens = tokens.lock().unwrap().clone();
+    assert_eq!(tokens.len(), 2);
+    assert_eq!(tokens[0], tokens[1], "the provider sees the same idempotency key");
+}
+
+/// A store that fails every request while its backend is down.
+struct Unreachable {
+    inner: Arc<dyn Store>,
+    down: Arc<AtomicBool>,
+}
+
+impl Unreachable {
+    fn check(&self, operation: &'static str) -> Result<(), StoreError> {
+        if self.down.load(Ordering::SeqCst) { Err(StoreError::new(operation, "connection refused")) } else { Ok(()) }
+    }
+}
+
+impl Store for Unreachable {
+    fn claim<'a>(&'a self, record: &'a Record, now_ms: u64) -> halo::BoxFuture<'a, Result<Claim, StoreError>> {
+        Box::pin(async move {
+            self.check("claim")?;
+            self.inner.claim(record, now_ms).await
+        })
+    }
+    fn complete<'a>(&'a self, record: &'a Record) -> halo::BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.check("complete")?;
+            self.inner.complete(record).await
+        })
+    }
+    fn delete<'a>(&'a self, key: &'a str) -> halo::BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.check("delete")?;
+            self.inner.delete(key).await
+        })
+    }
+    fn get<'a>(&'a self, key: &'a str) -> halo::BoxFuture<'a, Result<Option<Record>, StoreError>> {
+        Box::pin(async move {
+            self.check("get")?;
+            self.inner.get(key).await
+        })
+    }
+}
+
+mod failed_complete {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn memory() {
+        let down = Arc::new(AtomicBool::new(false));
+        let store = Arc::new(Unreachable { inner: Arc::new(MemoryStore::new()), down: down.clone() });
+        let restore = down.clone();
+        let outage = Outage {
+            cut: Box::new(move || down.store(true, Ordering::SeqCst)),
+            restore: Box::new(move || restore.store(false, Ordering::SeqCst)),
+        };
+        failed_complete_keeps_the_record(store, Arc::new(outage)).await;
+    }
+
+    /// moto behind a TCP proxy that cuts the network: DynamoDB is gone for
+    /// the function but keeps its items, as in a real outage.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dynamodb() {
+        let moto = Moto::shared();
+        let proxy = Arc::new(TcpProxy::start(([127, 0, 0, 1], moto.port()).into()).await);
+        let retry = aws_sdk_dynamodb::config::retry::RetryConfig::standard()
+            .with_max_attempts(2)
+            .with_initial_backoff(Duration::from_millis(20));
+        let config =
+            aws_sdk_dynamodb::config::Builder::from(&halo_test_support::moto::sdk_config(&proxy.endpoint()).await)
+                .retry_config(retry)
+                .build();
+        let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::from_conf(config), unique_name("outage"));
+        store.create_table().await.unwrap();
+        let (cut, restore) = (proxy.clone(), proxy.clone());
+        let outage = Outage { cut: Box::new(move || cut.cut()), restore: Box::new(move || restore.restore()) };
+        failed_complete_keeps_the_record(Arc::new(store), Arc::new(outage)).await;
+    }
 }
 
 async fn local_cache_never_answers_what_the_store_would_not(store: Arc<dyn Store>) {
@@ -580,6 +931,28 @@ async fn dynamodb_record_has_the_powertools_schema() {
     assert_eq!(item["data"], AttributeValue::S(r#"{"ok":true}"#.into()));
     assert_eq!(item["expiration"], AttributeValue::N((clock.now() / 1000 + 3600).to_string()));
     assert_eq!(item["validation"], AttributeValue::S(key.validation.unwrap()));
+    assert!(!item.contains_key("halo_not_stored"));
+
+    // A response too large to store: COMPLETED, no data, halo's marker.
+    let small = Idempotency::new(charge_config(&clock).max_response_bytes(8));
+    small
+        .run_with_store(&store, &payment("p-2", 10), Some(&ctx), async { Ok::<_, Error>("a long response".to_owned()) })
+        .await
+        .unwrap();
+    let key = small.key_of(&payment("p-2", 10)).unwrap().unwrap().key;
+    let item = store
+        .client()
+        .get_item()
+        .table_name(store.table())
+        .key("id", AttributeValue::S(key))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(item["status"], AttributeValue::S("COMPLETED".into()));
+    assert_eq!(item["halo_not_stored"], AttributeValue::S("too_large".into()));
+    assert!(!item.contains_key("data") && !item.contains_key("in_progress_expiration"), "{item:?}");
     let describe = store.client().describe_time_to_live().table_name(store.table()).send().await.unwrap();
     assert_eq!(describe.time_to_live_description.unwrap().attribute_name.as_deref(), Some("expiration"));
 }
@@ -595,6 +968,7 @@ async fn dynamodb_with_sort_key_and_custom_attribute_names() {
         status: "state".into(),
         data: "response".into(),
         validation: "hash".into(),
+        not_stored: "unstored".into(),
     };
     let store =
         DynamoDbStore::new(client, unique_name("shared")).attribute_names(names).sort_key("sk", "idempotency#charge");

@@ -8,12 +8,15 @@
 //!   collects its stderr log lines.
 //! - [`http_stub`]: a programmable HTTP server on loopback standing for a
 //!   downstream service.
+//! - [`tcp_proxy`]: a loopback TCP proxy that cuts and restores the network
+//!   to a real service (an outage that keeps the service's state).
 
 pub mod function;
 pub mod http_stub;
 pub mod moto;
 pub mod runtime_api;
 pub mod sdk_requests;
+pub mod tcp_proxy;
 
 /// The workspace's root directory.
 pub fn workspace_root() -> std::path::PathBuf {

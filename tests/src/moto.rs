@@ -17,6 +17,22 @@ use aws_config::{Region, SdkConfig};
 /// How long moto may take to answer its first request.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Runs moto's server with its requests handled one at a time. moto's
+/// DynamoDB checks a `ConditionExpression` and writes the item in two steps
+/// with no lock, so two concurrent conditional writes on one key can both
+/// succeed (real DynamoDB never lets that happen); tests of atomic claims
+/// need the emulator to be atomic. Connections are still served by threads.
+const SERIALIZED_MOTO: &str = "import sys, threading\n\
+from moto.moto_server import werkzeug_app\n\
+lock = threading.Lock()\n\
+call = werkzeug_app.DomainDispatcherApplication.__call__\n\
+def serialized(self, environ, start_response):\n    \
+    with lock:\n        \
+        return list(call(self, environ, start_response))\n\
+werkzeug_app.DomainDispatcherApplication.__call__ = serialized\n\
+from moto.server import main\n\
+main(sys.argv[1:])\n";
+
 /// A running moto server.
 #[derive(Debug)]
 pub struct Moto {
@@ -30,6 +46,11 @@ pub struct Moto {
 /// workspace root, installed by `scripts/test.sh`).
 pub fn moto_server_path() -> std::path::PathBuf {
     crate::workspace_root().join(".venv/bin/moto_server")
+}
+
+/// The Python of `.venv`, which has moto installed.
+fn python_path() -> std::path::PathBuf {
+    crate::workspace_root().join(".venv/bin/python")
 }
 
 impl Moto {
@@ -57,9 +78,10 @@ impl Moto {
                           sys.stdin.read()\n\
                           p.terminate()\n\
                           p.wait()\n";
-            let mut child = Command::new(crate::workspace_root().join(".venv/bin/python"))
+            let mut child = Command::new(python_path())
                 .args(["-c", script])
-                .arg(&server)
+                .arg(python_path())
+                .args(["-c", SERIALIZED_MOTO])
                 .args(["-H", "127.0.0.1", "-p", &port_arg])
                 .stdin(Stdio::piped())
                 .stdout(Stdio::null())
@@ -69,7 +91,8 @@ impl Moto {
             let lifeline = child.stdin.take();
             (child, lifeline)
         } else {
-            let child = Command::new(&server)
+            let child = Command::new(python_path())
+                .args(["-c", SERIALIZED_MOTO])
                 .args(["-H", "127.0.0.1", "-p", &port_arg])
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
@@ -133,7 +156,8 @@ impl Moto {
             if child.is_some() {
                 return;
             }
-            let started = Command::new(moto_server_path())
+            let started = Command::new(python_path())
+                .args(["-c", SERIALIZED_MOTO])
                 .args(["-H", "127.0.0.1", "-p", &self.port.to_string()])
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())

@@ -1,15 +1,20 @@
 //! idempotent-payments as a compiled binary: two "containers" sharing a
-//! DynamoDB table on moto charge once; inside Lambda without a table the
-//! init fails; a local run uses the in-memory store.
+//! DynamoDB table on moto charge once; a container killed after the charge
+//! and before its record completes is retried without a second charge;
+//! inside Lambda without a table the init fails; a local run uses the
+//! in-memory store.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use halo::idempotency::DynamoDbStore;
+use halo::idempotency::{DynamoDbStore, Status, Store, key_for, token_for};
 use halo_test_support::function::{FunctionProcess, parse_json_lines};
+use halo_test_support::http_stub::HttpStub;
 use halo_test_support::moto::{Moto, unique_name};
-use halo_test_support::runtime_api::RuntimeApi;
+use halo_test_support::runtime_api::{RuntimeApi, now_ms};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_idempotent-payments");
 
@@ -42,7 +47,7 @@ async fn two_containers_sharing_the_table_charge_once() {
     assert!(first.success && retry.success, "{:?} {:?}", first.body, retry.body);
     assert_eq!(first.body["statusCode"], 201);
     assert_eq!(receipt(&first), receipt(&retry), "container B replayed container A's charge");
-    assert_eq!(receipt(&first)["charge_id"], format!("ch_{}", first.request_id));
+    assert_eq!(receipt(&first)["charge_id"], format!("ch_{}", charge_token()));
     // An API Gateway caller gets an HTTP error response: 422 with the code.
     assert_eq!(tampered.body["statusCode"], 422, "{:?}", tampered.body);
     let error: serde_json::Value = serde_json::from_str(tampered.body["body"].as_str().unwrap()).unwrap();
@@ -62,6 +67,94 @@ async fn two_containers_sharing_the_table_charge_once() {
     assert_eq!(outcome(&lines_a, &first.request_id), Some("claimed".into()));
     assert_eq!(outcome(&lines_b, &retry.request_id), Some("replayed".into()));
     assert_eq!(outcome(&lines_b, &tampered.request_id), Some("mismatch".into()));
+}
+
+/// The idempotency token of the sample events' payment (`pay_7Hq2`).
+fn charge_token() -> String {
+    token_for(&key_for("charge", &serde_json::json!("pay_7Hq2")))
+}
+
+/// Waits (polling, up to `timeout`) for `condition`; whether it held.
+async fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let started = Instant::now();
+    while !condition() {
+        if started.elapsed() > timeout {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    true
+}
+
+/// The gap the lease leaves, closed downstream: container A charges the
+/// card at the provider and is killed (by PID) before its record completes.
+/// After A's deadline, the retry runs the function again in container B,
+/// which sends the provider the same idempotency token: the provider
+/// charges once and B's receipt carries the charge id derived from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_container_killed_after_the_charge_is_retried_without_a_second_charge() {
+    // A payment provider that charges once per Idempotency-Key. The first
+    // request is charged but never answered: container A dies waiting.
+    let charged: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+    let provider = {
+        let charged = charged.clone();
+        HttpStub::start(move |n, request| {
+            let Some(key) = request.header("idempotency-key") else {
+                return Some((400, r#"{"error":"an Idempotency-Key is required"}"#.to_owned()));
+            };
+            let first_time = charged.lock().unwrap().insert(key);
+            if n == 1 {
+                return None;
+            }
+            Some((if first_time { 201 } else { 200 }, r#"{"status":"succeeded"}"#.to_owned()))
+        })
+        .await
+    };
+
+    let moto = Moto::shared();
+    let table = unique_name("payments");
+    let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+    let store = DynamoDbStore::new(client, &table);
+    store.create_table().await.unwrap();
+    let mut env: Vec<(String, String)> = moto.env();
+    env.push(("HALO_IDEMPOTENCY_TABLE".into(), table.clone()));
+    env.push(("PAYMENT_PROVIDER_URL".into(), provider.base_url().to_owned()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+
+    let api_a = Arc::new(RuntimeApi::start().await);
+    let container_a = FunctionProcess::start(Path::new(BINARY), &api_a, &env);
+    assert!(wait_until(Duration::from_secs(30), || api_a.next_calls() > 0).await, "container A is ready");
+    let first = {
+        let api_a = api_a.clone();
+        tokio::spawn(async move { api_a.invoke(&event("charge.json"), Duration::from_secs(5)).await })
+    };
+    assert!(wait_until(Duration::from_secs(20), || provider.count() == 1).await, "A called the provider");
+    // SIGKILL (by PID), right after the side effect: no clean-up runs.
+    let lines_a = parse_json_lines(&container_a.stop());
+    first.abort();
+
+    let key = key_for("charge", &serde_json::json!("pay_7Hq2"));
+    let left = store.get(&key).await.unwrap().expect("A's claim is left behind");
+    assert_eq!(left.status, Status::InProgress, "A died before its record completed");
+    assert!(!lines_a.iter().any(|l| l["message"] == "card charged"), "A never got the provider's answer");
+
+    let api_b = RuntimeApi::start().await;
+    let container_b = FunctionProcess::start(Path::new(BINARY), &api_b, &env);
+    let deadline = left.in_progress_expiration.expect("a deadline");
+    assert!(wait_until(Duration::from_secs(20), || now_ms() > deadline).await);
+    let retry = api_b.invoke(&event("charge-retry.json"), Duration::from_secs(10)).await;
+
+    assert!(retry.success, "{:?}", retry.body);
+    assert_eq!(retry.body["statusCode"], 201, "{:?}", retry.body);
+    let tokens: Vec<_> = provider.requests().iter().map(|r| r.header("idempotency-key")).collect();
+    let token = charge_token();
+    assert_eq!(tokens, [Some(token.clone()), Some(token.clone())], "the provider saw the same token twice");
+    assert_eq!(charged.lock().unwrap().len(), 1, "and charged once");
+    assert_eq!(receipt(&retry)["charge_id"], format!("ch_{token}"), "the charge id of the one charge");
+    let lines_b = parse_json_lines(&container_b.stop());
+    let outcome = lines_b.iter().find(|l| l["message"] == "idempotency").map(|l| l["idempotency_outcome"].clone());
+    assert_eq!(outcome, Some("expired".into()), "B took over A's expired claim");
+    assert_eq!(store.get(&key).await.unwrap().unwrap().status, Status::Completed);
 }
 
 #[tokio::test]

@@ -165,7 +165,9 @@ impl Config {
 
     /// The largest serialized response that is stored (default 396 KB, to
     /// fit DynamoDB's 400 KB item limit with the other attributes). A larger
-    /// response fails the call with `IdempotencyResponseTooLarge`.
+    /// response is returned to its call but not stored: the record completes
+    /// with a marker instead, so duplicates fail with
+    /// `IdempotencyResponseTooLarge` (500) and the function never runs twice.
     pub fn max_response_bytes(mut self, bytes: usize) -> Config {
         self.max_response_bytes = bytes;
         self

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{
     ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
 };
 
-use super::record::{Record, Status};
+use super::record::{NotStored, Record, Status};
 use super::store::{Claim, Store, StoreError};
 use crate::BoxFuture;
 
@@ -28,6 +28,9 @@ pub struct AttributeNames {
     pub data: String,
     /// The hash of the validated fields (`validation`).
     pub validation: String,
+    /// Why a completed record has no response (`halo_not_stored`, halo's
+    /// own attribute; see [`NotStored`](super::NotStored)).
+    pub not_stored: String,
 }
 
 impl Default for AttributeNames {
@@ -39,6 +42,7 @@ impl Default for AttributeNames {
             status: "status".into(),
             data: "data".into(),
             validation: "validation".into(),
+            not_stored: "halo_not_stored".into(),
         }
     }
 }
@@ -46,7 +50,9 @@ impl Default for AttributeNames {
 /// A [`Store`] on a DynamoDB table whose schema is compatible with
 /// Powertools for AWS Lambda's idempotency table: partition key `id`
 /// (string), `expiration` (TTL, epoch seconds), `in_progress_expiration`
-/// (epoch milliseconds), `status`, `data`, `validation`.
+/// (epoch milliseconds), `status`, `data`, `validation`. halo adds one
+/// attribute of its own, `halo_not_stored`, on the rare completed record
+/// whose response could not be stored ([`NotStored`]).
 ///
 /// Costs per invocation: a first call is 2 requests (the conditional
 /// `PutItem` that claims the key, then the `PutItem` that stores the
@@ -171,6 +177,9 @@ impl DynamoDbStore {
         if let Some(validation) = &record.validation {
             item.insert(self.names.validation.clone(), AttributeValue::S(validation.clone()));
         }
+        if let Some(reason) = record.not_stored {
+            item.insert(self.names.not_stored.clone(), AttributeValue::S(reason.as_str().to_owned()));
+        }
         item
     }
 
@@ -191,6 +200,12 @@ impl DynamoDbStore {
         let key = string(key_attr).ok_or_else(|| format!("the record has no string `{key_attr}`"))?;
         let status_text = string(&self.names.status).ok_or("the record has no `status`")?;
         let status = Status::parse(&status_text).ok_or_else(|| format!("unknown status `{status_text}`"))?;
+        let not_stored = match string(&self.names.not_stored) {
+            None => None,
+            Some(text) => {
+                Some(NotStored::parse(&text).ok_or_else(|| format!("unknown `{}` `{text}`", self.names.not_stored))?)
+            }
+        };
         Ok(Record {
             key,
             status,
@@ -198,6 +213,7 @@ impl DynamoDbStore {
             in_progress_expiration: number(&self.names.in_progress_expiration)?,
             data: string(&self.names.data),
             validation: string(&self.names.validation),
+            not_stored,
         })
     }
 

@@ -23,16 +23,51 @@
 //!    - validated fields differ ([`Config::validate`]): `PayloadMismatch`
 //!      (422), the stored response is never served for another payload.
 //! 3. On success the record becomes `COMPLETED` with the response, for
-//!    [`Config::expires_after`] (default 1 h). On an error the record is
-//!    deleted so a retry runs again. A container killed mid-call leaves an
-//!    `INPROGRESS` record that stops blocking at that call's deadline.
+//!    [`Config::expires_after`] (default 1 h). On an error **returned by the
+//!    function** the record is deleted so a retry runs again. Once the
+//!    function has succeeded, halo never makes its key runnable again
+//!    before the record expires (see [when a record is released](#when-a-record-is-released)).
 //!
 //! halo checks expiry itself and never relies on DynamoDB's TTL deletion.
-//! A stored response that no longer deserializes into the function's type
-//! is treated as expired (with a warning). If the store cannot be reached
-//! the call fails with `IdempotencyStore` (503) and the function is not run.
+//! If the store cannot be reached before the function runs, the call fails
+//! with `IdempotencyStore` (503) and the function is not run.
 //!
-//! # Stores
+//! # When a record is released
+//!
+//! Only two things delete a record: the function returning an error, and
+//! [`Idempotency::evict`] (an operator's decision). Every other way a call
+//! can end after its claim keeps the record:
+//!
+//! | What happens after the claim | The record | This call gets | A duplicate gets |
+//! |---|---|---|---|
+//! | the function returns `Err` | deleted (released) | the function's error | runs the function |
+//! | success, response stored | `COMPLETED` with `data` | the response | the stored response |
+//! | success, response over [`Config::max_response_bytes`] | `COMPLETED`, no `data`, `halo_not_stored = too_large` | the response (it was produced) | `IdempotencyResponseTooLarge` (500) |
+//! | success, response does not serialize | `COMPLETED`, no `data`, `halo_not_stored = not_serializable` | the response | `IdempotencyResponseNotSerializable` (500) |
+//! | success, but storing it fails (store outage), after 3 attempts with backoff within the budget | stays `INPROGRESS` until the call's deadline | `IdempotencyResultNotStored` (503) | `AlreadyInProgress` (409) until that deadline, then runs the function |
+//! | the call's future is dropped (the timeout guard cut it, the caller gave up) while the function or the store write runs | stays `INPROGRESS` until the call's deadline | (nothing) | as above |
+//! | the container dies (SIGKILL, out of memory) | stays `INPROGRESS` until the call's deadline | (nothing) | as above |
+//! | a duplicate finds a `COMPLETED` response that no longer deserializes into the function's type (or no response at all) | kept | - | `IdempotencyStoredResponseUnreadable` (500) |
+//! | a duplicate's [`Config::on_replay`] hook returns another shape | kept | - | `IdempotencyReplayHook` (500) |
+//!
+//! The 500s are stable and not retryable: the function ran and succeeded,
+//! its response cannot be returned again, and it is never run again for
+//! that key until the record expires or is evicted. The message stays
+//! `internal error`; the code tells the client and the operator which case
+//! it is, and the first call logs an error line. A Powertools function that
+//! reads a `halo_not_stored` record sees a completed record without data.
+//!
+//! # Exactly once end to end
+//!
+//! The record's lease is the Lambda deadline, so a container killed after
+//! its side effect and before its record completes lets one retry after
+//! that deadline run the function again. Close that gap downstream:
+//! [`current_token`] is a stable token of the call (the same on every retry
+//! of the same payload, see [`token_for`]); send it to the payment provider
+//! as its idempotency key and derive the ids you create from it, so the
+//! provider deduplicates the second run and returns the same result.
+//!
+//! //! # Stores
 //!
 //! [`DynamoDbStore`] (a table with Powertools' schema) in Lambda;
 //! [`MemoryStore`] for local runs and unit tests. The default store comes
@@ -45,7 +80,7 @@
 //!
 //! Every call logs one line `idempotency` with `idempotency_key` and
 //! `idempotency_outcome` (`claimed`, `replayed`, `in_progress`, `mismatch`,
-//! `expired`, `skipped`, `disabled`, `store_error`). To make a key run
+//! `expired`, `unreplayable`, `skipped`, `disabled`, `store_error`). To make a key run
 //! again, delete its record: [`Idempotency::evict`], or
 //! `aws dynamodb delete-item --table-name T --key '{"id":{"S":"<key>"}}'`
 //! (a local cache in a warm container keeps replaying it until it expires;
@@ -82,6 +117,7 @@ mod key;
 mod memory;
 mod record;
 mod store;
+mod token;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -97,8 +133,9 @@ pub use config::{Config, DISABLED_ENV, ITEM_LIMIT_BYTES, Replay, ReplayHook, TAB
 pub use dynamodb::{AttributeNames, DynamoDbStore};
 pub use key::{canonical_json, hash_value, key_for, md5_hex, select, select_fields};
 pub use memory::MemoryStore;
-pub use record::{Clock, Record, Status, system_clock};
+pub use record::{Clock, NotStored, Record, Status, system_clock};
 pub use store::{Claim, Store, StoreError};
+pub use token::{current_token, token_for};
 
 use crate::retry::{Backoff, retry};
 use crate::{Ctx, Error};
@@ -108,11 +145,15 @@ use crate::{Ctx, Error};
 pub enum Outcome {
     /// The key was free: the function ran.
     Claimed,
-    /// A record had expired (or its response no longer deserialized): the
-    /// function ran again.
+    /// A record had expired, or an in-progress claim had passed its
+    /// invocation's deadline: the function ran again.
     Expired,
     /// A completed result was returned; the function did not run.
     Replayed,
+    /// A completed record holds no response that can be returned (it was
+    /// not stored, or no longer deserializes): the call failed and the
+    /// function did not run.
+    Unreplayable,
     /// Another call holds the key; `AlreadyInProgress` was returned.
     InProgress,
     /// The validated fields differ from the stored call's.
@@ -127,13 +168,14 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// The logged name: `claimed`, `expired`, `replayed`, `in_progress`,
-    /// `mismatch`, `skipped`, `disabled`, `store_error`.
+    /// The logged name: `claimed`, `expired`, `replayed`, `unreplayable`,
+    /// `in_progress`, `mismatch`, `skipped`, `disabled`, `store_error`.
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Claimed => "claimed",
             Outcome::Expired => "expired",
             Outcome::Replayed => "replayed",
+            Outcome::Unreplayable => "unreplayable",
             Outcome::InProgress => "in_progress",
             Outcome::Mismatch => "mismatch",
             Outcome::Skipped => "skipped",
@@ -150,6 +192,14 @@ pub struct Key {
     pub key: String,
     /// The md5 of the validated fields, when [`Config::validate`] is set.
     pub validation: Option<String>,
+}
+
+impl Key {
+    /// The downstream token of this key ([`token_for`]), what
+    /// [`current_token`] returns inside the call.
+    pub fn token(&self) -> String {
+        token_for(&self.key)
+    }
 }
 
 /// An idempotent function's settings, local cache and (optionally) store.
@@ -363,7 +413,7 @@ impl Idempotency {
             Ok(Decision::Replay(response, record)) => self.replayed(response, &record, false).map_err(E::from),
             Ok(Decision::Run(outcome)) => {
                 log(&key.key, outcome);
-                self.execute(store, &claim, body).await
+                self.execute(store, &claim, ctx, body).await
             }
             Err(Refusal::InProgress) => {
                 log(&key.key, Outcome::InProgress);
@@ -377,105 +427,98 @@ impl Idempotency {
 
     /// Claims the key once; decides to run, to replay, or refuses.
     async fn attempt<R: DeserializeOwned>(&self, store: &dyn Store, claim: &Record) -> Result<Decision<R>, Refusal> {
-        // Two rounds at most: a stored response that no longer deserializes
-        // is deleted and the key claimed again.
-        let mut expired = false;
-        for _ in 0..2 {
-            let now_ms = self.config.now_ms();
-            let existing = match store.claim(claim, now_ms).await {
-                Ok(Claim::Claimed { previous }) => {
-                    let outcome = if expired || previous.is_some() { Outcome::Expired } else { Outcome::Claimed };
-                    return Ok(Decision::Run(outcome));
-                }
-                Ok(Claim::Held(existing)) => existing,
-                Err(err) => return Err(Refusal::Fail(store_failure(&claim.key, err))),
-            };
-            if claim.validation.is_some() && existing.validation != claim.validation {
-                log(&claim.key, Outcome::Mismatch);
-                return Err(Refusal::Fail(
-                    Error::unprocessable(
-                        "this idempotency key was already used with a different payload; use a new key",
-                    )
+        let existing = match store.claim(claim, self.config.now_ms()).await {
+            Ok(Claim::Claimed { previous }) => {
+                let outcome = if previous.is_some() { Outcome::Expired } else { Outcome::Claimed };
+                return Ok(Decision::Run(outcome));
+            }
+            Ok(Claim::Held(existing)) => existing,
+            Err(err) => return Err(Refusal::Fail(store_failure(&claim.key, err))),
+        };
+        if claim.validation.is_some() && existing.validation != claim.validation {
+            log(&claim.key, Outcome::Mismatch);
+            return Err(Refusal::Fail(
+                Error::unprocessable("this idempotency key was already used with a different payload; use a new key")
                     .with_code("PayloadMismatch"),
-                ));
-            }
-            match existing.status {
-                Status::InProgress => return Err(Refusal::InProgress),
-                Status::Completed => {
-                    let decoded = existing.data.as_deref().map(serde_json::from_str::<R>);
-                    match decoded {
-                        Some(Ok(response)) => {
-                            log(&claim.key, Outcome::Replayed);
-                            if let Some(cache) = &self.cache {
-                                cache.put(&existing);
-                            }
-                            return Ok(Decision::Replay(response, existing));
-                        }
-                        Some(Err(err)) => {
-                            tracing::warn!(idempotency_key = %claim.key, error_cause = %err, "idempotency: the stored response no longer deserializes; treating the record as expired");
-                        }
-                        None => {
-                            tracing::warn!(idempotency_key = %claim.key, "idempotency: the completed record has no response; treating it as expired");
-                        }
-                    }
-                    if let Err(err) = store.delete(&claim.key).await {
-                        return Err(Refusal::Fail(store_failure(&claim.key, err)));
-                    }
-                    expired = true;
-                }
-            }
+            ));
         }
-        Err(Refusal::InProgress)
+        match existing.status {
+            Status::InProgress => Err(Refusal::InProgress),
+            Status::Completed => match stored_response::<R>(&existing) {
+                Ok(response) => {
+                    log(&claim.key, Outcome::Replayed);
+                    if let Some(cache) = &self.cache {
+                        cache.put(&existing);
+                    }
+                    Ok(Decision::Replay(response, existing))
+                }
+                Err(err) => {
+                    log(&claim.key, Outcome::Unreplayable);
+                    Err(Refusal::Fail(err))
+                }
+            },
+        }
     }
 
-    /// Runs the body after a claim, then completes or releases the record.
-    async fn execute<R, E, Fut>(&self, store: &dyn Store, claim: &Record, body: Fut) -> Result<R, E>
+    /// Runs the body after a claim (with its [`current_token`]), then
+    /// completes the record, or releases it if the body failed.
+    async fn execute<R, E, Fut>(&self, store: &dyn Store, claim: &Record, ctx: Option<&Ctx>, body: Fut) -> Result<R, E>
     where
         R: Serialize,
         E: From<Error>,
         Fut: Future<Output = Result<R, E>>,
     {
-        let result = body.await;
-        let failure = match &result {
-            Ok(response) => match serde_json::to_string(response) {
-                Ok(data) if data.len() > self.config.max_response_bytes => {
-                    tracing::error!(idempotency_key = %claim.key, response_bytes = data.len(), limit_bytes = self.config.max_response_bytes, "idempotency: the response is too large to store; the call fails and its record is released");
-                    Some(
-                        Error::internal(format!(
-                            "response of {} bytes exceeds the idempotency limit of {} bytes",
-                            data.len(),
-                            self.config.max_response_bytes
-                        ))
-                        .with_code("IdempotencyResponseTooLarge"),
-                    )
-                }
-                Ok(data) => {
-                    let completed = claim.completed(data, self.expiration(self.config.now_ms()));
-                    match store.complete(&completed).await {
-                        Ok(()) => {
-                            if let Some(cache) = &self.cache {
-                                cache.put(&completed);
-                            }
-                            return result;
-                        }
-                        // The record stays INPROGRESS until the deadline:
-                        // a retry after it runs again.
-                        Err(err) => return Err(store_failure(&claim.key, err).into()),
-                    }
-                }
-                Err(err) => Some(Error::internal(err).with_code("IdempotencyResponseNotSerializable")),
-            },
-            Err(_) => None,
+        let response = match token::scope(token_for(&claim.key), body).await {
+            Ok(response) => response,
+            Err(err) => {
+                self.release(store, &claim.key).await;
+                return Err(err);
+            }
         };
+        // From here on the function has run: whatever fails, the key must
+        // not become runnable again before the record expires.
+        let expiration = self.expiration(self.config.now_ms());
+        let completed = match serde_json::to_string(&response) {
+            Ok(data) if data.len() <= self.config.max_response_bytes => claim.completed(data, expiration),
+            Ok(data) => {
+                tracing::error!(idempotency_key = %claim.key, response_bytes = data.len(), limit_bytes = self.config.max_response_bytes, "idempotency: the response is too large to store; this call returns it, duplicates fail with IdempotencyResponseTooLarge and the function is not run again");
+                claim.not_stored(NotStored::TooLarge, expiration)
+            }
+            Err(err) => {
+                tracing::error!(idempotency_key = %claim.key, error_cause = %err, "idempotency: the response does not serialize; this call returns it, duplicates fail with IdempotencyResponseNotSerializable and the function is not run again");
+                claim.not_stored(NotStored::NotSerializable, expiration)
+            }
+        };
+        let mut policy = Backoff::new(COMPLETE_ATTEMPTS)
+            .initial_delay(Duration::from_millis(50))
+            .max_delay(Duration::from_millis(500));
+        if let Some(ctx) = ctx {
+            policy = policy.deadline(ctx.budget_deadline());
+        }
+        match retry(&policy, |_| store.complete(&completed), |_| true).await.result {
+            Ok(()) => {
+                if let Some(cache) = &self.cache {
+                    cache.put(&completed);
+                }
+                Ok(response)
+            }
+            Err(err) => {
+                tracing::error!(idempotency_key = %claim.key, idempotency_outcome = Outcome::StoreError.as_str(), error_cause = %err, "idempotency: the function ran but its result could not be stored; the record stays INPROGRESS until the call's deadline");
+                Err(Error::unavailable("the request was processed but its result could not be recorded; retry later")
+                    .with_code("IdempotencyResultNotStored")
+                    .with_source(err)
+                    .into())
+            }
+        }
+    }
+
+    /// Deletes the claim after the body failed, so a retry runs again.
+    async fn release(&self, store: &dyn Store, key: &str) {
         if let Some(cache) = &self.cache {
-            cache.remove(&claim.key);
+            cache.remove(key);
         }
-        if let Err(err) = store.delete(&claim.key).await {
-            tracing::error!(idempotency_key = %claim.key, error_cause = %err, "idempotency: could not release the record after a failure; it blocks until the call's deadline");
-        }
-        match failure {
-            Some(err) => Err(err.into()),
-            None => result,
+        if let Err(err) = store.delete(key).await {
+            tracing::error!(idempotency_key = %key, error_cause = %err, "idempotency: could not release the record after a failure; it blocks until the call's deadline");
         }
     }
 
@@ -510,9 +553,31 @@ impl Idempotency {
     }
 }
 
+/// How often a completed record is written before the call gives up.
+const COMPLETE_ATTEMPTS: u32 = 3;
+
+/// The response a completed record holds, or the stable error of a
+/// record whose response cannot be returned.
+fn stored_response<R: DeserializeOwned>(record: &Record) -> Result<R, Error> {
+    if let Some(reason) = record.not_stored {
+        return Err(
+            Error::internal(format!("the first call's response was not stored ({reason})")).with_code(reason.code())
+        );
+    }
+    let unreadable = |cause: String| {
+        tracing::error!(idempotency_key = %record.key, error_cause = %cause, "idempotency: the stored response cannot be returned; the function is not run again (evict the key to run it)");
+        Error::internal(cause).with_code("IdempotencyStoredResponseUnreadable")
+    };
+    match &record.data {
+        Some(data) => serde_json::from_str(data)
+            .map_err(|err| unreadable(format!("the stored response no longer deserializes: {err}"))),
+        None => Err(unreadable("the completed record has no response".to_owned())),
+    }
+}
+
 fn log(key: &str, outcome: Outcome) {
     match outcome {
-        Outcome::Mismatch | Outcome::Skipped | Outcome::Disabled => {
+        Outcome::Mismatch | Outcome::Skipped | Outcome::Disabled | Outcome::Unreplayable => {
             tracing::warn!(idempotency_key = %key, idempotency_outcome = outcome.as_str(), "idempotency");
         }
         _ => tracing::info!(idempotency_key = %key, idempotency_outcome = outcome.as_str(), "idempotency"),

@@ -7,7 +7,8 @@ use std::fmt;
 pub enum Status {
     /// An invocation claimed the key and is running (`INPROGRESS`).
     InProgress,
-    /// The invocation finished; `data` holds its response (`COMPLETED`).
+    /// The invocation finished; `data` holds its response, or `not_stored`
+    /// says why it could not be stored (`COMPLETED`).
     Completed,
 }
 
@@ -37,6 +38,62 @@ impl Status {
 }
 
 impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a `COMPLETED` record holds no response: the function ran and
+/// succeeded, but its response could not be stored. Such a record still
+/// holds its key, so a duplicate never runs the function again; it fails
+/// with this reason's [`code`](NotStored::code) instead.
+///
+/// Stored in the extra attribute `halo_not_stored` (Powertools ignores
+/// attributes it does not know), with no `data`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NotStored {
+    /// The serialized response was over [`Config::max_response_bytes`](super::Config::max_response_bytes)
+    /// (`too_large`).
+    TooLarge,
+    /// The response did not serialize to JSON (`not_serializable`).
+    NotSerializable,
+}
+
+impl NotStored {
+    /// The stored text: `too_large` or `not_serializable`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotStored::TooLarge => "too_large",
+            NotStored::NotSerializable => "not_serializable",
+        }
+    }
+
+    /// Parses the stored text.
+    ///
+    /// ```
+    /// use halo::idempotency::NotStored;
+    /// assert_eq!(NotStored::parse("too_large"), Some(NotStored::TooLarge));
+    /// assert_eq!(NotStored::parse("huge"), None);
+    /// ```
+    pub fn parse(text: &str) -> Option<NotStored> {
+        match text {
+            "too_large" => Some(NotStored::TooLarge),
+            "not_serializable" => Some(NotStored::NotSerializable),
+            _ => None,
+        }
+    }
+
+    /// The error code a duplicate gets (HTTP 500):
+    /// `IdempotencyResponseTooLarge` or `IdempotencyResponseNotSerializable`.
+    pub fn code(self) -> &'static str {
+        match self {
+            NotStored::TooLarge => "IdempotencyResponseTooLarge",
+            NotStored::NotSerializable => "IdempotencyResponseNotSerializable",
+        }
+    }
+}
+
+impl fmt::Display for NotStored {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -73,6 +130,9 @@ pub struct Record {
     pub data: Option<String>,
     /// The hash of the validated payload fields (`validation`).
     pub validation: Option<String>,
+    /// Set on a completed record whose response could not be stored
+    /// (`halo_not_stored`); `data` is then absent.
+    pub not_stored: Option<NotStored>,
 }
 
 impl Record {
@@ -91,6 +151,7 @@ impl Record {
             in_progress_expiration: Some(deadline_ms),
             data: None,
             validation,
+            not_stored: None,
         }
     }
 
@@ -104,6 +165,31 @@ impl Record {
             in_progress_expiration: None,
             data: Some(data),
             validation: self.validation.clone(),
+            not_stored: None,
+        }
+    }
+
+    /// The completed form of this record for a response that could not be
+    /// stored: no `data`, the `reason` instead. It holds the key until
+    /// `expiration` like any completed record, so the function never runs
+    /// again for it; duplicates fail with the reason's code.
+    ///
+    /// ```
+    /// use halo::idempotency::{NotStored, Record, Status};
+    ///
+    /// let done = Record::in_progress("k", 10, 5_000, None).not_stored(NotStored::TooLarge, 10);
+    /// assert_eq!((done.status, done.data.as_deref(), done.not_stored), (Status::Completed, None, Some(NotStored::TooLarge)));
+    /// assert!(done.blocks(10_999));
+    /// ```
+    pub fn not_stored(&self, reason: NotStored, expiration: u64) -> Record {
+        Record {
+            key: self.key.clone(),
+            status: Status::Completed,
+            expiration,
+            in_progress_expiration: None,
+            data: None,
+            validation: self.validation.clone(),
+            not_stored: Some(reason),
         }
     }
 
@@ -153,6 +239,9 @@ mod tests {
     fn status_text_round_trips() {
         for status in [Status::InProgress, Status::Completed] {
             assert_eq!(Status::parse(status.as_str()), Some(status));
+        }
+        for reason in [NotStored::TooLarge, NotStored::NotSerializable] {
+            assert_eq!(NotStored::parse(reason.as_str()), Some(reason));
         }
     }
 }
