@@ -176,7 +176,8 @@ impl Drop for Moto {
     }
 }
 
-/// The environment TESTING.md prescribes for an SDK pointed at `endpoint`.
+/// The environment an SDK pointed at `endpoint` needs in tests (see
+/// CONTRIBUTING.md): test credentials, a region, no instance metadata.
 pub fn sdk_env(endpoint: &str) -> Vec<(String, String)> {
     [
         ("AWS_ENDPOINT_URL", endpoint),

@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::record::{Clock, system_clock};
 use super::store::{Store, StoreError};
-use crate::platform::{Fallback, StoreChoice, choose_store};
+use crate::platform::{Clock, Fallback, StoreChoice, choose_store, system_clock};
 
 /// The environment variable naming the DynamoDB table of the default store.
 pub const TABLE_ENV: &str = "HALO_IDEMPOTENCY_TABLE";
@@ -47,7 +46,7 @@ pub struct Config {
     pub(crate) local_cache: usize,
     pub(crate) in_progress_timeout: Duration,
     pub(crate) max_response_bytes: usize,
-    pub(crate) clock: Clock,
+    pub(crate) clock: Arc<dyn Clock>,
     pub(crate) on_replay: Option<ReplayHook>,
     pub(crate) enabled: bool,
 }
@@ -173,8 +172,9 @@ impl Config {
         self
     }
 
-    /// Replaces the clock (milliseconds since the Unix epoch), to test
-    /// expiry without waiting.
+    /// Replaces the clock (any [`Clock`], e.g. a
+    /// [`ManualClock`](crate::platform::ManualClock) or a closure returning
+    /// epoch milliseconds), to test expiry without waiting.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -186,7 +186,7 @@ impl Config {
     /// now.fetch_add(3_600_000, Ordering::SeqCst); // an hour later, instantly
     /// # let _ = config;
     /// ```
-    pub fn clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Config {
+    pub fn clock(mut self, clock: impl Clock) -> Config {
         self.clock = Arc::new(clock);
         self
     }
@@ -266,7 +266,7 @@ impl Config {
 
     /// Now, by this configuration's clock (epoch milliseconds).
     pub fn now_ms(&self) -> u64 {
-        (self.clock)()
+        self.clock.now_ms()
     }
 }
 

@@ -133,7 +133,7 @@ pub use config::{Config, DISABLED_ENV, ITEM_LIMIT_BYTES, Replay, ReplayHook, TAB
 pub use dynamodb::{AttributeNames, DynamoDbStore};
 pub use key::{canonical_json, hash_value, key_for, md5_hex, select, select_fields};
 pub use memory::MemoryStore;
-pub use record::{Clock, NotStored, Record, Status, system_clock};
+pub use record::{NotStored, Record, Status};
 pub use store::{Claim, Store, StoreError};
 pub use token::{current_token, token_for};
 

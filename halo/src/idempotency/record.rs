@@ -214,14 +214,6 @@ impl Record {
     }
 }
 
-/// Milliseconds since the Unix epoch, as a clock.
-pub type Clock = std::sync::Arc<dyn Fn() -> u64 + Send + Sync>;
-
-/// The system clock, in milliseconds since the Unix epoch.
-pub fn system_clock() -> Clock {
-    std::sync::Arc::new(crate::context::epoch_ms_now)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
