@@ -300,12 +300,48 @@ impl fmt::Display for Error {
     }
 }
 
-impl<E> From<E> for Error
-where
-    E: std::error::Error + Send + Sync + 'static,
-{
-    fn from(err: E) -> Error {
-        Error::internal(err)
+/// A halo [`Error`] as a `std::error::Error`, so `?` works in code that
+/// returns `Box<dyn std::error::Error>` (an init function, `main`). Its text
+/// is `code: message`; the internal cause is its `source()`.
+///
+/// ```
+/// fn init() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+///     Err(halo::Error::unavailable("the database is down"))?;
+///     Ok(())
+/// }
+/// assert_eq!(init().unwrap_err().to_string(), "Unavailable: the database is down");
+/// ```
+impl From<Error> for Box<dyn std::error::Error + Send + Sync + 'static> {
+    fn from(err: Error) -> Self {
+        Box::new(StdError(err))
+    }
+}
+
+/// See the `Send + Sync` conversion above.
+impl From<Error> for Box<dyn std::error::Error + 'static> {
+    fn from(err: Error) -> Self {
+        Box::new(StdError(err))
+    }
+}
+
+/// A halo error wrapped as a `std::error::Error`.
+struct StdError(Error);
+
+impl fmt::Debug for StdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for StdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for StdError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source.as_deref().map(|s| s as &(dyn std::error::Error + 'static))
     }
 }
 

@@ -87,7 +87,7 @@ where
 pub async fn run_with_init<I, S, InitErr, H, E, R, Err>(init: I, handler: H) -> ExitCode
 where
     I: Future<Output = Result<S, InitErr>>,
-    InitErr: Display,
+    InitErr: Display + 'static,
     S: Send + Sync + 'static,
     H: for<'a> StatefulHandlerFn<'a, S, E, R, Err>,
     E: DeserializeOwned + Send + 'static,
@@ -102,7 +102,7 @@ where
 pub async fn run_with_options<I, S, InitErr, H, E, R, Err>(options: Options, init: I, handler: H) -> ExitCode
 where
     I: Future<Output = Result<S, InitErr>>,
-    InitErr: Display,
+    InitErr: Display + 'static,
     S: Send + Sync + 'static,
     H: for<'a> StatefulHandlerFn<'a, S, E, R, Err>,
     E: DeserializeOwned + Send + 'static,
@@ -121,9 +121,10 @@ where
     let state = match init.await {
         Ok(state) => state,
         Err(err) => {
-            tracing::error!(error_cause = %err, "init failed");
+            let cause = crate::init_error::describe_init_error(&err);
+            tracing::error!(error_cause = %cause, "init failed");
             if let Mode::Lambda = mode {
-                report_init_error(&err.to_string()).await;
+                report_init_error(&cause).await;
             }
             return ExitCode::FAILURE;
         }

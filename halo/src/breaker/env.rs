@@ -5,7 +5,7 @@ use tokio::sync::OnceCell;
 
 use super::circuit::CircuitBreaker;
 use super::policy::Policy;
-use crate::platform::{Fallback, StoreChoice, choose_store};
+use crate::platform::{Fallback, choose_store};
 
 /// The environment variable naming the DynamoDB table of shared breaker
 /// state.
@@ -28,7 +28,7 @@ pub const TABLE_ENV: &str = "HALO_BREAKER_TABLE";
 pub async fn from_env(name: &str, policy: Policy) -> CircuitBreaker {
     match choose_store("circuit breaker", TABLE_ENV, Fallback::PerContainer) {
         #[cfg(feature = "dynamodb")]
-        Ok(StoreChoice::DynamoDb { table }) => {
+        Ok(crate::platform::StoreChoice::DynamoDb { table }) => {
             let client = crate::platform::dynamodb_client().await;
             let store: std::sync::Arc<dyn super::BreakerStore> =
                 std::sync::Arc::new(super::DynamoDbBreakerStore::new(client, table));

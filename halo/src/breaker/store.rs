@@ -34,7 +34,20 @@ impl fmt::Display for StoreError {
     }
 }
 
-impl std::error::Error for StoreError {}
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.0.as_ref())
+    }
+}
+
+/// `BreakerStore` (503, retryable); the store's error is the internal cause.
+impl crate::IntoError for StoreError {
+    fn into_error(self) -> crate::Error {
+        crate::Error::unavailable("a dependency is unavailable; retry later")
+            .with_code("BreakerStore")
+            .with_source(self)
+    }
+}
 
 /// Shared breaker state: [`DynamoDbBreakerStore`](super::DynamoDbBreakerStore)
 /// in Lambda, [`MemoryBreakerStore`](super::MemoryBreakerStore) for tests

@@ -61,7 +61,7 @@ where
         return match init.await {
             Ok(router) => serve_from_args(router, &args[2..]).await,
             Err(err) => {
-                tracing::error!(error = %err, "init failed");
+                tracing::error!(error_cause = %crate::describe_init_error(&err), "init failed");
                 ExitCode::FAILURE
             }
         };

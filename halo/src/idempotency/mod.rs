@@ -138,7 +138,7 @@ pub use store::{Claim, Store, StoreError};
 pub use token::{current_token, token_for};
 
 use crate::retry::{Backoff, retry};
-use crate::{Ctx, Error};
+use crate::{Ctx, Error, IntoError};
 
 /// What happened to one call, as logged in `idempotency_outcome`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -590,9 +590,7 @@ fn store_failure(key: &str, err: StoreError) -> Error {
 }
 
 fn unavailable(err: StoreError) -> Error {
-    Error::unavailable("the idempotency store is unavailable; retry later")
-        .with_code("IdempotencyStore")
-        .with_source(err)
+    err.into_error()
 }
 
 fn to_value<P: Serialize + ?Sized>(payload: &P) -> Result<Value, Error> {

@@ -52,6 +52,16 @@ impl std::error::Error for StoreError {
     }
 }
 
+/// `IdempotencyStore` (503, retryable): the store could not be used, so
+/// nothing ran; the store's error is the internal cause.
+impl crate::IntoError for StoreError {
+    fn into_error(self) -> crate::Error {
+        crate::Error::unavailable("the idempotency store is unavailable; retry later")
+            .with_code("IdempotencyStore")
+            .with_source(self)
+    }
+}
+
 /// Storage for idempotency records.
 ///
 /// [`MemoryStore`](super::MemoryStore) (local runs, unit tests) and

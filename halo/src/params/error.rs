@@ -120,6 +120,22 @@ impl fmt::Display for ParamsError {
     }
 }
 
+/// Throttled or unreachable SSM is `ParamsUnavailable` (503, retryable);
+/// every other problem is the operator's (a missing or invalid parameter, a
+/// configuration error), so it is an internal error (500) whose text is
+/// only logged: parameter paths never reach a caller.
+impl crate::IntoError for ParamsError {
+    fn into_error(self) -> crate::Error {
+        if self.is_retryable() {
+            crate::Error::unavailable("configuration is unavailable; retry later")
+                .with_code("ParamsUnavailable")
+                .with_source(self)
+        } else {
+            crate::Error::internal(self).with_code("ParamsError")
+        }
+    }
+}
+
 impl std::error::Error for ParamsError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.source.as_ref().map(|s| s.as_ref() as &(dyn std::error::Error + 'static))

@@ -45,6 +45,13 @@ impl std::fmt::Display for StoreConfigError {
 
 impl std::error::Error for StoreConfigError {}
 
+/// `StoreNotConfigured` (500): an operator's mistake, only logged.
+impl crate::IntoError for StoreConfigError {
+    fn into_error(self) -> crate::Error {
+        crate::Error::internal(self).with_code("StoreNotConfigured")
+    }
+}
+
 /// Picks the store of `feature` (e.g. `"idempotency"`) from the table
 /// variable `variable` (e.g. `HALO_IDEMPOTENCY_TABLE`):
 ///

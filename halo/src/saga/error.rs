@@ -42,6 +42,22 @@ impl fmt::Display for StepError {
 
 impl std::error::Error for StepError {}
 
+/// A step's recorded failure as a halo error: the recorded code, an
+/// internal (500) kind, the detail only logged.
+impl IntoError for StepError {
+    fn into_error(self) -> Error {
+        let code = self.code.clone();
+        Error::internal(self).with_code(code)
+    }
+}
+
+/// `SagaLogUnavailable` (503, retryable), as [`SagaError::Log`].
+impl IntoError for LogError {
+    fn into_error(self) -> Error {
+        SagaError::Log(self).into_error()
+    }
+}
+
 /// A compensation that still failed after its retries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FailedCompensation {

@@ -40,6 +40,13 @@ impl fmt::Display for AslError {
 
 impl std::error::Error for AslError {}
 
+/// `SagaDefinitionError` (500): an operator's mistake, only logged.
+impl crate::IntoError for AslError {
+    fn into_error(self) -> crate::Error {
+        crate::Error::internal(self).with_code("SagaDefinitionError")
+    }
+}
+
 impl Issues {
     /// `Ok(value)` when nothing was found, else every issue.
     pub(super) fn or<T>(self, value: impl FnOnce() -> T) -> Result<T, AslError> {

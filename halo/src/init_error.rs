@@ -1,0 +1,51 @@
+//! What an init function's error says to an operator: its whole cause
+//! chain, whatever its type.
+
+use std::any::Any;
+use std::error::Error as StdError;
+use std::fmt::{Display, Write as _};
+
+use crate::{BoxError, Error};
+
+/// The text logged (and reported to Lambda's `/init/error`) for an init
+/// error: for a [`halo::Error`](Error) its code, message and internal cause
+/// chain; for a boxed `std::error::Error` (`Box<dyn Error>`, with or without
+/// `Send + Sync`) the error and each of its sources; for anything else its
+/// `Display` text. (`#[halo::handler(init = ..)]` also walks the sources of
+/// any `std::error::Error` type it is given.)
+///
+/// ```
+/// let err = halo::Error::internal(std::io::Error::other("no route to the database"));
+/// assert_eq!(halo::describe_init_error(&err), "InternalError: internal error: no route to the database");
+///
+/// let boxed: Box<dyn std::error::Error> = Box::new(std::io::Error::other("bad config"));
+/// assert_eq!(halo::describe_init_error(&boxed), "bad config");
+/// ```
+pub fn describe_init_error<E: Display + 'static>(err: &E) -> String {
+    let any: &dyn Any = err;
+    if let Some(err) = any.downcast_ref::<Error>() {
+        let chain = err.source_chain();
+        return if chain.is_empty() { err.to_string() } else { format!("{err}: {chain}") };
+    }
+    if let Some(err) = any.downcast_ref::<BoxError>() {
+        return error_chain(err.as_ref());
+    }
+    if let Some(err) = any.downcast_ref::<Box<dyn StdError + Send + 'static>>() {
+        return error_chain(err.as_ref());
+    }
+    if let Some(err) = any.downcast_ref::<Box<dyn StdError + 'static>>() {
+        return error_chain(err.as_ref());
+    }
+    err.to_string()
+}
+
+/// An error and each of its sources, joined by `": "`.
+pub(crate) fn error_chain(err: &(dyn StdError + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut next = err.source();
+    while let Some(source) = next {
+        let _ = write!(out, ": {source}");
+        next = source.source();
+    }
+    out
+}

@@ -1,0 +1,88 @@
+//! `?` on each of halo's own error types, in code returning `halo::Error`,
+//! keeps the error's documented kind, status and code; any other error is
+//! an internal error whose text is never public. Also through the whole
+//! stack: a rolled-back saga is a 409 for an API Gateway caller.
+
+use aws_lambda_events::event::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
+use futures_util::FutureExt;
+use halo::params::{ParamsError, ParamsErrorKind};
+use halo::saga::{LogError, SagaError, StepError};
+use halo::{Ctx, Error, HandlerService, Invocation};
+use tower::{Service, ServiceExt};
+
+fn through<E>(err: E) -> Error
+where
+    Error: From<E>,
+{
+    let result: Result<(), Error> = (|| {
+        Err(err)?;
+        Ok(())
+    })();
+    result.unwrap_err()
+}
+
+fn rolled_back() -> SagaError {
+    SagaError::RolledBack {
+        saga_id: "trip-1".into(),
+        failed_step: "book_flight".into(),
+        cause: StepError::new("NoSeats", "flight full"),
+    }
+}
+
+#[test]
+fn each_error_type_keeps_its_meaning() {
+    let cases: Vec<(Error, u16, &str)> = vec![
+        (through(rolled_back()), 409, "SagaRolledBack"),
+        (through(SagaError::InProgress { saga_id: "trip-1".into() }), 409, "SagaInProgress"),
+        (through(SagaError::Log(LogError::Conflict)), 503, "SagaLogUnavailable"),
+        (through(LogError::Store("throttled".into())), 503, "SagaLogUnavailable"),
+        (through(StepError::new("NoSeats", "flight full")), 500, "NoSeats"),
+        (through(halo::saga::asl::AslError { issues: Vec::new() }), 500, "SagaDefinitionError"),
+        (through(halo::idempotency::StoreError::new("PutItem", "throttled")), 503, "IdempotencyStore"),
+        (through(halo::breaker::StoreError("unreachable".into())), 503, "BreakerStore"),
+        (through(ParamsError::new(ParamsErrorKind::Unavailable, "cannot reach SSM")), 503, "ParamsUnavailable"),
+        (through(ParamsError::new(ParamsErrorKind::Missing, "no value").at("/shop/db/host")), 500, "ParamsError"),
+        (through(std::io::Error::other("disk /dev/sda1 is full")), 500, "InternalError"),
+    ];
+    for (err, status, code) in cases {
+        assert_eq!((err.status(), err.code()), (status, code), "{err:?}");
+        if status == 500 {
+            assert_eq!(err.message(), "internal error", "{code}: internal text stays internal");
+        }
+    }
+    let missing = through(ParamsError::new(ParamsErrorKind::Missing, "no value").at("/shop/db/host"));
+    assert!(!missing.message().contains("/shop"), "a parameter path is only logged");
+    assert!(missing.source_chain().contains("/shop/db/host"));
+}
+
+#[test]
+fn a_halo_error_boxes_as_a_std_error() {
+    fn init() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        Err(Error::unavailable("the table is missing").with_source(std::io::Error::other("ResourceNotFound")))?;
+        Ok(())
+    }
+    let err = init().unwrap_err();
+    assert_eq!(err.to_string(), "Unavailable: the table is missing");
+    assert_eq!(err.source().map(ToString::to_string).as_deref(), Some("ResourceNotFound"));
+    assert_eq!(halo::describe_init_error(&err), "Unavailable: the table is missing: ResourceNotFound");
+}
+
+async fn book(_: ApiGatewayProxyRequest, _: &Ctx) -> Result<ApiGatewayProxyResponse, Error> {
+    // What a handler writes: `saga.run(...).await?`.
+    Err(rolled_back())?
+}
+
+#[test]
+fn a_rolled_back_saga_answers_409_through_the_stack() {
+    let event = include_str!("../../tests/fixtures/aws/aws_lambda_events/example-apigw-request.json");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let response = runtime.block_on(async {
+        let mut stack = halo::layers::stack(HandlerService::new(book), &halo::Options::default());
+        let invocation = Invocation::from_json(event, Ctx::for_test()).unwrap();
+        stack.ready().await.unwrap().call(invocation).now_or_never().unwrap().unwrap()
+    });
+    let response: serde_json::Value = serde_json::from_str(response.get()).unwrap();
+    assert_eq!(response["statusCode"], 409);
+    let body: serde_json::Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["error"]["code"], "SagaRolledBack");
+}
