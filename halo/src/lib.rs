@@ -26,6 +26,7 @@
 //! [`log`] the JSON logger.
 #![deny(missing_docs)]
 
+#[cfg(feature = "batch")]
 pub mod batch;
 pub mod breaker;
 mod context;

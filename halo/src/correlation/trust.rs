@@ -9,8 +9,9 @@ use super::EventSource;
 /// sources that come from inside the account, SQS, SNS, EventBridge,
 /// Kinesis, DynamoDB Streams and direct invokes. An untrusted flag is
 /// ignored (the invocation is sampled by `HALO_DEBUG_SAMPLE_RATE` as if no
-/// flag had been sent). Set it with [`Options::trusted_debug_sources`]
-/// (crate::Options::trusted_debug_sources) or `HALO_DEBUG_FLAG_SOURCES`, a
+/// flag had been sent). Set it with
+/// [`Options::trusted_debug_sources`](crate::Options::trusted_debug_sources)
+/// or `HALO_DEBUG_FLAG_SOURCES`, a
 /// comma-separated list of source names (`apigateway-rest`,
 /// `apigateway-http`, `function-url`, `alb`, `sqs`, `sns`, `eventbridge`,
 /// `kinesis`, `dynamodb-stream`, `direct`) and groups (`http` for the four

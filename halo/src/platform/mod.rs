@@ -16,7 +16,7 @@
 //!   in production, your own in tests.
 //!
 //! The kind of event an invocation received is decided once per
-//! invocation, when it arrives ([`crate::Invocation::source`]).
+//! invocation, when it arrives ([`crate::Invocation`]).
 
 #[cfg(feature = "aws")]
 mod aws;

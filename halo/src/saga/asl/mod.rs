@@ -60,11 +60,9 @@ impl Saga<Value, Value> {
     /// Loads a saga from an ASL definition; see [the module](self) for the
     /// subset. The saga is named `asl:<StartAt>` until [`named`](Saga::named).
     ///
-    /// Three phases: [parse](parse::parse) the JSON into states, check the
-    /// definition as a whole ([validate](validate::validate): targets,
-    /// resources, `StartAt`, cycles, reachability), then
-    /// [lower](lower::lower) it into the saga's steps and compensation
-    /// chains.
+    /// Three phases: parse the JSON into states, validate the definition
+    /// as a whole (targets, resources, `StartAt`, cycles, reachability),
+    /// then lower it into the saga's steps and compensation chains.
     ///
     /// # Errors
     ///
