@@ -65,7 +65,12 @@ fn parse(tokens: TokenStream) -> syn::Result<Options> {
         required: args.take_bool("required")?,
         expires_after: args.take_duration("expires_after")?,
         wait: args.take_duration("wait")?,
-        local_cache: args.take_int_from::<usize>("local_cache", 1)?,
+        local_cache: args.take_int_from::<usize>("local_cache", 1).map_err(|err| {
+            syn::Error::new(
+                err.span(),
+                "`local_cache` takes a positive whole number of entries, e.g. `local_cache = 1000`",
+            )
+        })?,
         // A function path or a closure; its type is checked by rustc at
         // this span against `Fn(serde_json::Value, &Replay) -> Value`.
         on_replay: args.take_expr("on_replay")?,
