@@ -2,7 +2,7 @@
 //! (`#[halo::handler]`); the documentation lives there.
 //!
 //! Each macro is parse → validate → expand: it parses its arguments with
-//! the one argument model of [`args`] (`key = value`, `key(...)`, string
+//! the one argument model of `args.rs` (`key = value`, `key(...)`, string
 //! durations with `_ms` aliases), validates the function, and expands to
 //! public `::halo::...` APIs. Errors point at the offending token and say
 //! what is allowed; with an error, the user's function is kept.
