@@ -1,35 +1,117 @@
-//! `#[halo::circuit_breaker(name = "...", ...)]`: guards an async fn with a
-//! breaker built once per container (`halo::breaker::from_env`), with an
-//! optional fallback of the same signature.
+//! `#[halo::circuit_breaker(name = "...", ...)]`: parse → validate →
+//! expand. Parses the breaker's name, its `Policy` and the fallback,
+//! validates the guarded function (a free, non-generic `async fn` with
+//! named parameters and a result) and wraps it with a breaker built once
+//! per container (`halo::breaker::from_env`). On an error the function is
+//! kept unchanged, so its callers still compile.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Expr, ExprLit, FnArg, ItemFn, Lit, Pat, ReturnType};
+use syn::{FnArg, ItemFn, LitStr, Pat, Path, ReturnType};
 
-use crate::args::{self, Arg};
+use crate::args::{Args, Key, Millis};
+use crate::expand;
 
 const MACRO: &str = "halo::circuit_breaker";
-const ALLOWED: &[&str] = &[
-    "name",
-    "consecutive_failures",
-    "failure_rate",
-    "window",
-    "min_calls",
-    "open_for",
-    "max_open_for",
-    "half_open_probes",
-    "close_after",
-    "half_open_timeout",
-    "refresh",
-    "fallback",
+const KEYS: &[Key] = &[
+    Key::new("name"),
+    Key::new("consecutive_failures"),
+    Key::new("failure_rate"),
+    Key::new("window"),
+    Key::new("min_calls"),
+    Key::new("open_for"),
+    Key::new("max_open_for"),
+    Key::new("half_open_probes"),
+    Key::new("close_after"),
+    Key::new("half_open_timeout"),
+    Key::new("refresh"),
+    Key::new("fallback"),
 ];
+
+/// The macro's arguments.
+struct Options {
+    name: LitStr,
+    consecutive_failures: Option<u32>,
+    /// `(rate, window, min_calls)`
+    failure_rate: Option<(f64, Option<Millis>, Option<u32>)>,
+    open_for: Option<Millis>,
+    max_open_for: Option<Millis>,
+    half_open_probes: Option<u32>,
+    close_after: Option<u32>,
+    half_open_timeout: Option<Millis>,
+    refresh: Option<Millis>,
+    fallback: Option<Path>,
+}
 
 pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
     let function: ItemFn = syn::parse2(input)?;
-    let args = args::parse(MACRO, args, ALLOWED)?;
-    let find = |key: &str| args.iter().find(|a| a.key == key);
+    let expansion = parse(args).and_then(|options| {
+        let params = validate(&function)?;
+        Ok(expand_valid(&function, &params, &options))
+    });
+    Ok(expand::or_keep_function(&function, TokenStream::new(), expansion))
+}
 
+fn parse(tokens: TokenStream) -> syn::Result<Options> {
+    let mut args = Args::parse(MACRO, tokens, KEYS)?;
+    let name = args.take_str("name")?;
+    let consecutive_failures = args.take_int::<u32>("consecutive_failures")?;
+    let failure_rate = match rate(&mut args)? {
+        Some(rate) => Some((rate, args.take_duration("window")?, args.take_int::<u32>("min_calls")?)),
+        None => {
+            if let Some(key) = args.given("window").or_else(|| args.given("min_calls")) {
+                return Err(syn::Error::new_spanned(key, format!("`{key}` goes with `failure_rate = 0.5`")));
+            }
+            None
+        }
+    };
+    let open_for = args.take_duration("open_for")?;
+    let max_open_for = args.take_duration("max_open_for")?;
+    let half_open_probes = args.take_int::<u32>("half_open_probes")?;
+    let close_after = args.take_int::<u32>("close_after")?;
+    let half_open_timeout = args.take_duration("half_open_timeout")?;
+    let refresh = args.take_duration("refresh")?;
+    let fallback = args.take_path("fallback")?;
+    args.finish()?;
+    let name = match name {
+        Some(lit) if valid_name(&lit.value()) => lit,
+        Some(lit) => {
+            return Err(syn::Error::new_spanned(lit, "`name` is a string of 1 to 64 characters from [A-Za-z0-9._-]"));
+        }
+        None => {
+            return Err(syn::Error::new(
+                Span::call_site(),
+                format!("`#[{MACRO}]` needs `name = \"...\"`: the breaker's name, shared by every container"),
+            ));
+        }
+    };
+    Ok(Options {
+        name,
+        consecutive_failures,
+        failure_rate,
+        open_for,
+        max_open_for,
+        half_open_probes,
+        close_after,
+        half_open_timeout,
+        refresh,
+        fallback,
+    })
+}
+
+/// `failure_rate = 0.5`: a share of failures above 0, at most 1.
+fn rate(args: &mut Args) -> syn::Result<Option<f64>> {
+    const HINT: &str = "`failure_rate` is a share of failures, e.g. `failure_rate = 0.5`";
+    match args.take_float("failure_rate").map_err(|err| syn::Error::new(err.span(), HINT))? {
+        Some(rate) if rate.value > 0.0 && rate.value <= 1.0 => Ok(Some(rate.value)),
+        Some(rate) => Err(syn::Error::new(rate.span, HINT)),
+        None => Ok(None),
+    }
+}
+
+/// The names of the function's parameters.
+fn validate(function: &ItemFn) -> syn::Result<Vec<Ident>> {
     let sig = &function.sig;
     if sig.asyncness.is_none() {
         return Err(syn::Error::new(sig.fn_token.span(), format!("`#[{MACRO}]` guards an `async fn`: add `async`")));
@@ -60,56 +142,46 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<Token
             "a guarded function returns `Result<T, E>` (`E: From<halo::Error>`)",
         ));
     }
+    Ok(idents)
+}
 
-    let Some(name_arg) = find("name") else {
-        return Err(syn::Error::new(
-            proc_macro2::Span::call_site(),
-            format!("`#[{MACRO}]` needs `name = \"...\"`: the breaker's name, shared by every container"),
-        ));
-    };
-    let name = match &name_arg.value {
-        Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) if valid_name(&lit.value()) => lit.clone(),
-        other => {
-            return Err(syn::Error::new_spanned(other, "`name` is a string of 1 to 64 characters from [A-Za-z0-9._-]"));
-        }
-    };
-
+fn policy(options: &Options) -> TokenStream {
     let mut policy = quote! { ::halo::breaker::Policy::default() };
-    if let Some(arg) = find("consecutive_failures") {
-        let n = args::as_u64(arg)? as u32;
+    if let Some(n) = options.consecutive_failures {
         policy = quote! { #policy.consecutive_failures(#n) };
     }
-    if let Some(arg) = find("failure_rate") {
-        let rate = rate(arg)?;
-        let window = find("window").map(args::duration_ms).transpose()?.unwrap_or(30_000);
-        let min_calls = find("min_calls").map(args::as_u64).transpose()?.unwrap_or(20) as u32;
+    if let Some((rate, window, min_calls)) = options.failure_rate {
+        let window = window.map_or(30_000, |w| w.value);
+        let min_calls = min_calls.unwrap_or(20);
         policy = quote! {
             #policy.failure_rate(#rate, ::std::time::Duration::from_millis(#window), #min_calls)
         };
-    } else if let Some(arg) = find("window").or_else(|| find("min_calls")) {
-        return Err(syn::Error::new_spanned(&arg.key, format!("`{}` goes with `failure_rate = 0.5`", arg.key)));
     }
-    if find("open_for").is_some() || find("max_open_for").is_some() {
-        let base = find("open_for").map(args::duration_ms).transpose()?.unwrap_or(5_000);
-        let max = find("max_open_for").map(args::duration_ms).transpose()?.unwrap_or(300_000);
+    if options.open_for.is_some() || options.max_open_for.is_some() {
+        let base = options.open_for.map_or(5_000, |d| d.value);
+        let max = options.max_open_for.map_or(300_000, |d| d.value);
         policy = quote! {
             #policy.open_for(::std::time::Duration::from_millis(#base), ::std::time::Duration::from_millis(#max))
         };
     }
-    if find("half_open_probes").is_some() || find("close_after").is_some() {
-        let probes = find("half_open_probes").map(args::as_u64).transpose()?.unwrap_or(1) as u32;
-        let close = find("close_after").map(args::as_u64).transpose()?.unwrap_or(1) as u32;
+    if options.half_open_probes.is_some() || options.close_after.is_some() {
+        let probes = options.half_open_probes.unwrap_or(1);
+        let close = options.close_after.unwrap_or(1);
         policy = quote! { #policy.half_open(#probes, #close) };
     }
-    if let Some(arg) = find("half_open_timeout") {
-        let ms = args::duration_ms(arg)?;
-        policy = quote! { #policy.half_open_timeout(::std::time::Duration::from_millis(#ms)) };
+    if let Some(timeout) = options.half_open_timeout {
+        policy = quote! { #policy.half_open_timeout(#timeout) };
     }
-    if let Some(arg) = find("refresh") {
-        let ms = args::duration_ms(arg)?;
-        policy = quote! { #policy.refresh_every(::std::time::Duration::from_millis(#ms)) };
+    if let Some(every) = options.refresh {
+        policy = quote! { #policy.refresh_every(#every) };
     }
+    policy
+}
 
+fn expand_valid(function: &ItemFn, idents: &[Ident], options: &Options) -> TokenStream {
+    let name = &options.name;
+    let policy = policy(options);
+    let sig = &function.sig;
     let attrs = &function.attrs;
     let vis = &function.vis;
     let block = &function.block;
@@ -117,31 +189,27 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<Token
     let mut inner_sig = sig.clone();
     inner_sig.ident = inner.clone();
 
-    let on_error = match find("fallback") {
-        None => quote! { ::std::result::Result::Err(::std::convert::From::from(__halo_error)) },
-        Some(arg) => {
-            let path = args::as_path(arg)?;
+    let (save, on_error) = match &options.fallback {
+        None => (quote! {}, quote! { ::std::result::Result::Err(::std::convert::From::from(__halo_error)) }),
+        Some(path) => {
             let span = path.span();
             let saved: Vec<_> = (0..idents.len()).map(syn::Index::from).collect();
             // Spanned on the user's `fallback = path`: a fallback whose
             // parameters or result do not fit is reported there.
             let call = quote_spanned! {span=> #path(#(__halo_saved.#saved),*).await };
-            quote! {
+            let save = quote! { let __halo_saved = (#(::std::clone::Clone::clone(&#idents),)*); };
+            let on_error = quote! {
                 if __halo_breaker.is_failure(&__halo_error) {
                     #call
                 } else {
                     ::std::result::Result::Err(::std::convert::From::from(__halo_error))
                 }
-            }
+            };
+            (save, on_error)
         }
     };
-    let save = if find("fallback").is_some() {
-        quote! { let __halo_saved = (#(::std::clone::Clone::clone(&#idents),)*); }
-    } else {
-        quote! {}
-    };
 
-    Ok(quote! {
+    quote! {
         #(#attrs)*
         #vis #sig {
             #inner_sig #block
@@ -154,23 +222,11 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<Token
                 ::std::result::Result::Err(__halo_error) => { #on_error }
             }
         }
-    })
+    }
 }
 
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
-
-fn rate(arg: &Arg) -> syn::Result<f64> {
-    let value = match &arg.value {
-        Expr::Lit(ExprLit { lit: Lit::Float(f), .. }) => f.base10_parse::<f64>()?,
-        _ => f64::NAN,
-    };
-    if (0.0..=1.0).contains(&value) && value > 0.0 {
-        Ok(value)
-    } else {
-        Err(syn::Error::new_spanned(&arg.value, "`failure_rate` is a share of failures, e.g. `failure_rate = 0.5`"))
-    }
 }

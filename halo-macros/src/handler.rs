@@ -1,35 +1,49 @@
-//! `#[halo::handler]`: validates the handler's signature and generates a
-//! `main` that calls `::halo::run` (or `::halo::run_with_init`).
+//! `#[halo::handler]`: parse → validate → expand. Parses `init` and
+//! `timeout_margin` (or `timeout_margin_ms`), validates the handler's
+//! signature and generates a `main` that calls `::halo::run` (or
+//! `::halo::run_with_init` / `::halo::run_with_options`). On an error the
+//! function is kept unchanged, with a stub `main`.
 
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::spanned::Spanned;
-use syn::{FnArg, ItemFn};
+use syn::{FnArg, ItemFn, Path};
 
-use crate::{args, expand};
+use crate::args::{Args, Key, Millis};
+use crate::expand;
 
 const MACRO: &str = "halo::handler";
+const KEYS: &[Key] = &[Key::new("init"), Key::duration_or_ms("timeout_margin", "timeout_margin_ms")];
+
+/// The handler's arguments.
+struct Options {
+    init: Option<Path>,
+    timeout_margin: Option<Millis>,
+}
 
 pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
     let function: ItemFn = syn::parse2(input)?;
-    let expansion = expand_valid(args, &function);
+    let expansion = parse(args).and_then(|options| {
+        validate(&function, options.init.is_some())?;
+        Ok(expand_valid(&function, options))
+    });
     Ok(expand::or_keep_function(&function, quote! { fn main() {} }, expansion))
 }
 
-fn expand_valid(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream> {
-    let args = args::parse(MACRO, args, &["init", "timeout_margin_ms"])?;
-    let init = args.iter().find(|a| a.key == "init").map(args::as_path).transpose()?;
-    let margin = args.iter().find(|a| a.key == "timeout_margin_ms").map(args::as_u64).transpose()?;
-    validate(function, init.is_some())?;
+fn parse(tokens: TokenStream) -> syn::Result<Options> {
+    let mut args = Args::parse(MACRO, tokens, KEYS)?;
+    let options = Options { init: args.take_path("init")?, timeout_margin: args.take_duration("timeout_margin")? };
+    args.finish()?;
+    Ok(options)
+}
 
+fn expand_valid(function: &ItemFn, options: Options) -> TokenStream {
     let name = &function.sig.ident;
-    let run = match (init, margin) {
+    let run = match (options.init, options.timeout_margin) {
         (Some(init), None) => quote! { ::halo::run_with_init(#init(), #name) },
         (None, None) => quote! { ::halo::run(#name) },
-        (init, Some(ms)) => {
-            let options = quote! {
-                ::halo::Options::from_env().timeout_margin(::std::time::Duration::from_millis(#ms))
-            };
+        (init, Some(margin)) => {
+            let options = quote! { ::halo::Options::from_env().timeout_margin(#margin) };
             match init {
                 Some(init) => quote! { ::halo::run_with_options(#options, #init(), #name) },
                 None => quote! {
@@ -39,7 +53,7 @@ fn expand_valid(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream
         }
     };
     let main = expand::main_running(run);
-    Ok(quote! { #function #main })
+    quote! { #function #main }
 }
 
 fn validate(function: &ItemFn, has_init: bool) -> syn::Result<()> {

@@ -1,27 +1,37 @@
-//! `#[halo::http]`: validates a function that builds an axum `Router` and
-//! generates a `main` that serves it with `::halo::http::run` (or
-//! `::halo::http::run_with_init`).
+//! `#[halo::http]`: parse → validate → expand. Parses `init`, validates a
+//! function that builds an axum `Router` and generates a `main` that serves
+//! it with `::halo::http::run` (or `::halo::http::run_with_init`). On an
+//! error the function is kept unchanged, with a stub `main`.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{ItemFn, ReturnType};
+use syn::{ItemFn, Path, ReturnType};
 
-use crate::{args, expand};
+use crate::args::{Args, Key};
+use crate::expand;
 
 const MACRO: &str = "halo::http";
+const KEYS: &[Key] = &[Key::new("init")];
 
 pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
     let function: ItemFn = syn::parse2(input)?;
-    let expansion = expand_valid(args, &function);
+    let expansion = parse(args).and_then(|init| {
+        validate(&function, init.is_some())?;
+        Ok(expand_valid(&function, init))
+    });
     Ok(expand::or_keep_function(&function, quote! { fn main() {} }, expansion))
 }
 
-fn expand_valid(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream> {
-    let args = args::parse(MACRO, args, &["init"])?;
-    let init = args.iter().find(|a| a.key == "init").map(args::as_path).transpose()?;
-    validate(function, init.is_some())?;
+/// The `init` function, if any.
+fn parse(tokens: TokenStream) -> syn::Result<Option<Path>> {
+    let mut args = Args::parse(MACRO, tokens, KEYS)?;
+    let init = args.take_path("init")?;
+    args.finish()?;
+    Ok(init)
+}
 
+fn expand_valid(function: &ItemFn, init: Option<Path>) -> TokenStream {
     // Spanned on the return type, so a function that returns something
     // other than a `Router` gets its type error there.
     let output = match &function.sig.output {
@@ -40,7 +50,7 @@ fn expand_valid(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream
         }
     };
     let main = expand::main_running(run);
-    Ok(quote! { #function #main })
+    quote! { #function #main }
 }
 
 fn validate(function: &ItemFn, has_init: bool) -> syn::Result<()> {

@@ -1,27 +1,112 @@
-//! `#[halo::idempotent(...)]`: validates the arguments and the function, and
-//! wraps the body in `::halo::idempotency::Idempotency`.
+//! `#[halo::idempotent(...)]`: parse → validate → expand. Parses the
+//! arguments into an `idempotency::Config`, validates the function (an
+//! `async fn` returning `Result`, with a payload parameter) and wraps its
+//! body in `::halo::idempotency::Idempotency`. On an error the function is
+//! kept unchanged.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote};
+use quote::quote;
 use syn::spanned::Spanned;
-use syn::{Expr, ExprArray, ExprLit, FnArg, Ident, ItemFn, Lit, LitStr, Pat, ReturnType, Type};
+use syn::{Expr, FnArg, Ident, ItemFn, LitStr, Pat, ReturnType, Type};
 
-use crate::args::{self, Arg};
+use crate::args::{Args, Key, Millis};
 use crate::expand;
 
 const MACRO: &str = "idempotent";
-const ALLOWED: &[&str] =
-    &["name", "key", "validate", "required", "expires_after", "wait", "local_cache", "on_replay", "store", "payload"];
+const KEYS: &[Key] = &[
+    Key::new("name"),
+    Key::new("key"),
+    Key::new("validate"),
+    Key::new("required"),
+    Key::new("expires_after"),
+    Key::new("wait"),
+    Key::new("local_cache"),
+    Key::new("on_replay"),
+    Key::new("store"),
+    Key::new("payload"),
+];
+
+/// The macro's arguments.
+struct Options {
+    name: Option<LitStr>,
+    key: Option<Vec<LitStr>>,
+    validate: Option<Vec<LitStr>>,
+    required: Option<bool>,
+    expires_after: Option<Millis>,
+    wait: Option<Millis>,
+    local_cache: Option<usize>,
+    on_replay: Option<Expr>,
+    store: Option<Expr>,
+    payload: Option<Expr>,
+}
+
+/// What validating the function found.
+struct Function<'f> {
+    ret: &'f Type,
+    payload: Ident,
+    ctx: Option<Ident>,
+}
 
 pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
     let function: ItemFn = syn::parse2(input)?;
-    let expansion = expand_valid(args, &function);
+    let expansion = parse(args).and_then(|options| {
+        let checked = validate(&function, &options)?;
+        Ok(expand_valid(&function, &checked, &options))
+    });
     Ok(expand::or_keep_function(&function, TokenStream::new(), expansion))
 }
 
-fn expand_valid(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream> {
-    let args = args::parse(MACRO, args, ALLOWED)?;
-    let get = |key: &str| args.iter().find(|a| a.key == key);
+fn parse(tokens: TokenStream) -> syn::Result<Options> {
+    let mut args = Args::parse(MACRO, tokens, KEYS)?;
+    let options = Options {
+        name: args.take_str("name")?,
+        key: pointers(&mut args, "key")?,
+        validate: pointers(&mut args, "validate")?,
+        required: args.take_bool("required")?,
+        expires_after: args.take_duration("expires_after")?,
+        wait: args.take_duration("wait")?,
+        local_cache: args.take_int_from::<usize>("local_cache", 1).map_err(|err| {
+            syn::Error::new(
+                err.span(),
+                "`local_cache` takes a positive whole number of entries, e.g. `local_cache = 1000`",
+            )
+        })?,
+        // A function path or a closure; its type is checked by rustc at
+        // this span against `Fn(serde_json::Value, &Replay) -> Value`.
+        on_replay: args.take_expr("on_replay")?,
+        store: args.take_expr("store")?,
+        payload: args.take_expr("payload")?,
+    };
+    args.finish()?;
+    if let Some(lit) = &options.name
+        && (lit.value().trim().is_empty() || lit.value().contains('#'))
+    {
+        return Err(syn::Error::new_spanned(lit, "`name` must be a non-empty string without `#`"));
+    }
+    Ok(options)
+}
+
+/// `"/a"` or `["/a", "/b"]`: JSON pointers, each starting with `/`.
+fn pointers(args: &mut Args, key: &str) -> syn::Result<Option<Vec<LitStr>>> {
+    let hint = format!("`{key}` takes JSON pointers: `{key} = [\"/body/order_id\", \"/headers/x-api-key\"]`");
+    let Some(pointers) = args.take_list(key).map_err(|err| syn::Error::new(err.span(), &hint))? else {
+        return Ok(None);
+    };
+    for lit in &pointers {
+        if !lit.value().starts_with('/') {
+            return Err(syn::Error::new_spanned(
+                lit,
+                format!(
+                    "a JSON pointer starts with `/` and separates fields with `/`: write \"/{}\"",
+                    lit.value().trim_start_matches(['.', '$', '/']).replace('.', "/")
+                ),
+            ));
+        }
+    }
+    Ok(Some(pointers))
+}
+
+fn validate<'f>(function: &'f ItemFn, options: &Options) -> syn::Result<Function<'f>> {
     let sig = &function.sig;
     if sig.asyncness.is_none() {
         return Err(syn::Error::new(
@@ -35,57 +120,46 @@ fn expand_valid(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream
             "`#[idempotent]` needs a function returning `Result<T, E>` (T: Serialize + DeserializeOwned, E: From<halo::Error>)",
         ));
     };
+    let payload = payload_param(function, options.payload.as_ref())?;
+    Ok(Function { ret, payload, ctx: ctx_param(function) })
+}
 
-    let name = match get("name") {
-        Some(arg) => {
-            let lit = string(arg)?;
-            if lit.value().trim().is_empty() || lit.value().contains('#') {
-                return Err(syn::Error::new_spanned(lit, "`name` must be a non-empty string without `#`"));
-            }
-            lit.value()
-        }
-        None => sig.ident.to_string(),
+fn expand_valid(function: &ItemFn, checked: &Function<'_>, options: &Options) -> TokenStream {
+    let name = match &options.name {
+        Some(lit) => lit.value(),
+        None => function.sig.ident.to_string(),
     };
     let mut config = quote! { ::halo::idempotency::Config::new(#name) };
-    for option in ["key", "validate"] {
-        if let Some(arg) = get(option) {
-            let pointers = pointers(arg)?;
-            let method = Ident::new(option, Span::call_site());
+    for (method, pointers) in [("key", &options.key), ("validate", &options.validate)] {
+        if let Some(pointers) = pointers {
+            let method = Ident::new(method, Span::call_site());
             config.extend(quote! { .#method([#(#pointers),*]) });
         }
     }
-    if let Some(arg) = get("required") {
-        let value = boolean(arg)?;
+    if let Some(value) = options.required {
         config.extend(quote! { .required(#value) });
     }
-    for option in ["expires_after", "wait"] {
-        if let Some(arg) = get(option) {
-            let ms = args::duration_ms(arg)?;
-            let method = Ident::new(option, Span::call_site());
+    for (method, duration) in [("expires_after", &options.expires_after), ("wait", &options.wait)] {
+        if let Some(duration) = duration {
+            let ms = duration.value;
+            let method = Ident::new(method, Span::call_site());
             config.extend(quote! { .#method(::halo::idempotency::__private::millis(#ms)) });
         }
     }
-    if let Some(arg) = get("local_cache") {
-        let entries = whole_number(arg)?;
+    if let Some(entries) = options.local_cache {
         config.extend(quote! { .local_cache(#entries) });
     }
-
-    if let Some(arg) = get("on_replay") {
-        // A function path or a closure; its type is checked by rustc at
-        // this span against `Fn(serde_json::Value, &Replay) -> Value`.
-        let hook = &arg.value;
+    if let Some(hook) = &options.on_replay {
         config.extend(quote! { .on_replay(#hook) });
     }
 
-    let payload = payload_param(function, get("payload"))?;
-    let ctx = ctx_param(function);
-    let ctx = match ctx {
+    let payload = &checked.payload;
+    let ctx = match &checked.ctx {
         Some(ctx) => quote! { ::std::option::Option::Some(#ctx) },
         None => quote! { ::std::option::Option::None },
     };
-    let store = match get("store") {
-        Some(arg) => {
-            let expr = &arg.value;
+    let store = match &options.store {
+        Some(expr) => {
             // `let x = &(expr);` keeps a temporary store alive for the call.
             quote! {
                 let __halo_store_value = &(#expr);
@@ -98,10 +172,12 @@ fn expand_valid(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream
         }
     };
 
+    let ret = checked.ret;
+    let sig = &function.sig;
     let attrs = &function.attrs;
     let vis = &function.vis;
     let block = &function.block;
-    Ok(quote! {
+    quote! {
         #(#attrs)*
         #vis #sig {
             static __HALO_IDEMPOTENCY: ::halo::idempotency::__private::LazyLock<::halo::idempotency::Idempotency> =
@@ -115,62 +191,7 @@ fn expand_valid(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream
             };
             ::halo::idempotency::__private::run(&__HALO_IDEMPOTENCY, __halo_store, __halo_payload, __halo_ctx, __halo_body).await
         }
-    })
-}
-
-fn string(arg: &Arg) -> syn::Result<&LitStr> {
-    match &arg.value {
-        Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) => Ok(lit),
-        other => Err(syn::Error::new_spanned(other, format!("`{}` takes a string literal", arg.key))),
     }
-}
-
-fn boolean(arg: &Arg) -> syn::Result<bool> {
-    match &arg.value {
-        Expr::Lit(ExprLit { lit: Lit::Bool(lit), .. }) => Ok(lit.value),
-        other => Err(syn::Error::new_spanned(other, format!("`{}` takes `true` or `false`", arg.key))),
-    }
-}
-
-fn whole_number(arg: &Arg) -> syn::Result<usize> {
-    let error = |tokens: &dyn ToTokens| {
-        syn::Error::new_spanned(
-            tokens,
-            format!("`{}` takes a positive whole number of entries, e.g. `{} = 1000`", arg.key, arg.key),
-        )
-    };
-    match &arg.value {
-        Expr::Lit(ExprLit { lit: Lit::Int(lit), .. }) => match lit.base10_parse::<usize>() {
-            Ok(n) if n > 0 => Ok(n),
-            _ => Err(error(lit)),
-        },
-        other => Err(error(other)),
-    }
-}
-
-/// `"/a"` or `["/a", "/b"]`: JSON pointers, each starting with `/`.
-fn pointers(arg: &Arg) -> syn::Result<Vec<LitStr>> {
-    let hint =
-        format!("`{}` takes JSON pointers: `{} = [\"/body/order_id\", \"/headers/x-api-key\"]`", arg.key, arg.key);
-    let literals: Vec<&Expr> = match &arg.value {
-        Expr::Array(ExprArray { elems, .. }) if !elems.is_empty() => elems.iter().collect(),
-        single @ Expr::Lit(_) => vec![single],
-        other => return Err(syn::Error::new_spanned(other, hint)),
-    };
-    literals
-        .into_iter()
-        .map(|expr| match expr {
-            Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) if lit.value().starts_with('/') => Ok(lit.clone()),
-            Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) => Err(syn::Error::new_spanned(
-                lit,
-                format!(
-                    "a JSON pointer starts with `/` and separates fields with `/`: write \"/{}\"",
-                    lit.value().trim_start_matches(['.', '$', '/']).replace('.', "/")
-                ),
-            )),
-            other => Err(syn::Error::new_spanned(other, hint.clone())),
-        })
-        .collect()
 }
 
 fn param_ident(arg: &FnArg) -> Option<&Ident> {
@@ -191,19 +212,19 @@ fn is_ctx_ref(arg: &FnArg) -> bool {
 
 /// The parameter whose value is the payload: `payload = name`, else the
 /// first parameter that is not `self` or a `&Ctx`.
-fn payload_param(function: &ItemFn, chosen: Option<&Arg>) -> syn::Result<Ident> {
+fn payload_param(function: &ItemFn, chosen: Option<&Expr>) -> syn::Result<Ident> {
     let inputs = &function.sig.inputs;
-    if let Some(arg) = chosen {
-        let wanted = match &arg.value {
+    if let Some(value) = chosen {
+        let wanted = match value {
             Expr::Path(path) if path.path.get_ident().is_some() => path.path.get_ident().cloned(),
             _ => None,
         };
         let Some(wanted) = wanted else {
-            return Err(syn::Error::new_spanned(&arg.value, "`payload` takes the name of a parameter"));
+            return Err(syn::Error::new_spanned(value, "`payload` takes the name of a parameter"));
         };
         return match inputs.iter().filter_map(param_ident).find(|ident| **ident == wanted) {
             Some(ident) => Ok(ident.clone()),
-            None => Err(syn::Error::new_spanned(&arg.value, format!("the function has no parameter named `{wanted}`"))),
+            None => Err(syn::Error::new_spanned(value, format!("the function has no parameter named `{wanted}`"))),
         };
     }
     let candidate = inputs.iter().find(|arg| !matches!(arg, FnArg::Receiver(_)) && !is_ctx_ref(arg));

@@ -1,9 +1,11 @@
 //! Attribute macros of halo. Use them through the `halo` crate
 //! (`#[halo::handler]`); the documentation lives there.
 //!
-//! Each macro only parses, validates and wires: its expansion calls public
-//! `::halo::...` APIs. Errors point at the offending token and say what is
-//! allowed.
+//! Each macro is parse → validate → expand: it parses its arguments with
+//! the one argument model of `args.rs` (`key = value`, `key(...)`, string
+//! durations with `_ms` aliases), validates the function, and expands to
+//! public `::halo::...` APIs. Errors point at the offending token and say
+//! what is allowed; with an error, the user's function is kept.
 
 use proc_macro::TokenStream;
 

@@ -1,172 +1,141 @@
-//! `#[halo::saga_step]`: turns an `async fn(&StepCtx, I) -> Result<O, E>`
-//! into a value implementing `::halo::saga::Step`, wiring its compensation
-//! (checked against the step's types where the user wrote it), retries,
-//! side-effect flag and time budget.
+//! `#[halo::saga_step]`: parse → validate → expand. Parses the step's
+//! compensation, retries (`retry(...)`, `compensation_retry(...)`),
+//! side-effect flag and time budget, validates the function (an
+//! `async fn(&StepCtx, I) -> Result<O, E>`) and turns it into a value
+//! implementing `::halo::saga::Step`, its compensation checked against the
+//! step's types where the user wrote it.
+//!
+//! On an argument error with a valid function, the step is still expanded
+//! (with default options) next to the error, so the sagas using it still
+//! type-check and the one error shown is the argument's; on an error in the
+//! function itself, the function is kept unchanged.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
-use syn::parse::Parser;
-use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{Expr, FnArg, GenericArgument, Ident, ItemFn, Lit, Meta, PathArguments, ReturnType, Token, Type};
+use syn::{FnArg, GenericArgument, Ident, ItemFn, Path, PathArguments, ReturnType, Type};
 
+use crate::args::{Args, Key, Millis};
 use crate::expand;
 
 const MACRO: &str = "halo::saga_step";
-const KEYS: &[&str] = &["compensate", "retry", "compensation_retry", "side_effects", "budget_ms"];
-const RETRY_KEYS: &[&str] = &["attempts", "initial_delay_ms", "max_delay_ms", "multiplier", "jitter"];
+const KEYS: &[Key] = &[
+    Key::new("compensate"),
+    Key::new("retry"),
+    Key::new("compensation_retry"),
+    Key::new("side_effects"),
+    Key::duration_or_ms("budget", "budget_ms"),
+];
+const RETRY_KEYS: &[Key] = &[
+    Key::new("attempts"),
+    Key::duration_or_ms("initial_delay", "initial_delay_ms"),
+    Key::duration_or_ms("max_delay", "max_delay_ms"),
+    Key::new("multiplier"),
+    Key::new("jitter"),
+];
+
+/// The macro's arguments.
+#[derive(Default)]
+struct Options {
+    compensate: Option<Path>,
+    retry: Option<Backoff>,
+    compensation_retry: Option<Backoff>,
+    side_effects: Option<bool>,
+    budget: Option<Millis>,
+}
+
+/// A `retry(...)` list: a `::halo::retry::Backoff`.
+struct Backoff {
+    attempts: u32,
+    initial_delay: Option<Millis>,
+    max_delay: Option<Millis>,
+    multiplier: Option<f64>,
+    jitter: Option<bool>,
+}
+
+/// The step's types, from a valid signature.
+struct Signature {
+    input: Type,
+    output: Type,
+    error: Type,
+}
 
 pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
     let function: ItemFn = syn::parse2(input)?;
-    let expansion = expand_valid(args, &function);
+    let options = parse(args);
+    let expansion = match (options, validate(&function)) {
+        (Ok(options), Ok(signature)) => Ok(expand_valid(&function, &signature, &options)),
+        (Err(err), Ok(signature)) => {
+            let err = err.into_compile_error();
+            let step = expand_valid(&function, &signature, &Options::default());
+            Ok(quote! { #err #step })
+        }
+        (Err(err), Err(_)) | (Ok(_), Err(err)) => Err(err),
+    };
     Ok(expand::or_keep_function(&function, TokenStream::new(), expansion))
 }
 
-#[derive(Default)]
-struct Args {
-    compensate: Option<syn::Path>,
-    retry: Option<TokenStream>,
-    compensation_retry: Option<TokenStream>,
-    side_effects: Option<bool>,
-    budget_ms: Option<u64>,
-}
-
-fn allowed(keys: &[&str]) -> String {
-    keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
-}
-
-fn parse_args(tokens: TokenStream) -> syn::Result<Args> {
-    let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(tokens)?;
-    let mut args = Args::default();
-    let mut seen: Vec<Ident> = Vec::new();
-    for meta in metas {
-        let Some(key) = meta.path().get_ident().cloned() else {
-            return Err(syn::Error::new_spanned(meta.path(), format!("expected one of {}", allowed(KEYS))));
-        };
-        if !KEYS.contains(&key.to_string().as_str()) {
-            return Err(syn::Error::new_spanned(
-                &key,
-                format!("unknown argument `{key}` of `#[{MACRO}]`; allowed: {}", allowed(KEYS)),
-            ));
-        }
-        if seen.contains(&key) {
-            return Err(syn::Error::new_spanned(&key, format!("duplicate argument `{key}`")));
-        }
-        seen.push(key.clone());
-        match key.to_string().as_str() {
-            "compensate" => {
-                let value = name_value(&meta, &key)?;
-                match value {
-                    Expr::Path(p) if p.qself.is_none() => args.compensate = Some(p.path.clone()),
-                    other => {
-                        return Err(syn::Error::new_spanned(
-                            other,
-                            "`compensate` takes the path of an async fn `(ctx: &StepCtx, input: I, output: Option<O>)`",
-                        ));
-                    }
-                }
-            }
-            "retry" => args.retry = Some(backoff(&meta, &key)?),
-            "compensation_retry" => args.compensation_retry = Some(backoff(&meta, &key)?),
-            "side_effects" => args.side_effects = Some(lit_bool(name_value(&meta, &key)?, &key)?),
-            "budget_ms" => args.budget_ms = Some(lit_int(name_value(&meta, &key)?, &key)?),
-            _ => unreachable!("checked against KEYS"),
-        }
-    }
-    Ok(args)
-}
-
-fn name_value<'m>(meta: &'m Meta, key: &Ident) -> syn::Result<&'m Expr> {
-    match meta {
-        Meta::NameValue(nv) => Ok(&nv.value),
-        other => Err(syn::Error::new_spanned(other, format!("`{key}` is written `{key} = value`"))),
-    }
-}
-
-fn lit_bool(expr: &Expr, key: &Ident) -> syn::Result<bool> {
-    match expr {
-        Expr::Lit(l) => match &l.lit {
-            Lit::Bool(b) => Ok(b.value),
-            other => Err(syn::Error::new_spanned(other, format!("`{key}` takes `true` or `false`"))),
-        },
-        other => Err(syn::Error::new_spanned(other, format!("`{key}` takes `true` or `false`"))),
-    }
-}
-
-fn lit_int(expr: &Expr, key: &Ident) -> syn::Result<u64> {
-    match expr {
-        Expr::Lit(l) => match &l.lit {
-            Lit::Int(i) => i.base10_parse(),
-            other => Err(syn::Error::new_spanned(other, format!("`{key}` takes an integer"))),
-        },
-        other => Err(syn::Error::new_spanned(other, format!("`{key}` takes an integer"))),
-    }
-}
-
-fn lit_float(expr: &Expr, key: &Ident) -> syn::Result<f64> {
-    match expr {
-        Expr::Lit(l) => match &l.lit {
-            Lit::Float(f) => f.base10_parse(),
-            Lit::Int(i) => i.base10_parse(),
-            other => Err(syn::Error::new_spanned(other, format!("`{key}` takes a number"))),
-        },
-        other => Err(syn::Error::new_spanned(other, format!("`{key}` takes a number"))),
-    }
-}
-
-/// `retry(attempts = 3, initial_delay_ms = 100, ...)` into a `Backoff`.
-fn backoff(meta: &Meta, key: &Ident) -> syn::Result<TokenStream> {
-    let Meta::List(list) = meta else {
-        return Err(syn::Error::new_spanned(
-            meta,
-            format!("`{key}` is written `{key}(attempts = 3, initial_delay_ms = 100)`; keys: {}", allowed(RETRY_KEYS)),
-        ));
+fn parse(tokens: TokenStream) -> syn::Result<Options> {
+    let mut args = Args::parse(MACRO, tokens, KEYS)?;
+    let options = Options {
+        compensate: args.take_path("compensate").map_err(|err| {
+            syn::Error::new(
+                err.span(),
+                "`compensate` takes the path of an async fn `(ctx: &StepCtx, input: I, output: Option<O>)`",
+            )
+        })?,
+        retry: backoff(&mut args, "retry")?,
+        compensation_retry: backoff(&mut args, "compensation_retry")?,
+        side_effects: args.take_bool("side_effects")?,
+        budget: args.take_duration("budget")?,
     };
-    let inner = list.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)?;
-    let mut attempts = None;
-    let mut calls = Vec::new();
-    let mut seen: Vec<Ident> = Vec::new();
-    for meta in inner {
-        let Some(k) = meta.path().get_ident().cloned() else {
-            return Err(syn::Error::new_spanned(meta.path(), format!("expected one of {}", allowed(RETRY_KEYS))));
-        };
-        if !RETRY_KEYS.contains(&k.to_string().as_str()) {
-            return Err(syn::Error::new_spanned(
-                &k,
-                format!("unknown argument `{k}` of `{key}(...)`; allowed: {}", allowed(RETRY_KEYS)),
+    args.finish()?;
+    Ok(options)
+}
+
+/// `retry(attempts = 3, initial_delay = "100ms", ...)`.
+fn backoff(args: &mut Args, key: &str) -> syn::Result<Option<Backoff>> {
+    let Some(mut list) = args.take_nested(key, RETRY_KEYS)? else { return Ok(None) };
+    let attempts = list.take_int_from::<u32>("attempts", 1)?;
+    let initial_delay = list.take_duration("initial_delay")?;
+    let max_delay = list.take_duration("max_delay")?;
+    let multiplier = match list.take_float("multiplier")? {
+        Some(m) if m.value >= 1.0 => Some(m.value),
+        Some(m) => {
+            return Err(syn::Error::new(
+                m.span,
+                "`multiplier` is how much the delay grows per retry: a number of at least 1.0, e.g. `multiplier = 2.0`",
             ));
         }
-        if seen.contains(&k) {
-            return Err(syn::Error::new_spanned(&k, format!("duplicate argument `{k}`")));
-        }
-        seen.push(k.clone());
-        let value = name_value(&meta, &k)?;
-        match k.to_string().as_str() {
-            "attempts" => attempts = Some(u32::try_from(lit_int(value, &k)?).unwrap_or(u32::MAX)),
-            "initial_delay_ms" => {
-                let ms = lit_int(value, &k)?;
-                calls.push(quote! { .initial_delay(::std::time::Duration::from_millis(#ms)) });
-            }
-            "max_delay_ms" => {
-                let ms = lit_int(value, &k)?;
-                calls.push(quote! { .max_delay(::std::time::Duration::from_millis(#ms)) });
-            }
-            "multiplier" => {
-                let m = lit_float(value, &k)?;
-                calls.push(quote! { .multiplier(#m) });
-            }
-            "jitter" => {
-                if !lit_bool(value, &k)? {
-                    calls.push(quote! { .without_jitter() });
-                }
-            }
-            _ => unreachable!("checked against RETRY_KEYS"),
-        }
-    }
+        None => None,
+    };
+    let jitter = list.take_bool("jitter")?;
+    let span = list.span();
+    list.finish()?;
     let Some(attempts) = attempts else {
-        return Err(syn::Error::new_spanned(list, format!("`{key}(...)` needs `attempts = N`")));
+        return Err(syn::Error::new(span, format!("`{key}(...)` needs `attempts = N`")));
     };
-    Ok(quote! { ::halo::retry::Backoff::new(#attempts) #(#calls)* })
+    Ok(Some(Backoff { attempts, initial_delay, max_delay, multiplier, jitter }))
+}
+
+impl Backoff {
+    fn to_tokens(&self) -> TokenStream {
+        let attempts = self.attempts;
+        let mut tokens = quote! { ::halo::retry::Backoff::new(#attempts) };
+        if let Some(delay) = self.initial_delay {
+            tokens.extend(quote! { .initial_delay(#delay) });
+        }
+        if let Some(delay) = self.max_delay {
+            tokens.extend(quote! { .max_delay(#delay) });
+        }
+        if let Some(multiplier) = self.multiplier {
+            tokens.extend(quote! { .multiplier(#multiplier) });
+        }
+        if self.jitter == Some(false) {
+            tokens.extend(quote! { .without_jitter() });
+        }
+        tokens
+    }
 }
 
 /// `Result<O, E>` → `(O, E)`.
@@ -185,8 +154,7 @@ fn result_types(ret: &ReturnType) -> Option<(Type, Type)> {
     Some((types.next()?, types.next()?))
 }
 
-fn expand_valid(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream> {
-    let args = parse_args(args)?;
+fn validate(function: &ItemFn) -> syn::Result<Signature> {
     let sig = &function.sig;
     if sig.asyncness.is_none() {
         return Err(syn::Error::new(
@@ -213,18 +181,23 @@ fn expand_valid(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream
             ),
         ));
     }
-    let input_ty = match &sig.inputs[1] {
+    let input = match &sig.inputs[1] {
         FnArg::Typed(pat) => pat.ty.as_ref().clone(),
         FnArg::Receiver(r) => return Err(syn::Error::new_spanned(r, "expected `input: I`")),
     };
-    let Some((output_ty, error_ty)) = result_types(&sig.output) else {
+    let Some((output, error)) = result_types(&sig.output) else {
         let span = match &sig.output {
             ReturnType::Default => sig.paren_token.span.join(),
             ReturnType::Type(_, ty) => ty.span(),
         };
         return Err(syn::Error::new(span, "a saga step returns `Result<Output, Error>`"));
     };
+    Ok(Signature { input, output, error })
+}
 
+fn expand_valid(function: &ItemFn, signature: &Signature, options: &Options) -> TokenStream {
+    let sig = &function.sig;
+    let (input_ty, output_ty, error_ty) = (&signature.input, &signature.output, &signature.error);
     let name = &sig.ident;
     let name_str = name.to_string();
     let vis = &function.vis;
@@ -233,21 +206,23 @@ fn expand_valid(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream
     let inputs = &sig.inputs;
     let ret = &sig.output;
 
-    let mut options = quote! { ::halo::saga::StepOptions::default() };
-    if let Some(retry) = &args.retry {
-        options = quote! { #options.retry(#retry) };
+    let mut step_options = quote! { ::halo::saga::StepOptions::default() };
+    if let Some(retry) = &options.retry {
+        let retry = retry.to_tokens();
+        step_options = quote! { #step_options.retry(#retry) };
     }
-    if let Some(retry) = &args.compensation_retry {
-        options = quote! { #options.compensation_retry(#retry) };
+    if let Some(retry) = &options.compensation_retry {
+        let retry = retry.to_tokens();
+        step_options = quote! { #step_options.compensation_retry(#retry) };
     }
-    if let Some(side_effects) = args.side_effects {
-        options = quote! { #options.side_effects(#side_effects) };
+    if let Some(side_effects) = options.side_effects {
+        step_options = quote! { #step_options.side_effects(#side_effects) };
     }
-    if let Some(ms) = args.budget_ms {
-        options = quote! { #options.budget(::std::time::Duration::from_millis(#ms)) };
+    if let Some(budget) = options.budget {
+        step_options = quote! { #step_options.budget(#budget) };
     }
 
-    let compensation = match &args.compensate {
+    let compensation = match &options.compensate {
         None => quote! {},
         Some(path) => {
             // Spanned on the user's `compensate = path`: a missing fn or a
@@ -280,7 +255,7 @@ fn expand_valid(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream
     );
     let call = format_ident!("call");
 
-    Ok(quote! {
+    quote! {
         #(#docs)*
         #[doc = ""]
         #[doc = #struct_doc]
@@ -312,10 +287,10 @@ fn expand_valid(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream
             }
 
             fn options(&self) -> ::halo::saga::StepOptions {
-                #options
+                #step_options
             }
 
             #compensation
         }
-    })
+    }
 }

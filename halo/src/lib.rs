@@ -84,10 +84,11 @@ pub use runtime::{run, run_with_init, run_with_options, serve_lambda};
 ///   per container before the first invocation; the handler then takes a
 ///   third parameter `state: &S`. Build AWS clients and load configuration
 ///   there, never per invocation.
-/// - `timeout_margin_ms = N`: stop waiting on the handler and answer with a
-///   timeout error `N` ms before Lambda's deadline (default
-///   `HALO_TIMEOUT_MARGIN_MS`, else 200); see [`timeout`]. Expands to
-///   [`run_with_options`].
+/// - `timeout_margin = "500ms"`: stop waiting on the handler and answer
+///   with a timeout error that long before Lambda's deadline (default
+///   `HALO_TIMEOUT_MARGIN_MS`, else 200 ms); see [`timeout`]. A duration
+///   string with a unit (`ms`, `s`, `m`, `h`, `d`); `timeout_margin_ms = 500`
+///   is the same in whole milliseconds. Expands to [`run_with_options`].
 ///
 /// ```no_run
 /// struct State { table: String }
@@ -124,8 +125,10 @@ pub use runtime::{run, run_with_init, run_with_options, serve_lambda};
 ///
 /// The function must be a free `async fn` (no `self`, no generics) with 2
 /// parameters, or 3 with `init`; arguments other than `init` and
-/// `timeout_margin_ms`, and an argument given twice, are rejected with an
-/// error on the offending token.
+/// `timeout_margin`, an argument given twice (`timeout_margin` with
+/// `timeout_margin_ms` too) and a duration without a unit are rejected with
+/// an error on the offending token. On such an error the function is kept
+/// as written, so the one error shown is the macro's.
 pub use halo_macros::handler;
 
 /// Marks a `fn` that builds an axum `Router` as the function's HTTP API and
@@ -250,7 +253,7 @@ pub use halo_macros::http;
 /// - `required = true`: a payload without the key fails with
 ///   `IdempotencyKeyMissing` (400) instead of running without idempotency.
 /// - `expires_after = "24h"`: how long a result is replayed (default `"1h"`;
-///   units `ms`, `s`, `m`, `h`, `d`).
+///   a duration string with a unit: `ms`, `s`, `m`, `h`, `d`).
 /// - `wait = "5s"`: a concurrent duplicate waits for the first call's result
 ///   instead of failing with `AlreadyInProgress` (409).
 /// - `local_cache = 1000`: keep that many results in the container and
@@ -271,7 +274,8 @@ pub use halo_macros::http;
 ///
 /// A function that is not `async`, returns nothing, or has no payload
 /// parameter; unknown or repeated arguments; pointers not starting with
-/// `/`; durations without a unit: each is an error on the offending token.
+/// `/`; durations without a unit: each is an error on the offending token,
+/// and the function is kept as written (its callers still compile).
 pub use halo_macros::idempotent;
 
 /// Guards an async fn with a [circuit breaker](breaker) named `name`,
@@ -306,7 +310,9 @@ pub use halo_macros::idempotent;
 /// - `consecutive_failures = N`; `failure_rate = 0.5` with `window = "30s"`
 ///   and `min_calls = 20`; `open_for = "5s"`, `max_open_for = "5m"`;
 ///   `half_open_probes = K`, `close_after = M`, `half_open_timeout = "30s"`;
-///   `refresh = "2s"`: the [`breaker::Policy`].
+///   `refresh = "2s"`: the [`breaker::Policy`]. Counts are whole numbers
+///   that must fit a `u32`; durations are strings with a unit (`ms`, `s`,
+///   `m`, `h`, `d`).
 /// - `fallback = path`: an async fn with the **same parameters and result**,
 ///   called when the circuit is open or the call fails with a downstream
 ///   failure (not for 4xx); checked at compile time, errors point at
@@ -319,8 +325,9 @@ pub use halo_macros::idempotent;
 ///
 /// A non-`async`, generic or method fn, parameters bound by patterns,
 /// no return type, a missing or invalid `name`, an unknown or repeated
-/// argument, a malformed duration or rate, a fallback that does not fit:
-/// each is an error on the offending token.
+/// argument, a malformed duration, rate or count, a fallback that does not
+/// fit: each is an error on the offending token, and the function is kept
+/// as written (its callers still compile).
 pub use halo_macros::circuit_breaker;
 
 #[doc(inline)]

@@ -98,7 +98,7 @@ where
 }
 
 /// [`run_with_init`] with explicit [`Options`]; what
-/// `#[halo::handler(timeout_margin_ms = ..)]` expands to.
+/// `#[halo::handler(timeout_margin = "..")]` expands to.
 pub async fn run_with_options<I, S, InitErr, H, E, R, Err>(options: Options, init: I, handler: H) -> ExitCode
 where
     I: Future<Output = Result<S, InitErr>>,

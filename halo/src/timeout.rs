@@ -6,7 +6,7 @@
 //! answers with a `Timeout` error (HTTP 504 for HTTP events) before Lambda
 //! kills the container, so the caller gets a clean answer with a trace id
 //! and the container stays warm. The margin is `HALO_TIMEOUT_MARGIN_MS`
-//! (default 200 ms), or per handler `#[halo::handler(timeout_margin_ms = ..)]`.
+//! (default 200 ms), or per handler `#[halo::handler(timeout_margin = "500ms")]`.
 //!
 //! A handler that blocks its thread (CPU-bound loops, `std::thread::sleep`)
 //! cannot be interrupted: keep such work in `spawn_blocking`.

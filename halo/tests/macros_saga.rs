@@ -112,3 +112,43 @@ async fn a_macro_step_stays_callable() {
     assert_eq!(charge.name(), "charge");
     assert!(charge.options().has_side_effects());
 }
+
+#[halo::saga_step(
+    retry(attempts = 3, initial_delay = "50ms", max_delay = "2s", multiplier = 1.5, jitter = false),
+    compensation_retry(attempts = 4, initial_delay = "1s", max_delay = "1m"),
+    budget = "2s"
+)]
+async fn timed_by_strings(_ctx: &StepCtx, order: Order) -> Result<String, halo::Error> {
+    Ok(order.id)
+}
+
+#[halo::saga_step(
+    retry(attempts = 3, initial_delay_ms = 50, max_delay_ms = 2000, multiplier = 1.5, jitter = false),
+    compensation_retry(attempts = 4, initial_delay_ms = 1000, max_delay_ms = 60000),
+    budget_ms = 2000
+)]
+async fn timed_by_ms(_ctx: &StepCtx, order: Order) -> Result<String, halo::Error> {
+    Ok(order.id)
+}
+
+#[test]
+fn string_durations_and_their_ms_aliases_give_the_same_options() {
+    use halo::retry::Backoff;
+    use halo::saga::StepOptions;
+    use std::time::Duration;
+
+    let by_hand = StepOptions::default()
+        .retry(
+            Backoff::new(3)
+                .initial_delay(Duration::from_millis(50))
+                .max_delay(Duration::from_secs(2))
+                .multiplier(1.5)
+                .without_jitter(),
+        )
+        .compensation_retry(Backoff::new(4).initial_delay(Duration::from_secs(1)).max_delay(Duration::from_secs(60)))
+        .budget(Duration::from_secs(2));
+    let by_hand = format!("{by_hand:?}");
+    assert_ne!(by_hand, format!("{:?}", StepOptions::default()));
+    assert_eq!(format!("{:?}", timed_by_strings.options()), by_hand);
+    assert_eq!(format!("{:?}", timed_by_ms.options()), by_hand);
+}

@@ -23,7 +23,7 @@
 //!     Ok(())
 //! }
 //!
-//! #[halo::saga_step(retry(attempts = 2, initial_delay_ms = 1))]
+//! #[halo::saga_step(retry(attempts = 2, initial_delay = "1ms"))]
 //! async fn book_flight(_ctx: &StepCtx, trip: Trip) -> Result<String, halo::Error> {
 //!     if trip.fail_flight { Err(halo::Error::conflict("no seats").with_code("NoSeats")) } else { Ok("LH 123".into()) }
 //! }
@@ -90,7 +90,7 @@
 //! A run holds a lease on the saga (owner = the Lambda request id, expiry =
 //! the invocation's deadline); a concurrent run of the same id gets
 //! [`SagaError::InProgress`]. Before each step the remaining time is
-//! compared with the step's budget (`budget_ms`, 1 s by default): when it
+//! compared with the step's budget (`budget = "1s"` by default): when it
 //! is short, the saga checkpoints and returns [`SagaError::Suspended`]
 //! instead of being killed mid-step. [`recover`] (for a scheduled function)
 //! continues sagas that made no progress for a while.
@@ -144,10 +144,10 @@ pub use step::{RetryRule, Step, StepCtx, StepOptions};
 ///
 /// #[halo::saga_step(
 ///     compensate = release_seat,
-///     retry(attempts = 3, initial_delay_ms = 50, max_delay_ms = 1000),
+///     retry(attempts = 3, initial_delay = "50ms", max_delay = "1s"),
 ///     compensation_retry(attempts = 8),
 ///     side_effects = true,
-///     budget_ms = 2000,
+///     budget = "2s",
 /// )]
 /// async fn reserve_seat(ctx: &StepCtx, flight: String) -> Result<u32, halo::Error> {
 ///     Ok(ctx.attempt())
@@ -165,16 +165,22 @@ pub use step::{RetryRule, Step, StepCtx, StepOptions};
 ///   (`E2:` [`IntoError`](crate::IntoError)) undoing the step; checked at
 ///   compile time against the step's `I` and `O`. Without it the step is
 ///   not compensated (read-only steps).
-/// - `retry(attempts = N, initial_delay_ms, max_delay_ms, multiplier, jitter)`:
-///   the step's retries ([`crate::retry::Backoff`]); none by default.
+/// - `retry(attempts = N, initial_delay = "100ms", max_delay = "5s",
+///   multiplier = 2.0, jitter = true)`: the step's retries
+///   ([`crate::retry::Backoff`]; `attempts` counts the first one and is
+///   required, the rest default to the values shown); none by default.
 /// - `compensation_retry(...)`: the same for the compensation (default 5
 ///   attempts, 100 ms doubling, full jitter).
 /// - `side_effects = true`: a failed attempt may have had an effect, so
 ///   the step's own compensation runs too when it fails (default `false`).
 ///   An *interrupted* step (a crash or a lost lease while it ran) is always
 ///   treated so when the saga is compensated.
-/// - `budget_ms = N`: the time the step needs; with less left before the
-///   Lambda deadline the saga suspends (default 1000).
+/// - `budget = "2s"`: the time the step needs; with less left before the
+///   Lambda deadline the saga suspends (default `"1s"`).
+///
+/// Durations are strings with a unit (`ms`, `s`, `m`, `h`, `d`); each has
+/// an alias in whole milliseconds: `budget_ms = 2000`, `initial_delay_ms`,
+/// `max_delay_ms` (give one form, not both). `attempts` must fit a `u32`.
 ///
 /// # A compensation without output
 ///
@@ -212,9 +218,12 @@ pub use step::{RetryRule, Step, StepCtx, StepOptions};
 /// # Errors at compile time
 ///
 /// A non-`async` fn, `self`, generics, other than 2 parameters, a return
-/// type other than `Result<O, E>`, an unknown or repeated argument, a
-/// missing compensation or one whose signature does not fit: each is an
-/// error on the offending token.
+/// type other than `Result<O, E>`, an unknown or repeated argument (also
+/// inside `retry(...)`), a duration without a unit, a number that does not
+/// fit, a missing compensation or one whose signature does not fit: each is
+/// an error on the offending token. With an argument error the step is
+/// still defined (with default options), so the sagas using it compile and
+/// the one error shown is the argument's.
 pub use halo_macros::saga_step;
 
 #[doc(hidden)]
