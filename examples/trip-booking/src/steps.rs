@@ -12,7 +12,7 @@ use crate::services::services;
 use crate::trip::Trip;
 
 /// Books the hotel.
-#[halo::saga_step(compensate = cancel_hotel, compensation_retry(attempts = 3, initial_delay_ms = 20))]
+#[halo::saga_step(compensate = cancel_hotel, compensation_retry(attempts = 3, initial_delay = "20ms"))]
 pub async fn book_hotel(ctx: &StepCtx, trip: Trip) -> Result<Trip, halo::Error> {
     let id = services()?.book("hotels", &ctx.idempotency_token(), trip.fails("book_hotel")).await?;
     Ok(Trip { hotel: Some(id), ..trip })
@@ -25,7 +25,7 @@ pub async fn cancel_hotel(ctx: &StepCtx, trip: Trip, booked: Option<Trip>) -> Re
 }
 
 /// Books the flight.
-#[halo::saga_step(compensate = cancel_flight, compensation_retry(attempts = 3, initial_delay_ms = 20))]
+#[halo::saga_step(compensate = cancel_flight, compensation_retry(attempts = 3, initial_delay = "20ms"))]
 pub async fn book_flight(ctx: &StepCtx, trip: Trip) -> Result<Trip, halo::Error> {
     let id = services()?.book("flights", &ctx.idempotency_token(), trip.fails("book_flight")).await?;
     Ok(Trip { flight: Some(id), ..trip })
@@ -37,7 +37,7 @@ pub async fn cancel_flight(ctx: &StepCtx, trip: Trip, booked: Option<Trip>) -> R
 }
 
 /// Books the rental car.
-#[halo::saga_step(compensate = cancel_rental, compensation_retry(attempts = 3, initial_delay_ms = 20))]
+#[halo::saga_step(compensate = cancel_rental, compensation_retry(attempts = 3, initial_delay = "20ms"))]
 pub async fn book_rental(ctx: &StepCtx, trip: Trip) -> Result<Trip, halo::Error> {
     let id = services()?.book("rentals", &ctx.idempotency_token(), trip.fails("book_rental")).await?;
     Ok(Trip { rental: Some(id), ..trip })
