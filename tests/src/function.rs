@@ -93,13 +93,15 @@ impl Drop for FunctionProcess {
     }
 }
 
-/// Parses every line as a JSON object, panicking with the line if one is not.
+/// Parses every line as one JSON object without duplicated keys
+/// ([`halo::log::CapturedLines::parse_line`]), panicking with the line if
+/// one is not: every e2e test that reads a function's logs checks this.
 pub fn parse_json_lines(lines: &[String]) -> Vec<serde_json::Value> {
     lines
         .iter()
-        .map(|line| match serde_json::from_str::<serde_json::Value>(line) {
-            Ok(value @ serde_json::Value::Object(_)) => value,
-            other => panic!("stderr line is not a JSON object ({other:?}): {line}"),
+        .map(|line| match halo::log::CapturedLines::parse_line(line) {
+            Ok(value) => value,
+            Err(problem) => panic!("stderr line is not a well-formed JSON object ({problem}): {line}"),
         })
         .collect()
 }

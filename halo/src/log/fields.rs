@@ -63,16 +63,53 @@ impl fmt::Write for VecWriter<'_> {
     }
 }
 
+/// The keys halo writes itself on a line; a field or log key of the same
+/// name is left out, so no line has a key twice.
+pub(crate) fn is_reserved(name: &str) -> bool {
+    matches!(
+        name,
+        "timestamp"
+            | "level"
+            | "message"
+            | "service"
+            | "function_name"
+            | "function_version"
+            | "function_memory_size"
+            | "function_request_id"
+            | "function_arn"
+            | "cold_start"
+            | "correlation_id"
+            | "sampled"
+            | "caller"
+            | "xray_trace_id"
+            | "location"
+            | "log_fields_dropped"
+            | "trace_id"
+            | "span_id"
+    )
+}
+
+/// One rendered field of a span: its name and where it is in the span's
+/// rendered bytes.
+pub(crate) struct Segment {
+    pub(crate) name: &'static str,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+}
+
 /// Appends every field as `,"name":value`; the `message` field goes to its
 /// own buffer (as a JSON string) when one is given. String values are
 /// bounded by [`MAX_VALUE_BYTES`]; a field that would take `out` past
-/// `limit` bytes is left out and counted in [`FieldVisitor::dropped`].
+/// `limit` bytes is left out and counted in [`FieldVisitor::dropped`]. A
+/// field named like one of halo's own keys, or like a field already
+/// written (in `names`), is left out.
 pub(crate) struct FieldVisitor<'a> {
     out: &'a mut Vec<u8>,
     message: Option<&'a mut Vec<u8>>,
     scratch: &'a mut String,
     limit: usize,
     dropped: usize,
+    names: &'a mut Vec<Segment>,
 }
 
 impl<'a> FieldVisitor<'a> {
@@ -81,8 +118,9 @@ impl<'a> FieldVisitor<'a> {
         message: Option<&'a mut Vec<u8>>,
         scratch: &'a mut String,
         limit: usize,
+        names: &'a mut Vec<Segment>,
     ) -> Self {
-        FieldVisitor { out, message, scratch, limit, dropped: 0 }
+        FieldVisitor { out, message, scratch, limit, dropped: 0, names }
     }
 
     /// How many fields were left out for lack of room.
@@ -99,14 +137,20 @@ impl<'a> FieldVisitor<'a> {
             message.clear();
             return write(message);
         }
+        let name = field.name();
+        if is_reserved(name) || self.names.iter().any(|s| s.name == name) {
+            return;
+        }
         let start = self.out.len();
         self.out.push(b',');
-        push_bounded_str(self.out, field.name(), MAX_VALUE_BYTES);
+        push_bounded_str(self.out, name, MAX_VALUE_BYTES);
         self.out.push(b':');
         write(self.out);
         if self.out.len() > self.limit {
             self.out.truncate(start);
             self.dropped += 1;
+        } else {
+            self.names.push(Segment { name, start, end: self.out.len() });
         }
     }
 }

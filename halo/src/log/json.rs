@@ -14,7 +14,8 @@ use tracing_subscriber::registry::LookupSpan;
 
 use super::buffer::DebugBuffer;
 use super::fields::{
-    FieldVisitor, MAX_LINE_BYTES, MAX_VALUE_BYTES, push_bounded_str, push_bounded_value, push_json_str,
+    FieldVisitor, MAX_LINE_BYTES, MAX_VALUE_BYTES, Segment, is_reserved, push_bounded_str, push_bounded_value,
+    push_json_str,
 };
 use super::level;
 use crate::context::Ctx;
@@ -130,10 +131,20 @@ where
         }
     }
 
-    fn render(&self, event: &Event<'_>, append_spans: impl FnOnce(&mut Vec<u8>) -> usize, out: &mut Buffers) {
+    fn render(
+        &self,
+        event: &Event<'_>,
+        append_spans: impl FnOnce(&mut Vec<u8>, &mut Vec<Segment>) -> usize,
+        out: &mut Buffers,
+    ) {
         let meta = event.metadata();
-        let mut visitor =
-            FieldVisitor::new(&mut out.fields, Some(&mut out.message), &mut out.scratch, EVENT_FIELDS_LIMIT);
+        let mut visitor = FieldVisitor::new(
+            &mut out.fields,
+            Some(&mut out.message),
+            &mut out.scratch,
+            EVENT_FIELDS_LIMIT,
+            &mut out.names,
+        );
         event.record(&mut visitor);
         let mut dropped = visitor.dropped();
 
@@ -151,7 +162,13 @@ where
         } else {
             dropped += 1;
         }
-        dropped += append_spans(line);
+        dropped += append_spans(line, &mut out.names);
+        let names = &out.names;
+        Ctx::with_current(|ctx| {
+            if let Some(ctx) = ctx {
+                write_log_keys(line, ctx, names);
+            }
+        });
         if dropped > 0 {
             let _ = write!(line, ",\"log_fields_dropped\":{dropped}");
         }
@@ -246,8 +263,16 @@ fn write_invocation_fields(line: &mut Vec<u8>, ctx: &Ctx) {
         line.extend_from_slice(b",\"xray_trace_id\":");
         push_json_str(line, id);
     }
+}
+
+/// The keys added with `append_log_key`, last on the line, each unless a
+/// key of that name is already on it.
+fn write_log_keys(line: &mut Vec<u8>, ctx: &Ctx, written: &[Segment]) {
     let start = line.len();
     ctx.visit_log_keys(|key, value| {
+        if is_reserved(key) || written.iter().any(|s| s.name == key) || line.len() - start > LOG_KEYS_LIMIT {
+            return;
+        }
         let before = line.len();
         line.push(b',');
         push_bounded_str(line, key, 256);
@@ -269,8 +294,60 @@ fn level_name(level: &Level) -> &'static str {
     }
 }
 
-/// The fields of a span, already rendered as `,"key":value` pairs.
-struct SpanFields(Vec<u8>);
+/// The fields of a span, already rendered as `,"key":value` pairs, and
+/// where each one is.
+#[derive(Default)]
+struct SpanFields {
+    bytes: Vec<u8>,
+    segments: Vec<Segment>,
+}
+
+impl SpanFields {
+    fn record(&mut self, values: &dyn RecordFields) {
+        let mut scratch = String::new();
+        values.record_into(&mut FieldVisitor::new(
+            &mut self.bytes,
+            None,
+            &mut scratch,
+            SPAN_FIELDS_LIMIT,
+            &mut self.segments,
+        ));
+    }
+
+    /// Appends the fields whose names are not on the line yet.
+    fn append_to(&self, line: &mut Vec<u8>, names: &mut Vec<Segment>) -> usize {
+        let mut dropped = 0;
+        for segment in &self.segments {
+            if names.iter().any(|s| s.name == segment.name) {
+                continue;
+            }
+            if line.len() + (segment.end - segment.start) > LINE_CONTENT_LIMIT {
+                dropped += 1;
+                continue;
+            }
+            line.extend_from_slice(&self.bytes[segment.start..segment.end]);
+            names.push(Segment { name: segment.name, start: 0, end: 0 });
+        }
+        dropped
+    }
+}
+
+/// What a span's fields come in: its attributes, or a later record.
+trait RecordFields {
+    fn record_into(&self, visitor: &mut FieldVisitor<'_>);
+}
+
+impl RecordFields for Attributes<'_> {
+    fn record_into(&self, visitor: &mut FieldVisitor<'_>) {
+        self.record(visitor);
+    }
+}
+
+impl RecordFields for Record<'_> {
+    fn record_into(&self, visitor: &mut FieldVisitor<'_>) {
+        self.record(visitor);
+    }
+}
 
 #[derive(Default)]
 struct Buffers {
@@ -278,6 +355,7 @@ struct Buffers {
     message: Vec<u8>,
     fields: Vec<u8>,
     scratch: String,
+    names: Vec<Segment>,
 }
 
 impl Buffers {
@@ -290,6 +368,7 @@ impl Buffers {
             }
         }
         self.scratch.clear();
+        self.names.clear();
     }
 }
 
@@ -343,18 +422,16 @@ where
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
-        let mut fields = Vec::new();
-        let mut scratch = String::new();
-        attrs.record(&mut FieldVisitor::new(&mut fields, None, &mut scratch, SPAN_FIELDS_LIMIT));
-        span.extensions_mut().insert(SpanFields(fields));
+        let mut fields = SpanFields::default();
+        fields.record(attrs);
+        span.extensions_mut().insert(fields);
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let mut extensions = span.extensions_mut();
-        if let Some(SpanFields(fields)) = extensions.get_mut::<SpanFields>() {
-            let mut scratch = String::new();
-            values.record(&mut FieldVisitor::new(fields, None, &mut scratch, SPAN_FIELDS_LIMIT));
+        if let Some(fields) = extensions.get_mut::<SpanFields>() {
+            fields.record(values);
         }
     }
 
@@ -367,16 +444,12 @@ where
         let passes = level::passes(meta.level());
         let held_back = !passes && Ctx::with_current(|ctx| ctx.is_some_and(|ctx| !ctx.debug_sampled()));
         with_buffers(|buffers| {
-            let append_spans = |line: &mut Vec<u8>| {
+            let append_spans = |line: &mut Vec<u8>, names: &mut Vec<Segment>| {
                 let mut dropped = 0;
                 if let Some(scope) = ctx.event_scope(event) {
                     for span in scope.from_root() {
-                        if let Some(SpanFields(fields)) = span.extensions().get::<SpanFields>() {
-                            if line.len() + fields.len() <= LINE_CONTENT_LIMIT {
-                                line.extend_from_slice(fields);
-                            } else {
-                                dropped += 1;
-                            }
+                        if let Some(fields) = span.extensions().get::<SpanFields>() {
+                            dropped += fields.append_to(line, names);
                         }
                     }
                 }

@@ -128,3 +128,27 @@ async fn every_line_stays_json_and_under_the_cloudwatch_limit() {
     assert_eq!(spanned["small"], 1);
     assert!(spanned["body"].as_str().unwrap().ends_with("bytes]"));
 }
+
+#[tokio::test]
+async fn no_line_has_a_key_twice() {
+    let lines = CapturedLines::default();
+    let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(JsonLayer::new(lines.clone())));
+    let ctx = invocation(false);
+    ctx.append_log_key("order_id", "from-key");
+    ctx.append_log_key("level", "forged");
+    ctx.clone()
+        .scope(async {
+            let span = tracing::info_span!("outer", order_id = "from-span", step = "book");
+            let _entered = span.enter();
+            tracing::info!(correlation_id = "forged", order_id = "from-event", step = "", "transition");
+            tracing::info!("plain");
+        })
+        .await;
+    // `json` parses strictly: a duplicated key fails it.
+    let written = lines.json();
+    assert_eq!(written[0]["correlation_id"], "c-log", "halo's own key wins");
+    assert_eq!(written[0]["order_id"], "from-event", "the event's field, then the span's, then the log key");
+    assert_eq!(written[0]["level"], "INFO");
+    assert_eq!(written[1]["order_id"], "from-span");
+    assert_eq!(written[1]["step"], "book");
+}

@@ -369,14 +369,17 @@ impl Run<'_> {
             return Err(err.into());
         }
         self.fresh = false;
-        let correlation_id = self.record.correlation_id.as_deref().unwrap_or("");
+        // The line carries the invocation's correlation id already; the
+        // saga's own is added only when it differs (a recovery run).
+        let current = self.ctx.as_ref().and_then(|c| c.correlation_id());
+        let saga_correlation_id = self.record.correlation_id.as_deref().filter(|id| Some(*id) != current);
         for (event, step) in self.events.drain(..) {
             tracing::info!(
                 saga_id = %self.record.saga_id,
                 saga = %self.record.saga,
-                step = %step,
+                step = (!step.is_empty()).then_some(step.as_str()),
                 event,
-                correlation_id,
+                saga_correlation_id,
                 "saga transition"
             );
         }
