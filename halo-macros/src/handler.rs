@@ -39,21 +39,48 @@ fn parse(tokens: TokenStream) -> syn::Result<Options> {
 
 fn expand_valid(function: &ItemFn, options: Options) -> TokenStream {
     let name = &function.sig.ident;
-    let run = match (options.init, options.timeout_margin) {
-        (Some(init), None) => quote! { ::halo::run_with_init(#init(), #name) },
-        (None, None) => quote! { ::halo::run(#name) },
-        (init, Some(margin)) => {
-            let options = quote! { ::halo::Options::from_env().timeout_margin(#margin) };
-            match init {
-                Some(init) => quote! { ::halo::run_with_options(#options, #init(), #name) },
-                None => quote! {
-                    ::halo::run_with_options(#options, ::halo::__private::no_init(), ::halo::__private::Stateless(#name))
-                },
-            }
-        }
+    let options_expr = match options.timeout_margin {
+        Some(margin) => quote! { ::halo::Options::from_env().timeout_margin(#margin) },
+        None => quote! { ::halo::Options::from_env() },
+    };
+    // The init's error becomes its whole cause chain (the sources of a
+    // `std::error::Error`, which only the concrete type here can walk).
+    let (init, handler) = match options.init {
+        Some(init) => (
+            quote! {
+                async {
+                    #[allow(unused_imports)]
+                    use ::halo::__private::{DescribeDisplay as _, DescribeError as _};
+                    #init().await.map_err(|err| (&&::halo::__private::Describe(&err)).describe())
+                }
+            },
+            quote! { #name },
+        ),
+        None => (quote! { ::halo::__private::no_init() }, quote! { ::halo::__private::Stateless(#name) }),
+    };
+    let requirements = requirements(function);
+    let run = quote! {
+        ::halo::run_with_options(#options_expr, ::halo::__private::checked_init(&[#(#requirements),*], #init), #handler)
     };
     let main = expand::main_running(run);
     quote! { #function #main }
+}
+
+/// What the handler needs checked before its init: the default
+/// idempotency store when the handler is `#[halo::idempotent]` without a
+/// `store` of its own.
+fn requirements(function: &ItemFn) -> Vec<TokenStream> {
+    let uses_default_store = function.attrs.iter().any(|attr| {
+        let is_idempotent = attr.path().segments.last().is_some_and(|s| s.ident == "idempotent");
+        let names_a_store = match &attr.meta {
+            syn::Meta::List(list) => {
+                list.tokens.clone().into_iter().any(|t| matches!(&t, proc_macro2::TokenTree::Ident(i) if i == "store"))
+            }
+            _ => false,
+        };
+        is_idempotent && !names_a_store
+    });
+    if uses_default_store { vec![quote! { ::halo::__private::Requirement::IdempotencyStore }] } else { Vec::new() }
 }
 
 fn validate(function: &ItemFn, has_init: bool) -> syn::Result<()> {

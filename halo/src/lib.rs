@@ -337,24 +337,5 @@ pub use saga::saga_step;
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 #[doc(hidden)]
-pub mod __private {
-    pub use crate::runtime::Stateless;
-    pub use tokio;
-
-    /// The init of a handler without state.
-    pub async fn no_init() -> Result<(), std::convert::Infallible> {
-        Ok(())
-    }
-
-    /// Runs the `main` future on a current-thread tokio runtime.
-    pub fn block_on(main: impl std::future::Future<Output = std::process::ExitCode>) -> std::process::ExitCode {
-        match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-            Ok(runtime) => runtime.block_on(main),
-            Err(err) => {
-                let line = serde_json::json!({ "level": "ERROR", "message": format!("cannot start the tokio runtime: {err}") });
-                eprintln!("{line}");
-                std::process::ExitCode::FAILURE
-            }
-        }
-    }
-}
+#[path = "macro_support.rs"]
+pub mod __private;

@@ -283,9 +283,26 @@ fn disabled_by(value: Option<&str>) -> bool {
 /// - otherwise, inside Lambda: an error naming the variable, because an
 ///   in-memory store there would not be shared by containers;
 /// - otherwise (a local run): a [`MemoryStore`](super::MemoryStore).
+///
+/// It is the container's one default store: the first call builds it (or
+/// takes the one [`set_default_store`](super::set_default_store) set), every
+/// later call returns the same instance, so calling it in a handler never
+/// makes a fresh in-memory store per invocation.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let first = halo::idempotency::store_from_env().await.unwrap();
+/// let again = halo::idempotency::store_from_env().await.unwrap();
+/// assert!(std::sync::Arc::ptr_eq(&first, &again));
+/// # });
+/// ```
 pub async fn store_from_env() -> Result<Arc<dyn Store>, StoreError> {
+    super::DEFAULT_STORE.get_or_try_init(build_from_env).await.cloned()
+}
+
+async fn build_from_env() -> Result<Arc<dyn Store>, StoreError> {
     let choice = choose_store("idempotency", TABLE_ENV, Fallback::InitError)
-        .map_err(|e| StoreError::new("configuration", e.to_string()))?;
+        .map_err(|e| StoreError::new(super::store::CONFIGURATION, e.to_string()))?;
     match choice {
         #[cfg(feature = "dynamodb")]
         StoreChoice::DynamoDb { table } => {
@@ -293,7 +310,7 @@ pub async fn store_from_env() -> Result<Arc<dyn Store>, StoreError> {
         }
         #[cfg(not(feature = "dynamodb"))]
         StoreChoice::DynamoDb { .. } => {
-            Err(StoreError::new("configuration", format!("{TABLE_ENV} needs halo's `dynamodb` feature")))
+            Err(StoreError::new(super::store::CONFIGURATION, format!("{TABLE_ENV} needs halo's `dynamodb` feature")))
         }
         StoreChoice::Memory => Ok(Arc::new(super::MemoryStore::new())),
     }

@@ -530,7 +530,7 @@ impl Idempotency {
         }
         let store = match &self.store {
             Some(store) => Arc::clone(store),
-            None => DEFAULT_STORE.get_or_try_init(store_from_env).await?.clone(),
+            None => store_from_env().await?,
         };
         store.delete(key).await
     }
@@ -597,7 +597,7 @@ fn to_value<P: Serialize + ?Sized>(payload: &P) -> Result<Value, Error> {
     serde_json::to_value(payload).map_err(|err| Error::internal(err).with_code("IdempotencyKey"))
 }
 
-static DEFAULT_STORE: tokio::sync::OnceCell<Arc<dyn Store>> = tokio::sync::OnceCell::const_new();
+pub(crate) static DEFAULT_STORE: tokio::sync::OnceCell<Arc<dyn Store>> = tokio::sync::OnceCell::const_new();
 
 /// Sets the store used by idempotent functions that name none. Returns
 /// `false` if a default store was already set (or resolved).
@@ -624,12 +624,12 @@ pub fn set_default_store(store: impl Store + 'static) -> bool {
 /// }
 /// ```
 pub async fn init() -> Result<(), StoreError> {
-    DEFAULT_STORE.get_or_try_init(store_from_env).await.map(|_| ())
+    store_from_env().await.map(|_| ())
 }
 
 async fn default_store() -> Result<Arc<dyn Store>, Error> {
-    match DEFAULT_STORE.get_or_try_init(store_from_env).await {
-        Ok(store) => Ok(Arc::clone(store)),
+    match store_from_env().await {
+        Ok(store) => Ok(store),
         Err(err) => {
             tracing::error!(error_cause = %err, "idempotency: no store");
             Err(unavailable(err))

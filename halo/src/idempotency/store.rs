@@ -53,14 +53,22 @@ impl std::error::Error for StoreError {
 }
 
 /// `IdempotencyStore` (503, retryable): the store could not be used, so
-/// nothing ran; the store's error is the internal cause.
+/// nothing ran; the store's error is the internal cause. A store that is
+/// not configured (no table inside Lambda) is the operator's mistake, not
+/// an outage: `StoreNotConfigured` (500).
 impl crate::IntoError for StoreError {
     fn into_error(self) -> crate::Error {
+        if self.operation == CONFIGURATION {
+            return crate::Error::internal(self).with_code("StoreNotConfigured");
+        }
         crate::Error::unavailable("the idempotency store is unavailable; retry later")
             .with_code("IdempotencyStore")
             .with_source(self)
     }
 }
+
+/// The operation of a [`StoreError`] that says the store is not configured.
+pub(crate) const CONFIGURATION: &str = "configuration";
 
 /// Storage for idempotency records.
 ///

@@ -13,6 +13,11 @@ use tracing::field::{Field, Visit};
 /// `...[truncated N bytes]`.
 pub const MAX_VALUE_BYTES: usize = 8 * 1024;
 
+/// The longest key (field name or log key) a log line carries. A longer
+/// key is left out rather than cut: two long keys cut to the same prefix
+/// would put one key on a line twice.
+pub const MAX_KEY_BYTES: usize = 256;
+
 /// The longest log line halo writes. CloudWatch Logs cuts events at
 /// 256 KB (262,144 bytes), and a cut line is no longer JSON.
 pub const MAX_LINE_BYTES: usize = 240 * 1024;
@@ -141,9 +146,13 @@ impl<'a> FieldVisitor<'a> {
         if is_reserved(name) || self.names.iter().any(|s| s.name == name) {
             return;
         }
+        if name.len() > MAX_KEY_BYTES {
+            self.dropped += 1;
+            return;
+        }
         let start = self.out.len();
         self.out.push(b',');
-        push_bounded_str(self.out, name, MAX_VALUE_BYTES);
+        push_json_str(self.out, name);
         self.out.push(b':');
         write(self.out);
         if self.out.len() > self.limit {

@@ -14,8 +14,8 @@ use tracing_subscriber::registry::LookupSpan;
 
 use super::buffer::DebugBuffer;
 use super::fields::{
-    FieldVisitor, MAX_LINE_BYTES, MAX_VALUE_BYTES, Segment, is_reserved, push_bounded_str, push_bounded_value,
-    push_json_str,
+    FieldVisitor, MAX_KEY_BYTES, MAX_LINE_BYTES, MAX_VALUE_BYTES, Segment, is_reserved, push_bounded_str,
+    push_bounded_value, push_json_str,
 };
 use super::level;
 use crate::context::Ctx;
@@ -266,16 +266,21 @@ fn write_invocation_fields(line: &mut Vec<u8>, ctx: &Ctx) {
 }
 
 /// The keys added with `append_log_key`, last on the line, each unless a
-/// key of that name is already on it.
+/// key of that name is already on it or it is longer than
+/// [`MAX_KEY_BYTES`].
 fn write_log_keys(line: &mut Vec<u8>, ctx: &Ctx, written: &[Segment]) {
     let start = line.len();
     ctx.visit_log_keys(|key, value| {
-        if is_reserved(key) || written.iter().any(|s| s.name == key) || line.len() - start > LOG_KEYS_LIMIT {
+        if is_reserved(key)
+            || key.len() > MAX_KEY_BYTES
+            || written.iter().any(|s| s.name == key)
+            || line.len() - start > LOG_KEYS_LIMIT
+        {
             return;
         }
         let before = line.len();
         line.push(b',');
-        push_bounded_str(line, key, 256);
+        push_json_str(line, key);
         line.push(b':');
         push_bounded_value(line, value, MAX_VALUE_BYTES);
         if line.len() - start > LOG_KEYS_LIMIT {

@@ -23,7 +23,7 @@ mod sampling;
 
 pub use buffer::{DEFAULT_DEBUG_BUFFER_BYTES, DebugBuffer, debug_buffer_bytes, set_debug_buffer_bytes};
 pub use capture::CapturedLines;
-pub use fields::{MAX_LINE_BYTES, MAX_VALUE_BYTES};
+pub use fields::{MAX_KEY_BYTES, MAX_LINE_BYTES, MAX_VALUE_BYTES};
 pub use json::{JsonLayer, flush_debug_buffer};
 pub use level::{level, level_from_env, parse_level, set_level};
 pub use panic::install_panic_hook;

@@ -75,6 +75,24 @@ async fn a_successful_invocation_discards_its_buffer() {
 }
 
 #[tokio::test]
+async fn an_over_long_key_is_left_out_not_cut_into_a_duplicate() {
+    use super::MAX_KEY_BYTES;
+
+    let lines = CapturedLines::default();
+    let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(JsonLayer::new(lines.clone())));
+    let ctx = invocation(false);
+    let long = "k".repeat(MAX_KEY_BYTES);
+    // Cut to MAX_KEY_BYTES, these two keys would be the same key.
+    ctx.append_log_key(format!("{long}1"), 1);
+    ctx.append_log_key(format!("{long}2"), 2);
+    ctx.append_log_key(long.clone(), 3);
+    ctx.scope(async { tracing::info!("keys") }).await;
+    let line = &lines.json()[0];
+    assert_eq!(line[long.as_str()], 3, "a key of exactly the limit is kept");
+    assert!(line.as_object().unwrap().keys().all(|k| k.len() <= MAX_KEY_BYTES));
+}
+
+#[tokio::test]
 async fn every_line_stays_json_and_under_the_cloudwatch_limit() {
     use super::{MAX_LINE_BYTES, MAX_VALUE_BYTES};
 

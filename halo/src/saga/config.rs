@@ -18,7 +18,8 @@ pub const TABLE_ENV: &str = "HALO_SAGA_TABLE";
 ///   resume a crashed saga;
 /// - otherwise (a local run): a [`MemorySagaLog`](super::MemorySagaLog).
 ///
-/// Call it once, in your init function.
+/// Call it in your init function, so that inside Lambda a missing table
+/// fails the container's init with a clear message.
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -27,7 +28,17 @@ pub const TABLE_ENV: &str = "HALO_SAGA_TABLE";
 /// assert!(log.load("trip-1").await.unwrap().is_none());
 /// # });
 /// ```
+///
+/// It is the container's one saga log: the first call builds it, every
+/// later call returns the same instance, so calling it in a handler never
+/// makes a fresh in-memory log per invocation (which would run a replayed
+/// saga's steps again).
 pub async fn log_from_env() -> Result<Arc<dyn SagaLog>, LogError> {
+    static LOG: tokio::sync::OnceCell<Arc<dyn SagaLog>> = tokio::sync::OnceCell::const_new();
+    LOG.get_or_try_init(build_from_env).await.cloned()
+}
+
+async fn build_from_env() -> Result<Arc<dyn SagaLog>, LogError> {
     match choose_store("saga", TABLE_ENV, Fallback::InitError).map_err(|e| LogError::Store(e.into()))? {
         #[cfg(feature = "dynamodb")]
         StoreChoice::DynamoDb { table } => {

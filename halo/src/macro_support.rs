@@ -1,0 +1,81 @@
+//! What the macros' expansions call: `halo::__private`, the one contract
+//! between `halo-macros` and this crate. Not a public API.
+
+use std::fmt::Display;
+use std::future::Future;
+
+pub use crate::runtime::Stateless;
+pub use tokio;
+
+/// The init of a handler without state.
+pub async fn no_init() -> Result<(), String> {
+    Ok(())
+}
+
+/// Runs the `main` future on a current-thread tokio runtime.
+pub fn block_on(main: impl Future<Output = std::process::ExitCode>) -> std::process::ExitCode {
+    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime.block_on(main),
+        Err(err) => {
+            let line =
+                serde_json::json!({ "level": "ERROR", "message": format!("cannot start the tokio runtime: {err}") });
+            eprintln!("{line}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Something a handler needs from the environment, checked before its
+/// init so that a missing setting fails the container's init.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requirement {
+    /// The default idempotency store (`#[idempotent]` without `store`):
+    /// `HALO_IDEMPOTENCY_TABLE` inside Lambda.
+    IdempotencyStore,
+}
+
+/// Checks `requirements`, then runs `init`.
+pub async fn checked_init<S>(
+    requirements: &[Requirement],
+    init: impl Future<Output = Result<S, String>>,
+) -> Result<S, String> {
+    for requirement in requirements {
+        match requirement {
+            Requirement::IdempotencyStore => {
+                crate::idempotency::init().await.map_err(|e| crate::init_error::error_chain(&e))?;
+            }
+        }
+    }
+    init.await
+}
+
+/// An init error, described by the most telling of the traits it
+/// implements: `(&&Describe(&err)).describe()` walks the sources of a
+/// `std::error::Error`, and uses [`describe_init_error`](crate::describe_init_error)
+/// for anything else that is `Display` (a `halo::Error`, a boxed error, a
+/// string).
+pub struct Describe<'a, T>(pub &'a T);
+
+/// The `std::error::Error` case of [`Describe`].
+pub trait DescribeError {
+    /// The error and its sources.
+    fn describe(self) -> String;
+}
+
+impl<T: std::error::Error + 'static> DescribeError for &&Describe<'_, T> {
+    fn describe(self) -> String {
+        crate::init_error::error_chain(self.0)
+    }
+}
+
+/// The `Display` case of [`Describe`].
+pub trait DescribeDisplay {
+    /// The error's text (with its cause chain when halo knows how).
+    fn describe(self) -> String;
+}
+
+impl<T: Display + 'static> DescribeDisplay for &Describe<'_, T> {
+    fn describe(self) -> String {
+        crate::describe_init_error(self.0)
+    }
+}
