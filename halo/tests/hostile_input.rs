@@ -12,26 +12,12 @@ use serde_json::{Value, json};
 use tower::{Service, ServiceExt};
 use tracing_subscriber::layer::SubscriberExt;
 
-/// Marks caller text: it never appears in halo's own messages, so finding
-/// it in a response body means the caller's input was echoed.
-const SENTINEL: &str = "QX7";
+use halo_test_support::hostile::SENTINEL;
 
 const EVENT: &str = include_str!("../../tests/fixtures/aws/aws_lambda_events/example-apigw-request.json");
 
-/// Hostile text: printable ASCII with quotes, braces and angle brackets,
-/// control characters and newlines, non-ASCII, sometimes long; always
-/// carrying the sentinel.
 fn hostile() -> impl Strategy<Value = String> {
-    let piece = prop_oneof![
-        "[ -~]{0,12}",
-        Just("\"}{\\".to_owned()),
-        Just("\n{\"level\":\"ERROR\"}\r\n".to_owned()),
-        Just("<script>alert(1)</script>".to_owned()),
-        Just("\u{0}\u{1b}[31m".to_owned()),
-        Just("é💥\u{202e}".to_owned()),
-        (1usize..40_000).prop_map(|n| "q".repeat(n)),
-    ];
-    proptest::collection::vec(piece, 1..4).prop_map(|pieces| format!("{SENTINEL}{}", pieces.concat()))
+    halo_test_support::hostile::text(40_000)
 }
 
 /// Where the hostile text goes in an API Gateway event.

@@ -8,10 +8,12 @@
 //!   collects its stderr log lines.
 //! - [`http_stub`]: a programmable HTTP server on loopback standing for a
 //!   downstream service.
+//! - [`hostile`]: hostile client text for property-based tests.
 //! - [`tcp_proxy`]: a loopback TCP proxy that cuts and restores the network
 //!   to a real service (an outage that keeps the service's state).
 
 pub mod function;
+pub mod hostile;
 pub mod http_stub;
 pub mod moto;
 pub mod runtime_api;

@@ -9,6 +9,8 @@ mod client;
 #[cfg(feature = "axum")]
 mod idempotent;
 #[cfg(feature = "axum")]
+mod request;
+#[cfg(feature = "axum")]
 mod router;
 
 #[cfg(feature = "http-client")]

@@ -212,31 +212,9 @@ async fn local_context(request: Request, next: Next) -> Response {
 /// with the router as state:
 /// `halo::HandlerService::with_state(with_halo_layers(router), handle_event)`.
 pub async fn handle_event(event: Box<RawValue>, ctx: &Ctx, router: &Router) -> Result<Box<RawValue>, Error> {
-    let request = lambda_http::request::from_str(event.get())
-        .map_err(|_| Error::bad_request("the event is not an HTTP request").with_code("InvalidEvent"))?;
-    // Route on the path the client sent: lambda_http prefixes a REST API's
-    // stage (`/prod/todos`), which routes would otherwise have to repeat.
-    let raw_path = lambda_http::RequestExt::raw_http_path(&request).to_owned();
-    let (mut parts, body) = request.into_parts();
-    if !raw_path.is_empty() && raw_path != parts.uri.path() {
-        let target = match parts.uri.query() {
-            Some(query) => format!("{raw_path}?{query}"),
-            None => raw_path,
-        };
-        let mut uri = parts.uri.clone().into_parts();
-        uri.path_and_query = target.parse().ok();
-        if let Ok(rewritten) = http::Uri::from_parts(uri) {
-            parts.uri = rewritten;
-        }
-    }
-    parts.extensions.insert(ctx.clone());
-    let body = match body {
-        lambda_http::Body::Empty => axum::body::Body::empty(),
-        lambda_http::Body::Text(text) => axum::body::Body::from(text),
-        lambda_http::Body::Binary(bytes) => axum::body::Body::from(bytes),
-        _ => axum::body::Body::empty(),
-    };
-    let response = match router.clone().oneshot(http::Request::from_parts(parts, body)).await {
+    let mut request = super::request::to_http_request(&event)?;
+    request.extensions_mut().insert(ctx.clone());
+    let response = match router.clone().oneshot(request).await {
         Ok(response) => response,
         Err(never) => match never {},
     };
@@ -249,6 +227,8 @@ pub async fn handle_event(event: Box<RawValue>, ctx: &Ctx, router: &Router) -> R
     if !parts.headers.contains_key(names::CORRELATION_ID) && !correlation_id.is_empty() {
         headers.push((names::CORRELATION_ID, correlation_id));
     }
+    // The header map is known here: the response layer need not parse it.
+    ctx.with_extension(|written: &mut crate::layers::CorrelationHeaderWritten| written.0 = true);
     let content_type = parts.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let (body, base64) = match std::str::from_utf8(&bytes) {
         Ok(text) if is_text(content_type) || content_type.is_empty() => (text.to_owned(), false),

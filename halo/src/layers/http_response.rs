@@ -52,10 +52,12 @@ where
 
     fn call(&mut self, inv: Invocation) -> Self::Future {
         let correlation = inv.ctx.correlation().filter(|c| c.source.is_http()).cloned();
+        let ctx = inv.ctx.clone();
         let future = self.inner.call(inv);
         let Some(correlation) = correlation else { return Box::pin(future) };
         Box::pin(async move {
             match future.await {
+                Ok(response) if ctx.with_extension(|written: &mut CorrelationHeaderWritten| written.0) => Ok(response),
                 Ok(response) => Ok(with_correlation_header(response, &correlation)),
                 Err(err) => Ok(error_response(&err, &correlation)),
             }
@@ -167,6 +169,12 @@ impl serde::Serialize for HeaderPairs<'_> {
     }
 }
 
+/// Set on an invocation's context by a handler whose response already
+/// carries `x-correlation-id` in its header map (halo's router adapter),
+/// so the layer does not parse the response again.
+#[derive(Default)]
+pub(crate) struct CorrelationHeaderWritten(pub(crate) bool);
+
 fn fallback_response() -> Box<RawValue> {
     RawValue::from_string(r#"{"statusCode":500,"body":""}"#.to_owned()).expect("valid JSON")
 }
@@ -176,13 +184,19 @@ fn fallback_response() -> Box<RawValue> {
 /// that is not a JSON object with a `statusCode` is returned unchanged.
 fn with_correlation_header(response: Box<RawValue>, correlation: &Correlation) -> Box<RawValue> {
     type Fields = std::collections::BTreeMap<String, Box<RawValue>>;
-    // Already there (halo's router adapter writes it): no re-parse. Header
-    // names are lower-case in every response halo builds.
-    if response.get().contains("\"x-correlation-id\"") {
-        return response;
-    }
+    // Whether the header is there is decided on the header map: the text
+    // `x-correlation-id` may be anywhere (a body, another header's value).
     let Ok(mut fields) = serde_json::from_str::<Fields>(response.get()) else { return response };
     if !fields.contains_key("statusCode") {
+        return response;
+    }
+    let names_it = |key: &str| {
+        fields
+            .get(key)
+            .and_then(|raw| serde_json::from_str::<Map<String, Value>>(raw.get()).ok())
+            .is_some_and(|headers| headers.keys().any(|k| k.eq_ignore_ascii_case(names::CORRELATION_ID)))
+    };
+    if names_it("headers") || names_it("multiValueHeaders") {
         return response;
     }
     let is_null_or_absent = |key: &str| fields.get(key).is_none_or(|v| v.get() == "null");
@@ -195,9 +209,6 @@ fn with_correlation_header(response: Box<RawValue>, correlation: &Correlation) -
         Some(Ok(Value::Object(headers))) => headers,
         _ => Map::new(),
     };
-    if headers.keys().any(|k| k.eq_ignore_ascii_case(names::CORRELATION_ID)) {
-        return response;
-    }
     headers.insert(names::CORRELATION_ID.into(), value);
     match serde_json::value::to_raw_value(&headers) {
         Ok(raw) => {
@@ -247,6 +258,22 @@ mod tests {
 
         let own = RawValue::from_string(r#"{"statusCode":200,"headers":{"X-Correlation-Id":"mine"}}"#.into()).unwrap();
         assert_eq!(parse(&with_correlation_header(own, &v2))["headers"], json!({"X-Correlation-Id": "mine"}));
+
+        let in_multi = RawValue::from_string(
+            r#"{"statusCode":200,"headers":{},"multiValueHeaders":{"x-correlation-id":["m"]}}"#.into(),
+        )
+        .unwrap();
+        assert!(parse(&with_correlation_header(in_multi, &v2))["headers"].get("x-correlation-id").is_none());
+
+        // The text alone is not the header: it is added.
+        let mention = RawValue::from_string(
+            r#"{"statusCode":200,"headers":{"access-control-expose-headers":"x-correlation-id"},"body":"\"x-correlation-id\""}"#
+                .into(),
+        )
+        .unwrap();
+        let out = parse(&with_correlation_header(mention, &v2));
+        assert_eq!(out["headers"]["x-correlation-id"], "c-9");
+        assert_eq!(out["headers"]["access-control-expose-headers"], "x-correlation-id");
 
         let not_http = RawValue::from_string(r#"["no","status"]"#.into()).unwrap();
         assert_eq!(with_correlation_header(not_http, &v2).get(), r#"["no","status"]"#);

@@ -34,6 +34,8 @@ pub use http_response::{HttpResponseLayer, HttpResponseService, error_response, 
 pub use timeout::{TimeoutLayer, TimeoutService};
 
 pub(crate) use catch_panic::panic_message;
+#[cfg(feature = "axum")]
+pub(crate) use http_response::CorrelationHeaderWritten;
 
 use serde_json::value::RawValue;
 use tower::ServiceBuilder;
