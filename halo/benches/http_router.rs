@@ -22,7 +22,6 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use futures_util::FutureExt;
 use http_body_util::BodyExt;
 use serde_json::json;
-use serde_json::value::RawValue;
 use tower::{Service, ServiceExt};
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -75,13 +74,13 @@ fn bench(c: &mut Criterion) {
     let stack = halo::layers::stack(service, &options);
     group.bench_function("halo", |b| {
         b.iter(|| {
-            let payload: Box<RawValue> = serde_json::from_str(black_box(EVENT)).unwrap();
+            let payload = black_box(EVENT).to_owned();
             let ctx = halo::Ctx::builder("8f7c7a0e-2a5e-4c1b-9d7e-0b7f6b1c2d3e")
                 .deadline_epoch_ms(u64::MAX / 2)
                 .function(function.clone())
                 .build();
             let mut service = stack.clone();
-            let response = service.ready().now_or_never().unwrap().unwrap().call(halo::Invocation { payload, ctx });
+            let response = service.ready().now_or_never().unwrap().unwrap().call(halo::Invocation::new(payload, ctx));
             black_box(serde_json::to_vec(&response.now_or_never().unwrap().unwrap()).unwrap())
         })
     });

@@ -409,6 +409,39 @@ impl CtxBuilder {
     }
 }
 
+/// What a new invocation's context is made from. The Lambda runtime, the
+/// local CLI and the axum adapter's serve mode all build their contexts
+/// with [`Ctx::for_invocation`], so the function facts, the timeout margin
+/// and the cold-start rule are the same for every way in.
+pub(crate) struct InvocationStart {
+    pub(crate) request_id: String,
+    pub(crate) deadline_epoch_ms: u64,
+    /// `None` outside Lambda: a local ARN naming the function.
+    pub(crate) invoked_function_arn: Option<String>,
+    pub(crate) xray_trace_id: Option<String>,
+    pub(crate) timeout_margin: Duration,
+}
+
+impl Ctx {
+    /// The context of a new invocation: the container's [`FunctionInfo`],
+    /// and the cold start taken (true for the container's first
+    /// invocation only, never under provisioned concurrency).
+    pub(crate) fn for_invocation(start: InvocationStart) -> Ctx {
+        let function = FunctionInfo::shared();
+        let arn = start
+            .invoked_function_arn
+            .unwrap_or_else(|| format!("arn:aws:lambda:local:000000000000:function:{}", function.name));
+        Ctx::builder(start.request_id)
+            .invoked_function_arn(arn)
+            .xray_trace_id(start.xray_trace_id)
+            .deadline_epoch_ms(start.deadline_epoch_ms)
+            .cold_start(take_cold_start())
+            .function(function)
+            .timeout_margin(start.timeout_margin)
+            .build()
+    }
+}
+
 /// Milliseconds since the Unix epoch, now.
 pub(crate) fn epoch_ms_now() -> u64 {
     crate::platform::Clock::now_ms(&crate::platform::SystemClock)

@@ -92,7 +92,7 @@ impl HandlerService {
             call: Arc::new(move |inv: Invocation| {
                 let handler = Arc::clone(&handler);
                 Box::pin(async move {
-                    let event: E = decode_event(&inv.payload)?;
+                    let event: E = decode_event(inv.payload())?;
                     let response = handler.call(event, &inv.ctx).await.map_err(IntoError::into_error)?;
                     encode_response(&response)
                 })
@@ -116,7 +116,7 @@ impl HandlerService {
                 let handler = Arc::clone(&handler);
                 let state = Arc::clone(&state);
                 Box::pin(async move {
-                    let event: E = decode_event(&inv.payload)?;
+                    let event: E = decode_event(inv.payload())?;
                     let response = handler.call(event, &inv.ctx, &state).await.map_err(IntoError::into_error)?;
                     encode_response(&response)
                 })
@@ -139,25 +139,24 @@ impl tower::Service<Invocation> for HandlerService {
     }
 }
 
-/// Decodes an event payload into `E`, naming the failing field path.
+/// Decodes an event's JSON text into `E`, naming the failing field path.
 ///
 /// The error (`InvalidEvent`, 400) is safe to return to the caller: it
 /// names the field path (printable ASCII, at most 64 characters) and what
 /// was expected, never the value, unknown key or variant that was sent.
+/// Text that is not one JSON value is `InvalidEvent` too.
 ///
 /// ```
 /// #[derive(serde::Deserialize, Debug)]
 /// struct Order { id: u64 }
 ///
-/// let raw = serde_json::value::RawValue::from_string(r#"{"id":"<script>"}"#.into()).unwrap();
-/// let err = halo::decode_event::<Order>(&raw).unwrap_err();
+/// let err = halo::decode_event::<Order>(r#"{"id":"<script>"}"#).unwrap_err();
 /// assert_eq!(err.code(), "InvalidEvent");
 /// assert_eq!(err.message(), "the event does not match the expected shape at `id`: invalid type, expected u64");
+/// assert_eq!(halo::decode_event::<Order>(r#"{"id":1} trailing"#).unwrap_err().message(), "the event is not JSON: trailing characters");
 /// ```
-pub fn decode_event<E: DeserializeOwned>(payload: &RawValue) -> Result<E, Error> {
-    let mut de = serde_json::Deserializer::from_str(payload.get());
-    serde_path_to_error::deserialize(&mut de)
-        .map_err(|err| Error::bad_request(mismatch_message("the event", &err)).with_code("InvalidEvent"))
+pub fn decode_event<E: DeserializeOwned>(payload: &str) -> Result<E, Error> {
+    decode_json(payload, "the event").map_err(|message| Error::bad_request(message).with_code("InvalidEvent"))
 }
 
 /// Decodes JSON text the caller sent (an API Gateway `body`, a message)
@@ -175,15 +174,23 @@ pub fn decode_event<E: DeserializeOwned>(payload: &RawValue) -> Result<E, Error>
 /// assert_eq!(halo::decode_body::<Order>("not json").unwrap_err().message(), "the body is not JSON: expected value");
 /// ```
 pub fn decode_body<T: DeserializeOwned>(body: &str) -> Result<T, Error> {
-    let mut de = serde_json::Deserializer::from_str(body);
-    serde_path_to_error::deserialize(&mut de).map_err(|err| {
-        let message = if err.inner().classify() == serde_json::error::Category::Data {
-            mismatch_message("the body", &err)
+    decode_json(body, "the body").map_err(|message| Error::bad_request(message).with_code("InvalidBody"))
+}
+
+/// `text` as one JSON value of type `T`, or a message about `what` that
+/// is safe for the caller.
+fn decode_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, String> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let not_json = |err: &serde_json::Error| format!("{what} is not JSON: {}", crate::public_text::decode_reason(err));
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        if err.inner().classify() == serde_json::error::Category::Data {
+            mismatch_message(what, &err)
         } else {
-            format!("the body is not JSON: {}", crate::public_text::decode_reason(err.inner()))
-        };
-        Error::bad_request(message).with_code("InvalidBody")
-    })
+            not_json(err.inner())
+        }
+    })?;
+    de.end().map_err(|err| not_json(&err))?;
+    Ok(value)
 }
 
 /// `"<what> does not match the expected shape at `path`: reason"`, with

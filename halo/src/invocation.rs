@@ -1,31 +1,56 @@
 //! What flows through halo's tower stack: one invocation.
 
-use serde_json::value::RawValue;
-
 use crate::Ctx;
+use crate::event::{EventSource, Signals, scan};
 
-/// One invocation: the raw JSON event and its context.
+/// One invocation: the event's JSON text, its source, and its context.
 ///
 /// This is the request type of every service in halo's tower stack; the
 /// response type is the raw JSON response (`Box<RawValue>`) and the error
-/// type [`crate::Error`].
+/// type [`crate::Error`]. Making one scans the event once
+/// ([`crate::event`]): its [`EventSource`] is decided there, with the
+/// correlation fields it carries, and every layer reads them from here.
+/// The text is not parsed beyond that scan: decoding it into the handler's
+/// type validates it, so invalid JSON is an `InvalidEvent` error then.
 #[derive(Debug)]
 pub struct Invocation {
-    /// The event, as Lambda delivered it (valid JSON, not yet decoded).
-    pub payload: Box<RawValue>,
+    payload: String,
+    source: EventSource,
+    signals: Signals,
     /// The invocation's context.
     pub ctx: Ctx,
 }
 
 impl Invocation {
-    /// An invocation of `payload` (which must be valid JSON) with `ctx`.
+    /// An invocation of the event `payload` (JSON text, as Lambda sent it)
+    /// with `ctx`.
     ///
     /// ```
-    /// let inv = halo::Invocation::from_json(r#"{"hello":"world"}"#, halo::Ctx::for_test()).unwrap();
-    /// assert_eq!(inv.payload.get(), r#"{"hello":"world"}"#);
-    /// assert!(halo::Invocation::from_json("{oops", halo::Ctx::for_test()).is_err());
+    /// use halo::event::EventSource;
+    ///
+    /// let inv = halo::Invocation::new(r#"{"Records":[{"eventSource":"aws:sqs"}]}"#, halo::Ctx::for_test());
+    /// assert_eq!(inv.source(), EventSource::Sqs);
+    /// assert_eq!(inv.payload(), r#"{"Records":[{"eventSource":"aws:sqs"}]}"#);
     /// ```
-    pub fn from_json(payload: &str, ctx: Ctx) -> Result<Invocation, serde_json::Error> {
-        Ok(Invocation { payload: serde_json::from_str(payload)?, ctx })
+    pub fn new(payload: impl Into<String>, ctx: Ctx) -> Invocation {
+        let payload = payload.into();
+        let scanned = scan(&payload);
+        Invocation { payload, source: scanned.source, signals: scanned.signals, ctx }
+    }
+
+    /// The event's JSON text.
+    pub fn payload(&self) -> &str {
+        &self.payload
+    }
+
+    /// Where the event came from, decided when the invocation was made.
+    pub fn source(&self) -> EventSource {
+        self.source
+    }
+
+    /// The correlation fields the scan found (taken once, by the
+    /// correlation layer).
+    pub(crate) fn take_signals(&mut self) -> Signals {
+        std::mem::take(&mut self.signals)
     }
 }

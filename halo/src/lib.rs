@@ -33,6 +33,7 @@ mod context;
 pub mod correlation;
 mod error;
 mod error_from;
+pub mod event;
 mod function;
 mod handler;
 pub mod http;
@@ -48,6 +49,7 @@ pub mod platform;
 mod public_text;
 pub mod retry;
 mod runtime;
+mod runtime_api;
 pub mod saga;
 pub mod timeout;
 
@@ -58,7 +60,8 @@ pub use handler::{HandlerFn, HandlerService, StatefulHandlerFn, decode_body, dec
 pub use init_error::describe_init_error;
 pub use invocation::Invocation;
 pub use options::Options;
-pub use runtime::{run, run_with_init, run_with_options, serve_lambda};
+pub use runtime::{run, run_with_init, run_with_options};
+pub use runtime_api::serve_lambda;
 
 /// Marks an `async fn(E, &Ctx) -> Result<R, Err>` as the function's handler
 /// and generates `main`.

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use tower::ServiceExt;
 
-use crate::context::{Ctx, take_cold_start};
+use crate::context::{Ctx, InvocationStart, epoch_ms_now};
 use crate::function::FunctionInfo;
 use crate::invocation::Invocation;
 use crate::layers::InvocationService;
@@ -139,14 +139,18 @@ pub async fn execute(service: InvocationService, command: Command, timeout_margi
                 return ExitCode::from(2);
             }
         };
-        let ctx = local_ctx(timeout, timeout_margin);
-        let invocation = match Invocation::from_json(&text, ctx) {
-            Ok(invocation) => invocation,
-            Err(err) => {
-                tracing::error!(event_source = %source, "the event is not valid JSON: {err}");
-                return ExitCode::from(2);
-            }
-        };
+        if let Err(err) = serde_json::from_str::<serde::de::IgnoredAny>(&text) {
+            tracing::error!(event_source = %source, "the event is not valid JSON: {err}");
+            return ExitCode::from(2);
+        }
+        let ctx = Ctx::for_invocation(InvocationStart {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            deadline_epoch_ms: epoch_ms_now().saturating_add(timeout.as_millis() as u64),
+            invoked_function_arn: None,
+            xray_trace_id: None,
+            timeout_margin,
+        });
+        let invocation = Invocation::new(text, ctx);
         match service.clone().oneshot(invocation).await {
             Ok(response) => println!("{}", response.get()),
             Err(err) => {
@@ -169,19 +173,6 @@ fn read_event(source: &EventSource) -> Result<String, String> {
             Ok(text)
         }
     }
-}
-
-/// A synthetic context like Lambda's, for a local invocation.
-fn local_ctx(timeout: Duration, margin: Duration) -> Ctx {
-    let function = FunctionInfo::shared();
-    let arn = format!("arn:aws:lambda:local:000000000000:function:{}", function.name);
-    Ctx::builder(uuid::Uuid::new_v4().to_string())
-        .invoked_function_arn(arn)
-        .timeout(timeout)
-        .cold_start(take_cold_start())
-        .function(function)
-        .timeout_margin(margin)
-        .build()
 }
 
 #[cfg(test)]

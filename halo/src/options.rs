@@ -63,7 +63,8 @@ impl Options {
     /// callers may be anyone).
     ///
     /// ```
-    /// use halo::correlation::{EventSource, TrustedSources};
+    /// use halo::correlation::TrustedSources;
+    /// use halo::event::EventSource;
     ///
     /// // An internal API behind IAM auth: let its callers sample the chain.
     /// let options = halo::Options::from_env().trusted_debug_sources(TrustedSources::default().with(EventSource::ApiGatewayV1));

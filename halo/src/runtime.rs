@@ -11,17 +11,14 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::value::RawValue;
-use tower::ServiceExt;
 
-use crate::context::{Ctx, take_cold_start};
-use crate::error::{Error, IntoError};
-use crate::function::FunctionInfo;
+use crate::context::Ctx;
+use crate::error::IntoError;
 use crate::handler::{HandlerFn, HandlerService, StatefulHandlerFn};
-use crate::invocation::Invocation;
-use crate::layers::{InvocationService, stack};
+use crate::layers::stack;
 use crate::local::{self, Command};
 use crate::options::Options;
+use crate::runtime_api::{report_init_error, serve_lambda};
 
 /// Runs `handler` for every invocation of this container.
 ///
@@ -161,70 +158,5 @@ impl Mode {
             return Ok(Mode::Lambda);
         }
         local::parse_args(std::env::args().skip(1)).map(Mode::Local)
-    }
-}
-
-const REQUIRED_LAMBDA_VARS: [&str; 3] =
-    ["AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"];
-
-/// Serves invocations from the Lambda Runtime API until it goes away.
-///
-/// Use this to run a custom stack (see [`crate::layers`]); [`run`] and
-/// [`run_with_init`] call it for you.
-pub async fn serve_lambda(service: InvocationService, options: &Options) -> ExitCode {
-    let missing: Vec<&str> = REQUIRED_LAMBDA_VARS.iter().copied().filter(|v| std::env::var_os(v).is_none()).collect();
-    let memory_ok = std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").map(|m| m.parse::<i32>().is_ok()).unwrap_or(true);
-    if !missing.is_empty() || !memory_ok {
-        tracing::error!(missing = ?missing, "the Lambda environment is incomplete: these variables must be set (and the memory size a number)");
-        return ExitCode::FAILURE;
-    }
-    let function = FunctionInfo::shared();
-    let margin = options.timeout_margin;
-    let adapter = tower::service_fn(move |event: lambda_runtime::LambdaEvent<Box<RawValue>>| {
-        let (payload, context) = event.into_parts();
-        let ctx = Ctx::builder(context.request_id)
-            .invoked_function_arn(context.invoked_function_arn)
-            .xray_trace_id(context.xray_trace_id)
-            .deadline_epoch_ms(context.deadline)
-            .cold_start(take_cold_start())
-            .function(function.clone())
-            .timeout_margin(margin)
-            .build();
-        service.clone().oneshot(Invocation { payload, ctx })
-    });
-    let adapter = tower::ServiceBuilder::new().map_err(to_diagnostic).service(adapter);
-    match lambda_runtime::Runtime::new(adapter).run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            tracing::error!(error_cause = %err, "the Lambda runtime stopped");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// The Lambda error for a halo error: `errorType` is the code, the message
-/// is the public one (never the internal cause).
-fn to_diagnostic(err: Error) -> lambda_runtime::Diagnostic {
-    lambda_runtime::Diagnostic { error_type: err.code().to_owned(), error_message: err.message().to_owned() }
-}
-
-/// Tells the Runtime API that initialisation failed (best effort).
-async fn report_init_error(message: &str) {
-    use lambda_runtime_api_client::body::Body;
-
-    let body = serde_json::json!({ "errorType": "Runtime.InitError", "errorMessage": message }).to_string();
-    let request = lambda_runtime_api_client::build_request()
-        .method("POST")
-        .uri("/2018-06-01/runtime/init/error")
-        .header("lambda-runtime-function-error-type", "Runtime.InitError")
-        .header("content-type", "application/json")
-        .body(Body::from(body));
-    let sent = match (lambda_runtime_api_client::Client::builder().build(), request) {
-        (Ok(client), Ok(request)) => client.call(request).await.map(|_| ()),
-        (Err(err), _) => Err(err.into()),
-        (_, Err(err)) => Err(err.into()),
-    };
-    if let Err(err) = sent {
-        tracing::warn!(error_cause = %err, "could not report the init error to the Runtime API");
     }
 }

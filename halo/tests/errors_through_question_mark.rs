@@ -78,7 +78,7 @@ fn a_rolled_back_saga_answers_409_through_the_stack() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let response = runtime.block_on(async {
         let mut stack = halo::layers::stack(HandlerService::new(book), &halo::Options::default());
-        let invocation = Invocation::from_json(event, Ctx::for_test()).unwrap();
+        let invocation = Invocation::new(event, Ctx::for_test());
         stack.ready().await.unwrap().call(invocation).now_or_never().unwrap().unwrap()
     });
     let response: serde_json::Value = serde_json::from_str(response.get()).unwrap();

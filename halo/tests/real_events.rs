@@ -182,7 +182,7 @@ fn invoke(kind: Kind, event: &str) -> (Result<Value, Error>, Vec<Value>) {
             let mut stack = halo::layers::stack(service(kind), &halo::Options::default());
             let ctx =
                 Ctx::builder("8f7c7a0e-2a5e-4c1b-9d7e-0b7f6b1c2d3e").timeout(std::time::Duration::from_secs(5)).build();
-            let invocation = Invocation::from_json(event, ctx).expect("fixtures are JSON");
+            let invocation = Invocation::new(event, ctx);
             let call = stack.ready().await.unwrap().call(invocation);
             std::panic::AssertUnwindSafe(call).catch_unwind().await.expect("the stack never panics")
         })

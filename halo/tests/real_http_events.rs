@@ -74,7 +74,7 @@ fn invoke(event: &Value) -> Answer {
         runtime.block_on(async {
             let service = HandlerService::with_state(router(), halo::http::handle_event);
             let mut stack = halo::layers::stack(service, &halo::Options::default());
-            let invocation = Invocation::from_json(&event.to_string(), Ctx::for_test()).unwrap();
+            let invocation = Invocation::new(event.to_string(), Ctx::for_test());
             let call = stack.ready().await.unwrap().call(invocation);
             std::panic::AssertUnwindSafe(call).catch_unwind().await.expect("no panic")
         })

@@ -107,6 +107,15 @@ impl RuntimeApi {
         timeout: Duration,
         headers: &[(&str, &str)],
     ) -> Outcome {
+        self.send(event.to_string(), timeout, headers).await
+    }
+
+    /// Sends `body` as it is (it need not be JSON), as [`RuntimeApi::invoke`].
+    pub async fn invoke_raw(&self, body: &str, timeout: Duration) -> Outcome {
+        self.send(body.to_owned(), timeout, &[]).await
+    }
+
+    async fn send(&self, body: String, timeout: Duration, headers: &[(&str, &str)]) -> Outcome {
         let request_id = format!("req-{}", unique());
         let deadline_ms = now_ms() + timeout.as_millis() as u64;
         let (tx, rx) = oneshot::channel();
@@ -115,7 +124,7 @@ impl RuntimeApi {
             state.waiting.insert(request_id.clone(), (deadline_ms, tx));
             state.queue.push_back(Pending {
                 request_id: request_id.clone(),
-                body: event.to_string(),
+                body,
                 deadline_ms,
                 headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             });

@@ -28,7 +28,14 @@ async fn malformed_payload_fails_with_a_clear_error_and_the_next_invocation_work
 
     let unknown = api.invoke(&json!({ "action": "launch" }), TIMEOUT).await;
     assert_eq!(unknown.body["errorType"], "InvalidEvent");
-    assert!(unknown.body["errorMessage"].as_str().unwrap().contains("launch"));
+    let message = unknown.body["errorMessage"].as_str().unwrap();
+    assert!(message.contains("`action`") && message.contains("unknown variant"), "names the field: {message}");
+    assert!(!message.contains("launch"), "never quotes what was sent: {message}");
+
+    // Not JSON at all: the same clear error, and the container goes on.
+    let not_json = api.invoke_raw(r#"{"action": "echo", oops"#, TIMEOUT).await;
+    assert_eq!(not_json.body["errorType"], "InvalidEvent", "{:?}", not_json.body);
+    assert!(not_json.body["errorMessage"].as_str().unwrap().starts_with("the event is not JSON"));
 
     let good = api.invoke(&json!({ "action": "echo", "value": 1 }), TIMEOUT).await;
     assert!(good.success, "{:?}", good.body);

@@ -12,7 +12,8 @@ use super::data::RecordData;
 use super::options::BatchOptions;
 use super::record::{run_record, with_retries};
 use super::response::{BatchResponse, finish};
-use crate::correlation::{EventSource, Incoming, names};
+use crate::correlation::{Incoming, names};
+use crate::event::EventSource;
 use crate::{Error, IntoError};
 
 /// An SQS event whose message bodies are JSON of type `T` (or, with

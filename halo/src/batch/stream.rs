@@ -14,7 +14,8 @@ use super::data::RecordData;
 use super::options::BatchOptions;
 use super::record::{run_record, with_retries};
 use super::response::{BatchResponse, finish};
-use crate::correlation::{EventSource, Incoming, extract};
+use crate::correlation::{Incoming, extract};
+use crate::event::EventSource;
 use crate::{Error, IntoError};
 
 /// A Kinesis event whose record data is JSON of type `T`, or with
@@ -62,7 +63,7 @@ impl<T: RecordData> Kinesis<T> {
             let incoming = std::str::from_utf8(&record.kinesis.data.0)
                 .ok()
                 .and_then(|t| RawValue::from_string(t.to_owned()).ok())
-                .map(|raw| extract(&raw))
+                .map(|raw| extract(raw.get()))
                 .map(|mut incoming| {
                     incoming.source = EventSource::Kinesis;
                     incoming.fallback_ids.clear();

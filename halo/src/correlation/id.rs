@@ -29,10 +29,3 @@ pub fn is_valid_id(id: &str) -> bool {
 pub fn generate_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
-
-/// The `Root=` part of an `X-Amzn-Trace-Id` header
-/// (`Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1` gives
-/// `1-5759e988-bd862e3fe1be46a994272793`).
-pub(crate) fn trace_root(header: &str) -> Option<&str> {
-    header.split(';').find_map(|part| part.trim().strip_prefix("Root="))
-}

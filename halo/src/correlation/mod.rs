@@ -11,27 +11,15 @@
 
 mod extract;
 mod id;
-mod probe;
 pub mod propagate;
-mod source;
 mod trust;
 
+pub use crate::event::names;
 pub use extract::{extract, extract_record};
 pub use id::{MAX_LEN, generate_id, is_valid_id};
-pub use source::EventSource;
 pub use trust::{TRUSTED_SOURCES_ENV, TrustedSources};
 
-use serde_json::value::RawValue;
-
-/// The wire names halo reads and writes.
-pub mod names {
-    /// The correlation id.
-    pub const CORRELATION_ID: &str = "x-correlation-id";
-    /// The debug-sampling decision (`"true"` / `"false"`).
-    pub const DEBUG: &str = "debug-log-enabled";
-    /// The calling service's name.
-    pub const USER_AGENT: &str = "x-user-agent";
-}
+use crate::event::EventSource;
 
 /// What an incoming event says about correlation, before validation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,15 +55,15 @@ impl Incoming {
 /// Extractors are tried in order before halo's own; the first `Some` wins.
 ///
 /// ```
-/// use serde_json::value::RawValue;
-/// use halo::correlation::{EventSource, Extractor, Incoming};
+/// use halo::correlation::{Extractor, Incoming};
+/// use halo::event::EventSource;
 ///
 /// /// Our batch jobs carry the id in `job.trace`.
 /// struct JobExtractor;
 ///
 /// impl Extractor for JobExtractor {
-///     fn extract(&self, event: &RawValue) -> Option<Incoming> {
-///         let value: serde_json::Value = serde_json::from_str(event.get()).ok()?;
+///     fn extract(&self, event: &str) -> Option<Incoming> {
+///         let value: serde_json::Value = serde_json::from_str(event).ok()?;
 ///         let id = value.pointer("/job/trace")?.as_str()?.to_owned();
 ///         Some(Incoming::new(EventSource::Direct, Some(id), None, None))
 ///     }
@@ -83,7 +71,7 @@ impl Incoming {
 /// ```
 pub trait Extractor: Send + Sync + 'static {
     /// The correlation data of `event`, or `None` to let the next extractor try.
-    fn extract(&self, event: &RawValue) -> Option<Incoming>;
+    fn extract(&self, event: &str) -> Option<Incoming>;
 }
 
 /// The correlation of one invocation, after validation and sampling.
@@ -138,7 +126,8 @@ impl Rejected {
 /// Returns the rejection reason when an incoming id was replaced.
 ///
 /// ```
-/// use halo::correlation::{EventSource, Incoming, Rejected, decide};
+/// use halo::correlation::{Incoming, Rejected, decide};
+/// use halo::event::EventSource;
 ///
 /// let incoming = Incoming::new(EventSource::Direct, Some("bad id\n".into()), Some(true), None);
 /// let (correlation, rejected) = decide(incoming, 0.0);

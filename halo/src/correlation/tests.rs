@@ -6,6 +6,11 @@ use serde_json::value::RawValue;
 
 use super::*;
 
+/// The extraction of an event's JSON text (shadows the glob import).
+fn extract(event: &RawValue) -> Incoming {
+    super::extract(event.get())
+}
+
 fn event(name: &str) -> Box<RawValue> {
     let path = format!("{}/tests/events/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));

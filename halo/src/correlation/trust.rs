@@ -1,6 +1,6 @@
 //! Which event sources may switch on debug logging for an invocation.
 
-use super::EventSource;
+use crate::event::EventSource;
 
 /// The event sources whose incoming `debug-log-enabled: true` halo honours.
 ///
@@ -18,7 +18,8 @@ use super::EventSource;
 /// HTTP sources, `internal` for the default set, `all`, `none`).
 ///
 /// ```
-/// use halo::correlation::{EventSource, TrustedSources};
+/// use halo::correlation::TrustedSources;
+/// use halo::event::EventSource;
 ///
 /// let default = TrustedSources::default();
 /// assert!(default.contains(EventSource::Sqs));

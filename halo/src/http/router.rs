@@ -7,14 +7,16 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 use serde_json::value::RawValue;
 use tower::ServiceExt;
 
-use crate::correlation::{EventSource, names};
+use crate::context::{InvocationStart, epoch_ms_now};
+use crate::correlation::names;
+use crate::event::EventSource;
 use crate::{Ctx, Error};
 
 /// Serves `router` with halo's stack: on Lambda when
@@ -102,10 +104,15 @@ async fn serve_from_args(router: Router, args: &[String]) -> ExitCode {
     }
 }
 
+/// How long a request may take in serve mode.
+const SERVE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Serves `router` on `listener` with halo's layers: each request gets its
-/// own [`Ctx`] (a generated request id, a 30 s deadline) and correlation.
+/// own [`Ctx`] (a generated request id, a 30 s deadline, the timeout margin
+/// of [`Options::from_env`](crate::Options::from_env)) and correlation.
 pub async fn serve(router: Router, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    let router = with_halo_layers(router).layer(middleware::from_fn(local_context));
+    let margin = crate::Options::from_env().timeout_margin;
+    let router = with_halo_layers(router).layer(middleware::from_fn_with_state(margin, local_context));
     axum::serve(listener, router).await
 }
 
@@ -174,7 +181,7 @@ async fn access_log(request: Request, next: Next) -> Response {
 
 /// Serve mode: a fresh context per request, its correlation from the
 /// `x-correlation-id` / `debug-log-enabled` headers, echoed back.
-async fn local_context(request: Request, next: Next) -> Response {
+async fn local_context(State(margin): State<Duration>, request: Request, next: Next) -> Response {
     let incoming = {
         // In a block: `Request` is not `Sync`, so no borrow of it may live
         // across the `await` below.
@@ -194,7 +201,13 @@ async fn local_context(request: Request, next: Next) -> Response {
     };
     let (correlation, _) = crate::correlation::decide(incoming, crate::log::debug_sample_rate());
     let id = correlation.id.clone();
-    let ctx = Ctx::builder(crate::correlation::generate_id()).timeout(Duration::from_secs(30)).build();
+    let ctx = Ctx::for_invocation(InvocationStart {
+        request_id: crate::correlation::generate_id(),
+        deadline_epoch_ms: epoch_ms_now().saturating_add(SERVE_TIMEOUT.as_millis() as u64),
+        invoked_function_arn: None,
+        xray_trace_id: None,
+        timeout_margin: margin,
+    });
     ctx.set_correlation(correlation);
     let mut request = request;
     request.extensions_mut().insert(ctx.clone());

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
-use crate::correlation::{self, Extractor, TrustedSources};
+use crate::correlation::{self, Extractor, Incoming, TrustedSources};
 use crate::invocation::Invocation;
 
 /// Reads the correlation id, debug-sampling decision and caller from the
@@ -77,12 +77,20 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, inv: Invocation) -> S::Future {
-        let mut incoming = self
-            .extractors
-            .iter()
-            .find_map(|extractor| extractor.extract(&inv.payload))
-            .unwrap_or_else(|| correlation::extract(&inv.payload));
+    fn call(&mut self, mut inv: Invocation) -> S::Future {
+        let source = inv.source();
+        let signals = inv.take_signals();
+        let mut incoming = match self.extractors.iter().find_map(|extractor| extractor.extract(inv.payload())) {
+            // The source is the invocation's, whatever an extractor says.
+            Some(found) => Incoming { source, ..found },
+            None => Incoming {
+                source,
+                correlation_id: signals.correlation_id,
+                debug: signals.debug,
+                caller: signals.caller,
+                fallback_ids: signals.fallback_ids,
+            },
+        };
         if !self.trusted.contains(incoming.source) {
             incoming.debug = None;
         }

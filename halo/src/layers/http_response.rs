@@ -7,8 +7,9 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use crate::BoxFuture;
-use crate::correlation::{Correlation, EventSource, names};
+use crate::correlation::{Correlation, names};
 use crate::error::Error;
+use crate::event::EventSource;
 use crate::invocation::Invocation;
 
 /// For HTTP events (API Gateway REST and HTTP APIs, ALB, function URLs):
@@ -51,7 +52,8 @@ where
     }
 
     fn call(&mut self, inv: Invocation) -> Self::Future {
-        let correlation = inv.ctx.correlation().filter(|c| c.source.is_http()).cloned();
+        let is_http = inv.source().is_http();
+        let correlation = inv.ctx.correlation().filter(|_| is_http).cloned();
         let ctx = inv.ctx.clone();
         let future = self.inner.call(inv);
         let Some(correlation) = correlation else { return Box::pin(future) };
@@ -68,7 +70,8 @@ where
 /// The proxy response for `err` in the shape `correlation.source` expects.
 ///
 /// ```
-/// use halo::correlation::{Correlation, EventSource};
+/// use halo::correlation::Correlation;
+/// use halo::event::EventSource;
 ///
 /// let mut correlation = Correlation::new("c-42");
 /// correlation.source = EventSource::ApiGatewayV1;
@@ -96,7 +99,7 @@ pub fn error_response(err: &Error, correlation: &Correlation) -> Box<RawValue> {
 /// headers, `multiValueHeaders`.
 ///
 /// ```
-/// use halo::correlation::EventSource;
+/// use halo::event::EventSource;
 ///
 /// let response = halo::layers::proxy_response(201, &[("content-type", "text/plain")], "made".into(), false, EventSource::Alb { multi_value: true });
 /// let response: serde_json::Value = serde_json::from_str(response.get()).unwrap();

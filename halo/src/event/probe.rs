@@ -1,4 +1,4 @@
-//! Reading the few fields correlation needs from an event in one pass,
+//! Reading the few fields the event scan needs in one pass,
 //! without building a `serde_json::Value`: lenient visitors descend only into
 //! the objects that matter and skip the rest. Anything of an unexpected
 //! shape is simply absent: extraction never fails.

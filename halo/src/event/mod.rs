@@ -1,0 +1,32 @@
+//! What kind of event an invocation received, decided once.
+//!
+//! [`Invocation::new`](crate::Invocation::new) scans the event's JSON once:
+//! the scan tells the [`EventSource`] (API Gateway REST or HTTP API, ALB,
+//! Function URL, SQS, SNS, EventBridge, Kinesis, DynamoDB Streams, direct)
+//! and picks up the few fields correlation needs on the way, without
+//! building a `serde_json::Value`. Every layer after it (correlation, the
+//! HTTP response shape) reads the invocation's source instead of looking
+//! at the event again.
+
+mod probe;
+mod scan;
+mod source;
+
+pub use scan::detect;
+pub(crate) use scan::{Scan, Signals, scan, scan_record};
+pub use source::EventSource;
+
+/// The wire names halo reads from events and writes on outgoing calls: as
+/// HTTP headers, SQS/SNS message attributes, fields of an EventBridge
+/// `detail`, or top-level fields of a direct-invoke payload.
+pub mod names {
+    /// The correlation id.
+    pub const CORRELATION_ID: &str = "x-correlation-id";
+    /// The debug-sampling decision (`"true"` / `"false"`).
+    pub const DEBUG: &str = "debug-log-enabled";
+    /// The calling service's name.
+    pub const USER_AGENT: &str = "x-user-agent";
+    /// The X-Ray trace header of HTTP events, whose `Root` is a fallback
+    /// correlation id.
+    pub const TRACE: &str = "x-amzn-trace-id";
+}

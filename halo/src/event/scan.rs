@@ -1,0 +1,311 @@
+//! The one pass over an event: its source, and the correlation fields it
+//! carries for each source.
+
+use serde::de::MapAccess;
+
+use super::EventSource;
+use super::names;
+use super::probe::{Collect, First, Lenient, Scalar, present, read};
+
+/// What an event says about correlation, as sent (not yet validated).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Signals {
+    pub(crate) correlation_id: Option<String>,
+    pub(crate) debug: Option<bool>,
+    pub(crate) caller: Option<String>,
+    /// For HTTP events: the request id, then the trace root.
+    pub(crate) fallback_ids: Vec<String>,
+}
+
+/// The result of the scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Scan {
+    pub(crate) source: EventSource,
+    pub(crate) signals: Signals,
+}
+
+/// The source of an event, from its shape.
+///
+/// | source | told by |
+/// |---|---|
+/// | API Gateway REST API | `requestContext` and `httpMethod` |
+/// | API Gateway HTTP API / Function URL | `requestContext.http` (a `.lambda-url.` domain is a Function URL) |
+/// | ALB | `requestContext.elb` (multi-value when only `multiValueHeaders` is there) |
+/// | SQS, SNS, Kinesis, DynamoDB Streams | `Records[0].eventSource` |
+/// | EventBridge | `detail` and `detail-type` |
+/// | direct invoke | anything else, including text that is not JSON |
+///
+/// ```
+/// use halo::event::{EventSource, detect};
+///
+/// assert_eq!(detect(r#"{"Records":[{"eventSource":"aws:sqs","body":"{}"}]}"#), EventSource::Sqs);
+/// assert_eq!(detect(r#"{"version":"2.0","requestContext":{"http":{"method":"GET"}}}"#), EventSource::ApiGatewayV2);
+/// assert_eq!(detect("not json"), EventSource::Direct);
+/// ```
+pub fn detect(event: &str) -> EventSource {
+    scan(event).source
+}
+
+/// Scans `event` once: its source and correlation fields. Nothing here
+/// fails: missing or oddly shaped data is just absent.
+pub(crate) fn scan(event: &str) -> Scan {
+    let top: Top = read(event);
+    if top.has_context {
+        return from_http(top);
+    }
+    if top.has_records {
+        let scan = top.record.into_scan();
+        return match scan.source {
+            EventSource::Sns | EventSource::Direct => scan,
+            // A batch: its first record's id is that record's, not the
+            // invocation's.
+            source => Scan { source, signals: Signals::default() },
+        };
+    }
+    if top.has_detail && top.has_detail_type {
+        return Scan { source: EventSource::EventBridge, signals: top.detail.into_signals() };
+    }
+    Scan { source: EventSource::Direct, signals: top.direct.into_signals() }
+}
+
+/// Scans one SQS or SNS record (or any record of a batch).
+pub(crate) fn scan_record(record: &str) -> Scan {
+    read::<Record>(record).into_scan()
+}
+
+/// The `Root=` part of an `X-Amzn-Trace-Id` header
+/// (`Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1` gives
+/// `1-5759e988-bd862e3fe1be46a994272793`).
+fn trace_root(header: &str) -> Option<&str> {
+    header.split(';').find_map(|part| part.trim().strip_prefix("Root="))
+}
+
+fn from_http(top: Top) -> Scan {
+    let context = top.context;
+    let source = if context.elb {
+        EventSource::Alb { multi_value: top.has_multi && !top.has_headers }
+    } else if context.http {
+        let on_function_url = matches!(&context.domain, Scalar::Text(domain) if domain.contains(".lambda-url."));
+        if on_function_url { EventSource::FunctionUrl } else { EventSource::ApiGatewayV2 }
+    } else if top.has_http_method {
+        EventSource::ApiGatewayV1
+    } else {
+        EventSource::Direct
+    };
+    let headers = if top.headers.is_empty() { top.multi } else { top.headers };
+    let trace_root = headers.trace.text().and_then(|t| trace_root(&t).map(str::to_owned));
+    let mut signals = headers.fields.into_signals();
+    signals.fallback_ids = context.request_id.text().into_iter().chain(trace_root).collect();
+    Scan { source, signals }
+}
+
+/// The top level of any event.
+#[derive(Default)]
+struct Top {
+    has_headers: bool,
+    headers: Headers,
+    has_multi: bool,
+    multi: Headers,
+    has_context: bool,
+    context: RequestContext,
+    has_records: bool,
+    record: Record,
+    has_detail: bool,
+    detail: Fields,
+    has_detail_type: bool,
+    has_http_method: bool,
+    direct: Fields,
+}
+
+impl<'de> Collect<'de> for Top {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+        match key {
+            "headers" => (self.has_headers, self.headers) = (true, map.next_value::<Lenient<Headers>>()?.0),
+            "multiValueHeaders" => (self.has_multi, self.multi) = (true, map.next_value::<Lenient<Headers>>()?.0),
+            "requestContext" => (self.has_context, self.context) = (true, map.next_value::<Lenient<_>>()?.0),
+            "Records" => (self.has_records, self.record) = (true, map.next_value::<First<Record>>()?.0),
+            "detail" => (self.has_detail, self.detail) = (true, map.next_value::<Lenient<Fields>>()?.0),
+            "detail-type" => self.has_detail_type = present(map)?,
+            "httpMethod" => self.has_http_method = present(map)?,
+            _ => return self.direct.field(key, map),
+        }
+        Ok(true)
+    }
+}
+
+/// `x-correlation-id`, `debug-log-enabled` and `x-user-agent` as fields of
+/// an object (direct invoke, EventBridge `detail`), exact names.
+#[derive(Default)]
+struct Fields {
+    id: Scalar,
+    debug: Scalar,
+    agent: Scalar,
+}
+
+impl Fields {
+    fn into_signals(self) -> Signals {
+        Signals {
+            correlation_id: self.id.text(),
+            debug: self.debug.flag(),
+            caller: self.agent.text(),
+            fallback_ids: Vec::new(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.id == Scalar::Absent && self.debug == Scalar::Absent && self.agent == Scalar::Absent
+    }
+}
+
+impl<'de> Collect<'de> for Fields {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+        match key {
+            names::CORRELATION_ID => self.id = map.next_value()?,
+            names::DEBUG => self.debug = map.next_value()?,
+            names::USER_AGENT => self.agent = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+/// The same fields as HTTP headers: any case, single or multi-value, plus
+/// the trace header.
+#[derive(Default)]
+struct Headers {
+    fields: Fields,
+    trace: Scalar,
+}
+
+impl Headers {
+    fn is_empty(&self) -> bool {
+        self.fields.is_empty() && self.trace == Scalar::Absent
+    }
+}
+
+impl<'de> Collect<'de> for Headers {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+        if key.eq_ignore_ascii_case(names::TRACE) {
+            self.trace = map.next_value()?;
+            return Ok(true);
+        }
+        match [names::CORRELATION_ID, names::DEBUG, names::USER_AGENT].into_iter().find(|n| n.eq_ignore_ascii_case(key))
+        {
+            Some(name) => self.fields.field(name, map),
+            None => Ok(false),
+        }
+    }
+}
+
+/// What tells HTTP sources apart, and the API Gateway request id.
+#[derive(Default)]
+struct RequestContext {
+    elb: bool,
+    http: bool,
+    request_id: Scalar,
+    domain: Scalar,
+}
+
+impl<'de> Collect<'de> for RequestContext {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+        match key {
+            "elb" => self.elb = present(map)?,
+            "http" => self.http = present(map)?,
+            "requestId" => self.request_id = map.next_value()?,
+            "domainName" => self.domain = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+/// One record of an SQS, SNS, Kinesis or DynamoDB Streams batch.
+#[derive(Default)]
+struct Record {
+    source: Scalar,
+    attributes: Attributes,
+    sns: Sns,
+}
+
+impl Record {
+    fn into_scan(self) -> Scan {
+        let source = match self.source.text().as_deref() {
+            Some("aws:sqs") => EventSource::Sqs,
+            Some("aws:sns") => EventSource::Sns,
+            Some("aws:kinesis") => EventSource::Kinesis,
+            Some("aws:dynamodb") => EventSource::DynamoDbStream,
+            _ => EventSource::Direct,
+        };
+        let attributes = if source == EventSource::Sns { self.sns.attributes } else { self.attributes };
+        let signals = Signals {
+            correlation_id: attributes.id.0.text(),
+            debug: attributes.debug.0.flag(),
+            caller: attributes.agent.0.text(),
+            fallback_ids: Vec::new(),
+        };
+        Scan { source, signals }
+    }
+}
+
+impl<'de> Collect<'de> for Record {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+        match key {
+            "eventSource" | "EventSource" => self.source = map.next_value()?,
+            "messageAttributes" => self.attributes = map.next_value::<Lenient<_>>()?.0,
+            "Sns" => self.sns = map.next_value::<Lenient<_>>()?.0,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+/// The `Sns` object of an SNS record.
+#[derive(Default)]
+struct Sns {
+    attributes: Attributes,
+}
+
+impl<'de> Collect<'de> for Sns {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+        if key != "MessageAttributes" {
+            return Ok(false);
+        }
+        self.attributes = map.next_value::<Lenient<_>>()?.0;
+        Ok(true)
+    }
+}
+
+/// SQS or SNS message attributes.
+#[derive(Default)]
+struct Attributes {
+    id: AttributeValue,
+    debug: AttributeValue,
+    agent: AttributeValue,
+}
+
+impl<'de> Collect<'de> for Attributes {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+        let slot = match key {
+            names::CORRELATION_ID => &mut self.id,
+            names::DEBUG => &mut self.debug,
+            names::USER_AGENT => &mut self.agent,
+            _ => return Ok(false),
+        };
+        *slot = map.next_value::<Lenient<AttributeValue>>()?.0;
+        Ok(true)
+    }
+}
+
+/// One attribute: `{"stringValue": ..}` (SQS) or `{"Value": ..}` (SNS).
+#[derive(Default)]
+struct AttributeValue(Scalar);
+
+impl<'de> Collect<'de> for AttributeValue {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+        if key != "stringValue" && key != "Value" {
+            return Ok(false);
+        }
+        self.0 = map.next_value()?;
+        Ok(true)
+    }
+}
