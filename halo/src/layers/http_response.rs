@@ -3,8 +3,9 @@
 
 use std::task::{Context as TaskContext, Poll};
 
+use std::borrow::Cow;
+
 use serde_json::value::RawValue;
-use serde_json::{Map, Value, json};
 
 use crate::BoxFuture;
 use crate::correlation::{Correlation, names};
@@ -185,40 +186,136 @@ fn fallback_response() -> Box<RawValue> {
 /// Adds `x-correlation-id` to a handler's proxy response (to
 /// `multiValueHeaders` when that is what the response uses). A response
 /// that is not a JSON object with a `statusCode` is returned unchanged.
+///
+/// Whether the header is there is decided on the header maps: the text
+/// `x-correlation-id` may be anywhere (a body, another header's value).
+/// The response is read once at its top level and written once; the
+/// values it keeps are copied as they are.
 fn with_correlation_header(response: Box<RawValue>, correlation: &Correlation) -> Box<RawValue> {
-    type Fields = std::collections::BTreeMap<String, Box<RawValue>>;
-    // Whether the header is there is decided on the header map: the text
-    // `x-correlation-id` may be anywhere (a body, another header's value).
-    let Ok(mut fields) = serde_json::from_str::<Fields>(response.get()) else { return response };
-    if !fields.contains_key("statusCode") {
+    let Ok(Entries(fields)) = serde_json::from_str::<Entries<'_>>(response.get()) else { return response };
+    let field = |name: &str| fields.iter().find(|(k, _)| k.as_ref() == name).map(|(_, v)| *v);
+    if field("statusCode").is_none() {
         return response;
     }
-    let names_it = |key: &str| {
-        fields
-            .get(key)
-            .and_then(|raw| serde_json::from_str::<Map<String, Value>>(raw.get()).ok())
-            .is_some_and(|headers| headers.keys().any(|k| k.eq_ignore_ascii_case(names::CORRELATION_ID)))
+    let header_map = |name: &str| field(name).and_then(|raw| serde_json::from_str::<Entries<'_>>(raw.get()).ok());
+    let (headers, multi) = (header_map("headers"), header_map("multiValueHeaders"));
+    let names_it = |map: &Option<Entries<'_>>| {
+        map.as_ref().is_some_and(|m| m.0.iter().any(|(k, _)| k.eq_ignore_ascii_case(names::CORRELATION_ID)))
     };
-    if names_it("headers") || names_it("multiValueHeaders") {
+    if names_it(&headers) || names_it(&multi) {
         return response;
     }
-    let is_null_or_absent = |key: &str| fields.get(key).is_none_or(|v| v.get() == "null");
-    let multi_has_entries = fields.get("multiValueHeaders").is_some_and(|v| v.get().trim_start().starts_with("{\""));
-    let uses_multi = (is_null_or_absent("headers") && multi_has_entries)
+    let multi_has_entries = multi.as_ref().is_some_and(|m| !m.0.is_empty());
+    let uses_multi = (headers.is_none() && multi_has_entries)
         || matches!(correlation.source, EventSource::Alb { multi_value: true });
-    let (key, value) =
-        if uses_multi { ("multiValueHeaders", json!([correlation.id])) } else { ("headers", json!(correlation.id)) };
-    let mut headers = match fields.get(key).map(|raw| serde_json::from_str::<Value>(raw.get())) {
-        Some(Ok(Value::Object(headers))) => headers,
-        _ => Map::new(),
+    let (key, existing) = if uses_multi { ("multiValueHeaders", multi) } else { ("headers", headers) };
+    let spliced = Spliced {
+        fields: &fields,
+        key,
+        headers: HeaderMap {
+            existing: existing.map(|e| e.0).unwrap_or_default(),
+            id: &correlation.id,
+            multi: uses_multi,
+        },
     };
-    headers.insert(names::CORRELATION_ID.into(), value);
-    match serde_json::value::to_raw_value(&headers) {
-        Ok(raw) => {
-            fields.insert(key.to_owned(), raw);
-            serde_json::value::to_raw_value(&fields).unwrap_or(response)
+    serde_json::value::to_raw_value(&spliced).unwrap_or(response)
+}
+
+/// A JSON object's entries in order, keys borrowed unless escaped, values
+/// as their raw text.
+struct Entries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de> serde::Deserialize<'de> for Entries<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Entries<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Entries<'de>, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(Key(key)) = map.next_key()? {
+                    entries.push((key, map.next_value()?));
+                }
+                Ok(Entries(entries))
+            }
         }
-        Err(_) => response,
+        deserializer.deserialize_map(Visit)
+    }
+}
+
+/// An object key, borrowed from the text when it has no escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, key: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(key)))
+            }
+            fn visit_str<E>(self, key: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(key.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(Visit)
+    }
+}
+
+/// The response with its header map replaced by [`HeaderMap`] (added last
+/// when it had none).
+struct Spliced<'a> {
+    fields: &'a [(Cow<'a, str>, &'a RawValue)],
+    key: &'static str,
+    headers: HeaderMap<'a>,
+}
+
+impl serde::Serialize for Spliced<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        let mut written = false;
+        for (name, value) in self.fields {
+            if name.as_ref() == self.key {
+                map.serialize_entry(name.as_ref(), &self.headers)?;
+                written = true;
+            } else {
+                map.serialize_entry(name.as_ref(), value)?;
+            }
+        }
+        if !written {
+            map.serialize_entry(self.key, &self.headers)?;
+        }
+        map.end()
+    }
+}
+
+/// A header map's entries, then `x-correlation-id` (a string, or a
+/// one-element array in a multi-value map).
+struct HeaderMap<'a> {
+    existing: Vec<(Cow<'a, str>, &'a RawValue)>,
+    id: &'a str,
+    multi: bool,
+}
+
+impl serde::Serialize for HeaderMap<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.existing.len() + 1))?;
+        for (name, value) in &self.existing {
+            map.serialize_entry(name.as_ref(), value)?;
+        }
+        if self.multi {
+            map.serialize_entry(names::CORRELATION_ID, &[self.id])?;
+        } else {
+            map.serialize_entry(names::CORRELATION_ID, self.id)?;
+        }
+        map.end()
     }
 }
 
@@ -227,6 +324,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use serde_json::{Value, json};
 
     fn correlation(source: EventSource) -> Correlation {
         Correlation { source, ..Correlation::new("c-9") }
