@@ -196,7 +196,9 @@ fn expand_valid(function: &ItemFn, idents: &[Ident], options: &Options) -> Token
             let saved: Vec<_> = (0..idents.len()).map(syn::Index::from).collect();
             // Spanned on the user's `fallback = path`: a fallback whose
             // parameters or result do not fit is reported there.
-            let call = quote_spanned! {span=> #path(#(__halo_saved.#saved),*).await };
+            let call = quote_spanned! {span=>
+                ::halo::breaker::run_fallback(::halo::breaker::FallbackReason::of(&__halo_error), #path(#(__halo_saved.#saved),*)).await
+            };
             let save = quote! { let __halo_saved = (#(::std::clone::Clone::clone(&#idents),)*); };
             let on_error = quote! {
                 if __halo_breaker.is_failure(&__halo_error) {

@@ -4,6 +4,8 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use tracing_subscriber::layer::SubscriberExt;
+
 static CALLS: AtomicU32 = AtomicU32::new(0);
 
 #[halo::circuit_breaker(name = "inventory-test", consecutive_failures = 2, open_for = "1h", fallback = stock_unknown)]
@@ -15,8 +17,19 @@ async fn stock(sku: String, fail: bool) -> Result<i64, halo::Error> {
     if fail { Err(halo::Error::upstream("inventory answered 503")) } else { Ok(7) }
 }
 
+/// -1 for an open circuit, the failure's status (negated) otherwise.
 async fn stock_unknown(_sku: String, _fail: bool) -> Result<i64, halo::Error> {
-    Ok(-1)
+    match halo::breaker::FallbackReason::current() {
+        Some(halo::breaker::FallbackReason::CircuitOpen { retry_after }) => {
+            assert!(retry_after.is_some());
+            Ok(-1)
+        }
+        Some(halo::breaker::FallbackReason::Failure { status, code }) => {
+            assert_eq!(code, "UpstreamError");
+            Ok(-i64::from(status))
+        }
+        _ => Ok(0),
+    }
 }
 
 #[tokio::test]
@@ -24,10 +37,23 @@ async fn the_fallback_answers_failures_and_an_open_circuit_but_not_caller_errors
     assert_eq!(stock("sku-1".into(), false).await.unwrap(), 7);
     let err = stock(String::new(), false).await.unwrap_err();
     assert_eq!(err.code(), "BadRequest", "a 4xx is the caller's, not the downstream's: no fallback");
-    assert_eq!(stock("sku-1".into(), true).await.unwrap(), -1, "a failure gets the fallback");
-    assert_eq!(stock("sku-1".into(), true).await.unwrap(), -1);
+    let lines = halo::log::CapturedLines::default();
+    let subscriber = tracing_subscriber::registry().with(halo::log::JsonLayer::new(lines.clone()));
+    let _guard = tracing::subscriber::set_default(subscriber);
+    assert_eq!(stock("sku-1".into(), true).await.unwrap(), -502, "a failure gets the fallback, which sees why");
+    assert_eq!(stock("sku-1".into(), true).await.unwrap(), -502);
+    let counted: Vec<_> =
+        lines.json().into_iter().filter(|l| l["message"] == "circuit breaker counted a failure").collect();
+    assert_eq!(counted.len(), 2, "each counted failure is a WARN line");
+    for line in &counted {
+        assert_eq!(
+            (&line["level"], &line["breaker"], &line["status"]),
+            (&"WARN".into(), &"inventory-test".into(), &502.into())
+        );
+        assert!(!line.to_string().contains("answered 503"), "never the error's text");
+    }
     let before = CALLS.load(Ordering::SeqCst);
     // Open now: the fallback answers without calling the function.
-    assert_eq!(stock("sku-1".into(), false).await.unwrap(), -1);
+    assert_eq!(stock("sku-1".into(), false).await.unwrap(), -1, "an open circuit, seen by the fallback");
     assert_eq!(CALLS.load(Ordering::SeqCst), before, "an open circuit does not run the body");
 }

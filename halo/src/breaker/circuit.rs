@@ -124,7 +124,12 @@ impl CircuitBreaker {
         let mut in_flight = InFlight { breaker: self, admission: Some(admission) };
         let result = call.await.map_err(IntoError::into_error);
         in_flight.admission = None;
-        let failed = result.as_ref().err().is_some_and(|err| (self.inner.policy.classifier)(err));
+        let failed = result.as_ref().err().filter(|err| (self.inner.policy.classifier)(err));
+        if let Some(err) = failed {
+            // The status and code only: never a body or an internal cause.
+            tracing::warn!(breaker = %self.inner.name, status = err.status(), code = err.code(), "circuit breaker counted a failure");
+        }
+        let failed = failed.is_some();
         let now = self.inner.clock.now_ms();
         let transition = self.machine().record(admission, failed, now, &self.inner.policy);
         if let Some(transition) = transition {

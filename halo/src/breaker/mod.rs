@@ -52,6 +52,7 @@ mod circuit;
 #[cfg(feature = "dynamodb")]
 mod dynamodb;
 mod env;
+mod fallback;
 mod memory;
 mod policy;
 #[cfg(feature = "http-client")]
@@ -65,6 +66,7 @@ pub use dynamodb::DynamoDbBreakerStore;
 #[doc(hidden)]
 pub use env::__private;
 pub use env::{TABLE_ENV, from_env};
+pub use fallback::{FallbackReason, run_fallback};
 pub use memory::MemoryBreakerStore;
 pub use policy::{Classifier, Policy, is_downstream_failure};
 #[cfg(feature = "http-client")]

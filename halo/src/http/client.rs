@@ -150,8 +150,10 @@ fn shared_transport() -> Result<reqwest::Client, Error> {
     }
     // reqwest is built without a crypto provider of its own.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let client =
-        reqwest::Client::builder().no_proxy().build().map_err(|err| Error::internal(err).with_code("HttpClientInit"))?;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .map_err(|err| Error::internal(err).with_code("HttpClientInit"))?;
     Ok(TRANSPORT.get_or_init(|| client).clone())
 }
 
