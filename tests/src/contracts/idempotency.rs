@@ -322,7 +322,8 @@ async fn assert_one_winner(store: &dyn Store, answers: Vec<(Record, Claim)>, pre
     let key = answers[0].0.key.clone();
     let winners: Vec<&Record> =
         answers.iter().filter(|(_, answer)| matches!(answer, Claim::Claimed { .. })).map(|(r, _)| r).collect();
-    assert_eq!(winners.len(), 1, "exactly one of {} concurrent claims wins: {answers:?}", answers.len());
+    let names: Vec<&str> = winners.iter().filter_map(|r| r.validation.as_deref()).collect();
+    assert_eq!(names.len(), 1, "exactly one of {} concurrent claims wins; these won: {names:?}", answers.len());
     let winner = winners[0].clone();
     for (record, answer) in &answers {
         if *record == winner {
