@@ -1,6 +1,8 @@
 //! Circuit breaker behaviour with a controlled clock and the in-memory
 //! shared store: tripping rules, fast failure, half-open probes across
-//! "containers", one transition for simultaneous trips, degraded mode.
+//! "containers", one transition for simultaneous trips, degraded mode; and
+//! the breaker store contract (`halo_test_support::contracts::breaker`) on
+//! the in-memory store.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -62,6 +64,13 @@ fn local(clock: &TestClock, policy: Policy) -> CircuitBreaker {
 fn container(clock: &TestClock, policy: Policy, store: &Arc<MemoryBreakerStore>) -> CircuitBreaker {
     let store: Arc<dyn BreakerStore> = store.clone();
     CircuitBreaker::shared("payments", policy, store).with_clock(clock.clock()).without_background_refresh()
+}
+
+/// The store contract on the in-memory store.
+mod store_contract {
+    halo_test_support::store_contract_tests!(breaker, || async {
+        std::sync::Arc::new(halo::breaker::MemoryBreakerStore::new())
+    });
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
 //! Circuit breakers sharing state through DynamoDB on moto (loopback):
 //! K probes fleet-wide, one transition for simultaneous trips, calls that
 //! keep flowing while DynamoDB is down and state that reconciles after it
-//! comes back.
+//! comes back; and the breaker store contract
+//! (`halo_test_support::contracts::breaker`) on the DynamoDB store.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,6 +32,11 @@ async fn store(moto: &Moto, counter: Option<RequestCounter>) -> Arc<DynamoDbBrea
     let store = DynamoDbBreakerStore::new(aws_sdk_dynamodb::Client::from_conf(config.build()), unique_name("breakers"));
     store.create_table().await.unwrap();
     Arc::new(store)
+}
+
+/// The store contract on the DynamoDB store (a table per behaviour).
+mod store_contract {
+    halo_test_support::store_contract_tests!(breaker, || super::store(halo_test_support::moto::Moto::shared(), None));
 }
 
 fn container(now: &Arc<AtomicU64>, policy: Policy, store: &Arc<DynamoDbBreakerStore>) -> CircuitBreaker {

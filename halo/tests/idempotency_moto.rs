@@ -1,7 +1,9 @@
 //! Idempotency end to end: every behaviour runs on the `MemoryStore` and on
-//! the `DynamoDbStore` against moto over loopback; DynamoDB requests are
-//! counted with an SDK interceptor. Time is controlled with an injected
-//! clock and explicit deadlines, never by sleeping.
+//! the `DynamoDbStore` against moto over loopback, and so does the store
+//! contract (`halo_test_support::contracts::idempotency`, the store-level
+//! behaviours); DynamoDB requests are counted with an SDK interceptor. Time
+//! is controlled with an injected clock and explicit deadlines, never by
+//! sleeping.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -70,6 +72,20 @@ async fn dynamodb_store() -> (DynamoDbStore, RequestCounter) {
     store.create_table().await.expect("create the table");
     counter.reset();
     (store, counter)
+}
+
+/// The store contract on the memory store.
+mod memory_store_contract {
+    halo_test_support::store_contract_tests!(idempotency, || async {
+        std::sync::Arc::new(halo::idempotency::MemoryStore::new())
+    });
+}
+
+/// The store contract on the DynamoDB store (a table per behaviour).
+mod dynamodb_store_contract {
+    halo_test_support::store_contract_tests!(idempotency, || async {
+        std::sync::Arc::new(super::dynamodb_store().await.0)
+    });
 }
 
 fn payment(id: &str, amount: u64) -> Value {

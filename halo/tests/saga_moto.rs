@@ -1,11 +1,11 @@
-//! Saga behaviours on the DynamoDB log, against moto over loopback (one
-//! table per test), plus the write counts per saga.
-
-mod saga_common;
+//! The saga log contract (`halo_test_support::contracts::saga_log`) on the
+//! DynamoDB log, against moto over loopback (one table per test), plus the
+//! write counts per saga.
 
 use std::sync::Arc;
 
 use halo::saga::{DynamoDbSagaLog, MemorySagaLog, Saga, SagaLog};
+use halo_test_support::contracts::saga_log::world::{CrashLog, Trip, World, booking, in_ctx, trip};
 use halo_test_support::moto::{Moto, unique_name};
 use halo_test_support::sdk_requests::RequestCounter;
 
@@ -18,20 +18,20 @@ async fn client(counter: Option<RequestCounter>) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(builder.build())
 }
 
-async fn dynamodb_log() -> saga_common::Log {
+async fn dynamodb_log() -> Arc<DynamoDbSagaLog> {
     let log = DynamoDbSagaLog::new(client(None).await, unique_name("sagas"));
     log.create_table().await.expect("create the saga table");
     Arc::new(log)
 }
 
-saga_behaviours!(dynamodb_log);
+halo_test_support::store_contract_tests!(saga_log, dynamodb_log);
 
 /// A saga of `n` booking steps.
-fn saga_of(world: &Arc<saga_common::World>, n: usize) -> Saga<saga_common::Trip> {
+fn saga_of(world: &Arc<World>, n: usize) -> Saga<Trip> {
     let names: Vec<&'static str> = (0..n).map(|i| &*Box::leak(format!("step{i}").into_boxed_str())).collect();
-    let mut saga = Saga::<saga_common::Trip>::new(format!("saga-{n}"));
+    let mut saga = Saga::<Trip>::new(format!("saga-{n}"));
     for name in names {
-        saga = saga.step(saga_common::booking(world, name));
+        saga = saga.step(booking(world, name));
     }
     saga
 }
@@ -45,13 +45,13 @@ async fn dynamodb_writes_per_saga() {
     log.create_table().await.unwrap();
     for n in [3usize, 10] {
         for rollback in [false, true] {
-            let world = Arc::new(saga_common::World::default());
+            let world = Arc::new(World::default());
             if rollback {
                 world.fail_step(&format!("step{}", n - 1), u32::MAX);
             }
             counter.reset();
             let id = unique_name("count");
-            let result = saga_common::in_ctx("r", saga_of(&world, n).run(&log, &id, saga_common::trip(&id))).await;
+            let result = in_ctx("r", saga_of(&world, n).run(&log, &id, trip(&id))).await;
             assert_eq!(result.is_ok(), !rollback);
             let (writes, reads) = (counter.count("PutItem"), counter.count("GetItem"));
             // Success: N + 1 writes. Rollback at the last step: 2N writes
@@ -73,8 +73,8 @@ async fn dynamodb_writes_per_saga() {
 /// The memory log writes exactly as often (same executor).
 #[tokio::test]
 async fn memory_log_writes_match() {
-    let world = Arc::new(saga_common::World::default());
-    let counting = saga_common::CrashLog::new(Arc::new(MemorySagaLog::new()) as Arc<dyn SagaLog>, None);
-    saga_common::in_ctx("r", saga_of(&world, 10).run(&counting, "m", saga_common::trip("m"))).await.unwrap();
+    let world = Arc::new(World::default());
+    let counting = CrashLog::new(Arc::new(MemorySagaLog::new()) as Arc<dyn SagaLog>, None);
+    in_ctx("r", saga_of(&world, 10).run(&counting, "m", trip("m"))).await.unwrap();
     assert_eq!(counting.writes(), 11);
 }

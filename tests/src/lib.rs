@@ -11,7 +11,12 @@
 //! - [`hostile`]: hostile client text for property-based tests.
 //! - [`tcp_proxy`]: a loopback TCP proxy that cuts and restores the network
 //!   to a real service (an outage that keeps the service's state).
+//! - [`contracts`]: behaviour suites for halo's store traits (idempotency
+//!   store, saga log, breaker store), to run against any implementation
+//!   with [`store_contract_tests!`].
 
+#[deny(missing_docs)]
+pub mod contracts;
 pub mod function;
 pub mod hostile;
 pub mod http_stub;
@@ -31,4 +36,10 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free loopback port")
+}
+
+/// What the macros of this crate name through `$crate`.
+#[doc(hidden)]
+pub mod __private {
+    pub use halo;
 }

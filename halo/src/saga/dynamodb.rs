@@ -174,6 +174,9 @@ impl SagaLog for DynamoDbSagaLog {
     fn stalled<'a>(&'a self, updated_before_ms: u64, limit: usize) -> BoxFuture<'a, Result<Vec<SagaRecord>, LogError>> {
         Box::pin(async move {
             let mut found = Vec::new();
+            if limit == 0 {
+                return Ok(found);
+            }
             let mut start = None;
             loop {
                 let out = self

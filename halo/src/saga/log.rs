@@ -71,8 +71,9 @@ pub struct StepRecord {
     pub name: String,
     /// Where it is.
     pub state: ActionState,
-    /// Its output, once done.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Its output, once done (`Some(Value::Null)` for a step that returns
+    /// `()`, which a stored record keeps apart from no output).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
     pub output: Option<Value>,
     /// Its error, once failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -121,10 +122,10 @@ pub struct SagaRecord {
     #[serde(default)]
     pub compensations: Vec<CompensationRecord>,
     /// The state document threaded through an ASL compensation chain.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
     pub compensation_state: Option<Value>,
     /// The output, once committed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
     pub output: Option<Value>,
     /// The step that failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -146,6 +147,13 @@ pub struct SagaRecord {
     /// The correlation id of the invocation that started the saga.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
+}
+
+/// Reads a JSON value that is present as `Some`, `null` included: `None` is
+/// written as no field at all, so `Some(Value::Null)` (a step returning
+/// `()`) survives a round trip through the record's JSON.
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
 }
 
 /// A durable store of saga records.
@@ -192,5 +200,19 @@ impl<L: SagaLog + ?Sized> SagaLog for std::sync::Arc<L> {
 
     fn stalled<'a>(&'a self, updated_before_ms: u64, limit: usize) -> BoxFuture<'a, Result<Vec<SagaRecord>, LogError>> {
         (**self).stalled(updated_before_ms, limit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_null_output_round_trips_apart_from_no_output() {
+        let step = |output| StepRecord { name: "s".into(), state: ActionState::Done, output, error: None };
+        for record in [step(None), step(Some(Value::Null)), step(Some(serde_json::json!({ "id": 1 })))] {
+            let json = serde_json::to_string(&record).unwrap();
+            assert_eq!(serde_json::from_str::<StepRecord>(&json).unwrap(), record, "{json}");
+        }
     }
 }
