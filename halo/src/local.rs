@@ -1,12 +1,17 @@
 //! Local runs: a halo binary started without `AWS_LAMBDA_RUNTIME_API` is a
-//! command-line tool that invokes its handler on an event file.
+//! command-line tool that invokes its handler on an event file (and, for
+//! an axum router, serves it on a loopback port).
 //!
 //! ```text
 //! my-function invoke events/get.json            # response JSON on stdout, logs on stderr
 //! my-function invoke - < events/get.json        # the event from stdin
 //! my-function invoke events/get.json --timeout 10
 //! my-function invoke events/a.json events/a.json  # two calls, one warm process
+//! my-api serve --port 3000                      # an axum router (#[halo::http]) on 127.0.0.1
 //! ```
+//!
+//! Event files are checked when the command line is read, before init
+//! runs: a missing file is a usage error at once.
 //!
 //! Several events are invoked in order in one process, like consecutive
 //! calls to one warm container: init runs once, only the first is a cold
@@ -38,26 +43,34 @@ pub enum Command {
     /// Invoke the handler on each event, in order.
     Invoke {
         /// Where the events come from (at least one).
-        sources: Vec<EventSource>,
+        sources: Vec<EventInput>,
         /// The invocation's time budget (its deadline is now + timeout).
         timeout: Duration,
     },
+    /// Serve an axum router on `127.0.0.1:port` (routers only).
+    Serve {
+        /// The loopback port (default 3000).
+        port: u16,
+    },
 }
+
+/// The port `serve` listens on without `--port`.
+pub const DEFAULT_PORT: u16 = 3000;
 
 /// Where a local invocation's event comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EventSource {
+pub enum EventInput {
     /// A JSON file.
     File(std::path::PathBuf),
     /// Standard input (`-`).
     Stdin,
 }
 
-impl std::fmt::Display for EventSource {
+impl std::fmt::Display for EventInput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            EventSource::File(path) => write!(f, "{}", path.display()),
-            EventSource::Stdin => f.write_str("stdin"),
+            EventInput::File(path) => write!(f, "{}", path.display()),
+            EventInput::Stdin => f.write_str("stdin"),
         }
     }
 }
@@ -65,7 +78,8 @@ impl std::fmt::Display for EventSource {
 fn usage() -> String {
     let name = FunctionInfo::shared().name.clone();
     format!(
-        "usage: {name} invoke <event.json | -> [more events...] [--timeout <seconds>]\n\n\
+        "usage: {name} invoke <event.json | -> [more events...] [--timeout <seconds>]\n       \
+         {name} serve [--port <port>]   (axum routers)\n\n\
          Runs the handler on each event (a JSON file, or stdin for `-`) in order in this\n\
          process, like one warm container, with a synthetic Lambda context; prints one\n\
          response JSON line per event on stdout and the JSON logs on stderr.\n\
@@ -78,7 +92,7 @@ fn usage() -> String {
 /// error it prints the usage and returns the exit code to end with.
 pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, ExitCode> {
     let args: Vec<String> = args.into_iter().collect();
-    match try_parse(&args) {
+    match parse(&args) {
         Ok(Some(command)) => Ok(command),
         Ok(None) => {
             print!("{}", usage());
@@ -91,13 +105,16 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, Exi
     }
 }
 
-fn try_parse(args: &[String]) -> Result<Option<Command>, String> {
+/// Parses the arguments after the program name without printing:
+/// `Ok(None)` for `--help`, `Err` with the problem for a usage error.
+pub fn parse(args: &[String]) -> Result<Option<Command>, String> {
     let mut args = args.iter();
     match args.next().map(String::as_str) {
         None => return Err("no command given".to_owned()),
         Some("-h" | "--help" | "help") => return Ok(None),
         Some("invoke") => {}
-        Some(other) => return Err(format!("unknown command `{other}` (allowed: invoke)")),
+        Some("serve") => return parse_serve(args.as_slice()),
+        Some(other) => return Err(format!("unknown command `{other}` (allowed: invoke, serve)")),
     }
     let mut sources = Vec::new();
     let mut timeout = DEFAULT_TIMEOUT;
@@ -113,12 +130,15 @@ fn try_parse(args: &[String]) -> Result<Option<Command>, String> {
                     .ok_or_else(|| format!("--timeout takes seconds between 0 and 900, got `{value}`"))?;
                 timeout = Duration::from_secs_f64(seconds);
             }
-            "-" if sources.contains(&EventSource::Stdin) => {
+            "-" if sources.contains(&EventInput::Stdin) => {
                 return Err("`-` (stdin) can be given once".to_owned());
             }
-            "-" => sources.push(EventSource::Stdin),
+            "-" => sources.push(EventInput::Stdin),
             flag if flag.starts_with("--") => return Err(format!("unknown option `{flag}` (allowed: --timeout)")),
-            path => sources.push(EventSource::File(path.into())),
+            path if !std::path::Path::new(path).is_file() => {
+                return Err(format!("cannot read the event file `{path}`: no such file"));
+            }
+            path => sources.push(EventInput::File(path.into())),
         }
     }
     if sources.is_empty() {
@@ -127,9 +147,27 @@ fn try_parse(args: &[String]) -> Result<Option<Command>, String> {
     Ok(Some(Command::Invoke { sources, timeout }))
 }
 
+fn parse_serve(args: &[String]) -> Result<Option<Command>, String> {
+    match args {
+        [] => Ok(Some(Command::Serve { port: DEFAULT_PORT })),
+        [flag] if flag == "-h" || flag == "--help" => Ok(None),
+        [flag, port] if flag == "--port" => match port.parse() {
+            Ok(port) => Ok(Some(Command::Serve { port })),
+            Err(_) => Err(format!("--port takes a port number, got `{port}`")),
+        },
+        _ => Err("serve takes only --port <port>".to_owned()),
+    }
+}
+
 /// Carries out `command` with halo's stack `service`.
 pub async fn execute(service: InvocationService, command: Command, timeout_margin: Duration) -> ExitCode {
-    let Command::Invoke { sources, timeout } = command;
+    let (sources, timeout) = match command {
+        Command::Invoke { sources, timeout } => (sources, timeout),
+        Command::Serve { .. } => {
+            eprintln!("error: `serve` runs axum routers (`#[halo::http]`); this handler takes `invoke <event.json>`");
+            return ExitCode::from(2);
+        }
+    };
     let mut status = ExitCode::SUCCESS;
     for source in sources {
         let text = match read_event(&source) {
@@ -162,12 +200,12 @@ pub async fn execute(service: InvocationService, command: Command, timeout_margi
     status
 }
 
-fn read_event(source: &EventSource) -> Result<String, String> {
+fn read_event(source: &EventInput) -> Result<String, String> {
     match source {
-        EventSource::File(path) => {
+        EventInput::File(path) => {
             std::fs::read_to_string(path).map_err(|err| format!("cannot read {}: {err}", path.display()))
         }
-        EventSource::Stdin => {
+        EventInput::Stdin => {
             let mut text = String::new();
             std::io::stdin().read_to_string(&mut text).map_err(|err| format!("cannot read stdin: {err}"))?;
             Ok(text)
@@ -180,33 +218,33 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> Result<Option<Command>, String> {
-        try_parse(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        super::parse(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
     }
 
     #[test]
     fn parses_invoke_with_file_and_timeout() {
         assert_eq!(
-            parse(&["invoke", "e.json", "--timeout", "1.5"]),
+            parse(&["invoke", "Cargo.toml", "--timeout", "1.5"]),
             Ok(Some(Command::Invoke {
-                sources: vec![EventSource::File("e.json".into())],
+                sources: vec![EventInput::File("Cargo.toml".into())],
                 timeout: Duration::from_millis(1500)
             }))
         );
         assert_eq!(
             parse(&["invoke", "-"]),
-            Ok(Some(Command::Invoke { sources: vec![EventSource::Stdin], timeout: DEFAULT_TIMEOUT }))
+            Ok(Some(Command::Invoke { sources: vec![EventInput::Stdin], timeout: DEFAULT_TIMEOUT }))
         );
     }
 
     #[test]
     fn parses_several_events_in_order() {
         assert_eq!(
-            parse(&["invoke", "a.json", "-", "--timeout", "2", "a.json"]),
+            parse(&["invoke", "Cargo.toml", "-", "--timeout", "2", "Cargo.toml"]),
             Ok(Some(Command::Invoke {
                 sources: vec![
-                    EventSource::File("a.json".into()),
-                    EventSource::Stdin,
-                    EventSource::File("a.json".into())
+                    EventInput::File("Cargo.toml".into()),
+                    EventInput::Stdin,
+                    EventInput::File("Cargo.toml".into())
                 ],
                 timeout: Duration::from_secs(2)
             }))
@@ -216,11 +254,19 @@ mod tests {
     #[test]
     fn rejects_bad_usage_with_a_reason() {
         assert!(parse(&[]).unwrap_err().contains("no command"));
-        assert!(parse(&["serve"]).unwrap_err().contains("unknown command `serve`"));
+        assert!(parse(&["launch"]).unwrap_err().contains("unknown command `launch`"));
+        assert!(parse(&["invoke", "missing.json"]).unwrap_err().contains("`missing.json`: no such file"));
+        assert!(parse(&["serve", "--port", "x"]).unwrap_err().contains("--port takes a port number"));
         assert!(parse(&["invoke"]).unwrap_err().contains("needs an event file"));
-        assert!(parse(&["invoke", "-", "a", "-"]).unwrap_err().contains("`-` (stdin) can be given once"));
-        assert!(parse(&["invoke", "a", "--timeout", "0"]).unwrap_err().contains("between 0 and 900"));
-        assert!(parse(&["invoke", "a", "--verbose"]).unwrap_err().contains("unknown option `--verbose`"));
+        assert!(parse(&["invoke", "-", "Cargo.toml", "-"]).unwrap_err().contains("`-` (stdin) can be given once"));
+        assert!(parse(&["invoke", "Cargo.toml", "--timeout", "0"]).unwrap_err().contains("between 0 and 900"));
+        assert!(parse(&["invoke", "Cargo.toml", "--verbose"]).unwrap_err().contains("unknown option `--verbose`"));
         assert_eq!(parse(&["--help"]), Ok(None));
+    }
+
+    #[test]
+    fn parses_serve_with_or_without_a_port() {
+        assert_eq!(parse(&["serve"]), Ok(Some(Command::Serve { port: DEFAULT_PORT })));
+        assert_eq!(parse(&["serve", "--port", "8080"]), Ok(Some(Command::Serve { port: 8080 })));
     }
 }

@@ -159,3 +159,19 @@ fn local_invoke_of_a_failing_direct_event_exits_1_with_the_error_object() {
     let error: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(error, json!({ "errorType": "Unprocessable", "errorMessage": "amount must be positive" }));
 }
+
+/// A missing event file is reported before init runs: the fixture's init
+/// would fail (no `FIXTURE_TABLE`), but the usage error comes first.
+#[test]
+fn local_invoke_of_a_missing_file_fails_before_init() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_halo-fixture-init"))
+        .args(["invoke", "missing.json"])
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env_remove("FIXTURE_TABLE")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "a usage error");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot read the event file `missing.json`: no such file"), "{stderr}");
+    assert!(!stderr.contains("init failed"), "init did not run: {stderr}");
+}

@@ -57,11 +57,13 @@ where
     F: std::future::Future<Output = Result<Router, E>> + Send + 'static,
     E: std::fmt::Display + Send + 'static,
 {
-    let args: Vec<String> = std::env::args().collect();
-    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() && args.get(1).is_some_and(|a| a == "serve") {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if !crate::platform::in_lambda()
+        && let Ok(Some(crate::local::Command::Serve { port })) = crate::local::parse(&args)
+    {
         crate::log::init();
         return match init.await {
-            Ok(router) => serve_from_args(router, &args[2..]).await,
+            Ok(router) => serve_on(router, port).await,
             Err(err) => {
                 tracing::error!(error_cause = %crate::describe_init_error(&err), "init failed");
                 ExitCode::FAILURE
@@ -71,21 +73,7 @@ where
     crate::run_with_init(async move { init.await.map(with_halo_layers) }, handle_event).await
 }
 
-async fn serve_from_args(router: Router, args: &[String]) -> ExitCode {
-    let port = match args {
-        [] => 3000,
-        [flag, port] if flag == "--port" => match port.parse() {
-            Ok(port) => port,
-            Err(_) => {
-                eprintln!("error: `--port` takes a number");
-                return ExitCode::from(2);
-            }
-        },
-        _ => {
-            eprintln!("usage: <bin> serve [--port N]");
-            return ExitCode::from(2);
-        }
-    };
+async fn serve_on(router: Router, port: u16) -> ExitCode {
     match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
         Ok(listener) => {
             tracing::info!(address = %format!("http://127.0.0.1:{port}"), "serving");

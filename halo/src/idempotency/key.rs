@@ -9,12 +9,7 @@ use md5::{Digest, Md5};
 use serde_json::Value;
 
 /// Writes `value` as canonical JSON: object keys sorted, no whitespace.
-///
-/// ```
-/// let value = serde_json::json!({ "b": [1, { "d": null, "c": "x" }], "a": true });
-/// assert_eq!(halo::idempotency::canonical_json(&value), r#"{"a":true,"b":[1,{"c":"x","d":null}]}"#);
-/// ```
-pub fn canonical_json(value: &Value) -> String {
+pub(crate) fn canonical_json(value: &Value) -> String {
     let mut out = String::with_capacity(64);
     write_canonical(value, &mut out);
     out
@@ -58,11 +53,7 @@ fn write_string(s: &str, out: &mut String) {
 }
 
 /// The lowercase hex md5 of `bytes`.
-///
-/// ```
-/// assert_eq!(halo::idempotency::md5_hex(b""), "d41d8cd98f00b204e9800998ecf8427e");
-/// ```
-pub fn md5_hex(bytes: &[u8]) -> String {
+pub(crate) fn md5_hex(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Md5::digest(bytes);
     let mut out = String::with_capacity(digest.len() * 2);
@@ -74,18 +65,7 @@ pub fn md5_hex(bytes: &[u8]) -> String {
 }
 
 /// The md5 hex of the canonical JSON of `value`.
-///
-/// ```
-/// use serde_json::json;
-/// use halo::idempotency::hash_value;
-///
-/// // Key order and whitespace do not matter.
-/// let a: serde_json::Value = serde_json::from_str(r#"{"id": 1, "amount": 20}"#).unwrap();
-/// let b: serde_json::Value = serde_json::from_str(r#"{"amount":20,"id":1}"#).unwrap();
-/// assert_eq!(hash_value(&a), hash_value(&b));
-/// assert_ne!(hash_value(&a), hash_value(&json!({ "id": 1, "amount": 21 })));
-/// ```
-pub fn hash_value(value: &Value) -> String {
+pub(crate) fn hash_value(value: &Value) -> String {
     md5_hex(canonical_json(value).as_bytes())
 }
 
@@ -94,18 +74,7 @@ pub fn hash_value(value: &Value) -> String {
 /// `order_id` inside the JSON text of `body`.
 ///
 /// Returns `None` when the path does not exist.
-///
-/// ```
-/// use serde_json::json;
-/// use halo::idempotency::select;
-///
-/// let event = json!({ "body": "{\"order_id\": \"o-1\"}", "headers": { "x-api-key": "k" } });
-/// assert_eq!(select(&event, "/body/order_id"), Some(json!("o-1")));
-/// assert_eq!(select(&event, "/headers/x-api-key"), Some(json!("k")));
-/// assert_eq!(select(&event, "/body/missing"), None);
-/// assert_eq!(select(&event, ""), Some(event.clone()));
-/// ```
-pub fn select(value: &Value, pointer: &str) -> Option<Value> {
+pub(crate) fn select(value: &Value, pointer: &str) -> Option<Value> {
     if pointer.is_empty() {
         return Some(value.clone());
     }
@@ -138,17 +107,7 @@ fn parse_index(token: &str) -> Option<usize> {
 /// `pointers` is empty, the one value for one pointer, an array (in pointer
 /// order, `null` for absent fields) for several. `None` when every selected
 /// field is absent or `null`.
-///
-/// ```
-/// use serde_json::json;
-/// use halo::idempotency::select_fields;
-///
-/// let event = json!({ "a": 1, "b": null });
-/// assert_eq!(select_fields(&event, &["/a"]), Some(json!(1)));
-/// assert_eq!(select_fields(&event, &["/a", "/c"]), Some(json!([1, null])));
-/// assert_eq!(select_fields(&event, &["/b", "/c"]), None);
-/// ```
-pub fn select_fields<S: AsRef<str>>(payload: &Value, pointers: &[S]) -> Option<Value> {
+pub(crate) fn select_fields<S: AsRef<str>>(payload: &Value, pointers: &[S]) -> Option<Value> {
     let selected = match pointers {
         [] => payload.clone(),
         [one] => select(payload, one.as_ref()).unwrap_or(Value::Null),
@@ -221,5 +180,54 @@ mod tests {
         assert_ne!(select_fields(&v, &["/a", "/b"]), select_fields(&v, &["/b", "/a"]));
         assert_eq!(select_fields(&v, &[] as &[&str]), Some(v.clone()));
         assert_eq!(select_fields(&json!(null), &[] as &[&str]), None);
+    }
+}
+
+#[cfg(test)]
+mod examples {
+    #[test]
+    fn canonical_json_example() {
+        let value = serde_json::json!({ "b": [1, { "d": null, "c": "x" }], "a": true });
+        assert_eq!(super::canonical_json(&value), r#"{"a":true,"b":[1,{"c":"x","d":null}]}"#);
+    }
+
+    #[test]
+    fn md5_hex_example() {
+        assert_eq!(super::md5_hex(b""), "d41d8cd98f00b204e9800998ecf8427e");
+    }
+
+    #[test]
+    fn hash_value_example() {
+        use super::hash_value;
+        use serde_json::json;
+
+        // Key order and whitespace do not matter.
+        let a: serde_json::Value = serde_json::from_str(r#"{"id": 1, "amount": 20}"#).unwrap();
+        let b: serde_json::Value = serde_json::from_str(r#"{"amount":20,"id":1}"#).unwrap();
+        assert_eq!(hash_value(&a), hash_value(&b));
+        assert_ne!(hash_value(&a), hash_value(&json!({ "id": 1, "amount": 21 })));
+    }
+
+    #[test]
+    fn select_example() {
+        use super::select;
+        use serde_json::json;
+
+        let event = json!({ "body": "{\"order_id\": \"o-1\"}", "headers": { "x-api-key": "k" } });
+        assert_eq!(select(&event, "/body/order_id"), Some(json!("o-1")));
+        assert_eq!(select(&event, "/headers/x-api-key"), Some(json!("k")));
+        assert_eq!(select(&event, "/body/missing"), None);
+        assert_eq!(select(&event, ""), Some(event.clone()));
+    }
+
+    #[test]
+    fn select_fields_example() {
+        use super::select_fields;
+        use serde_json::json;
+
+        let event = json!({ "a": 1, "b": null });
+        assert_eq!(select_fields(&event, &["/a"]), Some(json!(1)));
+        assert_eq!(select_fields(&event, &["/a", "/c"]), Some(json!([1, null])));
+        assert_eq!(select_fields(&event, &["/b", "/c"]), None);
     }
 }

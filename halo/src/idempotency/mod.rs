@@ -131,7 +131,8 @@ pub use cache::LocalCache;
 pub use config::{Config, DISABLED_ENV, ITEM_LIMIT_BYTES, Replay, ReplayHook, TABLE_ENV, store_from_env};
 #[cfg(feature = "dynamodb")]
 pub use dynamodb::{AttributeNames, DynamoDbStore};
-pub use key::{canonical_json, hash_value, key_for, md5_hex, select, select_fields};
+pub use key::key_for;
+use key::{hash_value, select_fields};
 pub use memory::MemoryStore;
 pub use record::{NotStored, Record, Status};
 pub use store::{Claim, Store, StoreError};

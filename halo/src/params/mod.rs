@@ -98,7 +98,7 @@ pub use env::{EnvSource, env_key};
 pub use error::{ParamsError, ParamsErrorKind};
 #[cfg(feature = "ssm")]
 pub use provider::SsmSource;
-pub use provider::{GET_PARAMETERS_CHUNK, MAX_VALUE_BYTES, Parameter, ParameterKind, Source};
+pub use provider::{MAX_VALUE_BYTES, Parameter, ParameterKind, Source};
 pub use secret::{REDACTED, Secret};
 pub use switches::LogSwitches;
 
