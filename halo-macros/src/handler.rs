@@ -63,7 +63,8 @@ fn expand_valid(function: &ItemFn, options: Options) -> TokenStream {
         ::halo::run_with_options(#options_expr, ::halo::__private::checked_init(&[#(#requirements),*], #init), #handler)
     };
     let main = expand::main_running(run);
-    quote! { #function #main }
+    let checks = type_checks(function);
+    quote! { #function #checks #main }
 }
 
 /// What the handler needs checked before its init: the default
@@ -110,5 +111,45 @@ fn validate(function: &ItemFn, has_init: bool) -> syn::Result<()> {
         let span = if sig.inputs.is_empty() { sig.paren_token.span.join() } else { sig.inputs.span() };
         return Err(syn::Error::new(span, format!("a handler takes {shape}; found {}", sig.inputs.len())));
     }
+    let borrowed = [
+        (1, "the context is lent to the handler: write `ctx: &halo::Ctx`"),
+        (2, "the state is shared by every invocation: write `state: &S` (S is what `init` returns)"),
+    ];
+    for (index, message) in borrowed {
+        if let Some(FnArg::Typed(arg)) = sig.inputs.iter().nth(index)
+            && !matches!(*arg.ty, syn::Type::Reference(_))
+        {
+            return Err(syn::Error::new_spanned(&arg.ty, message));
+        }
+    }
     Ok(())
+}
+
+/// Checks on the user's own types, spanned on them, so a type that does
+/// not fit is reported where it is written, in halo's words: the event
+/// must decode from JSON, the response must encode to JSON.
+fn type_checks(function: &ItemFn) -> TokenStream {
+    let mut checks = Vec::new();
+    if let Some(FnArg::Typed(event)) = function.sig.inputs.first() {
+        let ty = &event.ty;
+        checks.push(quote::quote_spanned! {ty.span()=> <#ty as ::halo::HandlerEvent>::CHECKED; });
+    }
+    if let Some(response) = ok_type(&function.sig.output) {
+        checks.push(quote::quote_spanned! {response.span()=> <#response as ::halo::HandlerResponse>::CHECKED; });
+    }
+    quote! {
+        const _: () = { #(#checks)* };
+    }
+}
+
+/// `R` of a `-> Result<R, E>` return type.
+fn ok_type(output: &syn::ReturnType) -> Option<&syn::Type> {
+    let syn::ReturnType::Type(_, ty) = output else { return None };
+    let syn::Type::Path(path) = &**ty else { return None };
+    let last = path.path.segments.last()?;
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    match args.args.first()? {
+        syn::GenericArgument::Type(ty) if last.ident == "Result" => Some(ty),
+        _ => None,
+    }
 }

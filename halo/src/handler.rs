@@ -209,3 +209,35 @@ pub(crate) fn mismatch_message(what: &str, err: &serde_path_to_error::Error<serd
 pub fn encode_response<R: Serialize>(response: &R) -> Result<Box<RawValue>, Error> {
     serde_json::value::to_raw_value(response).map_err(Error::internal)
 }
+
+/// An event type a handler can take: any type that decodes from JSON
+/// (`serde::de::DeserializeOwned`). `#[halo::handler]` checks it on the
+/// event parameter, so a type that does not fit is reported there.
+#[diagnostic::on_unimplemented(
+    message = "the handler's event type `{Self}` cannot be decoded from JSON",
+    label = "this type does not implement `serde::Deserialize`",
+    note = "add `#[derive(serde::Deserialize)]` to `{Self}`, or take `serde_json::Value`"
+)]
+pub trait HandlerEvent {
+    /// Names the check in a macro expansion.
+    #[doc(hidden)]
+    const CHECKED: () = ();
+}
+
+impl<T: DeserializeOwned> HandlerEvent for T {}
+
+/// A response type a handler can return: any type that encodes to JSON
+/// (`serde::Serialize`). `#[halo::handler]` checks it on the `Ok` type of
+/// the return type, so a type that does not fit is reported there.
+#[diagnostic::on_unimplemented(
+    message = "the handler's response type `{Self}` cannot be encoded as JSON",
+    label = "this type does not implement `serde::Serialize`",
+    note = "add `#[derive(serde::Serialize)]` to `{Self}`, or return `serde_json::Value`"
+)]
+pub trait HandlerResponse {
+    /// Names the check in a macro expansion.
+    #[doc(hidden)]
+    const CHECKED: () = ();
+}
+
+impl<T: Serialize> HandlerResponse for T {}

@@ -56,7 +56,10 @@ pub mod timeout;
 pub use context::{Ctx, CtxBuilder};
 pub use error::{BoxError, Error, ErrorKind, IntoError};
 pub use function::FunctionInfo;
-pub use handler::{HandlerFn, HandlerService, StatefulHandlerFn, decode_body, decode_event, encode_response};
+pub use handler::{
+    HandlerEvent, HandlerFn, HandlerResponse, HandlerService, StatefulHandlerFn, decode_body, decode_event,
+    encode_response,
+};
 pub use init_error::describe_init_error;
 pub use invocation::Invocation;
 pub use options::Options;

@@ -10,6 +10,7 @@ use crate::BoxFuture;
 pub const MAX_VALUE_BYTES: usize = 8 * 1024;
 
 /// How many names one `GetParameters` call takes.
+#[cfg(feature = "ssm")]
 pub(crate) const GET_PARAMETERS_CHUNK: usize = 10;
 
 /// The type of an SSM parameter.
