@@ -132,10 +132,10 @@ fn type_checks(function: &ItemFn) -> TokenStream {
     let mut checks = Vec::new();
     if let Some(FnArg::Typed(event)) = function.sig.inputs.first() {
         let ty = &event.ty;
-        checks.push(quote::quote_spanned! {ty.span()=> <#ty as ::halo::HandlerEvent>::CHECKED; });
+        checks.push(quote::quote_spanned! {ty.span()=> let () = <#ty as ::halo::HandlerEvent>::CHECKED; });
     }
     if let Some(response) = ok_type(&function.sig.output) {
-        checks.push(quote::quote_spanned! {response.span()=> <#response as ::halo::HandlerResponse>::CHECKED; });
+        checks.push(quote::quote_spanned! {response.span()=> let () = <#response as ::halo::HandlerResponse>::CHECKED; });
     }
     quote! {
         const _: () = { #(#checks)* };
