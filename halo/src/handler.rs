@@ -171,7 +171,7 @@ pub fn decode_event<E: DeserializeOwned>(payload: &str) -> Result<E, Error> {
 /// let err = halo::decode_body::<Order>(r#"{"quantity": "<img src=x onerror=alert(1)>"}"#).unwrap_err();
 /// assert_eq!((err.status(), err.code()), (400, "InvalidBody"));
 /// assert_eq!(err.message(), "the body does not match the expected shape at `quantity`: invalid type, expected u32");
-/// assert_eq!(halo::decode_body::<Order>("not json").unwrap_err().message(), "the body is not JSON: expected value");
+/// assert_eq!(halo::decode_body::<Order>("<html>").unwrap_err().message(), "the body is not JSON: expected value");
 /// ```
 pub fn decode_body<T: DeserializeOwned>(body: &str) -> Result<T, Error> {
     decode_json(body, "the body").map_err(|message| Error::bad_request(message).with_code("InvalidBody"))
