@@ -135,7 +135,8 @@ fn type_checks(function: &ItemFn) -> TokenStream {
         checks.push(quote::quote_spanned! {ty.span()=> let () = <#ty as ::halo::HandlerEvent>::CHECKED; });
     }
     if let Some(response) = ok_type(&function.sig.output) {
-        checks.push(quote::quote_spanned! {response.span()=> let () = <#response as ::halo::HandlerResponse>::CHECKED; });
+        checks
+            .push(quote::quote_spanned! {response.span()=> let () = <#response as ::halo::HandlerResponse>::CHECKED; });
     }
     quote! {
         const _: () = { #(#checks)* };

@@ -194,7 +194,9 @@ fn local_invoke_uses_the_in_memory_store() {
     let receipt: serde_json::Value = serde_json::from_str(responses[0]["body"].as_str().unwrap()).unwrap();
     assert_eq!((receipt["payment_id"].as_str(), receipt["amount"].as_u64()), (Some("pay_7Hq2"), Some(1299)));
     assert!(lines.iter().any(|l| l["idempotency_outcome"] == "claimed"), "{lines:?}");
-    assert!(lines.iter().any(|l| l["message"].as_str().is_some_and(|m| m.contains("the idempotency store is in memory"))));
+    assert!(
+        lines.iter().any(|l| l["message"].as_str().is_some_and(|m| m.contains("the idempotency store is in memory")))
+    );
 }
 
 #[test]

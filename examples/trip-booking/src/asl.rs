@@ -6,7 +6,7 @@ use halo::saga::asl::AslRegistry;
 use halo::saga::{Saga, StepCtx};
 use serde_json::{Value, json};
 
-use crate::services::services;
+use crate::services::Services;
 
 /// The seed's definition, bundled.
 pub const TRIP_ASL: &str = include_str!("../trip.asl.json");
@@ -16,7 +16,7 @@ fn fails(state: &Value, name: &str) -> bool {
 }
 
 async fn book(ctx: StepCtx, state: Value, kind: &'static str, step: &'static str) -> Result<Value, halo::Error> {
-    let id = services()?.book(kind, &ctx.idempotency_token(), fails(&state, step)).await?;
+    let id = ctx.state::<Services>()?.book(kind, &ctx.idempotency_token(), fails(&state, step)).await?;
     Ok(json!({ "id": id }))
 }
 
@@ -34,12 +34,12 @@ async fn cancel(
     let fail = fails(&state, step);
     match state[format!("{booking}Result")]["id"].as_str() {
         Some(id) => {
-            services()?.cancel(kind, id, fail).await?;
+            ctx.state::<Services>()?.cancel(kind, id, fail).await?;
             Ok(json!({ "cancelled": id }))
         }
         None => {
             let token = ctx.idempotency_token_of(booking);
-            services()?.cancel_by_key(kind, &token, fail).await?;
+            ctx.state::<Services>()?.cancel_by_key(kind, &token, fail).await?;
             Ok(json!({ "cancelled_key": token }))
         }
     }

@@ -51,7 +51,7 @@ pub async fn init() -> Result<State, String> {
         }
         _ => stubs::start().await.map_err(|e| format!("stub services: {e}"))?,
     };
-    services::configure(base).map_err(|e| format!("HTTP client: {e}"))?;
-    let saga_asl = asl::trip_saga_asl().map_err(|e| format!("trip.asl.json: {e}"))?;
-    Ok(State { log, saga: steps::trip_saga(), saga_asl })
+    let services = services::Services::new(base).map_err(|e| format!("HTTP client: {e}"))?;
+    let saga_asl = asl::trip_saga_asl().map_err(|e| format!("trip.asl.json: {e}"))?.with_state(services.clone());
+    Ok(State { log, saga: steps::trip_saga().with_state(services), saga_asl })
 }

@@ -1,35 +1,30 @@
 //! The three downstream booking services, reached over HTTP with
 //! `halo::http::Client` (correlation headers, budget-aware timeouts).
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::json;
 
-/// The booking services' base URL and the HTTP client.
-#[derive(Debug)]
+/// The booking services' base URL and the HTTP client: built once in
+/// init and given to the sagas (`Saga::with_state`), so every step and
+/// compensation reaches it with `ctx.state::<Services>()`.
+#[derive(Debug, Clone)]
 pub struct Services {
     client: halo::http::Client,
     base: String,
 }
 
-static SERVICES: OnceLock<Services> = OnceLock::new();
-
-/// Sets the services used by the steps (once per container, in init).
-pub fn configure(base: impl Into<String>) -> Result<&'static Services, halo::Error> {
-    let client = halo::http::Client::builder()
-        .max_attempts(2)
-        .attempt_timeout(Duration::from_secs(2))
-        .backoff(Duration::from_millis(20), Duration::from_millis(200))
-        .build()?;
-    let base = base.into().trim_end_matches('/').to_owned();
-    Ok(SERVICES.get_or_init(|| Services { client, base }))
-}
-
-/// The services configured in init.
-pub fn services() -> Result<&'static Services, halo::Error> {
-    SERVICES.get().ok_or_else(|| halo::Error::internal("the booking services are not configured"))
+impl Services {
+    /// The services at `base`, with a client for them.
+    pub fn new(base: impl Into<String>) -> Result<Services, halo::Error> {
+        let client = halo::http::Client::builder()
+            .max_attempts(2)
+            .attempt_timeout(Duration::from_secs(2))
+            .backoff(Duration::from_millis(20), Duration::from_millis(200))
+            .build()?;
+        Ok(Services { client, base: base.into().trim_end_matches('/').to_owned() })
+    }
 }
 
 #[derive(Deserialize)]

@@ -8,13 +8,13 @@
 
 use halo::saga::{Saga, StepCtx};
 
-use crate::services::services;
+use crate::services::Services;
 use crate::trip::Trip;
 
 /// Books the hotel.
 #[halo::saga_step(compensate = cancel_hotel, compensation_retry(attempts = 3, initial_delay = "20ms"))]
 pub async fn book_hotel(ctx: &StepCtx, trip: Trip) -> Result<Trip, halo::Error> {
-    let id = services()?.book("hotels", &ctx.idempotency_token(), trip.fails("book_hotel")).await?;
+    let id = ctx.state::<Services>()?.book("hotels", &ctx.idempotency_token(), trip.fails("book_hotel")).await?;
     Ok(Trip { hotel: Some(id), ..trip })
 }
 
@@ -27,7 +27,7 @@ pub async fn cancel_hotel(ctx: &StepCtx, trip: Trip, booked: Option<Trip>) -> Re
 /// Books the flight.
 #[halo::saga_step(compensate = cancel_flight, compensation_retry(attempts = 3, initial_delay = "20ms"))]
 pub async fn book_flight(ctx: &StepCtx, trip: Trip) -> Result<Trip, halo::Error> {
-    let id = services()?.book("flights", &ctx.idempotency_token(), trip.fails("book_flight")).await?;
+    let id = ctx.state::<Services>()?.book("flights", &ctx.idempotency_token(), trip.fails("book_flight")).await?;
     Ok(Trip { flight: Some(id), ..trip })
 }
 
@@ -39,7 +39,7 @@ pub async fn cancel_flight(ctx: &StepCtx, trip: Trip, booked: Option<Trip>) -> R
 /// Books the rental car.
 #[halo::saga_step(compensate = cancel_rental, compensation_retry(attempts = 3, initial_delay = "20ms"))]
 pub async fn book_rental(ctx: &StepCtx, trip: Trip) -> Result<Trip, halo::Error> {
-    let id = services()?.book("rentals", &ctx.idempotency_token(), trip.fails("book_rental")).await?;
+    let id = ctx.state::<Services>()?.book("rentals", &ctx.idempotency_token(), trip.fails("book_rental")).await?;
     Ok(Trip { rental: Some(id), ..trip })
 }
 
@@ -51,8 +51,8 @@ pub async fn cancel_rental(ctx: &StepCtx, trip: Trip, booked: Option<Trip>) -> R
 /// Cancels the booking `id`, or, without one, whatever the step's token booked.
 async fn cancel(ctx: &StepCtx, kind: &str, id: Option<String>, fail: bool) -> Result<(), halo::Error> {
     match id {
-        Some(id) => services()?.cancel(kind, &id, fail).await,
-        None => services()?.cancel_by_key(kind, &ctx.idempotency_token(), fail).await,
+        Some(id) => ctx.state::<Services>()?.cancel(kind, &id, fail).await,
+        None => ctx.state::<Services>()?.cancel_by_key(kind, &ctx.idempotency_token(), fail).await,
     }
 }
 

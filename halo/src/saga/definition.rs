@@ -148,4 +148,6 @@ pub(crate) struct Definition {
     /// ASL compensation chain states, by name.
     pub(crate) chain_nodes: HashMap<String, Node>,
     pub(crate) clock: Arc<dyn Clock>,
+    /// What steps reach with [`StepCtx::state`](super::StepCtx::state).
+    pub(crate) state: Option<super::step::SharedState>,
 }

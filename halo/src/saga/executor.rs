@@ -394,6 +394,7 @@ impl Run<'_> {
             attempt: 1,
             compensating,
             correlation_id: self.ctx.as_ref().and_then(|c| c.correlation_id()).map(str::to_owned),
+            state: self.def.state.clone(),
         }
     }
 

@@ -65,7 +65,7 @@ impl<I, O> fmt::Debug for Saga<I, O> {
 impl<I, O> Saga<I, O> {
     pub(crate) fn from_parts(name: String, nodes: Vec<Node>, chain_nodes: HashMap<String, Node>) -> Saga<I, O> {
         Saga {
-            def: Arc::new(Definition { name, nodes, chain_nodes, clock: Arc::new(SystemClock) }),
+            def: Arc::new(Definition { name, nodes, chain_nodes, clock: Arc::new(SystemClock), state: None }),
             _types: PhantomData,
         }
     }
@@ -123,6 +123,32 @@ where
     /// [`ManualClock`](crate::platform::ManualClock)).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Saga<I, O> {
         Arc::make_mut(&mut self.def).clock = clock;
+        self
+    }
+
+    /// Gives every step and compensation of this saga `state` (what the
+    /// container's `init` built: clients, settings), reached with
+    /// [`StepCtx::state`](super::StepCtx::state); no global needed.
+    ///
+    /// ```
+    /// use halo::saga::{Saga, StepCtx};
+    ///
+    /// struct Services { base: String }
+    ///
+    /// #[halo::saga_step]
+    /// async fn book(ctx: &StepCtx, trip: String) -> Result<String, halo::Error> {
+    ///     let services: &Services = ctx.state()?;
+    ///     Ok(format!("{}/book/{trip}", services.base))
+    /// }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let saga = Saga::<String>::new("trip").step(book).with_state(Services { base: "https://hotels".into() });
+    /// let log = halo::saga::MemorySagaLog::new();
+    /// assert_eq!(saga.run(&log, "t-1", "t-1".into()).await.unwrap(), "https://hotels/book/t-1");
+    /// # });
+    /// ```
+    pub fn with_state<S: std::any::Any + Send + Sync>(mut self, state: S) -> Saga<I, O> {
+        Arc::make_mut(&mut self.def).state = Some(super::step::SharedState(Arc::new(state)));
         self
     }
 

@@ -31,9 +31,47 @@ pub struct StepCtx {
     pub(crate) attempt: u32,
     pub(crate) compensating: bool,
     pub(crate) correlation_id: Option<String>,
+    pub(crate) state: Option<SharedState>,
+}
+
+/// The state a saga was given with [`Saga::with_state`](super::Saga::with_state).
+#[derive(Clone)]
+pub(crate) struct SharedState(pub(crate) std::sync::Arc<dyn std::any::Any + Send + Sync>);
+
+impl std::fmt::Debug for SharedState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedState")
+    }
 }
 
 impl StepCtx {
+    /// The state the saga was given with
+    /// [`Saga::with_state`](super::Saga::with_state), as `S`: an internal
+    /// error when the saga has no state of that type (a wiring mistake,
+    /// never the caller's).
+    ///
+    /// ```
+    /// let ctx = halo::saga::StepCtx::for_test("trip-1", "book_hotel");
+    /// assert_eq!(ctx.state::<u32>().unwrap_err().status(), 500);
+    /// assert_eq!(*ctx.with_state(7u32).state::<u32>().unwrap(), 7);
+    /// ```
+    pub fn state<S: std::any::Any>(&self) -> Result<&S, crate::Error> {
+        self.state.as_ref().and_then(|state| state.0.downcast_ref::<S>()).ok_or_else(|| {
+            crate::Error::internal(format!(
+                "saga `{}` has no state of type `{}`: give it with Saga::with_state",
+                self.saga,
+                std::any::type_name::<S>()
+            ))
+        })
+    }
+
+    /// This context with `state` (a unit test of a step that uses
+    /// [`StepCtx::state`]).
+    pub fn with_state<S: std::any::Any + Send + Sync>(mut self, state: S) -> StepCtx {
+        self.state = Some(SharedState(std::sync::Arc::new(state)));
+        self
+    }
+
     /// A context for unit tests of a step: attempt 1, not compensating.
     pub fn for_test(saga_id: impl Into<String>, step: impl Into<String>) -> StepCtx {
         StepCtx {
@@ -43,6 +81,7 @@ impl StepCtx {
             attempt: 1,
             compensating: false,
             correlation_id: None,
+            state: None,
         }
     }
 
