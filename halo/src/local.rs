@@ -1,4 +1,5 @@
-//! Local runs: a halo binary started without `AWS_LAMBDA_RUNTIME_API` is a
+//! Local runs: a halo binary started outside Lambda
+//! ([`crate::platform::in_lambda`] is false) is a
 //! command-line tool that invokes its handler on an event file (and, for
 //! an axum router, serves it on a loopback port).
 //!
@@ -84,7 +85,7 @@ fn usage() -> String {
          process, like one warm container, with a synthetic Lambda context; prints one\n\
          response JSON line per event on stdout and the JSON logs on stderr.\n\
          Exit status: 0 success, 1 handler error, 2 bad usage or event.\n\
-         With AWS_LAMBDA_RUNTIME_API set, the binary runs as a Lambda runtime instead.\n"
+         Inside Lambda (under a Runtime API), the binary runs as a Lambda runtime instead.\n"
     )
 }
 

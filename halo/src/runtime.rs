@@ -1,7 +1,7 @@
 //! Entry points: [`run`] and [`run_with_init`].
 //!
-//! With `AWS_LAMBDA_RUNTIME_API` set (inside Lambda, or under a Runtime API
-//! emulator) a halo binary is a normal Lambda runtime: it polls for events
+//! Inside Lambda, or under a Runtime API emulator
+//! ([`crate::platform::in_lambda`]), a halo binary is a normal Lambda runtime: it polls for events
 //! and answers them through halo's tower stack. Without it, it is a local
 //! command-line tool (see [`crate::local`]).
 

@@ -19,8 +19,8 @@ use crate::correlation::names;
 use crate::event::EventSource;
 use crate::{Ctx, Error};
 
-/// Serves `router` with halo's stack: on Lambda when
-/// `AWS_LAMBDA_RUNTIME_API` is set; otherwise as the local command line
+/// Serves `router` with halo's stack: as a Lambda runtime inside Lambda
+/// ([`crate::platform::in_lambda`]); otherwise as the local command line
 /// (`<bin> invoke event.json`, as for any halo handler) or, with
 /// `<bin> serve [--port N]`, as an HTTP server on `127.0.0.1` (default
 /// port 3000) for development.

@@ -67,7 +67,7 @@
 //! # Sources: SSM in Lambda, the environment locally
 //!
 //! [`Params::from_env`] picks the source: `HALO_PARAMS_SOURCE=ssm` or `env`
-//! when set; otherwise SSM inside Lambda (`AWS_LAMBDA_RUNTIME_API` is set)
+//! when set; otherwise SSM inside Lambda ([`crate::platform::in_lambda`])
 //! and [`EnvSource`] elsewhere, which reads `HALO_PARAM_<NAME>` variables
 //! and the JSON file named by `HALO_PARAMS_FILE` (see [`env`](mod@env) for the
 //! mapping). A local run needs no AWS account.
