@@ -175,3 +175,21 @@ fn local_invoke_of_a_missing_file_fails_before_init() {
     assert!(stderr.contains("cannot read the event file `missing.json`: no such file"), "{stderr}");
     assert!(!stderr.contains("init failed"), "init did not run: {stderr}");
 }
+
+/// `#[halo::idempotent]` on the default store, inside Lambda without
+/// `HALO_IDEMPOTENCY_TABLE`: the container's init fails with a message
+/// naming the variable (no invocation is answered with a 503), though the
+/// handler has no init of its own.
+#[tokio::test]
+async fn an_idempotent_handler_without_its_table_fails_init_inside_lambda() {
+    let api = RuntimeApi::start().await;
+    let binary = Path::new(env!("CARGO_BIN_EXE_halo-fixture-idempotent"));
+    let function = FunctionProcess::start(binary, &api, &[]);
+    let errors = api.wait_for_init_errors(Duration::from_secs(5)).await;
+    assert_eq!(errors.len(), 1, "exactly one init error report");
+    let message = errors[0]["errorMessage"].as_str().unwrap();
+    assert!(message.contains("HALO_IDEMPOTENCY_TABLE"), "{message}");
+    let lines = parse_json_lines(&function.stop());
+    assert!(lines.iter().any(|l| l["message"] == "init failed"));
+    assert_eq!(api.next_calls(), 0, "no invocation is fetched after a failed init");
+}
