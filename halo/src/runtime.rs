@@ -157,6 +157,15 @@ impl Mode {
         if crate::platform::in_lambda() {
             return Ok(Mode::Lambda);
         }
-        local::parse_args(std::env::args().skip(1)).map(Mode::Local)
+        match local::parse_args(std::env::args().skip(1))? {
+            // Refused with the other usage errors, before init runs.
+            Command::Serve { .. } => {
+                eprintln!(
+                    "error: `serve` runs axum routers (`#[halo::http]`); this handler takes `invoke <event.json>`"
+                );
+                Err(ExitCode::from(2))
+            }
+            command => Ok(Mode::Local(command)),
+        }
     }
 }

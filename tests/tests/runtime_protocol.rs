@@ -174,6 +174,17 @@ fn local_invoke_of_a_missing_file_fails_before_init() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("cannot read the event file `missing.json`: no such file"), "{stderr}");
     assert!(!stderr.contains("init failed"), "init did not run: {stderr}");
+
+    // `serve` is for routers: refused the same way, before init.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_halo-fixture-init"))
+        .arg("serve")
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env_remove("FIXTURE_TABLE")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("`serve` runs axum routers") && !stderr.contains("init failed"), "{stderr}");
 }
 
 /// `#[halo::idempotent]` on the default store, inside Lambda without
