@@ -50,6 +50,14 @@ cargo test --workspace --all-targets
 step "cargo test --doc"
 cargo test --workspace --doc
 
+# A crate outside the workspace, written from README.md the way a new user
+# writes one (its sources hold the README's snippets), built with this
+# workspace's target directory and a copy of its lock file so it reuses
+# the compiled dependencies.
+step "new-user crate: cargo test --manifest-path tests/new-user/Cargo.toml"
+cp Cargo.lock tests/new-user/Cargo.lock
+CARGO_TARGET_DIR="$PWD/target" cargo test --manifest-path tests/new-user/Cargo.toml
+
 # The deploy path: a Lambda bootstrap built the way users build it (x86_64;
 # --arm64 needs an aarch64 std this machine cannot fetch). zig's cache stays
 # inside target/.

@@ -128,7 +128,7 @@ async fn init() -> Result<App, String> {
             let client = halo::platform::dynamodb_client().await;
             Todos::DynamoDb(dynamodb::DynamoTodos::new(client, table))
         }
-        _ if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() => {
+        _ if halo::platform::in_lambda() => {
             return Err("TODO_TABLE must name the todos table".into());
         }
         _ => Todos::Memory(MemoryTodos::default()),

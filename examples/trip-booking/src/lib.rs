@@ -42,7 +42,7 @@ pub struct State {
 /// asks for the stubs (the end-to-end tests, a demo deployment).
 pub async fn init() -> Result<State, String> {
     let log = halo::saga::log_from_env().await.map_err(|e| format!("saga log: {e}"))?;
-    let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    let in_lambda = halo::platform::in_lambda();
     let stubs_asked = std::env::var("TRIP_STUBS").is_ok_and(|v| v == "1");
     let base = match std::env::var(SERVICES_ENV) {
         Ok(base) if !base.trim().is_empty() => base,

@@ -23,9 +23,7 @@ async fn init() -> Result<Queue, String> {
         Ok(url) if !url.trim().is_empty() => {
             Ok(Queue::Sqs { client: aws_sdk_sqs::Client::new(&halo::platform::sdk_config().await), url })
         }
-        _ if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() => {
-            Err("ORDERS_QUEUE_URL must name the orders queue".into())
-        }
+        _ if halo::platform::in_lambda() => Err("ORDERS_QUEUE_URL must name the orders queue".into()),
         _ => {
             tracing::info!("local run without ORDERS_QUEUE_URL: accepted orders are only logged");
             Ok(Queue::LogOnly)
