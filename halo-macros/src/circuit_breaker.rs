@@ -215,8 +215,8 @@ fn expand_valid(function: &ItemFn, idents: &[Ident], options: &Options) -> Token
         #(#attrs)*
         #vis #sig {
             #inner_sig #block
-            static __HALO_BREAKER: ::halo::breaker::__private::LazyBreaker =
-                ::halo::breaker::__private::LazyBreaker::new(#name, || #policy);
+            static __HALO_BREAKER: ::halo::__private::LazyBreaker =
+                ::halo::__private::LazyBreaker::new(#name, || #policy);
             let __halo_breaker = __HALO_BREAKER.get().await;
             #save
             match __halo_breaker.call(#inner(#(#idents),*)).await {

@@ -5,7 +5,7 @@
 //! kept unchanged.
 
 use proc_macro2::{Span, TokenStream};
-use quote::quote;
+use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Expr, FnArg, Ident, ItemFn, LitStr, Pat, ReturnType, Type};
 
@@ -143,7 +143,7 @@ fn expand_valid(function: &ItemFn, checked: &Function<'_>, options: &Options) ->
         if let Some(duration) = duration {
             let ms = duration.value;
             let method = Ident::new(method, Span::call_site());
-            config.extend(quote! { .#method(::halo::idempotency::__private::millis(#ms)) });
+            config.extend(quote! { .#method(::halo::__private::millis(#ms)) });
         }
     }
     if let Some(entries) = options.local_cache {
@@ -164,7 +164,7 @@ fn expand_valid(function: &ItemFn, checked: &Function<'_>, options: &Options) ->
             quote! {
                 let __halo_store_value = &(#expr);
                 let __halo_store: ::std::option::Option<&dyn ::halo::idempotency::Store> =
-                    ::std::option::Option::Some(::halo::idempotency::__private::dyn_store(__halo_store_value));
+                    ::std::option::Option::Some(::halo::__private::dyn_store(__halo_store_value));
             }
         }
         None => {
@@ -172,7 +172,25 @@ fn expand_valid(function: &ItemFn, checked: &Function<'_>, options: &Options) ->
         }
     };
 
+    // Each check is a call of a method of one of halo's traits on the
+    // user's type, spanned on that type: a type that does not fit gets one
+    // error there, in the trait's words.
+    let payload_span = payload_type(function, payload).map_or_else(|| payload.span(), Spanned::span);
+    let payload_json =
+        quote_spanned! {payload_span=> ::halo::idempotency::IdempotentPayload::idempotency_payload(&#payload) };
     let ret = checked.ret;
+    let (response, error) = match result_types(ret) {
+        Some((response, error)) => (quote!(#response), quote!(#error)),
+        None => (quote!(_), quote!(_)),
+    };
+    let (response_span, error_span) = result_types(ret).map_or((ret.span(), ret.span()), |(r, e)| (r.span(), e.span()));
+    let run = quote_spanned! {response_span=>
+        <#response as ::halo::idempotency::IdempotentResponse>::run_idempotent(
+            &__HALO_IDEMPOTENCY, __halo_store, __halo_payload, __halo_ctx, __halo_body,
+        ).await
+    };
+    let from_idempotency =
+        quote_spanned! {error_span=> <#error as ::halo::idempotency::IdempotentError>::from_idempotency };
     let sig = &function.sig;
     let attrs = &function.attrs;
     let vis = &function.vis;
@@ -180,17 +198,45 @@ fn expand_valid(function: &ItemFn, checked: &Function<'_>, options: &Options) ->
     quote! {
         #(#attrs)*
         #vis #sig {
-            static __HALO_IDEMPOTENCY: ::halo::idempotency::__private::LazyLock<::halo::idempotency::Idempotency> =
-                ::halo::idempotency::__private::LazyLock::new(|| ::halo::idempotency::Idempotency::new(#config));
-            let __halo_payload = ::halo::idempotency::__private::to_value(&#payload);
+            static __HALO_IDEMPOTENCY: ::halo::__private::LazyLock<::halo::idempotency::Idempotency> =
+                ::halo::__private::LazyLock::new(|| ::halo::idempotency::Idempotency::new(#config));
+            let __halo_payload = #payload_json;
             let __halo_ctx: ::std::option::Option<&::halo::Ctx> = #ctx;
             #store
             let __halo_body = async move {
                 let __halo_result: #ret = #block;
                 __halo_result
             };
-            ::halo::idempotency::__private::run(&__HALO_IDEMPOTENCY, __halo_store, __halo_payload, __halo_ctx, __halo_body).await
+            match #run {
+                ::std::result::Result::Ok(response) => ::std::result::Result::Ok(response),
+                ::std::result::Result::Err(::std::result::Result::Ok(err)) => ::std::result::Result::Err(err),
+                ::std::result::Result::Err(::std::result::Result::Err(err)) => ::std::result::Result::Err(#from_idempotency(err)),
+            }
         }
+    }
+}
+
+/// The declared type of the parameter `name`.
+fn payload_type<'f>(function: &'f ItemFn, name: &Ident) -> Option<&'f Type> {
+    function.sig.inputs.iter().find_map(|arg| match arg {
+        FnArg::Typed(typed) if param_ident(arg) == Some(name) => Some(typed.ty.as_ref()),
+        _ => None,
+    })
+}
+
+/// `T` and `E` of a return type written `Result<T, E>` (any path ending in
+/// `Result`).
+fn result_types(ret: &Type) -> Option<(&Type, &Type)> {
+    let Type::Path(path) = ret else { return None };
+    let last = path.path.segments.last().filter(|s| s.ident == "Result")?;
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    let mut types = args.args.iter().filter_map(|arg| match arg {
+        syn::GenericArgument::Type(ty) => Some(ty),
+        _ => None,
+    });
+    match (types.next(), types.next(), types.next()) {
+        (Some(response), Some(error), None) => Some((response, error)),
+        _ => None,
     }
 }
 

@@ -232,7 +232,7 @@ fn expand_valid(function: &ItemFn, signature: &Signature, options: &Options) -> 
             let input = Ident::new("input", Span::mixed_site());
             let output = Ident::new("output", Span::mixed_site());
             let call = quote_spanned! {span=>
-                ::halo::saga::__private::compensation_result(#path(#ctx, #input, #output).await)
+                ::halo::__private::compensation_result(#path(#ctx, #input, #output).await)
             };
             quote! {
                 fn has_compensation(&self) -> bool {

@@ -1,8 +1,6 @@
 //! Breakers configured from the environment, and the lazily built
 //! breaker behind `#[halo::circuit_breaker]`.
 
-use tokio::sync::OnceCell;
-
 use super::circuit::CircuitBreaker;
 use super::policy::Policy;
 use crate::platform::{Fallback, choose_store};
@@ -38,30 +36,6 @@ pub async fn from_env(name: &str, policy: Policy) -> CircuitBreaker {
         Err(err) => {
             tracing::warn!(breaker = name, error_cause = %err, "this breaker's state is per container");
             CircuitBreaker::new(name, policy)
-        }
-    }
-}
-
-#[doc(hidden)]
-pub mod __private {
-    use super::*;
-
-    /// The breaker of one `#[circuit_breaker]` function, built on first use.
-    pub struct LazyBreaker {
-        name: &'static str,
-        policy: fn() -> Policy,
-        cell: OnceCell<CircuitBreaker>,
-    }
-
-    impl LazyBreaker {
-        /// A breaker named `name` with the policy `policy()`.
-        pub const fn new(name: &'static str, policy: fn() -> Policy) -> LazyBreaker {
-            LazyBreaker { name, policy, cell: OnceCell::const_new() }
-        }
-
-        /// The breaker (built from the environment the first time).
-        pub async fn get(&self) -> &CircuitBreaker {
-            self.cell.get_or_init(|| from_env(self.name, (self.policy)())).await
         }
     }
 }

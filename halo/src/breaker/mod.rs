@@ -64,7 +64,6 @@ pub use circuit::CircuitBreaker;
 #[cfg(feature = "dynamodb")]
 pub use dynamodb::DynamoDbBreakerStore;
 #[doc(hidden)]
-pub use env::__private;
 pub use env::{TABLE_ENV, from_env};
 pub use fallback::{FallbackReason, run_fallback};
 pub use memory::MemoryBreakerStore;

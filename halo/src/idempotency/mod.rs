@@ -110,6 +110,7 @@
 //! ```
 
 mod cache;
+mod checks;
 mod config;
 #[cfg(feature = "dynamodb")]
 mod dynamodb;
@@ -128,6 +129,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub use cache::LocalCache;
+pub use checks::{IdempotentError, IdempotentPayload, IdempotentResponse};
 pub use config::{Config, DISABLED_ENV, ITEM_LIMIT_BYTES, Replay, ReplayHook, TABLE_ENV, store_from_env};
 #[cfg(feature = "dynamodb")]
 pub use dynamodb::{AttributeNames, DynamoDbStore};
@@ -319,7 +321,7 @@ impl Idempotency {
 
     /// Every way to run: turned off, the body alone; else on `store` (or
     /// the function's, or the default one) with `ctx` (or the current one).
-    async fn run_on<R, E, Fut>(
+    pub(crate) async fn run_on<R, E, Fut>(
         &self,
         store: Option<&dyn Store>,
         payload: Result<Value, Error>,
@@ -594,7 +596,7 @@ fn unavailable(err: StoreError) -> Error {
     err.into_error()
 }
 
-fn to_value<P: Serialize + ?Sized>(payload: &P) -> Result<Value, Error> {
+pub(crate) fn to_value<P: Serialize + ?Sized>(payload: &P) -> Result<Value, Error> {
     serde_json::to_value(payload).map_err(|err| Error::internal(err).with_code("IdempotencyKey"))
 }
 
@@ -635,46 +637,5 @@ async fn default_store() -> Result<Arc<dyn Store>, Error> {
             tracing::error!(error_cause = %err, "idempotency: no store");
             Err(unavailable(err))
         }
-    }
-}
-
-#[doc(hidden)]
-pub mod __private {
-    //! Used by `#[halo::idempotent]` expansions; not a public API.
-    use super::*;
-
-    pub use std::sync::LazyLock;
-
-    /// Turns any store reference into a trait object.
-    pub fn dyn_store<S: Store>(store: &S) -> &dyn Store {
-        store
-    }
-
-    /// A duration given in the macro as milliseconds.
-    pub const fn millis(ms: u64) -> Duration {
-        Duration::from_millis(ms)
-    }
-
-    /// The payload as JSON, taken before the body moves it.
-    pub fn to_value<P: Serialize + ?Sized>(payload: &P) -> Result<Value, Error> {
-        super::to_value(payload)
-    }
-
-    /// The expansion's call: `store` is the macro's `store = ...` (else the
-    /// function's or the default store), `ctx` its `&Ctx` parameter (else
-    /// the current context).
-    pub async fn run<R, E, Fut>(
-        idempotency: &Idempotency,
-        store: Option<&dyn Store>,
-        payload: Result<Value, Error>,
-        ctx: Option<&Ctx>,
-        body: Fut,
-    ) -> Result<R, E>
-    where
-        R: Serialize + DeserializeOwned,
-        E: From<Error>,
-        Fut: Future<Output = Result<R, E>>,
-    {
-        idempotency.run_on(store, payload, ctx, body).await
     }
 }

@@ -225,11 +225,3 @@ pub use step::{RetryRule, Step, StepCtx, StepOptions};
 /// still defined (with default options), so the sagas using it compile and
 /// the one error shown is the argument's.
 pub use halo_macros::saga_step;
-
-#[doc(hidden)]
-pub mod __private {
-    /// Converts a compensation's result for the [`Step`](super::Step) trait.
-    pub fn compensation_result<E: crate::IntoError>(result: Result<(), E>) -> Result<(), crate::Error> {
-        result.map_err(crate::IntoError::into_error)
-    }
-}

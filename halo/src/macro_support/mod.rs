@@ -4,7 +4,14 @@
 use std::fmt::Display;
 use std::future::Future;
 
+mod breaker;
+mod idempotency;
+mod saga;
+
 pub use crate::runtime::Stateless;
+pub use breaker::LazyBreaker;
+pub use idempotency::{LazyLock, dyn_store, millis};
+pub use saga::compensation_result;
 pub use tokio;
 
 /// The init of a handler without state.
