@@ -5,7 +5,7 @@
 //! function is kept unchanged, with a stub `main`.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{ToTokens, quote};
 use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn, Path};
 
@@ -46,25 +46,65 @@ fn expand_valid(function: &ItemFn, options: Options) -> TokenStream {
     // The init's error becomes its whole cause chain (the sources of a
     // `std::error::Error`, which only the concrete type here can walk).
     let (init, handler) = match options.init {
-        Some(init) => (
-            quote! {
-                async {
-                    #[allow(unused_imports)]
-                    use ::halo::__private::{DescribeDisplay as _, DescribeError as _};
-                    #init().await.map_err(|err| (&&::halo::__private::Describe(&err)).describe())
-                }
-            },
-            quote! { #name },
-        ),
+        Some(init) => {
+            // The state is typed as the handler's parameter says, spanned
+            // on that parameter: an init that builds another type is one
+            // "expected `Result<S, _>`" error there.
+            let state = match function.sig.inputs.iter().nth(2) {
+                Some(FnArg::Typed(arg)) => match arg.ty.as_ref() {
+                    syn::Type::Reference(reference) => {
+                        let ty = &reference.elem;
+                        let init = respan(quote!(#init), ty.span());
+                        quote::quote_spanned! {ty.span()=> let state: ::std::result::Result<#ty, _> = #init().await; }
+                    }
+                    _ => quote! { let state = #init().await; },
+                },
+                _ => quote! { let state = #init().await; },
+            };
+            (
+                quote! {
+                    async {
+                        #[allow(unused_imports)]
+                        use ::halo::__private::{DescribeDisplay as _, DescribeError as _};
+                        #state
+                        state.map_err(|err| (&&::halo::__private::Describe(&err)).describe())
+                    }
+                },
+                quote! { #name },
+            )
+        }
         None => (quote! { ::halo::__private::no_init() }, quote! { ::halo::__private::Stateless(#name) }),
     };
     let requirements = requirements(function);
+    // The event and response types are named in the call, with the spans
+    // of the user's tokens: a type that does not fit `halo::HandlerEvent`
+    // or `halo::HandlerResponse` is one error there, in those traits' words.
+    let event = match function.sig.inputs.first() {
+        Some(FnArg::Typed(event)) => event.ty.to_token_stream(),
+        _ => quote!(_),
+    };
+    let response = ok_type(&function.sig.output).map_or_else(|| quote!(_), ToTokens::to_token_stream);
     let run = quote! {
-        ::halo::run_with_options(#options_expr, ::halo::__private::checked_init(&[#(#requirements),*], #init), #handler)
+        ::halo::run_with_options::<_, _, _, _, #event, #response, _>(
+            #options_expr,
+            ::halo::__private::checked_init(&[#(#requirements),*], #init),
+            #handler,
+        )
     };
     let main = expand::main_running(run);
-    let checks = type_checks(function);
-    quote! { #function #checks #main }
+    quote! { #function #main }
+}
+
+/// `tokens` with every token's span set to `span`, so an error about them
+/// points at `span`.
+fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            token.set_span(span);
+            token
+        })
+        .collect()
 }
 
 /// What the handler needs checked before its init: the default
@@ -123,24 +163,6 @@ fn validate(function: &ItemFn, has_init: bool) -> syn::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Checks on the user's own types, spanned on them, so a type that does
-/// not fit is reported where it is written, in halo's words: the event
-/// must decode from JSON, the response must encode to JSON.
-fn type_checks(function: &ItemFn) -> TokenStream {
-    let mut checks = Vec::new();
-    if let Some(FnArg::Typed(event)) = function.sig.inputs.first() {
-        let ty = &event.ty;
-        checks.push(quote::quote_spanned! {ty.span()=> let () = <#ty as ::halo::HandlerEvent>::CHECKED; });
-    }
-    if let Some(response) = ok_type(&function.sig.output) {
-        checks
-            .push(quote::quote_spanned! {response.span()=> let () = <#response as ::halo::HandlerResponse>::CHECKED; });
-    }
-    quote! {
-        const _: () = { #(#checks)* };
-    }
 }
 
 /// `R` of a `-> Result<R, E>` return type.

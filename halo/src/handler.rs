@@ -218,11 +218,7 @@ pub fn encode_response<R: Serialize>(response: &R) -> Result<Box<RawValue>, Erro
     label = "this type does not implement `serde::Deserialize`",
     note = "add `#[derive(serde::Deserialize)]` to `{Self}`, or take `serde_json::Value`"
 )]
-pub trait HandlerEvent {
-    /// Names the check in a macro expansion.
-    #[doc(hidden)]
-    const CHECKED: () = ();
-}
+pub trait HandlerEvent: DeserializeOwned {}
 
 impl<T: DeserializeOwned> HandlerEvent for T {}
 
@@ -234,10 +230,6 @@ impl<T: DeserializeOwned> HandlerEvent for T {}
     label = "this type does not implement `serde::Serialize`",
     note = "add `#[derive(serde::Serialize)]` to `{Self}`, or return `serde_json::Value`"
 )]
-pub trait HandlerResponse {
-    /// Names the check in a macro expansion.
-    #[doc(hidden)]
-    const CHECKED: () = ();
-}
+pub trait HandlerResponse: Serialize {}
 
 impl<T: Serialize> HandlerResponse for T {}

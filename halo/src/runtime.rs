@@ -9,9 +9,6 @@ use std::fmt::Display;
 use std::future::Future;
 use std::process::ExitCode;
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-
 use crate::context::Ctx;
 use crate::error::IntoError;
 use crate::handler::{HandlerFn, HandlerService, StatefulHandlerFn};
@@ -49,8 +46,8 @@ use crate::runtime_api::{report_init_error, serve_lambda};
 pub async fn run<H, E, R, Err>(handler: H) -> ExitCode
 where
     H: for<'a> HandlerFn<'a, E, R, Err>,
-    E: DeserializeOwned + Send + 'static,
-    R: Serialize + Send + 'static,
+    E: crate::HandlerEvent + Send + 'static,
+    R: crate::HandlerResponse + Send + 'static,
     Err: IntoError + Send + 'static,
 {
     run_with_init(async { Ok::<(), std::convert::Infallible>(()) }, Stateless(handler)).await
@@ -87,8 +84,8 @@ where
     InitErr: Display + 'static,
     S: Send + Sync + 'static,
     H: for<'a> StatefulHandlerFn<'a, S, E, R, Err>,
-    E: DeserializeOwned + Send + 'static,
-    R: Serialize + Send + 'static,
+    E: crate::HandlerEvent + Send + 'static,
+    R: crate::HandlerResponse + Send + 'static,
     Err: IntoError + Send + 'static,
 {
     run_with_options(Options::from_env(), init, handler).await
@@ -102,8 +99,8 @@ where
     InitErr: Display + 'static,
     S: Send + Sync + 'static,
     H: for<'a> StatefulHandlerFn<'a, S, E, R, Err>,
-    E: DeserializeOwned + Send + 'static,
-    R: Serialize + Send + 'static,
+    E: crate::HandlerEvent + Send + 'static,
+    R: crate::HandlerResponse + Send + 'static,
     Err: IntoError + Send + 'static,
 {
     crate::log::init();
