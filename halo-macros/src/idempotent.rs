@@ -163,12 +163,12 @@ fn expand_valid(function: &ItemFn, checked: &Function<'_>, options: &Options) ->
             // `let x = &(expr);` keeps a temporary store alive for the call.
             quote! {
                 let __halo_store_value = &(#expr);
-                let __halo_store: ::std::option::Option<&dyn ::halo::idempotency::Store> =
+                let __halo_store: ::std::option::Option<&dyn ::halo::idempotency::IdempotencyStore> =
                     ::std::option::Option::Some(::halo::__private::dyn_store(__halo_store_value));
             }
         }
         None => {
-            quote! { let __halo_store: ::std::option::Option<&dyn ::halo::idempotency::Store> = ::std::option::Option::None; }
+            quote! { let __halo_store: ::std::option::Option<&dyn ::halo::idempotency::IdempotencyStore> = ::std::option::Option::None; }
         }
     };
 

@@ -38,7 +38,11 @@ fn router() -> Router {
 fn bench(c: &mut Criterion) {
     let subscriber = tracing_subscriber::registry().with(halo::log::JsonLayer::new(std::io::sink));
     tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
-    halo::log::set_level(tracing_subscriber::filter::LevelFilter::INFO);
+    halo::log::LogSettings {
+        level: tracing_subscriber::filter::LevelFilter::INFO,
+        ..halo::log::LogSettings::current()
+    }
+    .apply();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
     let _runtime = runtime.enter();
     let mut group = c.benchmark_group("http_router");

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 use criterion::{Criterion, criterion_group};
 use halo::Ctx;
-use halo::idempotency::{Config, DynamoDbStore, Idempotency};
+use halo::idempotency::{Config, DynamoDbIdempotencyStore, Idempotency};
 use halo_test_support::moto::{Moto, sdk_config, unique_name};
 use halo_test_support::sdk_requests::RequestCounter;
 use serde_json::{Value, json};
@@ -29,7 +29,7 @@ struct Setup {
     runtime: tokio::runtime::Runtime,
     client: aws_sdk_dynamodb::Client,
     table: String,
-    store: DynamoDbStore,
+    store: DynamoDbIdempotencyStore,
     counter: RequestCounter,
     plain: Idempotency,
     cached: Idempotency,
@@ -55,7 +55,7 @@ impl Setup {
                 .interceptor(counter.clone())
                 .build();
             let client = aws_sdk_dynamodb::Client::from_conf(config);
-            let store = DynamoDbStore::new(client.clone(), table.clone());
+            let store = DynamoDbIdempotencyStore::new(client.clone(), table.clone());
             store.create_table().await.unwrap();
             (client, store)
         });

@@ -70,7 +70,11 @@ fn saga_of(n: usize) -> Saga<u64> {
 fn saga(c: &mut Criterion) {
     let subscriber = tracing_subscriber::registry().with(halo::log::JsonLayer::new(std::io::sink));
     tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
-    halo::log::set_level(tracing_subscriber::filter::LevelFilter::INFO);
+    halo::log::LogSettings {
+        level: tracing_subscriber::filter::LevelFilter::INFO,
+        ..halo::log::LogSettings::current()
+    }
+    .apply();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let mut group = c.benchmark_group("saga");
     group.measurement_time(Duration::from_secs(3));

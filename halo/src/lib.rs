@@ -223,9 +223,9 @@ pub use halo_macros::http;
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// use std::sync::LazyLock;
 /// use std::sync::atomic::{AtomicU32, Ordering};
-/// use halo::idempotency::MemoryStore;
+/// use halo::idempotency::MemoryIdempotencyStore;
 ///
-/// static STORE: LazyLock<MemoryStore> = LazyLock::new(MemoryStore::new);
+/// static STORE: LazyLock<MemoryIdempotencyStore> = LazyLock::new(MemoryIdempotencyStore::new);
 /// static CHARGES: AtomicU32 = AtomicU32::new(0);
 ///
 /// #[derive(serde::Serialize)]
@@ -268,7 +268,7 @@ pub use halo_macros::http;
 ///   `fn(serde_json::Value, &halo::idempotency::Replay) -> serde_json::Value`
 ///   that adjusts replayed responses ([`idempotency::Config::on_replay`]).
 /// - `store = expr`: the store (anything implementing
-///   [`idempotency::Store`], evaluated per call, so `state.store` works);
+///   [`idempotency::IdempotencyStore`], evaluated per call, so `state.store` works);
 ///   default: [`idempotency::store_from_env`].
 /// - `payload = param`: the parameter that is the payload (default: the
 ///   first one that is not `self` or a `&Ctx`). A `&Ctx` parameter gives

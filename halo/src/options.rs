@@ -5,13 +5,15 @@ use std::time::Duration;
 
 use crate::correlation::{Extractor, TrustedSources};
 
-/// Settings of halo's stack that are not per invocation.
+/// Settings of halo's stack that are not per invocation, built like a
+/// builder: each method sets one and returns the options. What applies to
+/// an invocation is read from its context (`ctx.timeout_margin()`).
 ///
 /// ```
 /// use std::time::Duration;
 ///
 /// let options = halo::Options::from_env().timeout_margin(Duration::from_millis(500));
-/// assert_eq!(options.margin(), Duration::from_millis(500));
+/// assert!(format!("{options:?}").contains("500ms"));
 /// ```
 #[derive(Clone)]
 pub struct Options {
@@ -78,11 +80,6 @@ impl Options {
     pub fn timeout_margin(mut self, margin: Duration) -> Options {
         self.timeout_margin = margin;
         self
-    }
-
-    /// The safety margin in effect.
-    pub fn margin(&self) -> Duration {
-        self.timeout_margin
     }
 
     /// Adds a correlation extractor, tried before halo's own (in the order

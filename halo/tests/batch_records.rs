@@ -226,8 +226,8 @@ async fn retryable_failures_are_retried_in_place_with_the_shared_backoff() {
 }
 
 static FULFILLED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-static FULFILMENTS: std::sync::LazyLock<halo::idempotency::MemoryStore> =
-    std::sync::LazyLock::new(halo::idempotency::MemoryStore::new);
+static FULFILMENTS: std::sync::LazyLock<halo::idempotency::MemoryIdempotencyStore> =
+    std::sync::LazyLock::new(halo::idempotency::MemoryIdempotencyStore::new);
 
 /// The side effect, once per order id however often the message comes.
 #[halo::idempotent(name = "fulfil", key = ["/order_id"], store = *FULFILMENTS)]

@@ -1,5 +1,5 @@
-//! Idempotency end to end: every behaviour runs on the `MemoryStore` and on
-//! the `DynamoDbStore` against moto over loopback, and so does the store
+//! Idempotency end to end: every behaviour runs on the `MemoryIdempotencyStore` and on
+//! the `DynamoDbIdempotencyStore` against moto over loopback, and so does the store
 //! contract (`halo_test_support::contracts::idempotency`, the store-level
 //! behaviours); DynamoDB requests are counted with an SDK interceptor. Time
 //! is controlled with an injected clock and explicit deadlines, never by
@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use halo::idempotency::{
-    Claim, Config, DynamoDbStore, Idempotency, MemoryStore, NotStored, Record, Status, Store, StoreError,
+    Claim, Config, DynamoDbIdempotencyStore, Idempotency, IdempotencyStore, MemoryIdempotencyStore, NotStored, Record,
+    Status, StoreError,
 };
 use halo::{Ctx, Error};
 use halo_test_support::moto::{Moto, unique_name};
@@ -63,12 +64,12 @@ impl Calls {
     }
 }
 
-async fn dynamodb_store() -> (DynamoDbStore, RequestCounter) {
+async fn dynamodb_store() -> (DynamoDbIdempotencyStore, RequestCounter) {
     let counter = RequestCounter::default();
     let config = aws_sdk_dynamodb::config::Builder::from(&Moto::shared().sdk_config().await)
         .interceptor(counter.clone())
         .build();
-    let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::from_conf(config), unique_name("idempotency"));
+    let store = DynamoDbIdempotencyStore::new(aws_sdk_dynamodb::Client::from_conf(config), unique_name("idempotency"));
     store.create_table().await.expect("create the table");
     counter.reset();
     (store, counter)
@@ -77,7 +78,7 @@ async fn dynamodb_store() -> (DynamoDbStore, RequestCounter) {
 /// The store contract on the memory store.
 mod memory_store_contract {
     halo_test_support::store_contract_tests!(idempotency, || async {
-        std::sync::Arc::new(halo::idempotency::MemoryStore::new())
+        std::sync::Arc::new(halo::idempotency::MemoryIdempotencyStore::new())
     });
 }
 
@@ -103,7 +104,7 @@ macro_rules! on_both_stores {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $scenario() {
-                    super::$scenario(Arc::new(halo::idempotency::MemoryStore::new())).await;
+                    super::$scenario(Arc::new(halo::idempotency::MemoryIdempotencyStore::new())).await;
                 }
             )*
             use std::sync::Arc;
@@ -144,7 +145,7 @@ on_both_stores!(
     disabled_runs_every_call_and_stores_nothing,
 );
 
-async fn first_call_then_replay(store: Arc<dyn Store>) {
+async fn first_call_then_replay(store: Arc<dyn IdempotencyStore>) {
     let clock = TestClock::new();
     let charge = Idempotency::new(charge_config(&clock));
     let calls = Calls::default();
@@ -171,7 +172,7 @@ async fn first_call_then_replay(store: Arc<dyn Store>) {
     assert_eq!(calls.count(), 2);
 }
 
-async fn disabled_runs_every_call_and_stores_nothing(store: Arc<dyn Store>) {
+async fn disabled_runs_every_call_and_stores_nothing(store: Arc<dyn IdempotencyStore>) {
     let clock = TestClock::new();
     let charge = Idempotency::new(charge_config(&clock).local_cache(10).enabled(false));
     let calls = Calls::default();
@@ -187,7 +188,7 @@ async fn disabled_runs_every_call_and_stores_nothing(store: Arc<dyn Store>) {
 /// `Replay` as seen by a hook: `(key, expires_at, from_cache)`.
 type SeenReplay = (String, u64, bool);
 
-async fn on_replay_adjusts_replays_only(store: Arc<dyn Store>) {
+async fn on_replay_adjusts_replays_only(store: Arc<dyn IdempotencyStore>) {
     let clock = TestClock::new();
     let seen: Arc<std::sync::Mutex<Vec<SeenReplay>>> = Arc::default();
     let log = seen.clone();
@@ -219,7 +220,7 @@ async fn on_replay_adjusts_replays_only(store: Arc<dyn Store>) {
     assert_eq!(record.data.as_deref(), Some(r#"{"charged":1}"#), "the stored response is unchanged");
 }
 
-async fn on_replay_of_another_shape_fails_without_running_again(store: Arc<dyn Store>) {
+async fn on_replay_of_another_shape_fails_without_running_again(store: Arc<dyn IdempotencyStore>) {
     #[derive(serde::Serialize, serde::Deserialize, Debug)]
     struct Charged {
         charged: u32,
@@ -245,7 +246,7 @@ async fn on_replay_of_another_shape_fails_without_running_again(store: Arc<dyn S
     assert_eq!(store.get(&key).await.unwrap().expect("the record stays").status, Status::Completed);
 }
 
-async fn expired_record_runs_again(store: Arc<dyn Store>) {
+async fn expired_record_runs_again(store: Arc<dyn IdempotencyStore>) {
     let clock = TestClock::new();
     let charge = Idempotency::new(charge_config(&clock).expires_after(Duration::from_secs(60)));
     let calls = Calls::default();
@@ -261,7 +262,7 @@ async fn expired_record_runs_again(store: Arc<dyn Store>) {
     assert_eq!(calls.count(), 2);
 }
 
-async fn handler_error_releases_the_key(store: Arc<dyn Store>) {
+async fn handler_error_releases_the_key(store: Arc<dyn IdempotencyStore>) {
     let clock = TestClock::new();
     let charge = Idempotency::new(charge_config(&clock));
     let ctx = clock.ctx(Duration::from_secs(30));
@@ -278,7 +279,7 @@ async fn handler_error_releases_the_key(store: Arc<dyn Store>) {
     assert_eq!(calls.count(), 1, "the retry ran");
 }
 
-async fn payload_mismatch_is_rejected(store: Arc<dyn Store>) {
+async fn payload_mismatch_is_rejected(store: Arc<dyn IdempotencyStore>) {
     let clock = TestClock::new();
     let charge = Idempotency::new(charge_config(&clock));
     let calls = Calls::default();
@@ -290,7 +291,7 @@ async fn payload_mismatch_is_rejected(store: Arc<dyn Store>) {
     assert_eq!(calls.count(), 1);
 }
 
-async fn missing_key_is_skipped_or_rejected(store: Arc<dyn Store>) {
+async fn missing_key_is_skipped_or_rejected(store: Arc<dyn IdempotencyStore>) {
     let clock = TestClock::new();
     let ctx = clock.ctx(Duration::from_secs(30));
     let no_key = json!({ "body": "{\"amount\": 10}" });
@@ -310,7 +311,7 @@ async fn missing_key_is_skipped_or_rejected(store: Arc<dyn Store>) {
     assert_eq!(calls.count(), 2, "a required key that is missing does not run the body");
 }
 
-async fn key_is_stable_under_reordering_and_whitespace(store: Arc<dyn Store>) {
+async fn key_is_stable_under_reordering_and_whitespace(store: Arc<dyn IdempotencyStore>) {
     let clock = TestClock::new();
     let whole = Idempotency::new(clock.config("whole"));
     let ctx = clock.ctx(Duration::from_secs(30));
@@ -332,7 +333,7 @@ async fn key_is_stable_under_reordering_and_whitespace(store: Arc<dyn Store>) {
     assert_ne!(composite.key_of(&x).unwrap(), composite.key_of(&z).unwrap());
 }
 
-async fn concurrent_duplicate_gets_already_in_progress(store: Arc<dyn Store>) {
+async fn concurrent_duplicate_gets_already_in_progress(store: Arc<dyn IdempotencyStore>) {
     let clock = TestClock::new();
     let charge = Arc::new(Idempotency::new(charge_config(&clock)));
     let ctx = clock.ctx(Duration::from_secs(30));
@@ -362,7 +363,7 @@ async fn concurrent_duplicate_gets_already_in_progress(store: Arc<dyn Store>) {
     assert_eq!(calls.count(), 0);
 }
 
-async fn crashed_invocation_blocks_until_its_deadline_only(store: Arc<dyn Store>) {
+async fn crashed_invocation_blocks_until_its_deadline_only(store: Arc<dyn IdempotencyStore>) {
     let clock = TestClock::new();
     let charge = Idempotency::new(charge_config(&clock));
     // The "killed" invocation: its deadline is 10 s away; it claims the key
@@ -401,7 +402,7 @@ async fn crashed_invocation_blocks_until_its_deadline_only(store: Arc<dyn Store>
     assert_eq!(calls.count(), 1);
 }
 
-async fn concurrent_duplicate_waits_for_the_result(store: Arc<dyn Store>) {
+async fn concurrent_duplicate_waits_for_the_result(store: Arc<dyn IdempotencyStore>) {
     let charge =
         Arc::new(Idempotency::new(Config::new("charge").key(["/body/payment_id"]).wait(Duration::from_secs(10))));
     let ctx = Ctx::builder("req").timeout(Duration::from_secs(30)).build();
@@ -435,7 +436,7 @@ async fn concurrent_duplicate_waits_for_the_result(store: Arc<dyn Store>) {
 
 /// 32 concurrent invocations with one payload, 20 rounds (a new payment id
 /// per round): the body runs exactly once per round.
-async fn thirty_two_concurrent(store: Arc<dyn Store>, wait: bool) {
+async fn thirty_two_concurrent(store: Arc<dyn IdempotencyStore>, wait: bool) {
     let mut config = Config::new("concurrent").key(["/body/payment_id"]).validate(["/body/amount"]);
     if wait {
         config = config.wait(Duration::from_secs(20));
@@ -474,15 +475,15 @@ async fn thirty_two_concurrent(store: Arc<dyn Store>, wait: bool) {
     }
 }
 
-async fn thirty_two_concurrent_duplicates_run_once_per_round(store: Arc<dyn Store>) {
+async fn thirty_two_concurrent_duplicates_run_once_per_round(store: Arc<dyn IdempotencyStore>) {
     thirty_two_concurrent(store, false).await;
 }
 
-async fn thirty_two_concurrent_duplicates_with_wait_all_get_the_result(store: Arc<dyn Store>) {
+async fn thirty_two_concurrent_duplicates_with_wait_all_get_the_result(store: Arc<dyn IdempotencyStore>) {
     thirty_two_concurrent(store, true).await;
 }
 
-async fn undeserializable_response_fails_without_running_again(store: Arc<dyn Store>) {
+async fn undeserializable_response_fails_without_running_again(store: Arc<dyn IdempotencyStore>) {
     let clock = TestClock::new();
     let charge = Idempotency::new(charge_config(&clock));
     let key = charge.key_of(&payment("p-1", 10)).unwrap().unwrap();
@@ -536,7 +537,7 @@ fn big_body(calls: &Calls, bytes: usize) -> impl Future<Output = Result<String, 
     }
 }
 
-async fn oversized_response_is_returned_once_and_never_run_again(store: Arc<dyn Store>) {
+async fn oversized_response_is_returned_once_and_never_run_again(store: Arc<dyn IdempotencyStore>) {
     let clock = TestClock::new();
     let charge = Idempotency::new(charge_config(&clock).max_response_bytes(1024).local_cache(8));
     let ctx = clock.ctx(Duration::from_secs(30));
@@ -570,7 +571,7 @@ async fn oversized_response_is_returned_once_and_never_run_again(store: Arc<dyn 
     assert_eq!(calls.count(), 2);
 }
 
-async fn sixteen_concurrent_duplicates_of_an_oversized_response_run_once(store: Arc<dyn Store>) {
+async fn sixteen_concurrent_duplicates_of_an_oversized_response_run_once(store: Arc<dyn IdempotencyStore>) {
     for wait in [false, true] {
         let mut config = Config::new("oversized").key(["/body/payment_id"]).max_response_bytes(1024);
         if wait {
@@ -618,7 +619,7 @@ async fn sixteen_concurrent_duplicates_of_an_oversized_response_run_once(store: 
     }
 }
 
-async fn unserializable_response_is_never_run_again(store: Arc<dyn Store>) {
+async fn unserializable_response_is_never_run_again(store: Arc<dyn IdempotencyStore>) {
     /// A response that fails to serialize (a map with non-string keys).
     #[derive(serde::Serialize, serde::Deserialize, Debug)]
     struct Odd(std::collections::HashMap<(u8, u8), u8>);
@@ -644,11 +645,11 @@ async fn unserializable_response_is_never_run_again(store: Arc<dyn Store>) {
 
 /// A store whose `complete` never answers (and says when it was called).
 struct HangingComplete {
-    inner: Arc<dyn Store>,
+    inner: Arc<dyn IdempotencyStore>,
     entered: Arc<tokio::sync::Notify>,
 }
 
-impl Store for HangingComplete {
+impl IdempotencyStore for HangingComplete {
     fn claim<'a>(&'a self, record: &'a Record, now_ms: u64) -> halo::BoxFuture<'a, Result<Claim, StoreError>> {
         self.inner.claim(record, now_ms)
     }
@@ -667,7 +668,7 @@ impl Store for HangingComplete {
 /// The call's future is dropped after the body ran, while its result is
 /// being stored (the timeout guard cutting it, a caller giving up): the
 /// record stays in progress, so a duplicate does not run the body.
-async fn dropped_call_after_the_body_keeps_the_record(store: Arc<dyn Store>) {
+async fn dropped_call_after_the_body_keeps_the_record(store: Arc<dyn IdempotencyStore>) {
     let clock = TestClock::new();
     let charge = Idempotency::new(charge_config(&clock));
     let ctx = clock.ctx(Duration::from_secs(30));
@@ -690,7 +691,7 @@ async fn dropped_call_after_the_body_keeps_the_record(store: Arc<dyn Store>) {
     assert_eq!(calls.count(), 1, "the duplicate did not run the body");
 }
 
-async fn current_token_is_stable_per_payload(store: Arc<dyn Store>) {
+async fn current_token_is_stable_per_payload(store: Arc<dyn IdempotencyStore>) {
     use halo::idempotency::current_token;
     let clock = TestClock::new();
     let charge = Idempotency::new(charge_config(&clock));
@@ -742,7 +743,7 @@ struct Outage {
 /// running the body, once it is back they get `AlreadyInProgress` until the
 /// call's deadline, and only after it does a retry run again, with the same
 /// token.
-async fn failed_complete_keeps_the_record(store: Arc<dyn Store>, outage: Arc<Outage>) {
+async fn failed_complete_keeps_the_record(store: Arc<dyn IdempotencyStore>, outage: Arc<Outage>) {
     use halo::idempotency::current_token;
     let clock = TestClock::new();
     let charge = Idempotency::new(charge_config(&clock));
@@ -791,7 +792,7 @@ async fn failed_complete_keeps_the_record(store: Arc<dyn Store>, outage: Arc<Out
 
 /// A store that fails every request while its backend is down.
 struct Unreachable {
-    inner: Arc<dyn Store>,
+    inner: Arc<dyn IdempotencyStore>,
     down: Arc<AtomicBool>,
 }
 
@@ -801,7 +802,7 @@ impl Unreachable {
     }
 }
 
-impl Store for Unreachable {
+impl IdempotencyStore for Unreachable {
     fn claim<'a>(&'a self, record: &'a Record, now_ms: u64) -> halo::BoxFuture<'a, Result<Claim, StoreError>> {
         Box::pin(async move {
             self.check("claim")?;
@@ -834,7 +835,7 @@ mod failed_complete {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn memory() {
         let down = Arc::new(AtomicBool::new(false));
-        let store = Arc::new(Unreachable { inner: Arc::new(MemoryStore::new()), down: down.clone() });
+        let store = Arc::new(Unreachable { inner: Arc::new(MemoryIdempotencyStore::new()), down: down.clone() });
         let restore = down.clone();
         let outage = Outage {
             cut: Box::new(move || down.store(true, Ordering::SeqCst)),
@@ -856,7 +857,7 @@ mod failed_complete {
             aws_sdk_dynamodb::config::Builder::from(&halo_test_support::moto::sdk_config(&proxy.endpoint()).await)
                 .retry_config(retry)
                 .build();
-        let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::from_conf(config), unique_name("outage"));
+        let store = DynamoDbIdempotencyStore::new(aws_sdk_dynamodb::Client::from_conf(config), unique_name("outage"));
         store.create_table().await.unwrap();
         let (cut, restore) = (proxy.clone(), proxy.clone());
         let outage = Outage { cut: Box::new(move || cut.cut()), restore: Box::new(move || restore.restore()) };
@@ -864,7 +865,7 @@ mod failed_complete {
     }
 }
 
-async fn local_cache_never_answers_what_the_store_would_not(store: Arc<dyn Store>) {
+async fn local_cache_never_answers_what_the_store_would_not(store: Arc<dyn IdempotencyStore>) {
     let clock = TestClock::new();
     let charge = Idempotency::new(charge_config(&clock).local_cache(16).expires_after(Duration::from_secs(60)));
     let ctx = clock.ctx(Duration::from_secs(30));
@@ -986,8 +987,9 @@ async fn dynamodb_with_sort_key_and_custom_attribute_names() {
         validation: "hash".into(),
         not_stored: "unstored".into(),
     };
-    let store =
-        DynamoDbStore::new(client, unique_name("shared")).attribute_names(names).sort_key("sk", "idempotency#charge");
+    let store = DynamoDbIdempotencyStore::new(client, unique_name("shared"))
+        .attribute_names(names)
+        .sort_key("sk", "idempotency#charge");
     store.create_table().await.unwrap();
     let clock = TestClock::new();
     let charge = Idempotency::new(charge_config(&clock));
@@ -1018,7 +1020,7 @@ async fn dynamodb_with_sort_key_and_custom_attribute_names() {
 async fn unreachable_store_is_a_503_and_the_body_does_not_run() {
     let moto = Moto::start();
     let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
-    let store = DynamoDbStore::new(client, "gone");
+    let store = DynamoDbIdempotencyStore::new(client, "gone");
     store.create_table().await.unwrap();
     moto.stop();
 
@@ -1045,7 +1047,7 @@ async fn refused_request_is_a_503_and_the_body_does_not_run() {
     // throttled or forbidden request) is an outage for the caller, not a
     // claim: the body must not run and the cause stays out of the message.
     let client = aws_sdk_dynamodb::Client::new(&Moto::shared().sdk_config().await);
-    let store = DynamoDbStore::new(client, unique_name("never-created"));
+    let store = DynamoDbIdempotencyStore::new(client, unique_name("never-created"));
     let charge = Idempotency::new(Config::new("charge").key(["/body/payment_id"]));
     let calls = Calls::default();
     let ctx = Ctx::for_test();
@@ -1065,7 +1067,7 @@ async fn every_call_logs_its_key_and_outcome() {
     let _guard = tracing::subscriber::set_default(subscriber);
     let clock = TestClock::new();
     let charge = Idempotency::new(charge_config(&clock).expires_after(Duration::from_secs(1)));
-    let store = MemoryStore::new();
+    let store = MemoryIdempotencyStore::new();
     let ctx = clock.ctx(Duration::from_secs(30));
     let calls = Calls::default();
     let run =
@@ -1099,7 +1101,7 @@ async fn every_call_logs_its_key_and_outcome() {
 
 #[tokio::test]
 async fn evict_makes_a_key_run_again() {
-    let store = MemoryStore::new();
+    let store = MemoryIdempotencyStore::new();
     let charge =
         Idempotency::new(Config::new("charge").key(["/body/payment_id"]).local_cache(4)).with_store(store.clone());
     let calls = Calls::default();

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use aws_lambda_events::encodings::Body;
-use halo::idempotency::{DynamoDbStore, MemoryStore};
+use halo::idempotency::{DynamoDbIdempotencyStore, MemoryIdempotencyStore};
 use halo::{Ctx, idempotent};
 use halo_test_support::moto::{Moto, unique_name};
 use halo_test_support::sdk_requests::RequestCounter;
@@ -29,7 +29,7 @@ fn request(payment_id: &str, amount: u64) -> ApiGatewayProxyRequest {
 async fn charge(
     event: ApiGatewayProxyRequest,
     ctx: &Ctx,
-    store: &DynamoDbStore,
+    store: &DynamoDbIdempotencyStore,
 ) -> Result<ApiGatewayProxyResponse, halo::Error> {
     let n = CHARGES.fetch_add(1, Ordering::SeqCst);
     let mut response = ApiGatewayProxyResponse::default();
@@ -45,7 +45,7 @@ async fn handler_shaped_fn_on_dynamodb_replays_with_one_request() {
     let config = aws_sdk_dynamodb::config::Builder::from(&Moto::shared().sdk_config().await)
         .interceptor(counter.clone())
         .build();
-    let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::from_conf(config), unique_name("macro"));
+    let store = DynamoDbIdempotencyStore::new(aws_sdk_dynamodb::Client::from_conf(config), unique_name("macro"));
     store.create_table().await.unwrap();
     let ctx = Ctx::for_test();
     counter.reset();
@@ -100,7 +100,7 @@ struct Label {
     tracking: String,
 }
 
-static STORE: LazyLock<MemoryStore> = LazyLock::new(MemoryStore::new);
+static STORE: LazyLock<MemoryIdempotencyStore> = LazyLock::new(MemoryIdempotencyStore::new);
 static SHIPPED: AtomicU32 = AtomicU32::new(0);
 
 #[halo::idempotent(key = ["/order_id"], required = true, expires_after = "24h", store = *STORE)]
@@ -122,7 +122,7 @@ async fn any_async_fn_with_its_own_error_type() {
     let retried = ship(Shipment { order_id: "o-2".into(), sku: "b".into() }).await;
     assert!(retried.is_ok(), "the retry ran");
     let key = halo::idempotency::key_for("ship", &"o-1".into());
-    let record = halo::idempotency::Store::get(&*STORE, &key).await.unwrap().unwrap();
+    let record = halo::idempotency::IdempotencyStore::get(&*STORE, &key).await.unwrap().unwrap();
     assert!(record.expiration >= 24 * 3600, "expires_after = 24h: {record:?}");
 }
 
@@ -132,7 +132,7 @@ async fn required_key_missing_is_an_error_of_the_fns_type() {
     struct NoId {
         sku: String,
     }
-    #[halo::idempotent(key = ["/order_id"], required = true, store = MemoryStore::new())]
+    #[halo::idempotent(key = ["/order_id"], required = true, store = MemoryIdempotencyStore::new())]
     async fn ship_any(shipment: NoId) -> Result<String, ShipError> {
         Ok(shipment.sku)
     }
@@ -141,7 +141,7 @@ async fn required_key_missing_is_an_error_of_the_fns_type() {
 }
 
 struct Ledger {
-    store: MemoryStore,
+    store: MemoryIdempotencyStore,
     entries: AtomicU32,
 }
 
@@ -156,14 +156,14 @@ impl Ledger {
 
 #[tokio::test]
 async fn a_method_using_the_current_context() {
-    let ledger = Ledger { store: MemoryStore::new(), entries: AtomicU32::new(0) };
+    let ledger = Ledger { store: MemoryIdempotencyStore::new(), entries: AtomicU32::new(0) };
     let ctx = Ctx::builder("r").timeout(Duration::from_secs(5)).build();
     let entry = serde_json::json!({ "id": 1, "amount": 5 });
     let first = ctx.clone().scope(ledger.record(entry.clone())).await.unwrap();
     let again = ctx.clone().scope(ledger.record(entry)).await.unwrap();
     assert_eq!((first, again), (1, 1));
     let key = halo::idempotency::key_for("ledger", &serde_json::json!({ "amount": 5, "id": 1 }));
-    let record = halo::idempotency::Store::get(&ledger.store, &key).await.unwrap().unwrap();
+    let record = halo::idempotency::IdempotencyStore::get(&ledger.store, &key).await.unwrap().unwrap();
     assert_eq!(record.status, halo::idempotency::Status::Completed);
     assert_eq!(ledger.entries.load(Ordering::SeqCst), 1);
 }
@@ -182,15 +182,15 @@ async fn on_replay_hook_marks_replays() {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         replayed: Option<String>,
     }
-    #[halo::idempotent(key = ["/id"], on_replay = mark_replayed, store = MemoryStore::new())]
+    #[halo::idempotent(key = ["/id"], on_replay = mark_replayed, store = MemoryIdempotencyStore::new())]
     async fn refund(request: serde_json::Value) -> Result<Receipt, halo::Error> {
         Ok(Receipt { id: request["id"].as_str().unwrap_or_default().to_owned(), replayed: None })
     }
-    // A fresh MemoryStore per call: nothing is ever replayed.
+    // A fresh MemoryIdempotencyStore per call: nothing is ever replayed.
     let first = refund(serde_json::json!({ "id": "r-1" })).await.unwrap();
     assert_eq!(first.replayed, None);
 
-    static REFUNDS: LazyLock<MemoryStore> = LazyLock::new(MemoryStore::new);
+    static REFUNDS: LazyLock<MemoryIdempotencyStore> = LazyLock::new(MemoryIdempotencyStore::new);
     #[halo::idempotent(key = ["/id"], local_cache = 4, on_replay = mark_replayed, store = *REFUNDS)]
     async fn refund_once(request: serde_json::Value) -> Result<Receipt, halo::Error> {
         Ok(Receipt { id: request["id"].as_str().unwrap_or_default().to_owned(), replayed: None })

@@ -44,23 +44,23 @@ async fn log_level_and_sample_rate_follow_their_parameters() {
         settings.log.apply();
         seen.lock().unwrap().push(settings.log.debug_sample_rate);
     });
-    assert_eq!(halo::log::level(), LevelFilter::DEBUG);
+    assert_eq!(halo::log::LogSettings::current().level, LevelFilter::DEBUG);
 
     put(&client, &format!("{path}/log/level"), "WARNING").await;
     put(&client, &format!("{path}/log/debug_sample_rate"), "0.5").await;
     let _stale = config.get_within(Duration::ZERO);
     config.refreshed().await;
-    assert_eq!(halo::log::level(), LevelFilter::WARN, "changed by the background refresh");
+    assert_eq!(halo::log::LogSettings::current().level, LevelFilter::WARN, "changed by the background refresh");
     assert_eq!(*rates.lock().unwrap(), vec![Some(0.1), Some(0.5)]);
-    assert_eq!(halo::log::debug_sample_rate(), 0.5, "the sampling logger's rate follows too");
+    assert_eq!(halo::log::LogSettings::current().debug_sample_rate, 0.5, "the sampling logger's rate follows too");
 
     // An invalid level fails the refresh: the previous switches stay.
     put(&client, &format!("{path}/log/level"), "loud").await;
     let err = config.refresh().await.unwrap_err();
     assert_eq!(err.path(), Some(format!("{path}/log/level").as_str()), "{err}");
     assert!(err.to_string().contains("not a log level"), "{err}");
-    assert_eq!(halo::log::level(), LevelFilter::WARN);
+    assert_eq!(halo::log::LogSettings::current().level, LevelFilter::WARN);
     assert_eq!(config.get().log.level, Some(LevelFilter::WARN));
-    halo::log::set_level(LevelFilter::INFO);
-    halo::log::set_debug_sample_rate(0.0);
+    halo::log::LogSettings { level: LevelFilter::INFO, debug_sample_rate: 0.0, ..halo::log::LogSettings::current() }
+        .apply();
 }

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use halo::idempotency::{DynamoDbStore, Status, Store, key_for, token_for};
+use halo::idempotency::{DynamoDbIdempotencyStore, IdempotencyStore, Status, key_for, token_for};
 use halo_test_support::function::{FunctionProcess, parse_json_lines};
 use halo_test_support::http_stub::HttpStub;
 use halo_test_support::moto::{Moto, unique_name};
@@ -32,7 +32,7 @@ async fn two_containers_sharing_the_table_charge_once() {
     let moto = Moto::shared();
     let table = unique_name("payments");
     let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
-    DynamoDbStore::new(client, &table).create_table().await.unwrap();
+    DynamoDbIdempotencyStore::new(client, &table).create_table().await.unwrap();
     let mut env: Vec<(String, String)> = moto.env();
     env.push(("HALO_IDEMPOTENCY_TABLE".into(), table.clone()));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -114,7 +114,7 @@ async fn a_container_killed_after_the_charge_is_retried_without_a_second_charge(
     let moto = Moto::shared();
     let table = unique_name("payments");
     let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
-    let store = DynamoDbStore::new(client, &table);
+    let store = DynamoDbIdempotencyStore::new(client, &table);
     store.create_table().await.unwrap();
     let mut env: Vec<(String, String)> = moto.env();
     env.push(("HALO_IDEMPOTENCY_TABLE".into(), table.clone()));

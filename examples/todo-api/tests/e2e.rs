@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use halo::idempotency::DynamoDbStore;
+use halo::idempotency::DynamoDbIdempotencyStore;
 use halo_test_support::function::{FunctionProcess, parse_json_lines};
 use halo_test_support::moto::{Moto, unique_name};
 use halo_test_support::runtime_api::{Outcome, RuntimeApi};
@@ -119,7 +119,7 @@ async fn tables(moto: &Moto) -> Vec<(String, String)> {
         .send()
         .await
         .unwrap();
-    DynamoDbStore::new(client, &idempotency).create_table().await.unwrap();
+    DynamoDbIdempotencyStore::new(client, &idempotency).create_table().await.unwrap();
     let mut env = moto.env();
     env.push(("TODO_TABLE".into(), todos));
     env.push(("HALO_IDEMPOTENCY_TABLE".into(), idempotency));

@@ -4,12 +4,12 @@
 
 mod app {
     pub struct State {
-        pub store: halo::idempotency::MemoryStore,
+        pub store: halo::idempotency::MemoryIdempotencyStore,
     }
 
     pub async fn init() -> Result<State, halo::idempotency::StoreError> {
         halo::idempotency::init().await?;
-        Ok(State { store: halo::idempotency::MemoryStore::new() })
+        Ok(State { store: halo::idempotency::MemoryIdempotencyStore::new() })
     }
 
     #[halo::idempotent(name = "orders", required = true, store = state.store)]

@@ -55,7 +55,11 @@ async fn halo_handler(
 pub fn install_logger() {
     let subscriber = tracing_subscriber::registry().with(halo::log::JsonLayer::new(std::io::sink));
     tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
-    halo::log::set_level(tracing_subscriber::filter::LevelFilter::INFO);
+    halo::log::LogSettings {
+        level: tracing_subscriber::filter::LevelFilter::INFO,
+        ..halo::log::LogSettings::current()
+    }
+    .apply();
 }
 
 /// The bare lambda_runtime-style path: decode, handler, encode.

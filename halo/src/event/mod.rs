@@ -8,7 +8,7 @@
 //! HTTP response shape) reads the invocation's source instead of looking
 //! at the event again.
 
-mod probe;
+mod fields;
 mod scan;
 mod source;
 

@@ -4,8 +4,8 @@
 use serde::de::MapAccess;
 
 use super::EventSource;
+use super::fields::{Collect, First, Lenient, Scalar, present, read};
 use super::names;
-use super::probe::{Collect, First, Lenient, Scalar, present, read};
 
 /// What an event says about correlation, as sent (not yet validated).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

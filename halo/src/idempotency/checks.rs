@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{Idempotency, Store};
+use super::{Idempotency, IdempotencyStore};
 use crate::{Ctx, Error};
 
 /// A payload `#[halo::idempotent]` can build a key from: any type that
@@ -46,7 +46,7 @@ pub trait IdempotentResponse: Sized {
     #[doc(hidden)]
     fn run_idempotent<E, Fut>(
         idempotency: &Idempotency,
-        store: Option<&dyn Store>,
+        store: Option<&dyn IdempotencyStore>,
         payload: Result<Value, Error>,
         ctx: Option<&Ctx>,
         body: Fut,
@@ -58,7 +58,7 @@ pub trait IdempotentResponse: Sized {
 impl<R: Serialize + DeserializeOwned> IdempotentResponse for R {
     async fn run_idempotent<E, Fut>(
         idempotency: &Idempotency,
-        store: Option<&dyn Store>,
+        store: Option<&dyn IdempotencyStore>,
         payload: Result<Value, Error>,
         ctx: Option<&Ctx>,
         body: Fut,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::store::{Store, StoreError};
+use super::store::{IdempotencyStore, StoreError};
 use crate::platform::{Clock, Fallback, StoreChoice, choose_store, system_clock};
 
 /// The environment variable naming the DynamoDB table of the default store.
@@ -202,14 +202,14 @@ impl Config {
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// use halo::idempotency::{Config, Idempotency, MemoryStore};
+    /// use halo::idempotency::{Config, Idempotency, MemoryIdempotencyStore};
     /// use serde_json::{Value, json};
     ///
     /// let config = Config::new("charge").key(["/payment_id"]).on_replay(|mut response, _replay| {
     ///     response["headers"]["idempotent-replayed"] = json!("true");
     ///     response
     /// });
-    /// let charge = Idempotency::new(config).with_store(MemoryStore::new());
+    /// let charge = Idempotency::new(config).with_store(MemoryIdempotencyStore::new());
     /// let event = json!({ "payment_id": "p-1" });
     /// let answer = || async { Ok::<_, halo::Error>(json!({ "statusCode": 201, "headers": {} })) };
     ///
@@ -230,9 +230,9 @@ impl Config {
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// use halo::idempotency::{Config, Idempotency, MemoryStore};
+    /// use halo::idempotency::{Config, Idempotency, MemoryIdempotencyStore};
     ///
-    /// let off = Idempotency::new(Config::new("charge").enabled(false)).with_store(MemoryStore::new());
+    /// let off = Idempotency::new(Config::new("charge").enabled(false)).with_store(MemoryIdempotencyStore::new());
     /// let event = serde_json::json!({ "payment_id": "p-1" });
     /// let first: u32 = off.run(&event, None, async { Ok::<_, halo::Error>(1) }).await.unwrap();
     /// let again: u32 = off.run(&event, None, async { Ok::<_, halo::Error>(2) }).await.unwrap();
@@ -278,11 +278,11 @@ fn disabled_by(value: Option<&str>) -> bool {
 /// Builds the store the environment asks for, by halo's one store rule
 /// ([`crate::platform::choose_store`]):
 ///
-/// - `HALO_IDEMPOTENCY_TABLE` set: a [`DynamoDbStore`](super::DynamoDbStore)
+/// - `HALO_IDEMPOTENCY_TABLE` set: a [`DynamoDbIdempotencyStore`](super::DynamoDbIdempotencyStore)
 ///   on that table (with the container's shared DynamoDB client);
 /// - otherwise, inside Lambda: an error naming the variable, because an
 ///   in-memory store there would not be shared by containers;
-/// - otherwise (a local run): a [`MemoryStore`](super::MemoryStore).
+/// - otherwise (a local run): a [`MemoryIdempotencyStore`](super::MemoryIdempotencyStore).
 ///
 /// It is the container's one default store: the first call builds it (or
 /// takes the one [`set_default_store`](super::set_default_store) set), every
@@ -296,23 +296,23 @@ fn disabled_by(value: Option<&str>) -> bool {
 /// assert!(std::sync::Arc::ptr_eq(&first, &again));
 /// # });
 /// ```
-pub async fn store_from_env() -> Result<Arc<dyn Store>, StoreError> {
+pub async fn store_from_env() -> Result<Arc<dyn IdempotencyStore>, StoreError> {
     super::DEFAULT_STORE.get_or_try_init(build_from_env).await.cloned()
 }
 
-async fn build_from_env() -> Result<Arc<dyn Store>, StoreError> {
+async fn build_from_env() -> Result<Arc<dyn IdempotencyStore>, StoreError> {
     let choice = choose_store("idempotency", TABLE_ENV, Fallback::InitError)
         .map_err(|e| StoreError::new(super::store::CONFIGURATION, e.to_string()))?;
     match choice {
         #[cfg(feature = "dynamodb")]
         StoreChoice::DynamoDb { table } => {
-            Ok(Arc::new(super::DynamoDbStore::new(crate::platform::dynamodb_client().await, table)))
+            Ok(Arc::new(super::DynamoDbIdempotencyStore::new(crate::platform::dynamodb_client().await, table)))
         }
         #[cfg(not(feature = "dynamodb"))]
         StoreChoice::DynamoDb { .. } => {
             Err(StoreError::new(super::store::CONFIGURATION, format!("{TABLE_ENV} needs halo's `dynamodb` feature")))
         }
-        StoreChoice::Memory => Ok(Arc::new(super::MemoryStore::new())),
+        StoreChoice::Memory => Ok(Arc::new(super::MemoryIdempotencyStore::new())),
     }
 }
 

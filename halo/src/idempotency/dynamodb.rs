@@ -1,4 +1,4 @@
-//! [`DynamoDbStore`]: records in a DynamoDB table with Powertools' schema.
+//! [`DynamoDbIdempotencyStore`]: records in a DynamoDB table with Powertools' schema.
 
 use std::collections::HashMap;
 
@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::record::{NotStored, Record, Status};
-use super::store::{Claim, Store, StoreError};
+use super::store::{Claim, IdempotencyStore, StoreError};
 use crate::BoxFuture;
 
 /// The attribute names of the table; the defaults are Powertools'.
@@ -47,7 +47,7 @@ impl Default for AttributeNames {
     }
 }
 
-/// A [`Store`] on a DynamoDB table whose schema is compatible with
+/// A [`IdempotencyStore`] on a DynamoDB table whose schema is compatible with
 /// Powertools for AWS Lambda's idempotency table: partition key `id`
 /// (string), `expiration` (TTL, epoch seconds), `in_progress_expiration`
 /// (epoch milliseconds), `status`, `data`, `validation`. halo adds one
@@ -65,17 +65,17 @@ impl Default for AttributeNames {
 ///
 /// ```no_run
 /// # async fn init() -> Result<(), Box<dyn std::error::Error>> {
-/// use halo::idempotency::DynamoDbStore;
+/// use halo::idempotency::DynamoDbIdempotencyStore;
 ///
 /// let client = halo::platform::dynamodb_client().await;
-/// let store = DynamoDbStore::new(client, "idempotency");
+/// let store = DynamoDbIdempotencyStore::new(client, "idempotency");
 /// // A table shared with other data: a composite key with a static partition value.
 /// let client = halo::platform::dynamodb_client().await;
-/// let shared = DynamoDbStore::new(client, "app-table").sort_key("sk", "idempotency#charge");
+/// let shared = DynamoDbIdempotencyStore::new(client, "app-table").sort_key("sk", "idempotency#charge");
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
-pub struct DynamoDbStore {
+pub struct DynamoDbIdempotencyStore {
     client: Client,
     table: String,
     names: AttributeNames,
@@ -83,14 +83,14 @@ pub struct DynamoDbStore {
     sort_key: Option<(String, String)>,
 }
 
-impl DynamoDbStore {
+impl DynamoDbIdempotencyStore {
     /// A store on `table` with Powertools' attribute names.
-    pub fn new(client: Client, table: impl Into<String>) -> DynamoDbStore {
-        DynamoDbStore { client, table: table.into(), names: AttributeNames::default(), sort_key: None }
+    pub fn new(client: Client, table: impl Into<String>) -> DynamoDbIdempotencyStore {
+        DynamoDbIdempotencyStore { client, table: table.into(), names: AttributeNames::default(), sort_key: None }
     }
 
     /// Uses other attribute names.
-    pub fn attribute_names(mut self, names: AttributeNames) -> DynamoDbStore {
+    pub fn attribute_names(mut self, names: AttributeNames) -> DynamoDbIdempotencyStore {
         self.names = names;
         self
     }
@@ -99,7 +99,11 @@ impl DynamoDbStore {
     /// `partition_value` on every record and the sort key attribute
     /// `sort_key` holds the idempotency key (Powertools' `sort_key_attr` /
     /// `static_pk_value`).
-    pub fn sort_key(mut self, sort_key: impl Into<String>, partition_value: impl Into<String>) -> DynamoDbStore {
+    pub fn sort_key(
+        mut self,
+        sort_key: impl Into<String>,
+        partition_value: impl Into<String>,
+    ) -> DynamoDbIdempotencyStore {
         self.sort_key = Some((sort_key.into(), partition_value.into()));
         self
     }
@@ -275,7 +279,7 @@ impl DynamoDbStore {
     }
 }
 
-impl Store for DynamoDbStore {
+impl IdempotencyStore for DynamoDbIdempotencyStore {
     fn claim<'a>(&'a self, record: &'a Record, now_ms: u64) -> BoxFuture<'a, Result<Claim, StoreError>> {
         Box::pin(self.claim_record(record, now_ms))
     }

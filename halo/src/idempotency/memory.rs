@@ -1,25 +1,25 @@
-//! [`MemoryStore`]: records in process memory.
+//! [`MemoryIdempotencyStore`]: records in process memory.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::record::Record;
-use super::store::{Claim, Store, StoreError};
+use super::store::{Claim, IdempotencyStore, StoreError};
 use crate::BoxFuture;
 
-/// An in-memory [`Store`]: the embedded default for local runs and unit
+/// An in-memory [`IdempotencyStore`]: the embedded default for local runs and unit
 /// tests. Clones share their records.
 ///
-/// It has the same semantics as [`DynamoDbStore`](super::DynamoDbStore)
+/// It has the same semantics as [`DynamoDbIdempotencyStore`](super::DynamoDbIdempotencyStore)
 /// (atomic claims, expiry checked on every claim) but lives in one process:
 /// inside Lambda every container would have its own, so halo never picks it
 /// there by itself.
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// use halo::idempotency::{Claim, MemoryStore, Record, Store};
+/// use halo::idempotency::{Claim, MemoryIdempotencyStore, Record, IdempotencyStore};
 ///
-/// let store = MemoryStore::new();
+/// let store = MemoryIdempotencyStore::new();
 /// let claim = Record::in_progress("k", 100, 50_000, None);
 /// assert_eq!(store.claim(&claim, 1_000).await.unwrap(), Claim::Claimed { previous: None });
 /// assert!(matches!(store.claim(&claim, 1_000).await.unwrap(), Claim::Held(_)));
@@ -28,14 +28,14 @@ use crate::BoxFuture;
 /// # });
 /// ```
 #[derive(Debug, Clone, Default)]
-pub struct MemoryStore {
+pub struct MemoryIdempotencyStore {
     records: Arc<Mutex<HashMap<String, Record>>>,
 }
 
-impl MemoryStore {
+impl MemoryIdempotencyStore {
     /// An empty store.
-    pub fn new() -> MemoryStore {
-        MemoryStore::default()
+    pub fn new() -> MemoryIdempotencyStore {
+        MemoryIdempotencyStore::default()
     }
 
     /// How many records the store holds (expired ones included).
@@ -58,7 +58,7 @@ impl MemoryStore {
     }
 }
 
-impl Store for MemoryStore {
+impl IdempotencyStore for MemoryIdempotencyStore {
     fn claim<'a>(&'a self, record: &'a Record, now_ms: u64) -> BoxFuture<'a, Result<Claim, StoreError>> {
         let mut records = self.lock();
         let claim = match records.get(&record.key) {

@@ -69,8 +69,8 @@
 //!
 //! //! # Stores
 //!
-//! [`DynamoDbStore`] (a table with Powertools' schema) in Lambda;
-//! [`MemoryStore`] for local runs and unit tests. The default store comes
+//! [`DynamoDbIdempotencyStore`] (a table with Powertools' schema) in Lambda;
+//! [`MemoryIdempotencyStore`] for local runs and unit tests. The default store comes
 //! from the environment ([`store_from_env`]): `HALO_IDEMPOTENCY_TABLE` names
 //! the table; without it a local run uses the memory store, and inside
 //! Lambda it is an error (call [`init`] in your init function to fail the
@@ -90,11 +90,11 @@
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-//! use halo::idempotency::{Config, Idempotency, MemoryStore};
+//! use halo::idempotency::{Config, Idempotency, MemoryIdempotencyStore};
 //! use serde_json::json;
 //!
 //! let charge = Idempotency::new(Config::new("charge").key(["/payment_id"]).validate(["/amount"]))
-//!     .with_store(MemoryStore::new());
+//!     .with_store(MemoryIdempotencyStore::new());
 //! let ctx = halo::Ctx::for_test();
 //! let event = json!({ "payment_id": "p-1", "amount": 10 });
 //!
@@ -132,12 +132,12 @@ pub use cache::LocalCache;
 pub use checks::{IdempotentError, IdempotentPayload, IdempotentResponse};
 pub use config::{Config, DISABLED_ENV, ITEM_LIMIT_BYTES, Replay, ReplayHook, TABLE_ENV, store_from_env};
 #[cfg(feature = "dynamodb")]
-pub use dynamodb::{AttributeNames, DynamoDbStore};
+pub use dynamodb::{AttributeNames, DynamoDbIdempotencyStore};
 pub use key::key_for;
 use key::{hash_value, select_fields};
-pub use memory::MemoryStore;
+pub use memory::MemoryIdempotencyStore;
 pub use record::{NotStored, Record, Status};
-pub use store::{Claim, Store, StoreError};
+pub use store::{Claim, IdempotencyStore, StoreError};
 pub use token::{current_token, token_for};
 
 use crate::retry::{Backoff, retry};
@@ -212,7 +212,7 @@ impl Key {
 pub struct Idempotency {
     config: Config,
     cache: Option<LocalCache>,
-    store: Option<Arc<dyn Store>>,
+    store: Option<Arc<dyn IdempotencyStore>>,
 }
 
 impl std::fmt::Debug for Idempotency {
@@ -247,7 +247,7 @@ impl Idempotency {
     }
 
     /// Uses `store` instead of the default store.
-    pub fn with_store(mut self, store: impl Store + 'static) -> Idempotency {
+    pub fn with_store(mut self, store: impl IdempotencyStore + 'static) -> Idempotency {
         self.store = Some(Arc::new(store));
         self
     }
@@ -305,7 +305,7 @@ impl Idempotency {
     /// [`Idempotency::run`] on `store` instead of the function's store.
     pub async fn run_with_store<P, R, E, Fut>(
         &self,
-        store: &dyn Store,
+        store: &dyn IdempotencyStore,
         payload: &P,
         ctx: Option<&Ctx>,
         body: Fut,
@@ -323,7 +323,7 @@ impl Idempotency {
     /// the function's, or the default one) with `ctx` (or the current one).
     pub(crate) async fn run_on<R, E, Fut>(
         &self,
-        store: Option<&dyn Store>,
+        store: Option<&dyn IdempotencyStore>,
         payload: Result<Value, Error>,
         ctx: Option<&Ctx>,
         body: Fut,
@@ -360,7 +360,7 @@ impl Idempotency {
 
     async fn run_value<R, E, Fut>(
         &self,
-        store: &dyn Store,
+        store: &dyn IdempotencyStore,
         payload: &Value,
         ctx: Option<&Ctx>,
         body: Fut,
@@ -429,7 +429,11 @@ impl Idempotency {
     }
 
     /// Claims the key once; decides to run, to replay, or refuses.
-    async fn attempt<R: DeserializeOwned>(&self, store: &dyn Store, claim: &Record) -> Result<Decision<R>, Refusal> {
+    async fn attempt<R: DeserializeOwned>(
+        &self,
+        store: &dyn IdempotencyStore,
+        claim: &Record,
+    ) -> Result<Decision<R>, Refusal> {
         let existing = match store.claim(claim, self.config.now_ms()).await {
             Ok(Claim::Claimed { previous }) => {
                 let outcome = if previous.is_some() { Outcome::Expired } else { Outcome::Claimed };
@@ -465,7 +469,13 @@ impl Idempotency {
 
     /// Runs the body after a claim (with its [`current_token`]), then
     /// completes the record, or releases it if the body failed.
-    async fn execute<R, E, Fut>(&self, store: &dyn Store, claim: &Record, ctx: Option<&Ctx>, body: Fut) -> Result<R, E>
+    async fn execute<R, E, Fut>(
+        &self,
+        store: &dyn IdempotencyStore,
+        claim: &Record,
+        ctx: Option<&Ctx>,
+        body: Fut,
+    ) -> Result<R, E>
     where
         R: Serialize,
         E: From<Error>,
@@ -516,7 +526,7 @@ impl Idempotency {
     }
 
     /// Deletes the claim after the body failed, so a retry runs again.
-    async fn release(&self, store: &dyn Store, key: &str) {
+    async fn release(&self, store: &dyn IdempotencyStore, key: &str) {
         if let Some(cache) = &self.cache {
             cache.remove(key);
         }
@@ -600,15 +610,15 @@ pub(crate) fn to_value<P: Serialize + ?Sized>(payload: &P) -> Result<Value, Erro
     serde_json::to_value(payload).map_err(|err| Error::internal(err).with_code("IdempotencyKey"))
 }
 
-pub(crate) static DEFAULT_STORE: tokio::sync::OnceCell<Arc<dyn Store>> = tokio::sync::OnceCell::const_new();
+pub(crate) static DEFAULT_STORE: tokio::sync::OnceCell<Arc<dyn IdempotencyStore>> = tokio::sync::OnceCell::const_new();
 
 /// Sets the store used by idempotent functions that name none. Returns
 /// `false` if a default store was already set (or resolved).
 ///
 /// ```
-/// halo::idempotency::set_default_store(halo::idempotency::MemoryStore::new());
+/// halo::idempotency::set_default_store(halo::idempotency::MemoryIdempotencyStore::new());
 /// ```
-pub fn set_default_store(store: impl Store + 'static) -> bool {
+pub fn set_default_store(store: impl IdempotencyStore + 'static) -> bool {
     DEFAULT_STORE.set(Arc::new(store)).is_ok()
 }
 
@@ -630,7 +640,7 @@ pub async fn init() -> Result<(), StoreError> {
     store_from_env().await.map(|_| ())
 }
 
-async fn default_store() -> Result<Arc<dyn Store>, Error> {
+async fn default_store() -> Result<Arc<dyn IdempotencyStore>, Error> {
     match store_from_env().await {
         Ok(store) => Ok(store),
         Err(err) => {

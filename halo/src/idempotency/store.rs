@@ -1,4 +1,4 @@
-//! The [`Store`] trait: where idempotency records live.
+//! The [`IdempotencyStore`] trait: where idempotency records live.
 
 use std::fmt;
 use std::sync::Arc;
@@ -72,12 +72,12 @@ pub(crate) const CONFIGURATION: &str = "configuration";
 
 /// Storage for idempotency records.
 ///
-/// [`MemoryStore`](super::MemoryStore) (local runs, unit tests) and
-/// [`DynamoDbStore`](super::DynamoDbStore) implement it; so do `Arc<S>`,
+/// [`MemoryIdempotencyStore`](super::MemoryIdempotencyStore) (local runs, unit tests) and
+/// [`DynamoDbIdempotencyStore`](super::DynamoDbIdempotencyStore) implement it; so do `Arc<S>`,
 /// `Box<S>` and `&S` for any store `S`. An implementation must make
-/// [`Store::claim`] atomic: of concurrent claims of a free key, exactly one
+/// [`IdempotencyStore::claim`] atomic: of concurrent claims of a free key, exactly one
 /// succeeds.
-pub trait Store: Send + Sync {
+pub trait IdempotencyStore: Send + Sync {
     /// Writes `record` (an `INPROGRESS` claim) unless a record that still
     /// holds the key exists, i.e. one that is not expired at `now_ms` and is
     /// either completed or in progress before its `in_progress_expiration`.
@@ -96,7 +96,7 @@ pub trait Store: Send + Sync {
 
 macro_rules! forward_store {
     ($($ty:ty),*) => {$(
-        impl<S: Store + ?Sized> Store for $ty {
+        impl<S: IdempotencyStore + ?Sized> IdempotencyStore for $ty {
             fn claim<'a>(&'a self, record: &'a Record, now_ms: u64) -> BoxFuture<'a, Result<Claim, StoreError>> {
                 (**self).claim(record, now_ms)
             }

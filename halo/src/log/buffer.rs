@@ -11,12 +11,12 @@ static LIMIT: AtomicUsize = AtomicUsize::new(DEFAULT_DEBUG_BUFFER_BYTES);
 
 /// Sets the size of each invocation's debug buffer (from
 /// `HALO_DEBUG_BUFFER_BYTES` at start, default 20 KiB). 0 turns buffering off.
-pub fn set_debug_buffer_bytes(bytes: usize) {
+pub(crate) fn set_debug_buffer_bytes(bytes: usize) {
     LIMIT.store(bytes, Ordering::Relaxed);
 }
 
 /// The size of each invocation's debug buffer.
-pub fn debug_buffer_bytes() -> usize {
+pub(crate) fn debug_buffer_bytes() -> usize {
     LIMIT.load(Ordering::Relaxed)
 }
 

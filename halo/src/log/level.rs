@@ -32,13 +32,13 @@ fn from_u8(value: u8) -> LevelFilter {
 }
 
 /// The current maximum level of log lines.
-pub fn level() -> LevelFilter {
+pub(crate) fn level() -> LevelFilter {
     from_u8(MAX_LEVEL.load(Ordering::Relaxed))
 }
 
 /// Changes the maximum level of log lines for the whole process; takes
 /// effect for the next event.
-pub fn set_level(level: LevelFilter) {
+pub(crate) fn set_level(level: LevelFilter) {
     let previous = MAX_LEVEL.swap(to_u8(level), Ordering::Relaxed);
     if previous != to_u8(level) {
         tracing::callsite::rebuild_interest_cache();
@@ -53,16 +53,7 @@ pub(crate) fn passes(event_level: &Level) -> bool {
 /// Parses a level name as Lambda and Powertools spell them, case-insensitive:
 /// `TRACE`, `DEBUG`, `INFO`, `WARN`/`WARNING`, `ERROR`, `FATAL`/`CRITICAL`
 /// (both mean error), `OFF`.
-///
-/// ```
-/// use halo::log::parse_level;
-/// use tracing_subscriber::filter::LevelFilter;
-///
-/// assert_eq!(parse_level("warning"), Some(LevelFilter::WARN));
-/// assert_eq!(parse_level("FATAL"), Some(LevelFilter::ERROR));
-/// assert_eq!(parse_level("loud"), None);
-/// ```
-pub fn parse_level(name: &str) -> Option<LevelFilter> {
+pub(crate) fn parse_level(name: &str) -> Option<LevelFilter> {
     match name.trim().to_ascii_lowercase().as_str() {
         "trace" => Some(LevelFilter::TRACE),
         "debug" => Some(LevelFilter::DEBUG),
@@ -77,7 +68,7 @@ pub fn parse_level(name: &str) -> Option<LevelFilter> {
 /// The level configured by the environment: `HALO_LOG_LEVEL`, else
 /// `AWS_LAMBDA_LOG_LEVEL` (set by Lambda's advanced logging controls), else
 /// `INFO`. An unparsable value is skipped.
-pub fn level_from_env() -> LevelFilter {
+pub(crate) fn level_from_env() -> LevelFilter {
     ["HALO_LOG_LEVEL", "AWS_LAMBDA_LOG_LEVEL"]
         .iter()
         .filter_map(|name| std::env::var(name).ok())

@@ -11,7 +11,8 @@
 //! over.
 //!
 //! The level comes from `HALO_LOG_LEVEL`, else `AWS_LAMBDA_LOG_LEVEL`, else
-//! `INFO`, and can be changed at run time with [`set_level`].
+//! `INFO`; it, the debug sample rate and the debug buffer size are one
+//! [`LogSettings`] value, changed at run time with [`LogSettings::apply`].
 
 mod buffer;
 mod capture;
@@ -20,14 +21,16 @@ mod json;
 mod level;
 mod panic;
 mod sampling;
+mod settings;
 
-pub use buffer::{DEFAULT_DEBUG_BUFFER_BYTES, DebugBuffer, debug_buffer_bytes, set_debug_buffer_bytes};
+pub use buffer::{DEFAULT_DEBUG_BUFFER_BYTES, DebugBuffer};
 pub use capture::CapturedLines;
 pub use fields::{MAX_KEY_BYTES, MAX_LINE_BYTES, MAX_VALUE_BYTES};
 pub use json::{JsonLayer, flush_debug_buffer};
-pub use level::{level, level_from_env, parse_level, set_level};
+pub(crate) use level::level;
 pub use panic::install_panic_hook;
-pub use sampling::{debug_sample_rate, parse_sample_rate, sample_rate_from_env, set_debug_sample_rate};
+pub(crate) use sampling::{debug_sample_rate, sample_rate_from_env};
+pub use settings::LogSettings;
 
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -42,12 +45,8 @@ use tracing_subscriber::layer::SubscriberExt;
 /// tracing::info!("written as one JSON line on stderr");
 /// ```
 pub fn init() -> bool {
-    set_level(level_from_env());
-    let (rate, rejected_rate) = sample_rate_from_env();
-    set_debug_sample_rate(rate);
-    if let Some(bytes) = std::env::var("HALO_DEBUG_BUFFER_BYTES").ok().and_then(|b| b.trim().parse().ok()) {
-        set_debug_buffer_bytes(bytes);
-    }
+    LogSettings::from_env().apply();
+    let (_, rejected_rate) = sample_rate_from_env();
     let subscriber = tracing_subscriber::registry().with(JsonLayer::stderr());
     let installed = tracing::subscriber::set_global_default(subscriber).is_ok();
     if let Some(text) = rejected_rate {

@@ -4,12 +4,12 @@
 
 use std::time::Duration;
 
-use crate::idempotency::Store;
+use crate::idempotency::IdempotencyStore;
 
 pub use std::sync::LazyLock;
 
 /// Turns any store reference into a trait object.
-pub fn dyn_store<S: Store>(store: &S) -> &dyn Store {
+pub fn dyn_store<S: IdempotencyStore>(store: &S) -> &dyn IdempotencyStore {
     store
 }
 

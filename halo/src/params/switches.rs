@@ -23,15 +23,15 @@ use tracing_subscriber::filter::LevelFilter;
 /// let params = Params::new(EnvSource::from_vars([("HALO_PARAM_LOG__LEVEL", "warn")]));
 /// let config = params.load::<Settings>("/shop/prod").await.unwrap();
 /// config.on_change(|settings| settings.log.apply());
-/// assert_eq!(halo::log::level(), LevelFilter::WARN);
-/// # halo::log::set_level(LevelFilter::INFO);
+/// assert_eq!(halo::log::LogSettings::current().level, LevelFilter::WARN);
+/// # halo::log::LogSettings { level: LevelFilter::INFO, ..halo::log::LogSettings::current() }.apply();
 /// # });
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
 #[non_exhaustive]
 pub struct LogSwitches {
     /// The process log level (`TRACE` … `ERROR`, `OFF`; Lambda and
-    /// Powertools spellings), see [`crate::log::parse_level`].
+    /// Powertools spellings), see [`crate::log::LogSettings::parse_level`].
     #[serde(default, deserialize_with = "level")]
     pub level: Option<LevelFilter>,
     /// The share of invocations whose debug lines are written, `0.0..=1.0`.
@@ -40,23 +40,23 @@ pub struct LogSwitches {
 }
 
 impl LogSwitches {
-    /// Applies the switches that are set: the level with
-    /// [`crate::log::set_level`], the rate with
-    /// [`crate::log::set_debug_sample_rate`] (for invocations that start
-    /// afterwards).
+    /// Applies the switches that are set to the logger's
+    /// [`LogSettings`](crate::log::LogSettings) (the rate for invocations
+    /// that start afterwards); the others keep their value.
     pub fn apply(&self) {
-        if let Some(level) = self.level {
-            crate::log::set_level(level);
+        let current = crate::log::LogSettings::current();
+        crate::log::LogSettings {
+            level: self.level.unwrap_or(current.level),
+            debug_sample_rate: self.debug_sample_rate.unwrap_or(current.debug_sample_rate),
+            ..current
         }
-        if let Some(rate) = self.debug_sample_rate {
-            crate::log::set_debug_sample_rate(rate);
-        }
+        .apply();
     }
 }
 
 fn level<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<LevelFilter>, D::Error> {
     let name = String::deserialize(deserializer)?;
-    crate::log::parse_level(&name)
+    crate::log::LogSettings::parse_level(&name)
         .map(Some)
         .ok_or_else(|| serde::de::Error::custom("not a log level (allowed: TRACE, DEBUG, INFO, WARN, ERROR, OFF)"))
 }

@@ -1,7 +1,7 @@
-//! The contract of [`halo::idempotency::Store`]: what halo's idempotency
+//! The contract of [`halo::idempotency::IdempotencyStore`]: what halo's idempotency
 //! relies on from the store of its records.
 //!
-//! - [`claim`](Store::claim) writes an `INPROGRESS` record unless a record
+//! - [`claim`](IdempotencyStore::claim) writes an `INPROGRESS` record unless a record
 //!   that still holds the key exists, and is atomic: of concurrent claims of
 //!   a free key exactly one succeeds. A record holds its key until it
 //!   expires (`expiration`, whole epoch seconds); an in-progress one also
@@ -9,9 +9,9 @@
 //!   (`in_progress_expiration`, epoch ms) has passed. A refused claim
 //!   returns the holding record as stored; a claim that replaces an expired
 //!   record returns it as `previous`.
-//! - [`complete`](Store::complete) replaces the claim with the completed
-//!   record; [`delete`](Store::delete) removes a record (absent is fine);
-//!   [`get`](Store::get) reads a record back exactly as written, every field
+//! - [`complete`](IdempotencyStore::complete) replaces the claim with the completed
+//!   record; [`delete`](IdempotencyStore::delete) removes a record (absent is fine);
+//!   [`get`](IdempotencyStore::get) reads a record back exactly as written, every field
 //!   included (the `not_stored` marker too).
 //!
 //! Every behaviour takes a fresh, empty store and passes the time to the
@@ -22,7 +22,7 @@
 
 use std::sync::Arc;
 
-use halo::idempotency::{Claim, NotStored, Record, Status, Store};
+use halo::idempotency::{Claim, IdempotencyStore, NotStored, Record, Status};
 
 use super::at_once;
 
@@ -43,7 +43,7 @@ const DEADLINE_MS: u64 = NOW_MS + 30_000;
 #[macro_export]
 macro_rules! __idempotency_contract {
     ($($how:tt)*) => {
-        $crate::__contract! { $($how)* ; idempotency, dyn $crate::__private::halo::idempotency::Store ;
+        $crate::__contract! { $($how)* ; idempotency, dyn $crate::__private::halo::idempotency::IdempotencyStore ;
             claim_of_a_free_key_succeeds,
             claim_of_a_key_in_progress_is_held,
             in_progress_claim_holds_its_key_until_its_deadline,
@@ -70,33 +70,33 @@ fn claim_of(key: &str) -> Record {
     Record::in_progress(key, EXPIRATION, DEADLINE_MS, Some(format!("validation of {key}")))
 }
 
-async fn claim(store: &dyn Store, record: &Record, now_ms: u64) -> Claim {
+async fn claim(store: &dyn IdempotencyStore, record: &Record, now_ms: u64) -> Claim {
     store.claim(record, now_ms).await.unwrap_or_else(|err| panic!("claim of `{}` failed: {err}", record.key))
 }
 
-async fn get(store: &dyn Store, key: &str) -> Option<Record> {
+async fn get(store: &dyn IdempotencyStore, key: &str) -> Option<Record> {
     store.get(key).await.unwrap_or_else(|err| panic!("get of `{key}` failed: {err}"))
 }
 
-async fn complete(store: &dyn Store, record: &Record) {
+async fn complete(store: &dyn IdempotencyStore, record: &Record) {
     store.complete(record).await.unwrap_or_else(|err| panic!("complete of `{}` failed: {err}", record.key));
 }
 
 /// Claims `record`'s key at [`NOW_MS`], then completes it with `record`.
-async fn claim_then_complete(store: &dyn Store, record: &Record) {
+async fn claim_then_complete(store: &dyn IdempotencyStore, record: &Record) {
     let claimed = claim_of(&record.key);
     assert_eq!(claim(store, &claimed, NOW_MS).await, Claim::Claimed { previous: None }, "`{}` is free", record.key);
     complete(store, record).await;
 }
 
-async fn delete(store: &dyn Store, key: &str) {
+async fn delete(store: &dyn IdempotencyStore, key: &str) {
     store.delete(key).await.unwrap_or_else(|err| panic!("delete of `{key}` failed: {err}"));
 }
 
 /// A claim of a key no record holds is written: the answer is
-/// `Claimed { previous: None }` and [`Store::get`] reads the claim back as
+/// `Claimed { previous: None }` and [`IdempotencyStore::get`] reads the claim back as
 /// written.
-pub async fn claim_of_a_free_key_succeeds(store: Arc<dyn Store>) {
+pub async fn claim_of_a_free_key_succeeds(store: Arc<dyn IdempotencyStore>) {
     let record = claim_of("charge#free");
     assert_eq!(claim(&*store, &record, NOW_MS).await, Claim::Claimed { previous: None }, "a free key is claimed");
     assert_eq!(get(&*store, "charge#free").await, Some(record), "the claim reads back as written");
@@ -104,7 +104,7 @@ pub async fn claim_of_a_free_key_succeeds(store: Arc<dyn Store>) {
 
 /// While a claim is in progress before its deadline, another claim of its
 /// key is refused with the stored record (`Held`), and changes nothing.
-pub async fn claim_of_a_key_in_progress_is_held(store: Arc<dyn Store>) {
+pub async fn claim_of_a_key_in_progress_is_held(store: Arc<dyn IdempotencyStore>) {
     let first = claim_of("charge#busy");
     claim(&*store, &first, NOW_MS).await;
     let second = Record::in_progress("charge#busy", EXPIRATION + 60, NOW_MS + 60_000, Some("another".into()));
@@ -119,7 +119,7 @@ pub async fn claim_of_a_key_in_progress_is_held(store: Arc<dyn Store>) {
 /// An in-progress claim holds its key up to and at its invocation's deadline
 /// (`in_progress_expiration`, in ms); one millisecond after it the next
 /// claim takes the key over and gets the old claim as `previous`.
-pub async fn in_progress_claim_holds_its_key_until_its_deadline(store: Arc<dyn Store>) {
+pub async fn in_progress_claim_holds_its_key_until_its_deadline(store: Arc<dyn IdempotencyStore>) {
     let crashed = claim_of("charge#lease");
     claim(&*store, &crashed, NOW_MS).await;
     let retry = Record::in_progress("charge#lease", EXPIRATION, DEADLINE_MS + 30_000, None);
@@ -138,7 +138,7 @@ pub async fn in_progress_claim_holds_its_key_until_its_deadline(store: Arc<dyn S
 
 /// An in-progress record without an invocation deadline holds its key until
 /// the record expires.
-pub async fn in_progress_record_without_a_deadline_holds_until_it_expires(store: Arc<dyn Store>) {
+pub async fn in_progress_record_without_a_deadline_holds_until_it_expires(store: Arc<dyn IdempotencyStore>) {
     let mut open = claim_of("charge#open");
     open.in_progress_expiration = None;
     assert_eq!(claim(&*store, &open, NOW_MS).await, Claim::Claimed { previous: None });
@@ -152,7 +152,7 @@ pub async fn in_progress_record_without_a_deadline_holds_until_it_expires(store:
 /// A record's expiry (`expiration`, whole epoch seconds) frees its key
 /// whatever its state: an in-progress claim whose deadline is still ahead
 /// is taken over once it has expired, and not in its expiration second.
-pub async fn expired_in_progress_record_is_taken_over(store: Arc<dyn Store>) {
+pub async fn expired_in_progress_record_is_taken_over(store: Arc<dyn IdempotencyStore>) {
     let expiration = NOW_MS / 1000 + 10;
     let stale = Record::in_progress("charge#stale", expiration, NOW_MS + 3_600_000, None);
     claim(&*store, &stale, NOW_MS).await;
@@ -170,10 +170,10 @@ pub async fn expired_in_progress_record_is_taken_over(store: Arc<dyn Store>) {
     assert_eq!(get(&*store, "charge#stale").await, Some(next));
 }
 
-/// [`Store::complete`] replaces the claim: [`Store::get`] reads the
+/// [`IdempotencyStore::complete`] replaces the claim: [`IdempotencyStore::get`] reads the
 /// completed record (its response, no deadline, the claim's validation
 /// hash, its own expiry).
-pub async fn complete_replaces_the_claim(store: Arc<dyn Store>) {
+pub async fn complete_replaces_the_claim(store: Arc<dyn IdempotencyStore>) {
     let claimed = claim_of("charge#done");
     claim(&*store, &claimed, NOW_MS).await;
     let done = claimed.completed(r#"{"charged":10}"#.into(), EXPIRATION + 7200);
@@ -188,7 +188,7 @@ pub async fn complete_replaces_the_claim(store: Arc<dyn Store>) {
 /// millisecond of its `expiration` second a claim is refused with the
 /// completed record; from the next second on the key is free again and the
 /// claim gets the completed record as `previous`.
-pub async fn completed_record_holds_its_key_until_it_expires(store: Arc<dyn Store>) {
+pub async fn completed_record_holds_its_key_until_it_expires(store: Arc<dyn IdempotencyStore>) {
     let claimed = claim_of("charge#replay");
     claim(&*store, &claimed, NOW_MS).await;
     let done = claimed.completed(r#"{"charged":10}"#.into(), EXPIRATION);
@@ -211,7 +211,7 @@ pub async fn completed_record_holds_its_key_until_it_expires(store: Arc<dyn Stor
 /// A completed record whose response could not be stored (no `data`, a
 /// [`NotStored`] marker) reads back with its marker, for either reason, and
 /// holds its key like any completed record.
-pub async fn not_stored_marker_round_trips_and_holds_the_key(store: Arc<dyn Store>) {
+pub async fn not_stored_marker_round_trips_and_holds_the_key(store: Arc<dyn IdempotencyStore>) {
     for (key, reason) in [("charge#too-large", NotStored::TooLarge), ("charge#odd", NotStored::NotSerializable)] {
         let claimed = claim_of(key);
         claim(&*store, &claimed, NOW_MS).await;
@@ -228,11 +228,11 @@ pub async fn not_stored_marker_round_trips_and_holds_the_key(store: Arc<dyn Stor
     }
 }
 
-/// Every field reads back exactly as written, through [`Store::get`] and in
+/// Every field reads back exactly as written, through [`IdempotencyStore::get`] and in
 /// a refused claim: keys with `#`, `/`, spaces and non-ASCII text; records
 /// with and without a validation hash; responses with quotes, backslashes,
 /// newlines, non-ASCII text, and 64 KiB long.
-pub async fn records_round_trip_every_field(store: Arc<dyn Store>) {
+pub async fn records_round_trip_every_field(store: Arc<dyn IdempotencyStore>) {
     let tricky = r#"{"text":"quote \" backslash \\ newline \n tab \t ünïcødé 🚀","n":[1,-2,2.5,null,true]}"#;
     let long = format!(r#"{{"blob":"{}"}}"#, "x".repeat(64 * 1024));
     let records = [
@@ -260,9 +260,9 @@ pub async fn records_round_trip_every_field(store: Arc<dyn Store>) {
     }
 }
 
-/// [`Store::delete`] removes a record, in progress or completed: `get`
+/// [`IdempotencyStore::delete`] removes a record, in progress or completed: `get`
 /// finds nothing and the next claim gets the key with no previous record.
-pub async fn delete_frees_the_key(store: Arc<dyn Store>) {
+pub async fn delete_frees_the_key(store: Arc<dyn IdempotencyStore>) {
     let in_progress = claim_of("charge#failed");
     claim(&*store, &in_progress, NOW_MS).await;
     claim_then_complete(&*store, &claim_of("charge#evicted").completed("{}".into(), EXPIRATION)).await;
@@ -279,7 +279,7 @@ pub async fn delete_frees_the_key(store: Arc<dyn Store>) {
 
 /// Reading a key that has no record gives `None`, and deleting it is not an
 /// error (twice neither).
-pub async fn absent_keys_read_as_none_and_delete_without_error(store: Arc<dyn Store>) {
+pub async fn absent_keys_read_as_none_and_delete_without_error(store: Arc<dyn IdempotencyStore>) {
     assert_eq!(get(&*store, "charge#never").await, None);
     delete(&*store, "charge#never").await;
     delete(&*store, "charge#never").await;
@@ -289,7 +289,7 @@ pub async fn absent_keys_read_as_none_and_delete_without_error(store: Arc<dyn St
 /// Keys are independent: claiming, completing and deleting one key leaves
 /// the records of the others as they are, and a key that is a prefix of
 /// another is another key.
-pub async fn keys_are_independent(store: Arc<dyn Store>) {
+pub async fn keys_are_independent(store: Arc<dyn IdempotencyStore>) {
     let (a, b, c) = (claim_of("charge#a"), claim_of("charge#ab"), claim_of("refund#a"));
     for record in [&a, &b, &c] {
         assert_eq!(claim(&*store, record, NOW_MS).await, Claim::Claimed { previous: None }, "`{}`", record.key);
@@ -304,7 +304,7 @@ pub async fn keys_are_independent(store: Arc<dyn Store>) {
 
 /// Claims `key` 16 times at once, each claimant with its own record (its
 /// validation hash names it); returns the answers with the records.
-async fn concurrent_claims(store: &Arc<dyn Store>, key: &str, now_ms: u64) -> Vec<(Record, Claim)> {
+async fn concurrent_claims(store: &Arc<dyn IdempotencyStore>, key: &str, now_ms: u64) -> Vec<(Record, Claim)> {
     at_once(16, |i| {
         let store = store.clone();
         let record = Record::in_progress(key, EXPIRATION, now_ms + 30_000, Some(format!("claimant {i}")));
@@ -318,7 +318,7 @@ async fn concurrent_claims(store: &Arc<dyn Store>, key: &str, now_ms: u64) -> Ve
 
 /// Checks that exactly one of `answers` claimed the key (with `previous`),
 /// that every other got the winner's record, and that it is stored.
-async fn assert_one_winner(store: &dyn Store, answers: Vec<(Record, Claim)>, previous: Option<Record>) {
+async fn assert_one_winner(store: &dyn IdempotencyStore, answers: Vec<(Record, Claim)>, previous: Option<Record>) {
     let key = answers[0].0.key.clone();
     let winners: Vec<&Record> =
         answers.iter().filter(|(_, answer)| matches!(answer, Claim::Claimed { .. })).map(|(r, _)| r).collect();
@@ -338,7 +338,7 @@ async fn assert_one_winner(store: &dyn Store, answers: Vec<(Record, Claim)>, pre
 /// Claims are atomic: of 16 concurrent claims of one free key exactly one
 /// is `Claimed`; every other is `Held` with the winner's record, the record
 /// stored.
-pub async fn concurrent_claims_of_a_free_key_have_one_winner(store: Arc<dyn Store>) {
+pub async fn concurrent_claims_of_a_free_key_have_one_winner(store: Arc<dyn IdempotencyStore>) {
     let answers = concurrent_claims(&store, "charge#race", NOW_MS).await;
     assert_one_winner(&*store, answers, None).await;
 }
@@ -346,7 +346,7 @@ pub async fn concurrent_claims_of_a_free_key_have_one_winner(store: Arc<dyn Stor
 /// Taking over an expired record is atomic too: of 16 concurrent claims
 /// exactly one replaces it (and gets it as `previous`), every other is
 /// `Held` with the winner's record.
-pub async fn concurrent_takeovers_of_an_expired_record_have_one_winner(store: Arc<dyn Store>) {
+pub async fn concurrent_takeovers_of_an_expired_record_have_one_winner(store: Arc<dyn IdempotencyStore>) {
     let crashed = claim_of("charge#takeover");
     claim(&*store, &crashed, NOW_MS).await;
     let answers = concurrent_claims(&store, "charge#takeover", DEADLINE_MS + 1).await;

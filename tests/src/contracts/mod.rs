@@ -3,7 +3,7 @@
 //!
 //! | suite | trait | halo's stores |
 //! | --- | --- | --- |
-//! | [`idempotency`] | [`halo::idempotency::Store`] | `MemoryStore`, `DynamoDbStore` |
+//! | [`idempotency`] | [`halo::idempotency::IdempotencyStore`] | `MemoryIdempotencyStore`, `DynamoDbIdempotencyStore` |
 //! | [`saga_log`] | [`halo::saga::SagaLog`] | `MemorySagaLog`, `DynamoDbSagaLog` |
 //! | [`breaker`] | [`halo::breaker::BreakerStore`] | `MemoryBreakerStore`, `DynamoDbBreakerStore` |
 //!
@@ -19,12 +19,12 @@
 //! ```no_run
 //! use std::sync::Arc;
 //!
-//! use halo::idempotency::MemoryStore;
+//! use halo::idempotency::MemoryIdempotencyStore;
 //!
 //! /// A fresh, empty store for each behaviour (here halo's own; yours
 //! /// would connect to its database and pick a unique table or prefix).
-//! async fn my_store() -> Arc<MemoryStore> {
-//!     Arc::new(MemoryStore::new())
+//! async fn my_store() -> Arc<MemoryIdempotencyStore> {
+//!     Arc::new(MemoryIdempotencyStore::new())
 //! }
 //!
 //! halo_test_support::store_contract_tests!(idempotency, my_store);
@@ -103,7 +103,7 @@ where
 /// fresh store made by the second argument.
 ///
 /// The first argument names the suite: `idempotency`
-/// ([`halo::idempotency::Store`]), `saga_log` ([`halo::saga::SagaLog`]) or
+/// ([`halo::idempotency::IdempotencyStore`]), `saga_log` ([`halo::saga::SagaLog`]) or
 /// `breaker` ([`halo::breaker::BreakerStore`]). The second is anything
 /// callable with no argument that returns a future of an `Arc` of the store
 /// (an `async fn`, or a closure returning an `async` block); it is called
@@ -196,7 +196,7 @@ mod tests {
     use std::sync::Arc;
 
     use halo::breaker::{BreakerStore, MemoryBreakerStore};
-    use halo::idempotency::{MemoryStore, Store};
+    use halo::idempotency::{IdempotencyStore, MemoryIdempotencyStore};
     use halo::saga::{MemorySagaLog, SagaLog};
 
     use super::*;
@@ -204,7 +204,8 @@ mod tests {
     #[test]
     fn run_all_runs_every_suite_on_halos_memory_stores() {
         block_on(async {
-            idempotency::run_all(|| async { Arc::new(MemoryStore::new()) as Arc<dyn Store> }).await;
+            idempotency::run_all(|| async { Arc::new(MemoryIdempotencyStore::new()) as Arc<dyn IdempotencyStore> })
+                .await;
             saga_log::run_all(|| async { Arc::new(MemorySagaLog::new()) as Arc<dyn SagaLog> }).await;
             breaker::run_all(|| async { Arc::new(MemoryBreakerStore::new()) as Arc<dyn BreakerStore> }).await;
         });

@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-/// Collects fields of a JSON object; the building block of the probes.
+/// Collects fields of a JSON object; the building block of the event scan.
 pub(crate) trait Collect<'de>: Default {
     /// Consumes the value of `key` if it is wanted; returns `false` to have
     /// it skipped.
