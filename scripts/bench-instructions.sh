@@ -14,12 +14,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-2000}
-PATHS=${PATHS:-"bare halo halo_error"}
+PATHS=${PATHS:-"bare halo halo_error"} # also: scan (the event scan alone)
 AGAINST=""
 if [ "${1:-}" = "--against" ]; then AGAINST=$2; fi
 
 build() { # dir -> path of the instructions binary
-    (cd "$1" && cargo bench -p halo --bench instructions --no-run --message-format=json 2>/dev/null) \
+    # With --against both checkouts' halo crates share one artifact name in
+    # one target directory, and cargo can take the other's for fresh:
+    # remove it first.
+    (cd "$1" && cargo clean -p halo --release -q && cargo bench -p halo --bench instructions --no-run --message-format=json 2>/dev/null) \
         | python3 -c 'import json,sys
 for line in sys.stdin:
     m = json.loads(line)
@@ -69,4 +72,6 @@ if [ -n "$AGAINST" ]; then
     fi
     base=$(CARGO_TARGET_DIR="$PWD/target" build "$dir")
     measure "$AGAINST" "$base"
+    # Drop REV's halo so this checkout's next build is its own.
+    cargo clean -p halo --release -q
 fi

@@ -3,7 +3,8 @@
 //! path twice (N and 2N iterations) and reports the difference divided by N,
 //! so set-up costs cancel out.
 //!
-//! `HALO_BENCH_PATH` picks the path (`bare`, `halo`, `halo_error`) and
+//! `HALO_BENCH_PATH` picks the path (`bare`, `halo`, `halo_error`, or
+//! `scan`: the event scan alone, `halo::event::detect`) and
 //! `HALO_BENCH_ITERS` the number of invocations (default 1, which is what
 //! `cargo test --benches` runs: a smoke test of every path).
 
@@ -27,7 +28,8 @@ fn main() {
                 "bare" => drop(black_box(invocation::bare(bytes))),
                 "halo" => drop(black_box(stacks.halo(bytes))),
                 "halo_error" => drop(black_box(stacks.halo_error(bytes))),
-                other => panic!("unknown HALO_BENCH_PATH {other:?}: bare, halo or halo_error"),
+                "scan" => drop(black_box(halo::event::detect(black_box(invocation::EVENT)))),
+                other => panic!("unknown HALO_BENCH_PATH {other:?}: bare, halo, halo_error or scan"),
             }
         }
     }

@@ -1,112 +1,54 @@
-//! Reading the few fields the event scan needs in one pass,
-//! without building a `serde_json::Value`: lenient visitors descend only into
-//! the objects that matter and skip the rest. Anything of an unexpected
-//! shape is simply absent: extraction never fails.
+//! Reading the few fields the event scan needs in one pass over the bytes,
+//! without building a `serde_json::Value` or running a deserializer: the
+//! scan descends only into the objects that matter and skips everything
+//! else (strings by searching for their closing quote). Anything of an
+//! unexpected shape is simply absent, and text that is not JSON gives
+//! nothing at all: the scan never fails.
+//!
+//! The scan is lenient about what it skips (it checks the structure, not
+//! every character of a skipped string or number): the handler's own
+//! decoding is what rejects malformed events.
 
-use std::fmt;
-use std::marker::PhantomData;
-
-use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use std::borrow::Cow;
 
 /// Collects fields of a JSON object; the building block of the event scan.
-pub(crate) trait Collect<'de>: Default {
-    /// Consumes the value of `key` if it is wanted; returns `false` to have
-    /// it skipped.
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error>;
+pub(crate) trait Collect: Default {
+    /// Reads the value of `key` (its bytes, escapes decoded) from `value`
+    /// if it is wanted; returns `Ok(false)` (reading nothing) to have it
+    /// skipped.
+    fn field(&mut self, key: &[u8], value: &mut Value<'_, '_>) -> Result<bool, Malformed>;
 }
 
-/// `T` read from an object; any other JSON value gives `T::default()`.
-#[derive(Default)]
-pub(crate) struct Lenient<T>(pub(crate) T);
+/// The event is not JSON: the scan gives nothing.
+#[derive(Debug)]
+pub(crate) struct Malformed;
 
-impl<'de, T: Collect<'de>> Deserialize<'de> for Lenient<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ObjectVisitor(PhantomData)).map(Lenient)
-    }
+/// The next value of an object being collected.
+pub(crate) struct Value<'r, 'de> {
+    reader: &'r mut Reader<'de>,
 }
 
-struct ObjectVisitor<T>(PhantomData<T>);
-
-macro_rules! ignore_scalars {
-    ($value:ty, $default:expr) => {
-        fn visit_bool<E>(self, _: bool) -> Result<$value, E> {
-            Ok($default)
-        }
-        fn visit_i64<E>(self, _: i64) -> Result<$value, E> {
-            Ok($default)
-        }
-        fn visit_u64<E>(self, _: u64) -> Result<$value, E> {
-            Ok($default)
-        }
-        fn visit_f64<E>(self, _: f64) -> Result<$value, E> {
-            Ok($default)
-        }
-        fn visit_unit<E>(self) -> Result<$value, E> {
-            Ok($default)
-        }
-    };
-}
-
-impl<'de, T: Collect<'de>> Visitor<'de> for ObjectVisitor<T> {
-    type Value = T;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
+impl Value<'_, '_> {
+    /// The value as a [`Scalar`].
+    pub(crate) fn scalar(&mut self) -> Result<Scalar, Malformed> {
+        self.reader.scalar()
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
-        let mut collected = T::default();
-        while let Some(key) = map.next_key::<KeyText<'de>>()? {
-            if !collected.field(key.as_str(), &mut map)? {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(collected)
+    /// The value as `T` when it is an object, else `T::default()`.
+    pub(crate) fn object<T: Collect>(&mut self) -> Result<T, Malformed> {
+        self.reader.lenient()
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<T, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(T::default())
+    /// The first element of an array as `T` (see [`Value::object`]); any
+    /// other value gives `T::default()`.
+    pub(crate) fn first<T: Collect>(&mut self) -> Result<T, Malformed> {
+        self.reader.first()
     }
 
-    fn visit_str<E>(self, _: &str) -> Result<T, E> {
-        Ok(T::default())
-    }
-
-    ignore_scalars!(T, T::default());
-}
-
-/// An object key, borrowed when it has no escapes.
-pub(crate) enum KeyText<'de> {
-    Borrowed(&'de str),
-    Owned(String),
-}
-
-impl KeyText<'_> {
-    fn as_str(&self) -> &str {
-        match self {
-            KeyText::Borrowed(text) => text,
-            KeyText::Owned(text) => text,
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for KeyText<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = KeyText<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a key")
-            }
-            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<KeyText<'de>, E> {
-                Ok(KeyText::Borrowed(text))
-            }
-            fn visit_str<E>(self, text: &str) -> Result<KeyText<'de>, E> {
-                Ok(KeyText::Owned(text.to_owned()))
-            }
-        }
-        deserializer.deserialize_str(KeyVisitor)
+    /// Skips the value: the key was present.
+    pub(crate) fn present(&mut self) -> Result<bool, Malformed> {
+        self.reader.skip_value()?;
+        Ok(true)
     }
 }
 
@@ -139,97 +81,315 @@ impl Scalar {
     }
 }
 
-impl<'de> Deserialize<'de> for Scalar {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ScalarVisitor)
-    }
+/// Reads `T` from raw JSON; text that is not JSON gives the default.
+pub(crate) fn read<T: Collect>(json: &str) -> T {
+    let mut reader = Reader { bytes: json.as_bytes(), at: 0 };
+    let collected = reader.lenient::<T>().and_then(|collected| {
+        reader.whitespace();
+        if reader.at == reader.bytes.len() { Ok(collected) } else { Err(Malformed) }
+    });
+    collected.unwrap_or_default()
 }
 
-struct ScalarVisitor;
+/// A position in the event's bytes.
+struct Reader<'de> {
+    bytes: &'de [u8],
+    at: usize,
+}
 
-impl<'de> Visitor<'de> for ScalarVisitor {
-    type Value = Scalar;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
+impl<'de> Reader<'de> {
+    fn whitespace(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.at) {
+            self.at += 1;
+        }
     }
 
-    fn visit_str<E>(self, text: &str) -> Result<Scalar, E> {
-        Ok(Scalar::Text(text.to_owned()))
+    /// The next byte after whitespace, not consumed.
+    fn peek(&mut self) -> Result<u8, Malformed> {
+        self.whitespace();
+        self.bytes.get(self.at).copied().ok_or(Malformed)
     }
 
-    fn visit_string<E>(self, text: String) -> Result<Scalar, E> {
-        Ok(Scalar::Text(text))
+    fn expect(&mut self, byte: u8) -> Result<(), Malformed> {
+        if self.peek()? != byte {
+            return Err(Malformed);
+        }
+        self.at += 1;
+        Ok(())
     }
 
-    fn visit_bool<E>(self, flag: bool) -> Result<Scalar, E> {
-        Ok(Scalar::Flag(flag))
+    /// Reads an object's members into `T`, or skips any other value and
+    /// gives the default.
+    fn lenient<T: Collect>(&mut self) -> Result<T, Malformed> {
+        if self.peek()? != b'{' {
+            self.skip_value()?;
+            return Ok(T::default());
+        }
+        self.at += 1;
+        let mut collected = T::default();
+        if self.peek()? == b'}' {
+            self.at += 1;
+            return Ok(collected);
+        }
+        loop {
+            if self.peek()? != b'"' {
+                return Err(Malformed);
+            }
+            let key = self.key()?;
+            self.expect(b':')?;
+            if !collected.field(&key, &mut Value { reader: self })? {
+                self.skip_value()?;
+            }
+            match self.peek()? {
+                b',' => self.at += 1,
+                b'}' => {
+                    self.at += 1;
+                    return Ok(collected);
+                }
+                _ => return Err(Malformed),
+            }
+        }
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
-        let first = seq.next_element::<Scalar>()?.unwrap_or_default();
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
+    /// The first element of an array read with [`Reader::lenient`]; the
+    /// default for anything else.
+    fn first<T: Collect>(&mut self) -> Result<T, Malformed> {
+        if self.peek()? != b'[' {
+            self.skip_value()?;
+            return Ok(T::default());
+        }
+        self.at += 1;
+        if self.peek()? == b']' {
+            self.at += 1;
+            return Ok(T::default());
+        }
+        let first = self.lenient()?;
+        self.rest_of_array()?;
         Ok(first)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Scalar::Absent)
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<Scalar, E> {
-        Ok(Scalar::Absent)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Scalar, E> {
-        Ok(Scalar::Absent)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Scalar, E> {
-        Ok(Scalar::Absent)
-    }
-    fn visit_unit<E>(self) -> Result<Scalar, E> {
-        Ok(Scalar::Absent)
-    }
-}
-
-/// Whether a key was present (its value is skipped).
-pub(crate) fn present<'de, A: MapAccess<'de>>(map: &mut A) -> Result<bool, A::Error> {
-    map.next_value::<IgnoredAny>()?;
-    Ok(true)
-}
-
-/// The first element of an array, read as `T`; anything else gives the default.
-#[derive(Default)]
-pub(crate) struct First<T>(pub(crate) T);
-
-impl<'de, T: Collect<'de>> Deserialize<'de> for First<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct FirstVisitor<T>(PhantomData<T>);
-        impl<'de, T: Collect<'de>> Visitor<'de> for FirstVisitor<T> {
-            type Value = First<T>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
+    fn scalar(&mut self) -> Result<Scalar, Malformed> {
+        match self.peek()? {
+            b'"' => Ok(Scalar::Text(self.string()?)),
+            b't' => self.literal(b"true").map(|()| Scalar::Flag(true)),
+            b'f' => self.literal(b"false").map(|()| Scalar::Flag(false)),
+            b'[' => {
+                self.at += 1;
+                let first = match self.peek()? {
+                    b']' => {
+                        self.at += 1;
+                        return Ok(Scalar::Absent);
+                    }
+                    // No recursion into nested arrays: any depth is safe.
+                    b'[' => {
+                        self.skip_value()?;
+                        Scalar::Absent
+                    }
+                    _ => self.scalar()?,
+                };
+                self.rest_of_array()?;
+                Ok(first)
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<First<T>, A::Error> {
-                let first = seq.next_element::<Lenient<T>>()?.map(|l| l.0).unwrap_or_default();
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(First(first))
+            _ => {
+                self.skip_value()?;
+                Ok(Scalar::Absent)
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<First<T>, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(First(T::default()))
-            }
-            fn visit_str<E>(self, _: &str) -> Result<First<T>, E> {
-                Ok(First(T::default()))
-            }
-            ignore_scalars!(First<T>, First(T::default()));
         }
-        deserializer.deserialize_any(FirstVisitor(PhantomData))
+    }
+
+    /// After an array's first element: the other elements, skipped, and
+    /// the closing bracket.
+    fn rest_of_array(&mut self) -> Result<(), Malformed> {
+        loop {
+            match self.peek()? {
+                b',' => {
+                    self.at += 1;
+                    self.skip_value()?;
+                }
+                b']' => {
+                    self.at += 1;
+                    return Ok(());
+                }
+                _ => return Err(Malformed),
+            }
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Result<(), Malformed> {
+        if !self.bytes[self.at..].starts_with(word) {
+            return Err(Malformed);
+        }
+        self.at += word.len();
+        Ok(())
+    }
+
+    /// Skips one value. Nested arrays and objects are skipped without
+    /// recursion (any depth), checking that brackets match.
+    fn skip_value(&mut self) -> Result<(), Malformed> {
+        match self.peek()? {
+            b'"' => self.skip_string(),
+            b'{' | b'[' => self.skip_container(),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' => {
+                let rest = &self.bytes[self.at..];
+                let length = rest
+                    .iter()
+                    .position(|b| !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+                    .unwrap_or(rest.len());
+                self.at += length;
+                Ok(())
+            }
+            _ => Err(Malformed),
+        }
+    }
+
+    /// Skips an array or object, whatever it holds, the reader on its
+    /// opening bracket, in one loop over the bytes: only strings (which may
+    /// hold brackets) need a closer look. Brackets are counted, not matched
+    /// by kind (the handler's decoding rejects what does not nest). Event
+    /// containers are small and dense, where this beats a vectorised
+    /// search.
+    fn skip_container(&mut self) -> Result<(), Malformed> {
+        let bytes = self.bytes;
+        let mut at = self.at;
+        let mut depth = 0usize;
+        loop {
+            let next = bytes[at..].iter().position(|&b| STRUCTURE[usize::from(b)]).ok_or(Malformed)?;
+            at += next;
+            match bytes[at] {
+                b'"' => {
+                    at = string_end(bytes, at + 1).ok_or(Malformed)?.0;
+                    continue;
+                }
+                b'{' | b'[' => depth += 1,
+                _ => {
+                    depth -= 1;
+                    if depth == 0 {
+                        self.at = at + 1;
+                        return Ok(());
+                    }
+                }
+            }
+            at += 1;
+        }
+    }
+
+    /// Skips a string, the reader on its opening quote.
+    fn skip_string(&mut self) -> Result<(), Malformed> {
+        self.at = string_end(self.bytes, self.at + 1).ok_or(Malformed)?.0;
+        Ok(())
+    }
+
+    /// Skips a string, the reader on its opening quote: its raw text
+    /// (between the quotes) and whether that holds an escape.
+    fn raw_string(&mut self) -> Result<(&'de [u8], bool), Malformed> {
+        let bytes = self.bytes;
+        let start = self.at + 1;
+        let (end, escaped) = string_end(bytes, start).ok_or(Malformed)?;
+        self.at = end;
+        Ok((&bytes[start..end - 1], escaped))
+    }
+
+    /// Reads a key, the reader on its opening quote: its bytes, borrowed
+    /// when it has no escapes (keys are only compared, never shown, so they
+    /// need no UTF-8 check).
+    fn key(&mut self) -> Result<Cow<'de, [u8]>, Malformed> {
+        let (raw, escaped) = self.raw_string()?;
+        if !escaped {
+            return Ok(Cow::Borrowed(raw));
+        }
+        let text = std::str::from_utf8(raw).map_err(|_| Malformed)?;
+        unescape(text).map(|key| Cow::Owned(key.into_bytes()))
+    }
+
+    /// Reads a string value, the reader on its opening quote.
+    fn string(&mut self) -> Result<String, Malformed> {
+        let (raw, escaped) = self.raw_string()?;
+        // The input is a `str` and a string ends at a quote (ASCII), so
+        // this is whole UTF-8; the check is a formality.
+        let text = std::str::from_utf8(raw).map_err(|_| Malformed)?;
+        if escaped { unescape(text) } else { Ok(text.to_owned()) }
     }
 }
 
-/// Reads `T` from raw JSON; malformed JSON gives the default.
-pub(crate) fn read<'de, T: Collect<'de>>(json: &'de str) -> T {
-    serde_json::from_str::<Lenient<T>>(json).map(|l| l.0).unwrap_or_default()
+/// The bytes that matter when skipping a container: quotes and brackets.
+const STRUCTURE: [bool; 256] = {
+    let mut table = [false; 256];
+    table[b'"' as usize] = true;
+    table[b'{' as usize] = true;
+    table[b'}' as usize] = true;
+    table[b'[' as usize] = true;
+    table[b']' as usize] = true;
+    table
+};
+
+/// The position just after the closing quote of the string whose text
+/// starts at `at`, and whether it holds an escape; `None` when it does not
+/// end.
+fn string_end(bytes: &[u8], mut at: usize) -> Option<(usize, bool)> {
+    let mut escaped = false;
+    loop {
+        let found = at + memchr::memchr2(b'"', b'\\', bytes.get(at..)?)?;
+        if bytes[found] == b'"' {
+            return Some((found + 1, escaped));
+        }
+        // An escape: its next byte is never the end.
+        escaped = true;
+        at = found + 2;
+    }
+}
+
+/// The text of a JSON string's escapes decoded (`\n`, `\"`, `\u00e9`,
+/// surrogate pairs); an invalid escape makes the event malformed.
+fn unescape(raw: &str) -> Result<String, Malformed> {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let decoded = match chars.next().ok_or(Malformed)? {
+            '"' => '"',
+            '\\' => '\\',
+            '/' => '/',
+            'b' => '\u{8}',
+            'f' => '\u{c}',
+            'n' => '\n',
+            'r' => '\r',
+            't' => '\t',
+            'u' => {
+                let first = hex4(&mut chars)?;
+                match first {
+                    0xD800..=0xDBFF => {
+                        if chars.next() != Some('\\') || chars.next() != Some('u') {
+                            return Err(Malformed);
+                        }
+                        let second = hex4(&mut chars)?;
+                        if !(0xDC00..=0xDFFF).contains(&second) {
+                            return Err(Malformed);
+                        }
+                        let code = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00);
+                        char::from_u32(code).ok_or(Malformed)?
+                    }
+                    _ => char::from_u32(first).ok_or(Malformed)?,
+                }
+            }
+            _ => return Err(Malformed),
+        };
+        out.push(decoded);
+    }
+    Ok(out)
+}
+
+fn hex4(chars: &mut std::str::Chars<'_>) -> Result<u32, Malformed> {
+    let mut value = 0;
+    for _ in 0..4 {
+        value = value * 16 + chars.next().and_then(|c| c.to_digit(16)).ok_or(Malformed)?;
+    }
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -242,11 +402,11 @@ mod tests {
         b: bool,
     }
 
-    impl<'de> Collect<'de> for Pick {
-        fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+    impl Collect for Pick {
+        fn field(&mut self, key: &[u8], value: &mut Value<'_, '_>) -> Result<bool, Malformed> {
             match key {
-                "a" => self.a = map.next_value()?,
-                "b" => self.b = present(map)?,
+                b"a" => self.a = value.scalar()?,
+                b"b" => self.b = value.present()?,
                 _ => return Ok(false),
             }
             Ok(true)
@@ -255,14 +415,28 @@ mod tests {
 
     #[test]
     fn picks_fields_and_skips_the_rest() {
-        let pick: Pick = read(r#"{"x": {"deep": [1, {"a": 2}]}, "a": "yes", "b": null}"#);
+        let pick: Pick = read(r#"{"x": {"deep": [1, {"a": 2}, "]}"]}, "a": "yes", "b": null}"#);
         assert_eq!(pick.a, Scalar::Text("yes".into()));
         assert!(pick.b);
     }
 
     #[test]
     fn any_shape_is_absent_not_an_error() {
-        for json in ["[1,2]", "\"text\"", "null", "42", "true", "{oops", r#"{"a": {"n": 1}}"#, r#"{"a": 5}"#] {
+        for json in [
+            "[1,2]",
+            "\"text\"",
+            "null",
+            "42",
+            "true",
+            "{oops",
+            r#"{"a": {"n": 1}}"#,
+            r#"{"a": 5}"#,
+            r#"{"a": "x"} trailing"#,
+            r#"{"a": "x", "z": [}"#,
+            r#"{"a": "x", "z": "unterminated}"#,
+            r#"{"a": "\q"}"#,
+            "",
+        ] {
             let pick: Pick = read(json);
             assert_eq!(pick.a, Scalar::Absent, "{json}");
         }
@@ -275,5 +449,55 @@ mod tests {
         assert_eq!(Scalar::Text("TRUE".into()).flag(), Some(true));
         assert_eq!(Scalar::Flag(false).flag(), Some(false));
         assert_eq!(Scalar::Text("yes".into()).flag(), None);
+    }
+
+    #[test]
+    fn escapes_are_decoded_in_keys_and_values() {
+        let pick: Pick = read(r#"{"\u0061": "caf\u00e9 \"\ud83d\ude00\" \\ \/", "\"b\"": 1}"#);
+        assert_eq!(pick.a.text().as_deref(), Some("café \"😀\" \\ /"));
+        assert!(!pick.b, "the key `\"b\"` is not `b`");
+    }
+
+    #[test]
+    fn deep_nesting_is_skipped_without_recursion() {
+        let deep = format!(r#"{{"x": {}{}, "a": "found"}}"#, "[".repeat(100_000), "]".repeat(100_000));
+        let pick: Pick = read(&deep);
+        assert_eq!(pick.a.text().as_deref(), Some("found"));
+    }
+
+    #[test]
+    fn the_scan_agrees_with_serde_json_on_what_it_reads() {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            any::<bool>().prop_map(serde_json::Value::Bool),
+            any::<i64>().prop_map(|n| serde_json::json!(n)),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| serde_json::json!(f)),
+            ".*".prop_map(serde_json::Value::String),
+            Just(serde_json::Value::Null),
+        ];
+        let value = leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::Array),
+                prop::collection::btree_map("[ab\"\\\\]{0,3}", inner, 0..6)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        });
+        let config = ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() };
+        proptest!(config, |(value in value)| {
+            let text = serde_json::to_string(&value).unwrap();
+            let pick: Pick = read(&text);
+            let expected = match value.get("a") {
+                Some(serde_json::Value::String(s)) => Scalar::Text(s.clone()),
+                Some(serde_json::Value::Bool(b)) => Scalar::Flag(*b),
+                Some(serde_json::Value::Array(items)) => match items.first() {
+                    Some(serde_json::Value::String(s)) => Scalar::Text(s.clone()),
+                    Some(serde_json::Value::Bool(b)) => Scalar::Flag(*b),
+                    _ => Scalar::Absent,
+                },
+                _ => Scalar::Absent,
+            };
+            prop_assert_eq!(pick.a, expected);
+            prop_assert_eq!(pick.b, value.get("b").is_some());
+        });
     }
 }

@@ -1,10 +1,8 @@
 //! The one pass over an event: its source, and the correlation fields it
 //! carries for each source.
 
-use serde::de::MapAccess;
-
 use super::EventSource;
-use super::fields::{Collect, First, Lenient, Scalar, present, read};
+use super::fields::{Collect, Malformed, Scalar, Value, read};
 use super::names;
 
 /// What an event says about correlation, as sent (not yet validated).
@@ -117,17 +115,17 @@ struct Top {
     direct: Fields,
 }
 
-impl<'de> Collect<'de> for Top {
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+impl Collect for Top {
+    fn field(&mut self, key: &[u8], value: &mut Value<'_, '_>) -> Result<bool, Malformed> {
         match key {
-            "headers" => (self.has_headers, self.headers) = (true, map.next_value::<Lenient<Headers>>()?.0),
-            "multiValueHeaders" => (self.has_multi, self.multi) = (true, map.next_value::<Lenient<Headers>>()?.0),
-            "requestContext" => (self.has_context, self.context) = (true, map.next_value::<Lenient<_>>()?.0),
-            "Records" => (self.has_records, self.record) = (true, map.next_value::<First<Record>>()?.0),
-            "detail" => (self.has_detail, self.detail) = (true, map.next_value::<Lenient<Fields>>()?.0),
-            "detail-type" => self.has_detail_type = present(map)?,
-            "httpMethod" => self.has_http_method = present(map)?,
-            _ => return self.direct.field(key, map),
+            b"headers" => (self.has_headers, self.headers) = (true, value.object()?),
+            b"multiValueHeaders" => (self.has_multi, self.multi) = (true, value.object()?),
+            b"requestContext" => (self.has_context, self.context) = (true, value.object()?),
+            b"Records" => (self.has_records, self.record) = (true, value.first()?),
+            b"detail" => (self.has_detail, self.detail) = (true, value.object()?),
+            b"detail-type" => self.has_detail_type = value.present()?,
+            b"httpMethod" => self.has_http_method = value.present()?,
+            _ => return self.direct.field(key, value),
         }
         Ok(true)
     }
@@ -157,14 +155,15 @@ impl Fields {
     }
 }
 
-impl<'de> Collect<'de> for Fields {
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
-        match key {
-            names::CORRELATION_ID => self.id = map.next_value()?,
-            names::DEBUG => self.debug = map.next_value()?,
-            names::USER_AGENT => self.agent = map.next_value()?,
+impl Collect for Fields {
+    fn field(&mut self, key: &[u8], value: &mut Value<'_, '_>) -> Result<bool, Malformed> {
+        let slot = match key {
+            k if k == names::CORRELATION_ID.as_bytes() => &mut self.id,
+            k if k == names::DEBUG.as_bytes() => &mut self.debug,
+            k if k == names::USER_AGENT.as_bytes() => &mut self.agent,
             _ => return Ok(false),
-        }
+        };
+        *slot = value.scalar()?;
         Ok(true)
     }
 }
@@ -183,15 +182,15 @@ impl Headers {
     }
 }
 
-impl<'de> Collect<'de> for Headers {
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
-        if key.eq_ignore_ascii_case(names::TRACE) {
-            self.trace = map.next_value()?;
+impl Collect for Headers {
+    fn field(&mut self, key: &[u8], value: &mut Value<'_, '_>) -> Result<bool, Malformed> {
+        if key.eq_ignore_ascii_case(names::TRACE.as_bytes()) {
+            self.trace = value.scalar()?;
             return Ok(true);
         }
-        match [names::CORRELATION_ID, names::DEBUG, names::USER_AGENT].into_iter().find(|n| n.eq_ignore_ascii_case(key))
-        {
-            Some(name) => self.fields.field(name, map),
+        let wanted = [names::CORRELATION_ID, names::DEBUG, names::USER_AGENT];
+        match wanted.into_iter().find(|n| n.as_bytes().eq_ignore_ascii_case(key)) {
+            Some(name) => self.fields.field(name.as_bytes(), value),
             None => Ok(false),
         }
     }
@@ -206,13 +205,13 @@ struct RequestContext {
     domain: Scalar,
 }
 
-impl<'de> Collect<'de> for RequestContext {
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+impl Collect for RequestContext {
+    fn field(&mut self, key: &[u8], value: &mut Value<'_, '_>) -> Result<bool, Malformed> {
         match key {
-            "elb" => self.elb = present(map)?,
-            "http" => self.http = present(map)?,
-            "requestId" => self.request_id = map.next_value()?,
-            "domainName" => self.domain = map.next_value()?,
+            b"elb" => self.elb = value.present()?,
+            b"http" => self.http = value.present()?,
+            b"requestId" => self.request_id = value.scalar()?,
+            b"domainName" => self.domain = value.scalar()?,
             _ => return Ok(false),
         }
         Ok(true)
@@ -247,12 +246,12 @@ impl Record {
     }
 }
 
-impl<'de> Collect<'de> for Record {
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+impl Collect for Record {
+    fn field(&mut self, key: &[u8], value: &mut Value<'_, '_>) -> Result<bool, Malformed> {
         match key {
-            "eventSource" | "EventSource" => self.source = map.next_value()?,
-            "messageAttributes" => self.attributes = map.next_value::<Lenient<_>>()?.0,
-            "Sns" => self.sns = map.next_value::<Lenient<_>>()?.0,
+            b"eventSource" | b"EventSource" => self.source = value.scalar()?,
+            b"messageAttributes" => self.attributes = value.object()?,
+            b"Sns" => self.sns = value.object()?,
             _ => return Ok(false),
         }
         Ok(true)
@@ -265,12 +264,12 @@ struct Sns {
     attributes: Attributes,
 }
 
-impl<'de> Collect<'de> for Sns {
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
-        if key != "MessageAttributes" {
+impl Collect for Sns {
+    fn field(&mut self, key: &[u8], value: &mut Value<'_, '_>) -> Result<bool, Malformed> {
+        if key != b"MessageAttributes" {
             return Ok(false);
         }
-        self.attributes = map.next_value::<Lenient<_>>()?.0;
+        self.attributes = value.object()?;
         Ok(true)
     }
 }
@@ -283,15 +282,15 @@ struct Attributes {
     agent: AttributeValue,
 }
 
-impl<'de> Collect<'de> for Attributes {
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+impl Collect for Attributes {
+    fn field(&mut self, key: &[u8], value: &mut Value<'_, '_>) -> Result<bool, Malformed> {
         let slot = match key {
-            names::CORRELATION_ID => &mut self.id,
-            names::DEBUG => &mut self.debug,
-            names::USER_AGENT => &mut self.agent,
+            k if k == names::CORRELATION_ID.as_bytes() => &mut self.id,
+            k if k == names::DEBUG.as_bytes() => &mut self.debug,
+            k if k == names::USER_AGENT.as_bytes() => &mut self.agent,
             _ => return Ok(false),
         };
-        *slot = map.next_value::<Lenient<AttributeValue>>()?.0;
+        *slot = value.object()?;
         Ok(true)
     }
 }
@@ -300,12 +299,12 @@ impl<'de> Collect<'de> for Attributes {
 #[derive(Default)]
 struct AttributeValue(Scalar);
 
-impl<'de> Collect<'de> for AttributeValue {
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
-        if key != "stringValue" && key != "Value" {
+impl Collect for AttributeValue {
+    fn field(&mut self, key: &[u8], value: &mut Value<'_, '_>) -> Result<bool, Malformed> {
+        if key != b"stringValue" && key != b"Value" {
             return Ok(false);
         }
-        self.0 = map.next_value()?;
+        self.0 = value.scalar()?;
         Ok(true)
     }
 }

@@ -1,0 +1,85 @@
+//! Cold start, measured from outside: the time from spawning a function
+//! binary to its first Runtime API request (`GET .../invocation/next`),
+//! on a loopback Runtime API, for several binaries in alternation.
+//!
+//! ```text
+//! cargo build --release -p halo-test-support --bins
+//! target/release/halo-cold-start 20 target/release/cold-start-bare target/release/cold-start-halo target/release/cold-start-halo-clients
+//! ```
+//!
+//! Prints the median, minimum and maximum per binary, and each median's
+//! difference from the first binary's.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Spawns `binary` against a fresh loopback Runtime API and returns the
+/// time to its first request.
+fn time_to_first_poll(binary: &str) -> Duration {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let address = listener.local_addr().expect("its address").to_string();
+    let started = Instant::now();
+    let mut child = Command::new(binary)
+        .env("AWS_LAMBDA_RUNTIME_API", &address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "cold-start")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/cold-start")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "stream")
+        .env("HALO_IDEMPOTENCY_TABLE", "cold-start")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+    let (mut stream, _) = listener.accept().expect("the function connects");
+    let mut first = [0u8; 1];
+    stream.read_exact(&mut first).expect("the function sends its request");
+    let elapsed = started.elapsed();
+    let _ = child.kill();
+    let _ = child.wait();
+    elapsed
+}
+
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort();
+    values[values.len() / 2]
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let runs: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(20);
+    let binaries: Vec<String> = args.collect();
+    if binaries.is_empty() {
+        eprintln!("usage: halo-cold-start RUNS BINARY [BINARY ...]");
+        std::process::exit(2);
+    }
+    for binary in &binaries {
+        time_to_first_poll(binary); // warm the page cache
+    }
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); binaries.len()];
+    for _ in 0..runs {
+        for (index, binary) in binaries.iter().enumerate() {
+            times[index].push(time_to_first_poll(binary));
+        }
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let base = median(times[0].clone());
+    println!(
+        "{:<28} {:>10} {:>10} {:>10} {:>12}",
+        "binary (runs alternate)", "median ms", "min ms", "max ms", "vs first ms"
+    );
+    for (binary, samples) in binaries.iter().zip(times) {
+        let name =
+            std::path::Path::new(binary).file_name().map_or(binary.clone(), |n| n.to_string_lossy().into_owned());
+        let (min, max) = (*samples.iter().min().expect("runs"), *samples.iter().max().expect("runs"));
+        let med = median(samples);
+        println!("{name:<28} {:>10.2} {:>10.2} {:>10.2} {:>+12.2}", ms(med), ms(min), ms(max), ms(med) - ms(base));
+    }
+}
