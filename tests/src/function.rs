@@ -19,21 +19,8 @@ impl FunctionProcess {
     /// Starts `binary` as a Lambda runtime against `api`, with the usual
     /// `AWS_LAMBDA_*` variables and the extra `env`.
     pub fn start(binary: &Path, api: &RuntimeApi, env: &[(&str, &str)]) -> FunctionProcess {
-        let mut command = Command::new(binary);
-        command
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("AWS_LAMBDA_RUNTIME_API", api.address())
-            .env("AWS_LAMBDA_FUNCTION_NAME", "halo-test")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "7")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/halo-test")
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/22/[7]abc")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+        let mut command = lambda_command(binary, &api.address());
+        command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
         for (key, value) in env {
             command.env(key, value);
         }
@@ -91,6 +78,25 @@ impl Drop for FunctionProcess {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// A command running `binary` as Lambda would: a cleared environment with
+/// `PATH`, the `AWS_LAMBDA_*` variables, the Runtime API at `api_address`,
+/// and an SDK that never probes instance metadata.
+pub fn lambda_command(binary: &Path, api_address: &str) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_LAMBDA_RUNTIME_API", api_address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "halo-test")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "7")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/halo-test")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/22/[7]abc")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    command
 }
 
 /// Parses every line as one JSON object without duplicated keys

@@ -157,15 +157,17 @@ impl Fields {
 
 impl Collect for Fields {
     fn field(&mut self, key: &[u8], value: &mut Value<'_, '_>) -> Result<bool, Malformed> {
-        let slot = match key {
-            k if k == names::CORRELATION_ID.as_bytes() => &mut self.id,
-            k if k == names::DEBUG.as_bytes() => &mut self.debug,
-            k if k == names::USER_AGENT.as_bytes() => &mut self.agent,
-            _ => return Ok(false),
-        };
+        let Some(slot) = named_slot(key, [&mut self.id, &mut self.debug, &mut self.agent]) else { return Ok(false) };
         *slot = value.scalar()?;
         Ok(true)
     }
+}
+
+/// The slot of `key` among the correlation id, debug flag and user agent
+/// slots (exact names), in that order.
+fn named_slot<'a, T>(key: &[u8], slots: [&'a mut T; 3]) -> Option<&'a mut T> {
+    let index = [names::CORRELATION_ID, names::DEBUG, names::USER_AGENT].iter().position(|n| n.as_bytes() == key)?;
+    slots.into_iter().nth(index)
 }
 
 /// The same fields as HTTP headers: any case, single or multi-value, plus
@@ -284,12 +286,7 @@ struct Attributes {
 
 impl Collect for Attributes {
     fn field(&mut self, key: &[u8], value: &mut Value<'_, '_>) -> Result<bool, Malformed> {
-        let slot = match key {
-            k if k == names::CORRELATION_ID.as_bytes() => &mut self.id,
-            k if k == names::DEBUG.as_bytes() => &mut self.debug,
-            k if k == names::USER_AGENT.as_bytes() => &mut self.agent,
-            _ => return Ok(false),
-        };
+        let Some(slot) = named_slot(key, [&mut self.id, &mut self.debug, &mut self.agent]) else { return Ok(false) };
         *slot = value.object()?;
         Ok(true)
     }

@@ -12,7 +12,8 @@
 
 use std::io::Read;
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// Spawns `binary` against a fresh loopback Runtime API and returns the
@@ -21,17 +22,9 @@ fn time_to_first_poll(binary: &str) -> Duration {
     let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
     let address = listener.local_addr().expect("its address").to_string();
     let started = Instant::now();
-    let mut child = Command::new(binary)
-        .env("AWS_LAMBDA_RUNTIME_API", &address)
-        .env("AWS_LAMBDA_FUNCTION_NAME", "cold-start")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/cold-start")
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "stream")
+    let mut child = halo_test_support::function::lambda_command(Path::new(binary), &address)
         .env("HALO_IDEMPOTENCY_TABLE", "cold-start")
         .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .stdout(Stdio::null())
