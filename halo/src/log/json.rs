@@ -31,7 +31,7 @@ use crate::function::FunctionInfo;
 /// event's own fields and the fields of the spans it is in. The invocation's
 /// keys come from the current [`Ctx`], so none of them can outlive it.
 ///
-/// Lines are filtered by the process-wide [`level`](super::level()).
+/// Lines are filtered by the process-wide [`LogSettings::level`](super::LogSettings::level).
 /// Inside an invocation, `DEBUG` lines below that level are either written
 /// (the invocation is [sampled](crate::Ctx::debug_sampled); its lines then
 /// carry `"sampled": true`) or held in the invocation's bounded buffer,
