@@ -22,8 +22,8 @@ pub(crate) fn or_keep_function(
     }
 }
 
-/// A `main` that runs `run` (a future of `ExitCode`) on a current-thread
-/// tokio runtime.
+/// A `main` that runs `run` (a future of `ExitCode`) on halo's tokio
+/// runtime (`halo::platform::block_on`).
 pub(crate) fn main_running(run: TokenStream) -> TokenStream {
     quote! {
         #[allow(dead_code)]

@@ -38,7 +38,7 @@ fn parse(tokens: TokenStream) -> syn::Result<Options> {
 }
 
 fn expand_valid(function: &ItemFn, options: Options) -> TokenStream {
-    let name = &function.sig.ident;
+    let shim = syn::Ident::new("__halo_send_handler", proc_macro2::Span::mixed_site());
     let options_expr = match options.timeout_margin {
         Some(margin) => quote! { ::halo::Options::from_env().timeout_margin(#margin) },
         None => quote! { ::halo::Options::from_env() },
@@ -70,10 +70,10 @@ fn expand_valid(function: &ItemFn, options: Options) -> TokenStream {
                         state.map_err(|err| (&&::halo::__private::Describe(&err)).describe())
                     }
                 },
-                quote! { #name },
+                quote! { #shim },
             )
         }
-        None => (quote! { ::halo::__private::no_init() }, quote! { ::halo::__private::Stateless(#name) }),
+        None => (quote! { ::halo::__private::no_init() }, quote! { ::halo::__private::Stateless(#shim) }),
     };
     let requirements = requirements(function);
     // The event and response types are named in the call, with the spans
@@ -92,7 +92,53 @@ fn expand_valid(function: &ItemFn, options: Options) -> TokenStream {
         )
     };
     let main = expand::main_running(run);
-    quote! { #function #main }
+    let shim = send_shim(function, &shim);
+    quote! { #function #shim #main }
+}
+
+/// A function with the handler's parameters that returns its future boxed
+/// as `Send`: the one place a handler whose future is not `Send` is
+/// reported (on its name), instead of an unsatisfied bound on the run call.
+fn send_shim(function: &ItemFn, shim: &syn::Ident) -> TokenStream {
+    let name = &function.sig.ident;
+    let output = match &function.sig.output {
+        syn::ReturnType::Default => quote!(()),
+        syn::ReturnType::Type(_, ty) => ty.to_token_stream(),
+    };
+    let (params, args): (Vec<TokenStream>, Vec<syn::Ident>) = function
+        .sig
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(i, arg)| {
+            let arg_name = syn::Ident::new(&format!("__halo_arg{i}"), proc_macro2::Span::mixed_site());
+            let ty = match arg {
+                FnArg::Typed(typed) => with_lifetime(&typed.ty),
+                FnArg::Receiver(_) => quote!(_),
+            };
+            (quote! { #arg_name: #ty }, arg_name)
+        })
+        .unzip();
+    let check = quote::quote_spanned! {name.span()=> ::halo::__private::handler_future_must_be_send };
+    quote! {
+        #[doc(hidden)]
+        fn #shim<'__halo>(#(#params),*) -> ::halo::__private::SendFuture<'__halo, #output> {
+            #check(#name(#(#args),*))
+        }
+    }
+}
+
+/// A parameter type with its reference's lifetime named `'__halo` (the
+/// context and the state are borrowed for the handler's future).
+fn with_lifetime(ty: &syn::Type) -> TokenStream {
+    match ty {
+        syn::Type::Reference(reference) if reference.lifetime.is_none() => {
+            let mutability = &reference.mutability;
+            let elem = &reference.elem;
+            quote! { &'__halo #mutability #elem }
+        }
+        other => other.to_token_stream(),
+    }
 }
 
 /// `tokens` with every token's span set to `span`, so an error about them

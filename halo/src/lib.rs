@@ -51,6 +51,7 @@ pub mod retry;
 mod runtime;
 mod runtime_api;
 pub mod saga;
+pub mod shutdown;
 pub mod timeout;
 
 pub use context::{Ctx, CtxBuilder};

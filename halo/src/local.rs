@@ -8,6 +8,7 @@
 //! my-function invoke - < events/get.json        # the event from stdin
 //! my-function invoke events/get.json --timeout 10
 //! my-function invoke events/a.json events/a.json  # two calls, one warm process
+//! my-function invoke events/*.json --concurrency 8 # up to 8 calls at once
 //! my-api serve --port 3000                      # an axum router (#[halo::http]) on 127.0.0.1
 //! ```
 //!
@@ -17,7 +18,13 @@
 //! Several events are invoked in order in one process, like consecutive
 //! calls to one warm container: init runs once, only the first is a cold
 //! start, and in-memory stores (idempotency, sagas) are shared, so a
-//! duplicate event shows a replay. One response line per event.
+//! duplicate event shows a replay. One response line per event, in the
+//! order the events were given.
+//!
+//! With `--concurrency N`, up to N of the events are invoked at the same
+//! time, as Lambda Managed Instances do (`AWS_LAMBDA_MAX_CONCURRENCY`):
+//! every event is read and checked first, then each invocation has its own
+//! context, correlation id and logs while they overlap.
 //!
 //! Exit status: 0 when every call succeeded, 1 when a handler returned an
 //! error (the Lambda-style error object `{"errorType", "errorMessage"}` is
@@ -28,6 +35,7 @@ use std::io::Read;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use tower::ServiceExt;
 
 use crate::context::{Ctx, InvocationStart, epoch_ms_now};
@@ -47,6 +55,9 @@ pub enum Command {
         sources: Vec<EventInput>,
         /// The invocation's time budget (its deadline is now + timeout).
         timeout: Duration,
+        /// How many events are invoked at the same time (1: in order, one
+        /// after the other).
+        concurrency: usize,
     },
     /// Serve an axum router on `127.0.0.1:port` (routers only).
     Serve {
@@ -54,6 +65,9 @@ pub enum Command {
         port: u16,
     },
 }
+
+/// The most invocations `invoke --concurrency` runs at once.
+pub const MAX_LOCAL_CONCURRENCY: usize = 1024;
 
 /// The port `serve` listens on without `--port`.
 pub const DEFAULT_PORT: u16 = 3000;
@@ -79,11 +93,12 @@ impl std::fmt::Display for EventInput {
 fn usage() -> String {
     let name = FunctionInfo::shared().name.clone();
     format!(
-        "usage: {name} invoke <event.json | -> [more events...] [--timeout <seconds>]\n       \
+        "usage: {name} invoke <event.json | -> [more events...] [--timeout <seconds>] [--concurrency <n>]\n       \
          {name} serve [--port <port>]   (axum routers)\n\n\
          Runs the handler on each event (a JSON file, or stdin for `-`) in order in this\n\
          process, like one warm container, with a synthetic Lambda context; prints one\n\
          response JSON line per event on stdout and the JSON logs on stderr.\n\
+         With --concurrency, up to n events are invoked at the same time.\n\
          Exit status: 0 success, 1 handler error, 2 bad usage or event.\n\
          Inside Lambda (under a Runtime API), the binary runs as a Lambda runtime instead.\n"
     )
@@ -119,6 +134,7 @@ pub fn parse(args: &[String]) -> Result<Option<Command>, String> {
     }
     let mut sources = Vec::new();
     let mut timeout = DEFAULT_TIMEOUT;
+    let mut concurrency = 1;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "-h" | "--help" => return Ok(None),
@@ -131,11 +147,21 @@ pub fn parse(args: &[String]) -> Result<Option<Command>, String> {
                     .ok_or_else(|| format!("--timeout takes seconds between 0 and 900, got `{value}`"))?;
                 timeout = Duration::from_secs_f64(seconds);
             }
+            "--concurrency" => {
+                let value = args.next().ok_or("--concurrency needs a number of invocations")?;
+                concurrency = value
+                    .parse()
+                    .ok()
+                    .filter(|n: &usize| (1..=MAX_LOCAL_CONCURRENCY).contains(n))
+                    .ok_or_else(|| format!("--concurrency takes 1 to {MAX_LOCAL_CONCURRENCY}, got `{value}`"))?;
+            }
             "-" if sources.contains(&EventInput::Stdin) => {
                 return Err("`-` (stdin) can be given once".to_owned());
             }
             "-" => sources.push(EventInput::Stdin),
-            flag if flag.starts_with("--") => return Err(format!("unknown option `{flag}` (allowed: --timeout)")),
+            flag if flag.starts_with("--") => {
+                return Err(format!("unknown option `{flag}` (allowed: --timeout, --concurrency)"));
+            }
             path if !std::path::Path::new(path).is_file() => {
                 return Err(format!("cannot read the event file `{path}`: no such file"));
             }
@@ -145,7 +171,7 @@ pub fn parse(args: &[String]) -> Result<Option<Command>, String> {
     if sources.is_empty() {
         return Err("invoke needs an event file (or - for stdin)".to_owned());
     }
-    Ok(Some(Command::Invoke { sources, timeout }))
+    Ok(Some(Command::Invoke { sources, timeout, concurrency }))
 }
 
 fn parse_serve(args: &[String]) -> Result<Option<Command>, String> {
@@ -162,26 +188,14 @@ fn parse_serve(args: &[String]) -> Result<Option<Command>, String> {
 
 /// Carries out `command` with halo's stack `service`.
 pub async fn execute(service: InvocationService, command: Command, timeout_margin: Duration) -> ExitCode {
-    let (sources, timeout) = match command {
-        Command::Invoke { sources, timeout } => (sources, timeout),
+    let (sources, timeout, concurrency) = match command {
+        Command::Invoke { sources, timeout, concurrency } => (sources, timeout, concurrency),
         Command::Serve { .. } => {
             eprintln!("error: `serve` runs axum routers (`#[halo::http]`); this handler takes `invoke <event.json>`");
             return ExitCode::from(2);
         }
     };
-    let mut status = ExitCode::SUCCESS;
-    for source in sources {
-        let text = match read_event(&source) {
-            Ok(text) => text,
-            Err(problem) => {
-                tracing::error!(event_source = %source, "cannot read the event: {problem}");
-                return ExitCode::from(2);
-            }
-        };
-        if let Err(err) = serde_json::from_str::<serde::de::IgnoredAny>(&text) {
-            tracing::error!(event_source = %source, "the event is not valid JSON: {err}");
-            return ExitCode::from(2);
-        }
+    let invoke = |text: String| {
         let ctx = Ctx::for_invocation(InvocationStart {
             request_id: uuid::Uuid::new_v4().to_string(),
             deadline_epoch_ms: epoch_ms_now().saturating_add(timeout.as_millis() as u64),
@@ -189,16 +203,51 @@ pub async fn execute(service: InvocationService, command: Command, timeout_margi
             xray_trace_id: None,
             timeout_margin,
         });
-        let invocation = Invocation::new(text, ctx);
-        match service.clone().oneshot(invocation).await {
-            Ok(response) => println!("{}", response.get()),
-            Err(err) => {
-                println!("{}", serde_json::json!({ "errorType": err.code(), "errorMessage": err.message() }));
-                status = ExitCode::FAILURE;
+        service.clone().oneshot(Invocation::new(text, ctx))
+    };
+    let mut status = ExitCode::SUCCESS;
+    let mut answer = |result: Result<Box<serde_json::value::RawValue>, crate::Error>| match result {
+        Ok(response) => println!("{}", response.get()),
+        Err(err) => {
+            println!("{}", serde_json::json!({ "errorType": err.code(), "errorMessage": err.message() }));
+            status = ExitCode::FAILURE;
+        }
+    };
+    if concurrency == 1 {
+        for source in &sources {
+            match checked_event(source) {
+                Ok(text) => answer(invoke(text).await),
+                Err(exit) => return exit,
             }
+        }
+    } else {
+        let mut events = Vec::with_capacity(sources.len());
+        for source in &sources {
+            match checked_event(source) {
+                Ok(text) => events.push(text),
+                Err(exit) => return exit,
+            }
+        }
+        let mut answers = futures_util::stream::iter(events.into_iter().map(invoke)).buffered(concurrency);
+        while let Some(result) = answers.next().await {
+            answer(result);
         }
     }
     status
+}
+
+/// The event of `source`, read and checked to be JSON; exit status 2 (with
+/// the problem logged) if it is not.
+fn checked_event(source: &EventInput) -> Result<String, ExitCode> {
+    let text = read_event(source).map_err(|problem| {
+        tracing::error!(event_source = %source, "cannot read the event: {problem}");
+        ExitCode::from(2)
+    })?;
+    if let Err(err) = serde_json::from_str::<serde::de::IgnoredAny>(&text) {
+        tracing::error!(event_source = %source, "the event is not valid JSON: {err}");
+        return Err(ExitCode::from(2));
+    }
+    Ok(text)
 }
 
 fn read_event(source: &EventInput) -> Result<String, String> {
@@ -228,12 +277,13 @@ mod tests {
             parse(&["invoke", "Cargo.toml", "--timeout", "1.5"]),
             Ok(Some(Command::Invoke {
                 sources: vec![EventInput::File("Cargo.toml".into())],
-                timeout: Duration::from_millis(1500)
+                timeout: Duration::from_millis(1500),
+                concurrency: 1
             }))
         );
         assert_eq!(
             parse(&["invoke", "-"]),
-            Ok(Some(Command::Invoke { sources: vec![EventInput::Stdin], timeout: DEFAULT_TIMEOUT }))
+            Ok(Some(Command::Invoke { sources: vec![EventInput::Stdin], timeout: DEFAULT_TIMEOUT, concurrency: 1 }))
         );
     }
 
@@ -247,9 +297,17 @@ mod tests {
                     EventInput::Stdin,
                     EventInput::File("Cargo.toml".into())
                 ],
-                timeout: Duration::from_secs(2)
+                timeout: Duration::from_secs(2),
+                concurrency: 1
             }))
         );
+    }
+
+    #[test]
+    fn parses_a_concurrency() {
+        let parsed = parse(&["invoke", "Cargo.toml", "Cargo.toml", "--concurrency", "8"]);
+        let Ok(Some(Command::Invoke { concurrency, sources, .. })) = parsed else { panic!("{parsed:?}") };
+        assert_eq!((concurrency, sources.len()), (8, 2));
     }
 
     #[test]
@@ -262,6 +320,11 @@ mod tests {
         assert!(parse(&["invoke", "-", "Cargo.toml", "-"]).unwrap_err().contains("`-` (stdin) can be given once"));
         assert!(parse(&["invoke", "Cargo.toml", "--timeout", "0"]).unwrap_err().contains("between 0 and 900"));
         assert!(parse(&["invoke", "Cargo.toml", "--verbose"]).unwrap_err().contains("unknown option `--verbose`"));
+        for bad in ["0", "x", "1025"] {
+            let problem = parse(&["invoke", "Cargo.toml", "--concurrency", bad]).unwrap_err();
+            assert!(problem.contains("--concurrency takes 1 to 1024"), "{problem}");
+        }
+        assert!(parse(&["invoke", "Cargo.toml", "--concurrency"]).unwrap_err().contains("needs a number"));
         assert_eq!(parse(&["--help"]), Ok(None));
     }
 

@@ -18,6 +18,7 @@ use crate::correlation::{Extractor, TrustedSources};
 #[derive(Clone)]
 pub struct Options {
     pub(crate) timeout_margin: Duration,
+    pub(crate) shutdown_grace: Duration,
     pub(crate) extractors: Vec<Arc<dyn Extractor>>,
     pub(crate) trusted_debug_sources: TrustedSources,
     /// An entry of `HALO_DEBUG_FLAG_SOURCES` that is not a source name,
@@ -29,6 +30,7 @@ impl std::fmt::Debug for Options {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Options")
             .field("timeout_margin", &self.timeout_margin)
+            .field("shutdown_grace", &self.shutdown_grace)
             .field("extractors", &self.extractors.len())
             .field("trusted_debug_sources", &self.trusted_debug_sources)
             .finish()
@@ -53,6 +55,7 @@ impl Options {
         };
         Options {
             timeout_margin: crate::timeout::margin_from_env(),
+            shutdown_grace: crate::shutdown::grace_from_env(),
             extractors: Vec::new(),
             trusted_debug_sources,
             invalid_trusted_source,
@@ -73,6 +76,19 @@ impl Options {
     /// ```
     pub fn trusted_debug_sources(mut self, trusted: TrustedSources) -> Options {
         self.trusted_debug_sources = trusted;
+        self
+    }
+
+    /// How long the invocations in flight may take to finish after SIGTERM
+    /// before the process exits (`HALO_SHUTDOWN_GRACE_MS`, default 500 ms;
+    /// see [`crate::shutdown`]).
+    ///
+    /// ```
+    /// let options = halo::Options::from_env().shutdown_grace(std::time::Duration::from_millis(300));
+    /// # let _ = options;
+    /// ```
+    pub fn shutdown_grace(mut self, grace: Duration) -> Options {
+        self.shutdown_grace = grace;
         self
     }
 

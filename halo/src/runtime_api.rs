@@ -2,6 +2,13 @@
 //! handing each one to halo's stack as an [`Invocation`], and reporting
 //! init errors.
 //!
+//! With `AWS_LAMBDA_MAX_CONCURRENCY` above 1 (Lambda Managed Instances),
+//! `lambda_runtime` runs that many polling loops at once, each serving one
+//! invocation at a time; otherwise one loop serves them in turn. Every
+//! invocation is counted from the moment it is handed over until its
+//! answer is posted, so a SIGTERM can wait for the ones in flight
+//! ([`crate::shutdown`]).
+//!
 //! The event's bytes are taken as they arrive: `lambda_runtime` would
 //! otherwise parse every event once just to hand it over, before halo
 //! scans it and the handler decodes it. A layer in front of its response
@@ -10,6 +17,7 @@
 
 use std::cell::Cell;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
 use bytes::Bytes;
@@ -21,6 +29,7 @@ use crate::error::Error;
 use crate::invocation::Invocation;
 use crate::layers::InvocationService;
 use crate::options::Options;
+use crate::shutdown::{InFlight, Tracked, serve_until_terminated};
 
 const REQUIRED_LAMBDA_VARS: [&str; 3] =
     ["AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"];
@@ -59,18 +68,15 @@ pub async fn serve_lambda(service: InvocationService, options: &Options) -> Exit
         Either::Right(service.clone().oneshot(Invocation::new(payload, ctx)))
     });
     let adapter = tower::ServiceBuilder::new().map_err(to_diagnostic).service(adapter);
-    match lambda_runtime::Runtime::new(adapter).layer(RawBodyLayer).run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            tracing::error!(error_cause = %err, "the Lambda runtime stopped");
-            ExitCode::FAILURE
-        }
-    }
+    let in_flight = Arc::new(InFlight::default());
+    let intake = IntakeLayer { in_flight: Arc::clone(&in_flight) };
+    let runtime = lambda_runtime::Runtime::new(adapter).layer(intake);
+    serve_until_terminated(runtime.run_concurrent(), &in_flight, options.shutdown_grace).await
 }
 
 thread_local! {
     /// The body of the invocation being handed over on this thread: set by
-    /// [`RawBodyService`] around the (synchronous) call into
+    /// [`IntakeService`] around the (synchronous) call into
     /// `lambda_runtime`'s services, taken by the adapter inside it.
     static BODY: Cell<Option<Bytes>> = const { Cell::new(None) };
 }
@@ -80,42 +86,49 @@ fn take_body() -> Option<Bytes> {
 }
 
 /// Takes the event's bytes out of the invocation before `lambda_runtime`
-/// decodes it (leaving `null`, the payload `()`), for the adapter.
-#[derive(Clone, Copy)]
-struct RawBodyLayer;
+/// decodes it (leaving `null`, the payload `()`), for the adapter, and
+/// counts the invocation in flight until its answer is posted.
+#[derive(Clone)]
+struct IntakeLayer {
+    in_flight: Arc<InFlight>,
+}
 
-impl<S> tower::Layer<S> for RawBodyLayer {
-    type Service = RawBodyService<S>;
-    fn layer(&self, inner: S) -> RawBodyService<S> {
-        RawBodyService { inner }
+impl<S> tower::Layer<S> for IntakeLayer {
+    type Service = IntakeService<S>;
+    fn layer(&self, inner: S) -> IntakeService<S> {
+        IntakeService { inner, in_flight: Arc::clone(&self.in_flight) }
     }
 }
 
 #[derive(Clone)]
-struct RawBodyService<S> {
+struct IntakeService<S> {
     inner: S,
+    in_flight: Arc<InFlight>,
 }
 
-impl<S> tower::Service<lambda_runtime::LambdaInvocation> for RawBodyService<S>
+impl<S> tower::Service<lambda_runtime::LambdaInvocation> for IntakeService<S>
 where
     S: tower::Service<lambda_runtime::LambdaInvocation>,
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = S::Future;
+    type Future = Tracked<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut invocation: lambda_runtime::LambdaInvocation) -> S::Future {
+    fn call(&mut self, mut invocation: lambda_runtime::LambdaInvocation) -> Tracked<S::Future> {
+        let guard = self.in_flight.enter();
         let body = std::mem::replace(&mut invocation.body, Bytes::from_static(b"null"));
+        // Set and taken within this synchronous call, on this thread, so
+        // concurrent invocations on other threads never see each other's.
         BODY.with(|slot| slot.set(Some(body)));
         let future = self.inner.call(invocation);
         // Not taken (the payload failed to decode, which `null` cannot):
         // never left for the next invocation.
         BODY.with(Cell::take);
-        future
+        Tracked::new(future, guard)
     }
 }
 

@@ -5,6 +5,12 @@
 //! [`RuntimeApi::invoke`] queues an event, waits until a function binary has
 //! fetched it and answered, and returns the [`Outcome`] with the time the
 //! answer arrived, to compare with the deadline it was given.
+//!
+//! Several `/next` long-polls may be pending at once (a function on Lambda
+//! Managed Instances keeps one per concurrent slot): each queued event goes
+//! to one of them, and answers are matched to their request ids in
+//! whatever order they come. [`RuntimeApi::max_pending_next`] tells how
+//! many polls were waiting at the same time.
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
@@ -50,6 +56,9 @@ struct State {
     waiting: HashMap<String, (u64, oneshot::Sender<Outcome>)>,
     init_errors: Vec<serde_json::Value>,
     next_calls: usize,
+    pending_next: usize,
+    max_pending_next: usize,
+    delivered: usize,
 }
 
 /// A Runtime API server on 127.0.0.1; it stops when dropped.
@@ -156,6 +165,36 @@ impl RuntimeApi {
     pub fn next_calls(&self) -> usize {
         self.state.lock().unwrap().next_calls
     }
+
+    /// The most `/next` long-polls that were waiting at the same time.
+    pub fn max_pending_next(&self) -> usize {
+        self.state.lock().unwrap().max_pending_next
+    }
+
+    /// Waits (polling, up to `timeout`) until `n` `/next` polls are waiting
+    /// at once; whether they were.
+    pub async fn wait_pending_next(&self, n: usize, timeout: Duration) -> bool {
+        let started = std::time::Instant::now();
+        while self.state.lock().unwrap().pending_next < n && started.elapsed() < timeout {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        self.state.lock().unwrap().pending_next >= n
+    }
+
+    /// How many events the function has fetched.
+    pub fn delivered(&self) -> usize {
+        self.state.lock().unwrap().delivered
+    }
+
+    /// Waits (polling, up to `timeout`) until the function has fetched `n`
+    /// events; whether it did.
+    pub async fn wait_delivered(&self, n: usize, timeout: Duration) -> bool {
+        let started = std::time::Instant::now();
+        while self.delivered() < n && started.elapsed() < timeout {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        self.delivered() >= n
+    }
 }
 
 fn unique() -> u64 {
@@ -216,11 +255,37 @@ async fn handle(req: Request<Incoming>, state: Arc<Mutex<State>>, queued: Arc<No
     }
 }
 
+/// Counts a `/next` poll as waiting until it is answered or dropped.
+struct Waiting(Arc<Mutex<State>>);
+
+impl Waiting {
+    fn start(state: &Arc<Mutex<State>>) -> Waiting {
+        let mut guard = state.lock().unwrap();
+        guard.next_calls += 1;
+        guard.pending_next += 1;
+        guard.max_pending_next = guard.max_pending_next.max(guard.pending_next);
+        drop(guard);
+        Waiting(Arc::clone(state))
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.lock().unwrap().pending_next -= 1;
+    }
+}
+
 async fn next(state: Arc<Mutex<State>>, queued: Arc<Notify>) -> Result<Reply, Infallible> {
-    state.lock().unwrap().next_calls += 1;
+    let _waiting = Waiting::start(&state);
     loop {
         let notified = queued.notified();
-        if let Some(pending) = state.lock().unwrap().queue.pop_front() {
+        let popped = {
+            let mut guard = state.lock().unwrap();
+            let popped = guard.queue.pop_front();
+            guard.delivered += usize::from(popped.is_some());
+            popped
+        };
+        if let Some(pending) = popped {
             let mut response = Response::builder()
                 .status(StatusCode::OK)
                 .header("content-type", "application/json")

@@ -8,6 +8,7 @@ mod breaker;
 mod idempotency;
 mod saga;
 
+pub use crate::platform::block_on;
 pub use crate::runtime::Stateless;
 pub use breaker::LazyBreaker;
 pub use idempotency::{LazyLock, dyn_store, millis};
@@ -17,19 +18,6 @@ pub use tokio;
 /// The init of a handler without state.
 pub async fn no_init() -> Result<(), String> {
     Ok(())
-}
-
-/// Runs the `main` future on a current-thread tokio runtime.
-pub fn block_on(main: impl Future<Output = std::process::ExitCode>) -> std::process::ExitCode {
-    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(runtime) => runtime.block_on(main),
-        Err(err) => {
-            let line =
-                serde_json::json!({ "level": "ERROR", "message": format!("cannot start the tokio runtime: {err}") });
-            eprintln!("{line}");
-            std::process::ExitCode::FAILURE
-        }
-    }
 }
 
 /// Something a handler needs from the environment, checked before its
@@ -85,4 +73,17 @@ impl<T: Display + 'static> DescribeDisplay for &Describe<'_, T> {
     fn describe(self) -> String {
         crate::describe_init_error(self.0)
     }
+}
+
+/// The boxed, `Send` future of a handler, as the macro's shim returns it.
+pub type SendFuture<'a, O> = std::pin::Pin<Box<dyn Future<Output = O> + Send + 'a>>;
+
+/// Boxes a handler's future, which must be `Send`: halo serves
+/// invocations from a multi-thread runtime when Lambda Managed Instances
+/// send several at once, so a handler must not hold an `Rc`, a `RefCell`
+/// borrow or a `std::sync::MutexGuard` across an `.await`. The macro calls
+/// this spanned on the handler's name, so a future that is not `Send` is
+/// one error there, saying which value is held across which `.await`.
+pub fn handler_future_must_be_send<'a, O>(future: impl Future<Output = O> + Send + 'a) -> SendFuture<'a, O> {
+    Box::pin(future)
 }

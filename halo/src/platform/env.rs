@@ -23,3 +23,40 @@ pub fn in_lambda() -> bool {
 pub fn non_empty_var(name: &str) -> Option<String> {
     std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
+
+/// The variable Lambda Managed Instances set to the number of invocations
+/// one execution environment serves at the same time.
+pub const MAX_CONCURRENCY_ENV: &str = "AWS_LAMBDA_MAX_CONCURRENCY";
+
+/// How many invocations this process serves at once: the value of
+/// `AWS_LAMBDA_MAX_CONCURRENCY` (Lambda Managed Instances) when it is a
+/// number above 1, else 1 (classic Lambda: one invocation at a time). A
+/// value that is not a number counts as 1.
+///
+/// ```
+/// let n = halo::platform::max_concurrency();
+/// assert!(n >= 1);
+/// ```
+pub fn max_concurrency() -> usize {
+    parse_max_concurrency(std::env::var(MAX_CONCURRENCY_ENV).ok().as_deref())
+}
+
+pub(crate) fn parse_max_concurrency(value: Option<&str>) -> usize {
+    value.and_then(|v| v.trim().parse::<u32>().ok()).map_or(1, |n| n.max(1) as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_max_concurrency;
+
+    #[test]
+    fn max_concurrency_is_at_least_one() {
+        assert_eq!(parse_max_concurrency(None), 1);
+        assert_eq!(parse_max_concurrency(Some("")), 1);
+        assert_eq!(parse_max_concurrency(Some("0")), 1);
+        assert_eq!(parse_max_concurrency(Some("-4")), 1);
+        assert_eq!(parse_max_concurrency(Some("lots")), 1);
+        assert_eq!(parse_max_concurrency(Some("1")), 1);
+        assert_eq!(parse_max_concurrency(Some(" 16 ")), 16);
+    }
+}

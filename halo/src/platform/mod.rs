@@ -12,6 +12,9 @@
 //! - **Which AWS client?** [`sdk_config`] (feature `aws`): one `SdkConfig`
 //!   per container, loaded on first use and shared by every client halo
 //!   builds; [`dynamodb_client`] and [`ssm_client`] are the shared clients.
+//! - **How many invocations at once?** [`max_concurrency`]: 1 on classic
+//!   Lambda, `AWS_LAMBDA_MAX_CONCURRENCY` on Lambda Managed Instances; it
+//!   picks the tokio runtime ([`tokio_runtime`], [`block_on`]).
 //! - **What time is it?** [`Clock`]: wall-clock milliseconds, [`SystemClock`]
 //!   in production, your own in tests.
 //!
@@ -23,6 +26,7 @@ mod aws;
 mod clock;
 mod env;
 mod store;
+mod tokio_runtime;
 
 #[cfg(feature = "dynamodb")]
 pub use aws::dynamodb_client;
@@ -31,5 +35,6 @@ pub use aws::ssm_client;
 #[cfg(feature = "aws")]
 pub use aws::{aws_loader, sdk_config};
 pub use clock::{Clock, ManualClock, SystemClock, system_clock};
-pub use env::{RUNTIME_API_ENV, in_lambda, non_empty_var};
+pub use env::{MAX_CONCURRENCY_ENV, RUNTIME_API_ENV, in_lambda, max_concurrency, non_empty_var};
 pub use store::{Fallback, StoreChoice, StoreConfigError, choose_store};
+pub use tokio_runtime::{block_on, tokio_runtime};

@@ -1,7 +1,8 @@
 //! A small direct-invoke function for halo's end-to-end tests.
 //!
 //! The event `{"action": ..}` chooses the behaviour: `echo` returns the
-//! event, `fail` returns an internal error whose cause holds a secret,
+//! event (after sleeping `ms` milliseconds between adding its log key and
+//! logging, so overlapping invocations interleave), `fail` returns an internal error whose cause holds a secret,
 //! `reject` a 422, `panic` panics, `sleep` sleeps `ms` milliseconds, `log`
 //! writes one line per level.
 
@@ -36,6 +37,9 @@ async fn handler(event: Event, ctx: &halo::Ctx) -> Result<serde_json::Value, hal
     match action {
         Action::Echo => {
             ctx.append_log_key("echo_key", value.clone());
+            if ms > 0 {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+            }
             tracing::info!(seen = %value, "echo");
             Ok(serde_json::json!({ "echo": value, "cold_start": ctx.cold_start(), "request_id": ctx.request_id() }))
         }

@@ -1,0 +1,123 @@
+//! The compiled fixture function with `AWS_LAMBDA_MAX_CONCURRENCY` set
+//! (Lambda Managed Instances) against a loopback Runtime API that hands out
+//! invocations to several pending `/next` polls at once: invocations
+//! overlap, keep their own context, survive a neighbour's panic, and a
+//! SIGTERM lets the ones in flight finish before the process exits 0.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use halo_test_support::function::{FunctionProcess, parse_json_lines};
+use halo_test_support::runtime_api::{Outcome, RuntimeApi};
+use serde_json::json;
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+fn fixture() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_halo-fixture"))
+}
+
+async fn invoke_all(api: &RuntimeApi, events: Vec<serde_json::Value>) -> Vec<Outcome> {
+    join_all(events.iter().map(|event| api.invoke(event, TIMEOUT))).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlapping_invocations_keep_their_own_context_and_a_panic_stays_in_its_own() {
+    let api = RuntimeApi::start().await;
+    let function = FunctionProcess::start(fixture(), &api, &[("AWS_LAMBDA_MAX_CONCURRENCY", "16")]);
+    // Each echo adds its key, sleeps (the others run meanwhile), then logs.
+    let events: Vec<_> = (0..48)
+        .map(|i| match i % 12 {
+            5 => json!({ "action": "panic" }),
+            _ => json!({ "action": "echo", "value": format!("v{i}"), "ms": 50 + (i * 7) % 40 }),
+        })
+        .collect();
+    assert!(api.wait_pending_next(16, TIMEOUT).await, "16 polls wait at once");
+    let started = Instant::now();
+    let outcomes = invoke_all(&api, events.clone()).await;
+    let elapsed = started.elapsed();
+
+    for (event, outcome) in events.iter().zip(&outcomes) {
+        if event["action"] == "panic" {
+            assert!(!outcome.success);
+            assert_eq!(outcome.body["errorType"], "InternalError");
+        } else {
+            assert!(outcome.success, "{:?}", outcome.body);
+            assert_eq!(outcome.body["echo"], event["value"], "each answer goes to its own request");
+            assert_eq!(outcome.body["request_id"], outcome.request_id.as_str());
+        }
+    }
+    assert_eq!(api.max_pending_next(), 16, "never more polls than the concurrency");
+    // 44 echoes of 50-90 ms take over 3 s one after the other.
+    assert!(elapsed < Duration::from_millis(2500), "the invocations overlapped: {elapsed:?}");
+    let cold: Vec<_> = outcomes.iter().filter(|o| o.body["cold_start"] == true).collect();
+    assert_eq!(cold.len(), 1, "exactly one cold start among invocations that started together");
+
+    let lines = parse_json_lines(&function.stop());
+    for outcome in outcomes.iter().filter(|o| o.success) {
+        let echo = lines
+            .iter()
+            .find(|l| l["message"] == "echo" && l["function_request_id"] == outcome.request_id.as_str())
+            .unwrap_or_else(|| panic!("no echo line for {}", outcome.request_id));
+        assert_eq!(echo["echo_key"], outcome.body["echo"], "the key added before the sleep is this invocation's");
+        assert_eq!(echo["seen"], outcome.body["echo"].to_string());
+    }
+    let cold_lines: std::collections::HashSet<_> =
+        lines.iter().filter(|l| l["cold_start"] == true).map(|l| l["function_request_id"].clone()).collect();
+    assert_eq!(cold_lines.len(), 1, "one invocation's lines say cold_start");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_the_invocations_in_flight_finish_and_exits_0() {
+    for concurrency in ["8", "1"] {
+        let api = RuntimeApi::start().await;
+        let mut function = FunctionProcess::start(fixture(), &api, &[("AWS_LAMBDA_MAX_CONCURRENCY", concurrency)]);
+        let in_flight: usize = concurrency.parse().unwrap();
+        let events = vec![json!({ "action": "sleep", "ms": 300 }); in_flight];
+        let answers = invoke_all(&api, events);
+        let signal = async {
+            assert!(api.wait_delivered(in_flight, TIMEOUT).await, "{in_flight} invocations in flight");
+            function.terminate();
+            Instant::now()
+        };
+        let (outcomes, signalled) = tokio::join!(answers, signal);
+        for outcome in &outcomes {
+            assert!(outcome.success, "answered after SIGTERM: {:?}", outcome.body);
+            assert_eq!(outcome.body["slept_ms"], 300);
+        }
+        assert!(function.wait_exit(Duration::from_secs(5)).await, "the process exits by itself");
+        assert!(signalled.elapsed() < Duration::from_millis(1500), "within the grace period and a margin");
+        assert_eq!(function.exit_code(), Some(0));
+        let lines = parse_json_lines(&function.stop());
+        let shutdown: Vec<_> = lines.iter().filter(|l| l["message"] == "shutdown").collect();
+        assert_eq!(shutdown.len(), 1, "one shutdown line");
+        assert_eq!(shutdown[0]["in_flight"], in_flight);
+        assert_eq!(shutdown[0]["finished"], in_flight);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_abandons_what_outlasts_the_grace_period() {
+    let api = RuntimeApi::start().await;
+    let env = [("AWS_LAMBDA_MAX_CONCURRENCY", "4"), ("HALO_SHUTDOWN_GRACE_MS", "100")];
+    let mut function = FunctionProcess::start(fixture(), &api, &env);
+    let slow = json!({ "action": "sleep", "ms": 5000 });
+    let pending = api.invoke(&slow, Duration::from_secs(8));
+    let signal = async {
+        assert!(api.wait_delivered(1, TIMEOUT).await);
+        function.terminate();
+        let signalled = Instant::now();
+        assert!(function.wait_exit(Duration::from_secs(3)).await, "exits after the grace period");
+        signalled.elapsed()
+    };
+    tokio::select! {
+        _ = pending => panic!("the slow invocation cannot have finished"),
+        waited = signal => assert!(waited < Duration::from_millis(1500), "{waited:?}"),
+    }
+    assert_eq!(function.exit_code(), Some(0));
+    let lines = parse_json_lines(&function.stop());
+    let shutdown = lines.iter().find(|l| l["message"] == "shutdown").expect("the shutdown line");
+    assert_eq!((shutdown["in_flight"].as_u64(), shutdown["finished"].as_u64()), (Some(1), Some(0)));
+    assert!(lines.iter().any(|l| l["level"] == "WARN" && l["unfinished"] == 1));
+}
