@@ -80,6 +80,63 @@ async fn two_invocations_in_one_container() {
     assert!(!keys_2.iter().any(|k| k.as_str() == "requested_name"), "an appended key leaked: {keys_2:?}");
 }
 
+/// Lambda Managed Instances: 64 invocations, up to 16 at once in one
+/// process. Every answer and every log line belongs to its own invocation;
+/// one cold start; the debug lines a failing invocation held back are
+/// written with its error and never with another's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixty_four_invocations_sixteen_at_once_stay_isolated() {
+    let api = RuntimeApi::start().await;
+    let function = FunctionProcess::start(Path::new(BINARY), &api, &[("AWS_LAMBDA_MAX_CONCURRENCY", "16")]);
+    assert!(api.wait_pending_next(16, Duration::from_secs(10)).await, "16 polls wait at once");
+    let failing = |i: usize| i % 8 == 3;
+    let name = |i: usize| if failing(i) { format!("{}-{i}", "x".repeat(70)) } else { format!("user-{i}") };
+    let events: Vec<serde_json::Value> = (0..64)
+        .map(|i| {
+            let mut event = event("get-hello.json");
+            event["queryStringParameters"]["name"] = name(i).into();
+            event["headers"]["x-correlation-id"] = format!("corr-{i}").into();
+            event
+        })
+        .collect();
+    let outcomes = futures_util::future::join_all(events.iter().map(|e| api.invoke(e, Duration::from_secs(10)))).await;
+
+    let mut by_request = std::collections::HashMap::new();
+    for (i, outcome) in outcomes.iter().enumerate() {
+        assert!(outcome.success, "{:?}", outcome.body);
+        assert_eq!(outcome.body["headers"]["x-correlation-id"], format!("corr-{i}"));
+        if failing(i) {
+            assert_eq!(outcome.body["statusCode"], 400);
+        } else {
+            assert_eq!(outcome.body["body"], format!(r#"{{"message":"hello, user-{i}"}}"#));
+        }
+        by_request.insert(outcome.request_id.clone(), i);
+    }
+    assert_eq!(by_request.len(), 64, "distinct request ids");
+
+    let lines = parse_json_lines(&function.stop());
+    let mut cold = HashSet::new();
+    let mut debug_lines = Vec::new();
+    for line in lines.iter().filter(|l| l.get("function_request_id").is_some()) {
+        let request_id = line["function_request_id"].as_str().unwrap();
+        let i = by_request[request_id];
+        assert_eq!(line["correlation_id"], format!("corr-{i}"), "{line}");
+        if let Some(requested) = line.get("requested_name") {
+            assert_eq!(requested, &name(i), "{line}");
+        }
+        if line["cold_start"] == true {
+            cold.insert(i);
+        }
+        if line["message"] == "request received" {
+            debug_lines.push(i);
+        }
+    }
+    assert_eq!(cold.len(), 1, "exactly one cold start: {cold:?}");
+    debug_lines.sort_unstable();
+    let expected: Vec<usize> = (0..64).filter(|i| failing(*i)).collect();
+    assert_eq!(debug_lines, expected, "held-back debug lines are written once, by the failing invocation");
+}
+
 fn local_invoke(args: &[&str], stdin: Option<&str>) -> (i32, String, Vec<String>) {
     use std::io::Write;
     let mut command = Command::new(BINARY);
@@ -134,6 +191,36 @@ fn local_invoke_answers_a_handler_error_on_an_http_event_with_an_error_response(
     assert!(body["error"]["message"].as_str().unwrap().contains("longer than 64"));
     assert_eq!(body["error"]["trace_id"], correlation_id);
     assert!(parse_json_lines(&stderr).iter().any(|l| l["message"] == "invocation failed"));
+}
+
+#[test]
+fn local_invoke_with_concurrency_answers_every_event_in_order() {
+    let events = ["events/get-hello.json", "events/get-no-name.json", "events/get-long-name.json"].repeat(4);
+    let mut args = vec!["invoke"];
+    args.extend(events.iter().copied());
+    args.extend(["--concurrency", "8"]);
+    let (code, stdout, stderr) = local_invoke(&args, None);
+    assert_eq!(code, 0);
+    let responses: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(responses.len(), 12);
+    for (response, event) in responses.iter().zip(&events) {
+        let expected = match *event {
+            "events/get-hello.json" => r#"{"message":"hello, Ada"}"#,
+            "events/get-no-name.json" => r#"{"message":"hello, world"}"#,
+            _ => "",
+        };
+        if expected.is_empty() {
+            assert_eq!(response["statusCode"], 400);
+        } else {
+            assert_eq!(response["body"], expected);
+        }
+    }
+    let lines = parse_json_lines(&stderr);
+    let requests: HashSet<_> = lines.iter().filter_map(|l| l.get("function_request_id")).collect();
+    assert_eq!(requests.len(), 12, "one context per event");
+    let cold: HashSet<_> =
+        lines.iter().filter(|l| l["cold_start"] == true).map(|l| l["function_request_id"].clone()).collect();
+    assert_eq!(cold.len(), 1);
 }
 
 #[test]

@@ -69,6 +69,48 @@ async fn two_containers_sharing_the_table_charge_once() {
     assert_eq!(outcome(&lines_b, &tampered.request_id), Some("mismatch".into()));
 }
 
+/// Lambda Managed Instances: 32 duplicates of one charge at once inside one
+/// process (`AWS_LAMBDA_MAX_CONCURRENCY=32`), 20 rounds with a new
+/// `payment_id` each: the card is charged once per round and every
+/// duplicate gets that charge's receipt (they wait for it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_two_concurrent_duplicates_in_one_process_charge_once_per_round() {
+    let moto = Moto::shared();
+    let table = unique_name("payments");
+    let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+    DynamoDbIdempotencyStore::new(client, &table).create_table().await.unwrap();
+    let mut env: Vec<(String, String)> = moto.env();
+    env.push(("HALO_IDEMPOTENCY_TABLE".into(), table.clone()));
+    env.push(("AWS_LAMBDA_MAX_CONCURRENCY".into(), "32".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let api = RuntimeApi::start().await;
+    let container = FunctionProcess::start(Path::new(BINARY), &api, &env);
+    assert!(api.wait_pending_next(32, Duration::from_secs(30)).await, "32 polls wait at once");
+
+    for round in 0..20 {
+        let mut charge = event("charge.json");
+        let body = charge["body"].as_str().unwrap().replace("pay_7Hq2", &format!("pay_round_{round}"));
+        charge["body"] = body.into();
+        let outcomes =
+            futures_util::future::join_all((0..32).map(|_| api.invoke(&charge, Duration::from_secs(10)))).await;
+        let receipts: BTreeSet<String> = outcomes
+            .iter()
+            .map(|o| {
+                assert_eq!(o.body["statusCode"], 201, "round {round}: {:?}", o.body);
+                receipt(o).to_string()
+            })
+            .collect();
+        assert_eq!(receipts.len(), 1, "round {round}: one receipt for all 32");
+    }
+
+    let lines = parse_json_lines(&container.stop());
+    for round in 0..20 {
+        let payment = format!("pay_round_{round}");
+        let charged = lines.iter().filter(|l| l["message"] == "card charged" && l["payment_id"] == payment).count();
+        assert_eq!(charged, 1, "{payment} was charged once");
+    }
+}
+
 /// The idempotency token of the sample events' payment (`pay_7Hq2`).
 fn charge_token() -> String {
     token_for(&key_for("charge", &serde_json::json!("pay_7Hq2")))
