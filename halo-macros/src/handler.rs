@@ -96,8 +96,8 @@ fn expand_valid(function: &ItemFn, options: Options) -> TokenStream {
     quote! { #function #shim #main }
 }
 
-/// A function with the handler's parameters that returns its future boxed
-/// as `Send`: the one place a handler whose future is not `Send` is
+/// A function with the handler's parameters that returns its future as
+/// `Send`: the one place a handler whose future is not `Send` is
 /// reported (on its name), instead of an unsatisfied bound on the run call.
 fn send_shim(function: &ItemFn, shim: &syn::Ident) -> TokenStream {
     let name = &function.sig.ident;
@@ -122,7 +122,7 @@ fn send_shim(function: &ItemFn, shim: &syn::Ident) -> TokenStream {
     let check = quote::quote_spanned! {name.span()=> ::halo::__private::handler_future_must_be_send };
     quote! {
         #[doc(hidden)]
-        fn #shim<'__halo>(#(#params),*) -> ::halo::__private::SendFuture<'__halo, #output> {
+        fn #shim<'__halo>(#(#params),*) -> impl ::std::future::Future<Output = #output> + ::std::marker::Send + '__halo {
             #check(#name(#(#args),*))
         }
     }

@@ -71,7 +71,7 @@ pub async fn serve_lambda(service: InvocationService, options: &Options) -> Exit
     let in_flight = Arc::new(InFlight::default());
     let intake = IntakeLayer { in_flight: Arc::clone(&in_flight) };
     let runtime = lambda_runtime::Runtime::new(adapter).layer(intake);
-    serve_until_terminated(runtime.run_concurrent(), &in_flight, options.shutdown_grace).await
+    serve_until_terminated(runtime.run_concurrent(), in_flight, options.shutdown_grace).await
 }
 
 thread_local! {

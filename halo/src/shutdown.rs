@@ -101,42 +101,41 @@ impl<F: Future> Future for Tracked<F> {
     }
 }
 
-/// Drives `runtime` (the Runtime API loop) until it ends or SIGTERM
-/// arrives; after SIGTERM, keeps it running until the invocations in
-/// flight are answered or `grace` has passed, then flushes and returns
-/// success.
-pub(crate) async fn serve_until_terminated<F, E>(runtime: F, in_flight: &InFlight, grace: Duration) -> ExitCode
+/// Drives `runtime` (the Runtime API loop) until it ends, with a task
+/// beside it that waits for SIGTERM: then it lets the invocations in
+/// flight finish (the loop keeps running) until none is left or `grace`
+/// has passed, logs the `shutdown` line, flushes and ends the process with
+/// status 0. The loop itself is not wrapped, so serving costs nothing more.
+pub(crate) async fn serve_until_terminated<F, E>(runtime: F, in_flight: Arc<InFlight>, grace: Duration) -> ExitCode
 where
     F: Future<Output = Result<(), E>>,
     E: std::fmt::Display,
 {
-    let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(signal) => Some(signal),
-        Err(err) => {
-            tracing::warn!(error_cause = %err, "cannot listen for SIGTERM: no graceful shutdown");
-            None
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            tokio::spawn(async move {
+                terminate.recv().await;
+                drain(&in_flight, grace).await;
+                std::process::exit(0);
+            });
         }
-    };
-    let mut runtime = pin!(runtime);
-    let ended = tokio::select! {
-        ended = &mut runtime => Some(ended),
-        () = terminated(&mut terminate) => None,
-    };
-    if let Some(ended) = ended {
-        return match ended {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(err) => {
-                tracing::error!(error_cause = %err, "the Lambda runtime stopped");
-                ExitCode::FAILURE
-            }
-        };
+        Err(err) => tracing::warn!(error_cause = %err, "cannot listen for SIGTERM: no graceful shutdown"),
     }
+    match runtime.await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error_cause = %err, "the Lambda runtime stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Waits for the invocations in flight (at most `grace`), then logs the
+/// `shutdown` line and flushes.
+async fn drain(in_flight: &InFlight, grace: Duration) {
     let signalled = Instant::now();
     let in_flight_at_signal = in_flight.count();
-    tokio::select! {
-        _ = &mut runtime => {}
-        _ = tokio::time::timeout(grace, in_flight.idle()) => {}
-    }
+    let _ = tokio::time::timeout(grace, in_flight.idle()).await;
     let unfinished = in_flight.count();
     if unfinished > 0 {
         tracing::warn!(
@@ -152,16 +151,6 @@ where
         "shutdown"
     );
     flush_buffered();
-    ExitCode::SUCCESS
-}
-
-async fn terminated(signal: &mut Option<tokio::signal::unix::Signal>) {
-    match signal {
-        Some(signal) => {
-            signal.recv().await;
-        }
-        None => std::future::pending().await,
-    }
 }
 
 /// Writes out what the process holds back before it exits.

@@ -19,7 +19,14 @@ impl FunctionProcess {
     /// Starts `binary` as a Lambda runtime against `api`, with the usual
     /// `AWS_LAMBDA_*` variables and the extra `env`.
     pub fn start(binary: &Path, api: &RuntimeApi, env: &[(&str, &str)]) -> FunctionProcess {
-        let mut command = lambda_command(binary, &api.address());
+        FunctionProcess::spawn(lambda_command(binary, &api.address()), env)
+    }
+
+    /// Starts `command` (e.g. a [`lambda_command`] run under a profiler)
+    /// with the extra `env`, its stderr collected.
+    pub fn spawn(mut command: Command, env: &[(&str, &str)]) -> FunctionProcess {
+        let binary = command.get_program().to_owned();
+        let binary = Path::new(&binary);
         command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
         for (key, value) in env {
             command.env(key, value);

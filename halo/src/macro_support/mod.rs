@@ -75,15 +75,12 @@ impl<T: Display + 'static> DescribeDisplay for &Describe<'_, T> {
     }
 }
 
-/// The boxed, `Send` future of a handler, as the macro's shim returns it.
-pub type SendFuture<'a, O> = std::pin::Pin<Box<dyn Future<Output = O> + Send + 'a>>;
-
-/// Boxes a handler's future, which must be `Send`: halo serves
-/// invocations from a multi-thread runtime when Lambda Managed Instances
-/// send several at once, so a handler must not hold an `Rc`, a `RefCell`
-/// borrow or a `std::sync::MutexGuard` across an `.await`. The macro calls
-/// this spanned on the handler's name, so a future that is not `Send` is
-/// one error there, saying which value is held across which `.await`.
-pub fn handler_future_must_be_send<'a, O>(future: impl Future<Output = O> + Send + 'a) -> SendFuture<'a, O> {
-    Box::pin(future)
+/// A handler's future, which must be `Send`: halo serves invocations
+/// from a multi-thread runtime when Lambda Managed Instances send several
+/// at once, so a handler must not hold an `Rc`, a `RefCell` borrow or a
+/// `std::sync::MutexGuard` across an `.await`. The macro calls this spanned
+/// on the handler's name, so a future that is not `Send` is one error
+/// there, saying which value is held across which `.await`.
+pub fn handler_future_must_be_send<F: Future + Send>(future: F) -> F {
+    future
 }
