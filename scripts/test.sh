@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # halo's whole test suite: the command the README names and CI runs.
 #
-# Installs what the tests need when it is missing (moto and cargo-lambda in
-# .venv, see CONTRIBUTING.md), then runs format, lint, feature, doc, test
+# Installs what the tests need when it is missing (moto, cargo-lambda and
+# cfn-lint in .venv, see CONTRIBUTING.md), then runs format, lint, feature, doc, test
 # and deploy-build checks, printing how long each step took. Every test
 # talks to loopback only.
 set -euo pipefail
@@ -15,10 +15,10 @@ step() {
     step_started=$SECONDS
 }
 
-if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/cargo-lambda ]; then
-    step "installing moto and cargo-lambda into .venv"
+if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/cargo-lambda ] || [ ! -x .venv/bin/cfn-lint ]; then
+    step "installing moto, cargo-lambda and cfn-lint into .venv"
     python3 -m venv .venv
-    .venv/bin/pip install --quiet --disable-pip-version-check "moto[server]==5.2.5" "cargo-lambda==1.9.2"
+    .venv/bin/pip install --quiet --disable-pip-version-check "moto[server]==5.2.5" "cargo-lambda==1.9.2" "cfn-lint==1.58.0"
 fi
 
 # An AWS SDK must never probe instance metadata or reach a real endpoint.
@@ -37,6 +37,11 @@ for features in "" batch http-client aws dynamodb ssm axum "batch,dynamodb,ssm,h
     step "cargo clippy -p halo --no-default-features --features '$features'"
     cargo clippy -p halo --lib --no-default-features --features "$features" -- -D warnings
 done
+
+# Every example's CloudFormation/SAM template, including the Lambda
+# Managed Instances variant, against the resource schemas.
+step "cfn-lint examples/*/template*.yaml"
+.venv/bin/cfn-lint examples/*/template*.yaml
 
 step "cargo doc"
 RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps

@@ -112,19 +112,16 @@ pub use runtime_api::serve_lambda;
 ///
 /// # Equivalent code without the macro
 ///
-/// `#[halo::handler(init = init)]` on `handler` adds exactly this `main`
-/// (without `init`, the call is `halo::run(handler)`):
+/// `#[halo::handler(init = init)]` on `handler` adds this `main` (without
+/// `init`, the call is `halo::run(handler)`), plus a check, spanned on the
+/// handler's name, that its future is `Send`:
 ///
 /// ```no_run
 /// # struct State;
 /// # async fn init() -> Result<State, std::io::Error> { Ok(State) }
 /// # async fn handler(e: String, _c: &halo::Ctx, _s: &State) -> Result<String, halo::Error> { Ok(e) }
 /// fn main() -> std::process::ExitCode {
-///     tokio::runtime::Builder::new_current_thread()
-///         .enable_all()
-///         .build()
-///         .expect("tokio runtime")
-///         .block_on(halo::run_with_init(init(), handler))
+///     halo::platform::block_on(halo::run_with_init(init(), handler))
 /// }
 /// ```
 ///
@@ -194,11 +191,7 @@ pub use halo_macros::handler;
 /// # async fn init() -> Result<App, std::io::Error> { Ok(App) }
 /// # fn router(app: App) -> axum::Router { axum::Router::new().with_state(app) }
 /// fn main() -> std::process::ExitCode {
-///     tokio::runtime::Builder::new_current_thread()
-///         .enable_all()
-///         .build()
-///         .expect("tokio runtime")
-///         .block_on(halo::http::run_with_init(async { init().await.map(router) }))
+///     halo::platform::block_on(halo::http::run_with_init(async { init().await.map(router) }))
 /// }
 /// ```
 ///

@@ -41,7 +41,7 @@ use crate::{Ctx, Error};
 ///
 /// fn main() -> std::process::ExitCode {
 ///     let router = Router::new().route("/hello", get(hello));
-///     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(halo::http::run(router))
+///     halo::platform::block_on(halo::http::run(router))
 /// }
 /// ```
 pub async fn run(router: Router) -> ExitCode {

@@ -17,6 +17,7 @@ async fn handler(order: Order, ctx: &halo::Ctx) -> Result<Receipt, halo::Error> 
 }
 
 fn main() -> std::process::ExitCode {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
-        .block_on(halo::run(handler))
+    // A current-thread runtime, or a multi-thread one on Lambda Managed
+    // Instances (AWS_LAMBDA_MAX_CONCURRENCY above 1).
+    halo::platform::block_on(halo::run(handler))
 }
