@@ -23,7 +23,7 @@ async fn invoke_all(api: &RuntimeApi, events: Vec<serde_json::Value>) -> Vec<Out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn overlapping_invocations_keep_their_own_context_and_a_panic_stays_in_its_own() {
+async fn overlapping_invocations_keep_their_own_context_and_a_panic_or_timeout_stays_in_its_own() {
     let api = RuntimeApi::start().await;
     let function = FunctionProcess::start(fixture(), &api, &[("AWS_LAMBDA_MAX_CONCURRENCY", "16")]);
     // Each echo adds its key, sleeps (the others run meanwhile), then logs.
@@ -35,8 +35,14 @@ async fn overlapping_invocations_keep_their_own_context_and_a_panic_stays_in_its
         .collect();
     assert!(api.wait_pending_next(16, TIMEOUT).await, "16 polls wait at once");
     let started = Instant::now();
-    let outcomes = invoke_all(&api, events.clone()).await;
+    // One more runs past its deadline: halo's timeout answers it, alone.
+    let too_slow = json!({ "action": "sleep", "ms": 3000 });
+    let late = api.invoke(&too_slow, Duration::from_millis(800));
+    let (outcomes, late) = tokio::join!(invoke_all(&api, events.clone()), late);
     let elapsed = started.elapsed();
+    assert!(!late.success);
+    assert_eq!(late.body["errorType"], "Timeout", "{:?}", late.body);
+    assert!(late.answered_at_ms < late.deadline_ms, "answered before the deadline");
 
     for (event, outcome) in events.iter().zip(&outcomes) {
         if event["action"] == "panic" {
