@@ -127,3 +127,16 @@ async fn sigterm_abandons_what_outlasts_the_grace_period() {
     assert_eq!((shutdown["in_flight"].as_u64(), shutdown["finished"].as_u64()), (Some(1), Some(0)));
     assert!(lines.iter().any(|l| l["level"] == "WARN" && l["unfinished"] == 1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_runs_once_however_many_invocations_start_together() {
+    let api = RuntimeApi::start().await;
+    let binary = Path::new(env!("CARGO_BIN_EXE_halo-fixture-init"));
+    let env = [("FIXTURE_TABLE", "orders"), ("AWS_LAMBDA_MAX_CONCURRENCY", "16")];
+    let function = FunctionProcess::start(binary, &api, &env);
+    let outcomes = invoke_all(&api, vec![json!("x"); 32]).await;
+    for outcome in &outcomes {
+        assert_eq!(outcome.body, json!({ "table": "orders", "init_runs": 1 }));
+    }
+    drop(function);
+}

@@ -31,7 +31,8 @@ pub const MAX_CONCURRENCY_ENV: &str = "AWS_LAMBDA_MAX_CONCURRENCY";
 /// How many invocations this process serves at once: the value of
 /// `AWS_LAMBDA_MAX_CONCURRENCY` (Lambda Managed Instances) when it is a
 /// number above 1, else 1 (classic Lambda: one invocation at a time). A
-/// value that is not a number counts as 1.
+/// value that is not a number counts as 1, as it does for `lambda_runtime`,
+/// which runs the polling loops.
 ///
 /// ```
 /// let n = halo::platform::max_concurrency();
@@ -42,7 +43,7 @@ pub fn max_concurrency() -> usize {
 }
 
 pub(crate) fn parse_max_concurrency(value: Option<&str>) -> usize {
-    value.and_then(|v| v.trim().parse::<u32>().ok()).map_or(1, |n| n.max(1) as usize)
+    value.and_then(|v| v.parse::<u32>().ok()).map_or(1, |n| n.max(1) as usize)
 }
 
 #[cfg(test)]
@@ -57,6 +58,7 @@ mod tests {
         assert_eq!(parse_max_concurrency(Some("-4")), 1);
         assert_eq!(parse_max_concurrency(Some("lots")), 1);
         assert_eq!(parse_max_concurrency(Some("1")), 1);
-        assert_eq!(parse_max_concurrency(Some(" 16 ")), 16);
+        assert_eq!(parse_max_concurrency(Some(" 16 ")), 1, "read as lambda_runtime reads it");
+        assert_eq!(parse_max_concurrency(Some("16")), 16);
     }
 }
