@@ -36,6 +36,13 @@ const REQUIRED_LAMBDA_VARS: [&str; 3] =
 
 /// Serves invocations from the Lambda Runtime API until it goes away.
 ///
+/// With [`max_concurrency`](crate::platform::max_concurrency) above 1
+/// (Lambda Managed Instances) that many invocations are served at once;
+/// run it on [`tokio_runtime`](crate::platform::tokio_runtime) so they also
+/// use every core. On SIGTERM the invocations in flight get
+/// [`Options::shutdown_grace`] to finish, then the process exits with
+/// status 0 (see [`crate::shutdown`]).
+///
 /// Use this to run a custom stack (see [`crate::layers`]); [`run`](crate::run)
 /// and [`run_with_init`](crate::run_with_init) call it for you.
 pub async fn serve_lambda(service: InvocationService, options: &Options) -> ExitCode {
