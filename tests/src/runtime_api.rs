@@ -154,10 +154,7 @@ impl RuntimeApi {
     /// Waits (polling, up to `timeout`) for the function's `/init/error`
     /// posts and returns them; empty if none came in time.
     pub async fn wait_for_init_errors(&self, timeout: Duration) -> Vec<serde_json::Value> {
-        let started = std::time::Instant::now();
-        while self.init_errors().is_empty() && started.elapsed() < timeout {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        self.poll_until(timeout, || !self.init_errors().is_empty()).await;
         self.init_errors()
     }
 
@@ -174,11 +171,7 @@ impl RuntimeApi {
     /// Waits (polling, up to `timeout`) until `n` `/next` polls are waiting
     /// at once; whether they were.
     pub async fn wait_pending_next(&self, n: usize, timeout: Duration) -> bool {
-        let started = std::time::Instant::now();
-        while self.state.lock().unwrap().pending_next < n && started.elapsed() < timeout {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        self.state.lock().unwrap().pending_next >= n
+        self.poll_until(timeout, || self.state.lock().unwrap().pending_next >= n).await
     }
 
     /// How many events the function has fetched.
@@ -189,11 +182,20 @@ impl RuntimeApi {
     /// Waits (polling, up to `timeout`) until the function has fetched `n`
     /// events; whether it did.
     pub async fn wait_delivered(&self, n: usize, timeout: Duration) -> bool {
+        self.poll_until(timeout, || self.delivered() >= n).await
+    }
+
+    /// Checks `condition` every 5 ms until it holds or `timeout` has
+    /// passed; whether it held.
+    async fn poll_until(&self, timeout: Duration, condition: impl Fn() -> bool) -> bool {
         let started = std::time::Instant::now();
-        while self.delivered() < n && started.elapsed() < timeout {
+        while !condition() {
+            if started.elapsed() >= timeout {
+                return false;
+            }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        self.delivered() >= n
+        true
     }
 }
 

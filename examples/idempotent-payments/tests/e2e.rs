@@ -23,18 +23,27 @@ fn event(file: &str) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// A fresh idempotency table on moto and the environment a container needs
+/// to use it, with `extra` variables.
+async fn table_on_moto(extra: &[(&str, &str)]) -> (DynamoDbIdempotencyStore, Vec<(String, String)>) {
+    let moto = Moto::shared();
+    let table = unique_name("payments");
+    let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+    let store = DynamoDbIdempotencyStore::new(client, &table);
+    store.create_table().await.unwrap();
+    let mut env: Vec<(String, String)> = moto.env();
+    env.push(("HALO_IDEMPOTENCY_TABLE".into(), table));
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    (store, env)
+}
+
 fn receipt(outcome: &halo_test_support::runtime_api::Outcome) -> serde_json::Value {
     serde_json::from_str(outcome.body["body"].as_str().expect("a text body")).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_containers_sharing_the_table_charge_once() {
-    let moto = Moto::shared();
-    let table = unique_name("payments");
-    let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
-    DynamoDbIdempotencyStore::new(client, &table).create_table().await.unwrap();
-    let mut env: Vec<(String, String)> = moto.env();
-    env.push(("HALO_IDEMPOTENCY_TABLE".into(), table.clone()));
+    let (_store, env) = table_on_moto(&[]).await;
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
 
     let (api_a, api_b) = (RuntimeApi::start().await, RuntimeApi::start().await);
@@ -75,13 +84,7 @@ async fn two_containers_sharing_the_table_charge_once() {
 /// duplicate gets that charge's receipt (they wait for it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thirty_two_concurrent_duplicates_in_one_process_charge_once_per_round() {
-    let moto = Moto::shared();
-    let table = unique_name("payments");
-    let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
-    DynamoDbIdempotencyStore::new(client, &table).create_table().await.unwrap();
-    let mut env: Vec<(String, String)> = moto.env();
-    env.push(("HALO_IDEMPOTENCY_TABLE".into(), table.clone()));
-    env.push(("AWS_LAMBDA_MAX_CONCURRENCY".into(), "32".into()));
+    let (_store, env) = table_on_moto(&[("AWS_LAMBDA_MAX_CONCURRENCY", "32")]).await;
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let api = RuntimeApi::start().await;
     let container = FunctionProcess::start(Path::new(BINARY), &api, &env);
@@ -153,14 +156,7 @@ async fn a_container_killed_after_the_charge_is_retried_without_a_second_charge(
         .await
     };
 
-    let moto = Moto::shared();
-    let table = unique_name("payments");
-    let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
-    let store = DynamoDbIdempotencyStore::new(client, &table);
-    store.create_table().await.unwrap();
-    let mut env: Vec<(String, String)> = moto.env();
-    env.push(("HALO_IDEMPOTENCY_TABLE".into(), table.clone()));
-    env.push(("PAYMENT_PROVIDER_URL".into(), provider.base_url().to_owned()));
+    let (store, env) = table_on_moto(&[("PAYMENT_PROVIDER_URL", provider.base_url())]).await;
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
 
     let api_a = Arc::new(RuntimeApi::start().await);
