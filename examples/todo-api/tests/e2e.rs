@@ -126,6 +126,46 @@ async fn tables(moto: &Moto) -> Vec<(String, String)> {
     env
 }
 
+/// The router on Lambda Managed Instances (`AWS_LAMBDA_MAX_CONCURRENCY=8`):
+/// 16 creates at once, each with its own correlation id and idempotency
+/// key, and a duplicate of each: 16 todos, every answer with its own id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixteen_concurrent_creates_through_the_router_stay_apart() {
+    let mut env = tables(Moto::shared()).await;
+    env.push(("AWS_LAMBDA_MAX_CONCURRENCY".into(), "8".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let api = RuntimeApi::start().await;
+    let function = FunctionProcess::start(Path::new(BINARY), &api, &env);
+    assert!(api.wait_pending_next(8, Duration::from_secs(30)).await, "8 polls wait at once");
+    let creates: Vec<Value> = (0..32)
+        .map(|i| {
+            let n = i % 16;
+            let (corr, key, title) = (format!("c-{n}"), format!("k-{n}"), format!(r#"{{"title":"task {n}"}}"#));
+            let headers =
+                [("content-type", "application/json"), ("x-correlation-id", &corr), ("idempotency-key", &key)];
+            request("v2", "POST", "/todos", Some(&title), &headers)
+        })
+        .collect();
+    let outcomes = futures_util::future::join_all(creates.iter().map(|e| api.invoke(e, TIMEOUT))).await;
+    for (i, outcome) in outcomes.iter().enumerate() {
+        let n = i % 16;
+        assert!([201, 409].contains(&status(outcome)), "{:?}", outcome.body);
+        assert_eq!(header(outcome, "x-correlation-id"), Some(format!("c-{n}")));
+        if status(outcome) == 201 {
+            assert_eq!(body(outcome)["title"], format!("task {n}"));
+        }
+    }
+    let everything = api.invoke(&request("v2", "GET", "/todos?limit=100", None, &[]), TIMEOUT).await;
+    assert_eq!(body(&everything)["items"].as_array().unwrap().len(), 16, "one todo per idempotency key");
+    let lines = parse_json_lines(&function.stop());
+    for outcome in &outcomes {
+        let n: usize = header(outcome, "x-correlation-id").unwrap()[2..].parse().unwrap();
+        for line in lines.iter().filter(|l| l["function_request_id"] == outcome.request_id.as_str()) {
+            assert_eq!(line["correlation_id"], format!("c-{n}"), "{line}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crud_over_api_gateway_v1_v2_and_alb_with_json_errors() {
     let env = tables(Moto::shared()).await;
