@@ -4,7 +4,7 @@
 # number of crates compiled and the wall time of each.
 #
 #   scripts/bench-build.sh            # dev profile
-#   PROFILE=release scripts/bench-build.sh
+#   PROFILE=release scripts/bench-build.sh   # also their cold starts
 #
 # Both crates live in a temporary folder outside the workspace, depend on
 # what a user's crate would, and use a copy of halo's Cargo.lock (the same
@@ -51,3 +51,12 @@ for name in bare-hello halo-hello; do
     ended=$(date +%s.%N)
     printf '%-12s %8d %8.1f\n' "$name" "$crates" "$(echo "$ended - $started" | bc)"
 done
+
+# With PROFILE=release, the cold start of the two binaries just built
+# (halo's default features only), measured as halo-cold-start does:
+# process start to the first Runtime API poll, in alternation.
+if [ "$profile" = release ]; then
+    cold="$repo/target/release/halo-cold-start"
+    [ -x "$cold" ] || (cd "$repo" && cargo build --release -q -p halo-test-support --bin halo-cold-start)
+    "$cold" "${RUNS:-20}" "$work/bare-hello/target/release/bare-hello" "$work/halo-hello/target/release/halo-hello"
+fi

@@ -33,7 +33,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 # Every feature combination of halo a user can pick builds without a
 # warning, so a feature-gated break cannot land.
-for features in "" batch http-client aws dynamodb ssm axum "batch,dynamodb,ssm,http-client" full; do
+for features in "" batch http-client aws dynamodb ssm axum metrics-facade otel fanout "batch,dynamodb,ssm,http-client" full; do
     step "cargo clippy -p halo --no-default-features --features '$features'"
     cargo clippy -p halo --lib --no-default-features --features "$features" -- -D warnings
 done

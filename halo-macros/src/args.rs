@@ -197,6 +197,26 @@ impl Args {
         }
     }
 
+    /// `key` alone (true), or `key = true` / `key = false`.
+    pub(crate) fn take_flag(&mut self, name: &str) -> syn::Result<Option<bool>> {
+        let Some(index) = self.find(name) else { return Ok(None) };
+        if let Value::Bare(_) = self.entries[index].value {
+            self.entries[index].taken = true;
+            return Ok(Some(true));
+        }
+        let written = self.entries[index].written.clone();
+        match &self.entries[index].value {
+            Value::Expr(Expr::Lit(ExprLit { lit: Lit::Bool(_), .. })) => self.take_bool(name),
+            Value::Expr(expr) => {
+                Err(syn::Error::new_spanned(expr, format!("`{written}` is written `{written}` or `{written} = false`")))
+            }
+            Value::List(list) => {
+                Err(syn::Error::new_spanned(list, format!("`{written}` is written `{written}` or `{written} = false`")))
+            }
+            Value::Bare(_) => Ok(Some(true)),
+        }
+    }
+
     /// `key = 3` as a `T`; a number that does not fit `T` is an error on
     /// the number.
     pub(crate) fn take_int<T: Int>(&mut self, name: &str) -> syn::Result<Option<T>> {
@@ -532,6 +552,10 @@ mod tests {
         assert!(message(args.take_list("keys")).starts_with("`keys` takes a list of string literals"));
         let mut args = parse(quote! { keys = [] }).unwrap();
         assert!(args.take_list("keys").is_err(), "an empty list");
+        let mut flags = parse(quote! { flag, count = false, rate = 3 }).unwrap();
+        assert_eq!(flags.take_flag("flag").unwrap(), Some(true));
+        assert_eq!(flags.take_flag("count").unwrap(), Some(false));
+        assert_eq!(message(flags.take_flag("rate")), "`rate` is written `rate` or `rate = false`");
         let mut args = parse(quote! { init(x), flag }).unwrap();
         assert_eq!(message(args.take_path("init")), "`init` is written `init = value`");
         assert_eq!(message(args.take_bool("flag")), "`flag` is written `flag = value`");

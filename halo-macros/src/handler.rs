@@ -13,12 +13,15 @@ use crate::args::{Args, Key, Millis};
 use crate::expand;
 
 const MACRO: &str = "halo::handler";
-const KEYS: &[Key] = &[Key::new("init"), Key::duration_or_ms("timeout_margin", "timeout_margin_ms")];
+const KEYS: &[Key] =
+    &[Key::new("init"), Key::duration_or_ms("timeout_margin", "timeout_margin_ms"), Key::new("metrics")];
 
 /// The handler's arguments.
 struct Options {
     init: Option<Path>,
     timeout_margin: Option<Millis>,
+    /// `metrics`: required (`true`) or off (`false`).
+    metrics: Option<bool>,
 }
 
 pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
@@ -32,17 +35,28 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<Token
 
 fn parse(tokens: TokenStream) -> syn::Result<Options> {
     let mut args = Args::parse(MACRO, tokens, KEYS)?;
-    let options = Options { init: args.take_path("init")?, timeout_margin: args.take_duration("timeout_margin")? };
+    let options = Options {
+        init: args.take_path("init")?,
+        timeout_margin: args.take_duration("timeout_margin")?,
+        metrics: args.take_flag("metrics")?,
+    };
     args.finish()?;
     Ok(options)
 }
 
 fn expand_valid(function: &ItemFn, options: Options) -> TokenStream {
     let shim = syn::Ident::new("__halo_send_handler", proc_macro2::Span::mixed_site());
-    let options_expr = match options.timeout_margin {
-        Some(margin) => quote! { ::halo::Options::from_env().timeout_margin(#margin) },
-        None => quote! { ::halo::Options::from_env() },
-    };
+    let mut options_expr = quote! { ::halo::Options::from_env() };
+    if let Some(margin) = options.timeout_margin {
+        options_expr.extend(quote! { .timeout_margin(#margin) });
+    }
+    match options.metrics {
+        Some(true) => options_expr.extend(quote! { .metrics(::halo::metrics::MetricsConfig::from_env().required()) }),
+        Some(false) => {
+            options_expr.extend(quote! { .metrics(::halo::metrics::MetricsConfig::from_env().disabled(true)) })
+        }
+        None => {}
+    }
     // The init's error becomes its whole cause chain (the sources of a
     // `std::error::Error`, which only the concrete type here can walk).
     let (init, handler) = match options.init {

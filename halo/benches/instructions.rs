@@ -3,8 +3,10 @@
 //! path twice (N and 2N iterations) and reports the difference divided by N,
 //! so set-up costs cancel out.
 //!
-//! `HALO_BENCH_PATH` picks the path (`bare`, `halo`, `halo_error`, or
-//! `scan`: the event scan alone, `halo::event::detect`) and
+//! `HALO_BENCH_PATH` picks the path (`bare`, `halo`, `halo_error`,
+//! `halo_metrics`: the full stack with three metrics, one dimension and
+//! the cold-start line, or `scan`: the event scan alone,
+//! `halo::event::detect`) and
 //! `HALO_BENCH_ITERS` the number of invocations (default 1, which is what
 //! `cargo test --benches` runs: a smoke test of every path).
 
@@ -21,15 +23,17 @@ fn main() {
     let path = std::env::var("HALO_BENCH_PATH").unwrap_or_default();
     let stacks = invocation::Stacks::new();
     let bytes = invocation::EVENT.as_bytes();
-    let paths: Vec<&str> = if path.is_empty() { vec!["bare", "halo", "halo_error"] } else { vec![path.as_str()] };
+    let paths: Vec<&str> =
+        if path.is_empty() { vec!["bare", "halo", "halo_error", "halo_metrics"] } else { vec![path.as_str()] };
     for path in paths {
         for _ in 0..iterations {
             match path {
                 "bare" => drop(black_box(invocation::bare(bytes))),
                 "halo" => drop(black_box(stacks.halo(bytes))),
                 "halo_error" => drop(black_box(stacks.halo_error(bytes))),
+                "halo_metrics" => drop(black_box(stacks.halo_metrics(bytes))),
                 "scan" => drop(black_box(halo::event::detect(black_box(invocation::EVENT)))),
-                other => panic!("unknown HALO_BENCH_PATH {other:?}: bare, halo, halo_error or scan"),
+                other => panic!("unknown HALO_BENCH_PATH {other:?}: bare, halo, halo_error, halo_metrics or scan"),
             }
         }
     }

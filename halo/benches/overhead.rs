@@ -12,7 +12,11 @@
 //!   timeout guard, panic catching, error logging, decoding and encoding,
 //!   with the handler writing two JSON log lines to a sink;
 //! - `halo_error`: the full stack when the handler fails (error mapped to a
-//!   404 proxy response with a JSON body and trace id, failure logged).
+//!   404 proxy response with a JSON body and trace id, failure logged);
+//! - `halo_metrics`: `halo` with metrics on, the handler adding three
+//!   metrics and one dimension, and the `ColdStart` line written as for a
+//!   container's first invocation (compare with `halo`); and
+//!   `component/metric_data_point`, the cost of one added value.
 //!
 //! Both decode the event bytes the way lambda_runtime does (through
 //! `serde_path_to_error`): `bare` into the request type, `halo` into a raw
@@ -43,6 +47,7 @@ fn overhead(c: &mut Criterion) {
     group.bench_function("bare", |b| b.iter(|| black_box(invocation::bare(bytes))));
     group.bench_function("halo", |b| b.iter(|| black_box(stacks.halo(bytes))));
     group.bench_function("halo_error", |b| b.iter(|| black_box(stacks.halo_error(bytes))));
+    group.bench_function("halo_metrics", |b| b.iter(|| black_box(stacks.halo_metrics(bytes))));
 
     // Components of halo's part, for the README's breakdown.
     let raw_event = std::str::from_utf8(bytes).unwrap();
@@ -68,6 +73,14 @@ fn overhead(c: &mut Criterion) {
                 .now_or_never()
                 .unwrap()
         })
+    });
+    group.bench_function("component/metric_data_point", |b| {
+        // One value added to the invocation's set; every 100th writes the
+        // line (to a sink), as the limits require.
+        let ctx = halo::Ctx::builder("8f7c7a0e").function(function.clone()).build();
+        halo::metrics::attach(&ctx, invocation::bench_metrics().resolve().unwrap());
+        let metrics = halo::metrics::Metrics::of(&ctx);
+        b.iter(|| metrics.add_metric(black_box("Latency"), halo::metrics::Unit::Milliseconds, black_box(1.25)).unwrap())
     });
     group.bench_function("component/ctx_setup", |b| {
         b.iter(|| {

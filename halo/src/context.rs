@@ -50,6 +50,8 @@ struct Inner {
     trusted_debug_sources: AtomicU16,
     log_keys: Mutex<Vec<(String, serde_json::Value)>>,
     extensions: Mutex<Vec<(TypeId, Box<dyn Any + Send>)>>,
+    /// For a batch record's context: the invocation's.
+    invocation: Option<Ctx>,
 }
 
 impl Ctx {
@@ -137,8 +139,16 @@ impl Ctx {
                 trusted_debug_sources: AtomicU16::new(self.trusted_debug_sources().bits()),
                 log_keys: Mutex::new(self.log_keys()),
                 extensions: Mutex::new(Vec::new()),
+                invocation: Some(self.invocation_root().clone()),
             }),
         }
+    }
+
+    /// The invocation's own context: this one, or for a batch record's
+    /// context ([`Ctx::for_record`]) the invocation's. State that belongs
+    /// to the whole invocation (its metrics) lives there.
+    pub(crate) fn invocation_root(&self) -> &Ctx {
+        self.inner.invocation.as_ref().unwrap_or(self)
     }
 
     /// The AWS request id of this invocation.
@@ -404,6 +414,7 @@ impl CtxBuilder {
                 trusted_debug_sources: AtomicU16::new(TrustedSources::default().bits()),
                 log_keys: Mutex::new(Vec::new()),
                 extensions: Mutex::new(Vec::new()),
+                invocation: None,
             }),
         }
     }

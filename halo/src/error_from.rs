@@ -47,7 +47,10 @@ where
             crate::breaker::StoreError,
             crate::params::ParamsError,
             crate::platform::StoreConfigError,
+            crate::metrics::MetricsError,
         );
+        #[cfg(feature = "fanout")]
+        own_error!(any, crate::fanout::FanoutError, crate::fanout::StoreError, crate::fanout::DispatchError);
         match slot {
             Some(err) => Error::internal(err),
             None => Error::internal("an error was converted twice"),

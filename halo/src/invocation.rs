@@ -48,6 +48,13 @@ impl Invocation {
         self.source
     }
 
+    /// The caller's W3C trace context (`traceparent`), when the event
+    /// carries one.
+    #[cfg(feature = "otel")]
+    pub(crate) fn traceparent(&self) -> Option<&str> {
+        self.signals.traceparent.as_deref()
+    }
+
     /// The correlation fields the scan found (taken once, by the
     /// correlation layer).
     pub(crate) fn take_signals(&mut self) -> Signals {

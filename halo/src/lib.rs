@@ -26,6 +26,8 @@
 //! [`log`] the JSON logger.
 #![deny(missing_docs)]
 
+#[cfg(any(feature = "axum", feature = "aws"))]
+mod base64;
 #[cfg(feature = "batch")]
 pub mod batch;
 pub mod breaker;
@@ -34,6 +36,8 @@ pub mod correlation;
 mod error;
 mod error_from;
 pub mod event;
+#[cfg(feature = "fanout")]
+pub mod fanout;
 mod function;
 mod handler;
 pub mod http;
@@ -43,6 +47,7 @@ mod invocation;
 pub mod layers;
 pub mod local;
 pub mod log;
+pub mod metrics;
 mod options;
 pub mod params;
 pub mod platform;
@@ -53,6 +58,7 @@ mod runtime_api;
 pub mod saga;
 pub mod shutdown;
 pub mod timeout;
+pub mod trace;
 
 pub use context::{Ctx, CtxBuilder};
 pub use error::{BoxError, Error, ErrorKind, IntoError};
@@ -96,6 +102,10 @@ pub use runtime_api::serve_lambda;
 ///   `HALO_TIMEOUT_MARGIN_MS`, else 200 ms); see [`timeout`]. A duration
 ///   string with a unit (`ms`, `s`, `m`, `h`, `d`); `timeout_margin_ms = 500`
 ///   is the same in whole milliseconds. Expands to [`run_with_options`].
+/// - `metrics`: CloudWatch EMF metrics are required: inside Lambda a
+///   missing `HALO_METRICS_NAMESPACE` fails the container's init (see
+///   [`metrics`]); `metrics = false` turns them off whatever the
+///   environment says. Expands to [`Options::metrics`].
 ///
 /// ```no_run
 /// struct State { table: String }
@@ -128,8 +138,8 @@ pub use runtime_api::serve_lambda;
 /// # Errors at compile time
 ///
 /// The function must be a free `async fn` (no `self`, no generics) with 2
-/// parameters, or 3 with `init`; arguments other than `init` and
-/// `timeout_margin`, an argument given twice (`timeout_margin` with
+/// parameters, or 3 with `init`; arguments other than `init`,
+/// `timeout_margin` and `metrics`, an argument given twice (`timeout_margin` with
 /// `timeout_margin_ms` too) and a duration without a unit are rejected with
 /// an error on the offending token. On such an error the function is kept
 /// as written, so the one error shown is the macro's.

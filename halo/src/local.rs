@@ -216,7 +216,10 @@ pub async fn execute(service: InvocationService, command: Command, timeout_margi
     if concurrency == 1 {
         for source in &sources {
             match checked_event(source) {
-                Ok(text) => answer(invoke(text).await),
+                Ok(text) => {
+                    answer(invoke(text).await);
+                    crate::trace::flush().await;
+                }
                 Err(exit) => return exit,
             }
         }
@@ -232,7 +235,10 @@ pub async fn execute(service: InvocationService, command: Command, timeout_margi
         while let Some(result) = answers.next().await {
             answer(result);
         }
+        crate::trace::flush().await;
     }
+    // Metrics added outside the invocations (a background task's).
+    crate::metrics::flush_container();
     status
 }
 

@@ -24,6 +24,7 @@ pub struct Options {
     /// An entry of `HALO_DEBUG_FLAG_SOURCES` that is not a source name,
     /// logged once the logger is up.
     pub(crate) invalid_trusted_source: Option<String>,
+    pub(crate) metrics: crate::metrics::MetricsConfig,
 }
 
 impl std::fmt::Debug for Options {
@@ -33,6 +34,7 @@ impl std::fmt::Debug for Options {
             .field("shutdown_grace", &self.shutdown_grace)
             .field("extractors", &self.extractors.len())
             .field("trusted_debug_sources", &self.trusted_debug_sources)
+            .field("metrics", &self.metrics)
             .finish()
     }
 }
@@ -47,7 +49,9 @@ impl Options {
     /// Options from the environment: the timeout margin from
     /// `HALO_TIMEOUT_MARGIN_MS` (default 200 ms), the sources whose debug
     /// flag is honoured from `HALO_DEBUG_FLAG_SOURCES` (default: not HTTP,
-    /// see [`TrustedSources`]), no custom extractors.
+    /// see [`TrustedSources`]), the metrics configuration
+    /// ([`MetricsConfig::from_env`](crate::metrics::MetricsConfig::from_env)),
+    /// no custom extractors.
     pub fn from_env() -> Options {
         let (trusted_debug_sources, invalid_trusted_source) = match TrustedSources::from_env() {
             Ok(trusted) => (trusted, None),
@@ -59,6 +63,7 @@ impl Options {
             extractors: Vec::new(),
             trusted_debug_sources,
             invalid_trusted_source,
+            metrics: crate::metrics::MetricsConfig::from_env(),
         }
     }
 
@@ -95,6 +100,22 @@ impl Options {
     /// The safety margin kept before Lambda's deadline.
     pub fn timeout_margin(mut self, margin: Duration) -> Options {
         self.timeout_margin = margin;
+        self
+    }
+
+    /// How the invocations' metrics are written (default:
+    /// [`MetricsConfig::from_env`](crate::metrics::MetricsConfig::from_env));
+    /// `#[halo::handler(metrics)]` sets it to the environment's,
+    /// [required](crate::metrics::MetricsConfig::required).
+    ///
+    /// ```
+    /// use halo::metrics::MetricsConfig;
+    ///
+    /// let options = halo::Options::from_env().metrics(MetricsConfig::from_env().namespace("Orders"));
+    /// # let _ = options;
+    /// ```
+    pub fn metrics(mut self, config: crate::metrics::MetricsConfig) -> Options {
+        self.metrics = config;
         self
     }
 

@@ -112,22 +112,31 @@ where
         Ok(mode) => mode,
         Err(exit) => return exit,
     };
+    // Checked before init: metrics required without a namespace fail the
+    // container's init instead of being lost.
+    match options.metrics.resolve() {
+        Ok(metrics) => crate::metrics::install(metrics),
+        Err(err) => return fail_init(&mode, crate::init_error::describe_init_error(&err)).await,
+    }
     let state = match init.await {
         Ok(state) => state,
-        Err(err) => {
-            let cause = crate::init_error::describe_init_error(&err);
-            tracing::error!(error_cause = %cause, "init failed");
-            if let Mode::Lambda = mode {
-                report_init_error(&cause).await;
-            }
-            return ExitCode::FAILURE;
-        }
+        Err(err) => return fail_init(&mode, crate::init_error::describe_init_error(&err)).await,
     };
     let service = stack(HandlerService::with_state(state, handler), &options);
     match mode {
         Mode::Lambda => serve_lambda(service, &options).await,
         Mode::Local(command) => local::execute(service, command, options.timeout_margin).await,
     }
+}
+
+/// Logs a failed init, reports it to the Runtime API inside Lambda, and
+/// gives the exit status.
+async fn fail_init(mode: &Mode, cause: String) -> ExitCode {
+    tracing::error!(error_cause = %cause, "init failed");
+    if let Mode::Lambda = mode {
+        report_init_error(&cause).await;
+    }
+    ExitCode::FAILURE
 }
 
 /// Adapts a stateless handler to the stateful form with `()` state.

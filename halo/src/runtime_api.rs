@@ -116,16 +116,19 @@ struct IntakeService<S> {
 impl<S> tower::Service<lambda_runtime::LambdaInvocation> for IntakeService<S>
 where
     S: tower::Service<lambda_runtime::LambdaInvocation>,
+    S::Future: Send + 'static,
+    S::Response: Send + 'static,
+    S::Error: Send + 'static,
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = Tracked<S::Future>;
+    type Future = Tracked<Either<S::Future, crate::BoxFuture<'static, Result<S::Response, S::Error>>>>;
 
     fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut invocation: lambda_runtime::LambdaInvocation) -> Tracked<S::Future> {
+    fn call(&mut self, mut invocation: lambda_runtime::LambdaInvocation) -> Self::Future {
         let guard = self.in_flight.enter();
         let body = std::mem::replace(&mut invocation.body, Bytes::from_static(b"null"));
         // Set and taken within this synchronous call, on this thread, so
@@ -135,7 +138,17 @@ where
         // Not taken (the payload failed to decode, which `null` cannot):
         // never left for the next invocation.
         BODY.with(Cell::take);
-        Tracked::new(future, guard)
+        if !crate::trace::enabled() {
+            return Tracked::new(Either::Left(future), guard);
+        }
+        // The answer is posted when `future` completes; the invocation's
+        // spans leave before the next poll, so a freeze loses none.
+        let exported = async move {
+            let answered = future.await;
+            crate::trace::flush().await;
+            answered
+        };
+        Tracked::new(Either::Right(Box::pin(exported)), guard)
     }
 }
 

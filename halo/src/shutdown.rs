@@ -1,8 +1,10 @@
 //! Graceful shutdown of a Lambda runtime: on SIGTERM (sent when an
 //! extension is registered, and when Lambda Managed Instances rotate an
 //! execution environment) halo stops waiting for new invocations, lets the
-//! ones in flight finish within [`Options::shutdown_grace`], writes out what
-//! is buffered, logs one `shutdown` line and exits with status 0.
+//! ones in flight finish within [`Options::shutdown_grace`], logs one
+//! `shutdown` line, writes out what is buffered (spans not yet exported,
+//! metrics added outside any invocation; each invocation writes its own
+//! metrics as it ends) and exits with status 0.
 //!
 //! [`Options::shutdown_grace`]: crate::Options::shutdown_grace
 
@@ -150,11 +152,14 @@ async fn drain(in_flight: &InFlight, grace: Duration) {
         waited_ms = signalled.elapsed().as_millis() as u64,
         "shutdown"
     );
+    crate::trace::flush().await;
     flush_buffered();
 }
 
-/// Writes out what the process holds back before it exits.
+/// Writes out what the process holds back before it exits: metrics added
+/// outside any invocation, then the standard streams.
 fn flush_buffered() {
+    crate::metrics::flush_container();
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
 }

@@ -55,6 +55,32 @@ fn each_error_type_keeps_its_meaning() {
     assert!(missing.source_chain().contains("/shop/db/host"));
 }
 
+#[cfg(feature = "fanout")]
+#[test]
+fn fan_out_errors_keep_their_meaning() {
+    use halo::fanout::{DispatchError, FanoutError, StoreError};
+    let cases: Vec<(Error, u16, &str)> = vec![
+        (through(FanoutError::InvalidJob("a job has 1 to 10000 parts".into())), 400, "InvalidJob"),
+        (through(FanoutError::Conflict { job_id: "job-1".into() }), 409, "JobConflict"),
+        (through(FanoutError::Store(StoreError::new("UpdateItem", "throttled"))), 503, "FanoutStore"),
+        (through(StoreError::new("UpdateItem", "throttled")), 503, "FanoutStore"),
+        (through(StoreError::too_large("UpdateItem", "item size")), 422, "PartResultTooLarge"),
+        (through(DispatchError::new("queue unreachable")), 503, "FanoutDispatch"),
+        (
+            through(FanoutError::NotConfigured { variable: "HALO_FANOUT_TABLE", message: "no table".into() }),
+            500,
+            "StoreNotConfigured",
+        ),
+    ];
+    for (err, status, code) in cases {
+        assert_eq!((err.status(), err.code()), (status, code), "{err:?}");
+        assert!(
+            !err.message().contains("throttled") && !err.message().contains("job-1"),
+            "internal text stays internal"
+        );
+    }
+}
+
 #[test]
 fn a_halo_error_boxes_as_a_std_error() {
     fn init() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {

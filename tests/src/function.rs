@@ -12,7 +12,24 @@ use crate::runtime_api::RuntimeApi;
 pub struct FunctionProcess {
     child: Child,
     stderr: Arc<Mutex<Vec<String>>>,
-    reader: Option<std::thread::JoinHandle<()>>,
+    stdout: Arc<Mutex<Vec<String>>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// Collects the lines of `pipe` into `sink` on a thread of its own.
+fn collect_lines(
+    pipe: impl std::io::Read + Send + 'static,
+    sink: &Arc<Mutex<Vec<String>>>,
+) -> std::thread::JoinHandle<()> {
+    let sink = Arc::clone(sink);
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines() {
+            match line {
+                Ok(line) => sink.lock().unwrap().push(line),
+                Err(_) => break,
+            }
+        }
+    })
 }
 
 impl FunctionProcess {
@@ -27,23 +44,17 @@ impl FunctionProcess {
     pub fn spawn(mut command: Command, env: &[(&str, &str)]) -> FunctionProcess {
         let binary = command.get_program().to_owned();
         let binary = Path::new(&binary);
-        command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         for (key, value) in env {
             command.env(key, value);
         }
         let mut child = command.spawn().unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let pipe = child.stderr.take().expect("piped stderr");
-        let sink = Arc::clone(&stderr);
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines() {
-                match line {
-                    Ok(line) => sink.lock().unwrap().push(line),
-                    Err(_) => break,
-                }
-            }
-        });
-        FunctionProcess { child, stderr, reader: Some(reader) }
+        let (stderr, stdout) = (Arc::new(Mutex::new(Vec::new())), Arc::new(Mutex::new(Vec::new())));
+        let readers = vec![
+            collect_lines(child.stderr.take().expect("piped stderr"), &stderr),
+            collect_lines(child.stdout.take().expect("piped stdout"), &stdout),
+        ];
+        FunctionProcess { child, stderr, stdout, readers }
     }
 
     /// Sends SIGTERM to the process (what Lambda sends before it stops an
@@ -86,6 +97,14 @@ impl FunctionProcess {
         self.stderr.lock().unwrap().clone()
     }
 
+    /// Stops the process and returns every line it wrote to stdout (where
+    /// halo writes EMF metrics inside Lambda) and to stderr (its logs).
+    pub fn stop_with_stdout(mut self) -> (Vec<String>, Vec<String>) {
+        self.kill();
+        let stdout = self.stdout.lock().unwrap().clone();
+        (stdout, self.stderr.lock().unwrap().clone())
+    }
+
     /// The stderr lines written so far.
     pub fn stderr_so_far(&self) -> Vec<String> {
         self.stderr.lock().unwrap().clone()
@@ -94,7 +113,7 @@ impl FunctionProcess {
     fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        if let Some(reader) = self.reader.take() {
+        for reader in self.readers.drain(..) {
             let _ = reader.join();
         }
     }

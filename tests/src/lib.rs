@@ -2,28 +2,43 @@
 //!
 //! - [`moto`]: a moto server (DynamoDB, SSM, SQS, …) on a free loopback port,
 //!   and an AWS SDK configuration that talks only to it.
+//! - [`pipeline`]: the fan-out pipeline's scenarios, run on SQS on moto
+//!   and on the in-memory queue with [`fanout_pipeline_tests!`].
 //! - [`runtime_api`]: a Lambda Runtime API on loopback that feeds events to a
 //!   real compiled function binary and records its answers.
 //! - [`function`]: starts a compiled function binary against that API and
 //!   collects its stderr log lines.
 //! - [`http_stub`]: a programmable HTTP server on loopback standing for a
 //!   downstream service.
+//! - [`otlp`]: an OpenTelemetry collector (OTLP/HTTP) on loopback that
+//!   decodes and keeps the spans it receives.
 //! - [`hostile`]: hostile client text for property-based tests.
+//! - [`sqs`]: SQS queues with dead-letter queues on moto, and their
+//!   messages in the shape of Lambda's SQS event.
+//! - [`tls_stub`]: an HTTPS server on loopback whose certificate
+//!   authority is trusted through `SSL_CERT_FILE`.
 //! - [`tcp_proxy`]: a loopback TCP proxy that cuts and restores the network
 //!   to a real service (an outage that keeps the service's state).
+//! - [`emf`]: checks CloudWatch Embedded Metric Format lines against the
+//!   EMF schema and CloudWatch's extraction rules.
 //! - [`contracts`]: behaviour suites for halo's store traits (idempotency
 //!   store, saga log, breaker store), to run against any implementation
 //!   with [`store_contract_tests!`].
 
 #[deny(missing_docs)]
 pub mod contracts;
+pub mod emf;
 pub mod function;
 pub mod hostile;
 pub mod http_stub;
 pub mod moto;
+pub mod otlp;
+pub mod pipeline;
 pub mod runtime_api;
 pub mod sdk_requests;
+pub mod sqs;
 pub mod tcp_proxy;
+pub mod tls_stub;
 
 /// The workspace's root directory.
 pub fn workspace_root() -> std::path::PathBuf {

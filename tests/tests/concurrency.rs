@@ -25,12 +25,15 @@ async fn invoke_all(api: &RuntimeApi, events: Vec<serde_json::Value>) -> Vec<Out
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overlapping_invocations_keep_their_own_context_and_a_panic_or_timeout_stays_in_its_own() {
     let api = RuntimeApi::start().await;
-    let function = FunctionProcess::start(fixture(), &api, &[("AWS_LAMBDA_MAX_CONCURRENCY", "16")]);
-    // Each echo adds its key, sleeps (the others run meanwhile), then logs.
+    let env =
+        [("AWS_LAMBDA_MAX_CONCURRENCY", "16"), ("HALO_METRICS_NAMESPACE", "Fixture"), ("HALO_METRICS_BUILTIN", "true")];
+    let function = FunctionProcess::start(fixture(), &api, &env);
+    // Each echo adds its key and a metric, sleeps (the others run
+    // meanwhile), then adds the metric again and logs.
     let events: Vec<_> = (0..48)
         .map(|i| match i % 12 {
             5 => json!({ "action": "panic" }),
-            _ => json!({ "action": "echo", "value": format!("v{i}"), "ms": 50 + (i * 7) % 40 }),
+            _ => json!({ "action": "echo", "value": format!("v{i}"), "ms": 50 + (i * 7) % 40, "metrics": true }),
         })
         .collect();
     assert!(api.wait_pending_next(16, TIMEOUT).await, "16 polls wait at once");
@@ -60,7 +63,26 @@ async fn overlapping_invocations_keep_their_own_context_and_a_panic_or_timeout_s
     let cold: Vec<_> = outcomes.iter().filter(|o| o.body["cold_start"] == true).collect();
     assert_eq!(cold.len(), 1, "exactly one cold start among invocations that started together");
 
-    let lines = parse_json_lines(&function.stop());
+    let (stdout, stderr) = function.stop_with_stdout();
+    let lines = parse_json_lines(&stderr);
+    // Metrics: each invocation wrote exactly its own, whole.
+    let emf = halo_test_support::emf::validate_lines(&stdout.join("\n"));
+    let of = |request: &str| -> Vec<&serde_json::Value> {
+        emf.iter().filter(|l| l["function_request_id"] == request && l.get("ColdStart").is_none()).collect()
+    };
+    for (event, outcome) in events.iter().zip(&outcomes) {
+        let mine = of(&outcome.request_id);
+        if event["action"] == "panic" {
+            let panics: Vec<_> = mine.iter().filter(|l| l.get("InvocationPanic").is_some()).collect();
+            assert_eq!(panics.len(), 1, "{mine:?}");
+        } else {
+            assert_eq!(mine.len(), 1, "one line for {}: {mine:?}", outcome.request_id);
+            assert_eq!(mine[0]["Echoes"], json!([1, 1]), "both of its counts, and only those");
+            assert_eq!(mine[0]["echo"], event["value"], "its own metadata");
+        }
+    }
+    assert_eq!(emf.iter().filter(|l| l.get("ColdStart").is_some()).count(), 1, "one ColdStart line");
+    assert_eq!(emf.iter().filter(|l| l.get("InvocationTimeout").is_some()).count(), 1, "the late one timed out");
     for outcome in outcomes.iter().filter(|o| o.success) {
         let echo = lines
             .iter()
@@ -139,4 +161,82 @@ async fn init_runs_once_however_many_invocations_start_together() {
         assert_eq!(outcome.body, json!({ "table": "orders", "init_runs": 1 }));
     }
     drop(function);
+}
+
+/// A random X-Ray trace header with `parent`, and its trace id as hex.
+fn xray(i: usize, parent: &str) -> (String, String) {
+    let hex = format!("{:08x}{:024x}", std::process::id(), (i as u128) << 32 | u128::from(fastrand_u32()));
+    (format!("Root=1-{}-{};Parent={parent};Sampled=1", &hex[..8], &hex[8..]), hex)
+}
+
+fn fastrand_u32() -> u32 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(7, |d| d.subsec_nanos())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlapping_invocations_each_export_their_own_trace() {
+    let collector = halo_test_support::otlp::OtlpReceiver::start();
+    let api = RuntimeApi::start().await;
+    let env = [("AWS_LAMBDA_MAX_CONCURRENCY", "16"), ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint())];
+    let function = FunctionProcess::start(fixture(), &api, &env);
+    assert!(api.wait_pending_next(16, TIMEOUT).await, "16 polls wait at once");
+    let headers: Vec<(String, String)> = (0..64).map(|i| xray(i, "00000000000000aa")).collect();
+    let calls = headers.iter().enumerate().map(|(i, (header, _))| {
+        let event = json!({ "action": "echo", "value": format!("v{i}"), "ms": 20 + (i * 7) % 30 });
+        let api = &api;
+        async move { api.invoke_with_headers(&event, TIMEOUT, &[("Lambda-Runtime-Trace-Id", header)]).await }
+    });
+    let outcomes = join_all(calls).await;
+    assert!(outcomes.iter().all(|o| o.success));
+    let spans = collector.wait_until(TIMEOUT, |spans| spans.len() >= 128).await;
+    function.stop();
+    for ((_, trace_id), outcome) in headers.iter().zip(&outcomes) {
+        let mine: Vec<_> = spans.iter().filter(|s| &s.trace_id == trace_id).collect();
+        assert_eq!(mine.len(), 2, "the invocation and its wait, nothing else: {mine:#?}");
+        let root =
+            mine.iter().find(|s| s.parent_span_id == "00000000000000aa").expect("the root continues the X-Ray header");
+        assert_eq!(root.attribute("faas.invocation_id"), Some(outcome.request_id.as_str()));
+        let wait = mine.iter().find(|s| s.name == "echo.wait").expect("the handler's span");
+        assert_eq!(wait.parent_span_id, root.span_id, "under its own invocation's root");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collector_that_is_down_never_fails_or_stalls_an_invocation() {
+    let collector = halo_test_support::otlp::OtlpReceiver::start();
+    collector.refuse();
+    let api = RuntimeApi::start().await;
+    let env = [("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint()), ("HALO_TRACE_EXPORT_TIMEOUT_MS", "50")];
+    let function = FunctionProcess::start(fixture(), &api, &env);
+    let started = Instant::now();
+    for i in 0..8 {
+        let (header, _) = xray(i, "00000000000000bb");
+        let outcome = api
+            .invoke_with_headers(
+                &json!({ "action": "echo", "value": i }),
+                TIMEOUT,
+                &[("Lambda-Runtime-Trace-Id", &header)],
+            )
+            .await;
+        assert!(outcome.success, "{:?}", outcome.body);
+    }
+    // Eight invocations one after the other, each export cut at 50 ms, with
+    // room for a busy machine.
+    assert!(started.elapsed() < Duration::from_millis(8 * 50 + 1500), "{:?}", started.elapsed());
+    collector.recover();
+    let (header, trace_id) = xray(99, "00000000000000bb");
+    api.invoke_with_headers(
+        &json!({ "action": "echo", "value": 99 }),
+        TIMEOUT,
+        &[("Lambda-Runtime-Trace-Id", &header)],
+    )
+    .await;
+    let spans = collector.wait_until(TIMEOUT, |spans| spans.iter().any(|s| s.trace_id == trace_id)).await;
+    let lines = parse_json_lines(&function.stop());
+    assert!(spans.iter().any(|s| s.trace_id == trace_id), "spans flow again once the collector is back");
+    let warnings = lines
+        .iter()
+        .filter(|l| l["message"].as_str().is_some_and(|m| m.starts_with("spans could not be exported")))
+        .count();
+    assert_eq!(warnings, 1, "logged once per interval");
 }

@@ -204,3 +204,35 @@ async fn an_idempotent_handler_without_its_table_fails_init_inside_lambda() {
     assert!(lines.iter().any(|l| l["message"] == "init failed"));
     assert_eq!(api.next_calls(), 0, "no invocation is fetched after a failed init");
 }
+
+/// `HALO_TRACE_STDOUT=true`: a local run prints each invocation's span
+/// tree on stdout after its response, so the structure shows without a
+/// collector.
+#[test]
+fn a_local_run_prints_the_span_tree_with_halo_trace_stdout() {
+    let dir = std::env::temp_dir().join(format!("halo-trace-stdout-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let event = dir.join("echo.json");
+    std::fs::write(&event, r#"{"action":"echo","value":"hi","ms":5}"#).unwrap();
+    let output = std::process::Command::new(fixture())
+        .arg("invoke")
+        .arg(&event)
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env("HALO_TRACE_STDOUT", "true")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].contains(r#""echo":"hi""#), "the response first: {stdout}");
+    assert!(lines[1].starts_with("trace ") && lines[1].len() == "trace ".len() + 32, "{stdout}");
+    assert!(
+        lines[2].starts_with("└─ halo-fixture ")
+            && lines[2].contains("[server]")
+            && lines[2].contains("faas.coldstart=true"),
+        "{stdout}"
+    );
+    assert!(lines[3].starts_with("   └─ echo.wait "), "the handler's span under the invocation: {stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

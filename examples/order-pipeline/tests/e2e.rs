@@ -5,14 +5,15 @@
 //! the failed messages; the successes are deleted; redelivery until
 //! `maxReceiveCount` moves the poison messages to the dead-letter queue.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::types::Message;
 use halo_test_support::function::{FunctionProcess, parse_json_lines};
-use halo_test_support::moto::{Moto, unique_name};
+use halo_test_support::moto::Moto;
 use halo_test_support::runtime_api::RuntimeApi;
+use halo_test_support::sqs::{Queues, lambda_event};
 use serde_json::{Value, json};
 
 const API: &str = env!("CARGO_BIN_EXE_order-api");
@@ -20,92 +21,17 @@ const CONSUMER: &str = env!("CARGO_BIN_EXE_order-consumer");
 const TIMEOUT: Duration = Duration::from_secs(20);
 const MAX_RECEIVE_COUNT: u32 = 2;
 
-struct Queues {
-    client: aws_sdk_sqs::Client,
-    url: String,
-    arn: String,
-    dlq_url: String,
-}
-
-/// An orders queue whose messages are visible again at once after a
-/// receive (visibility timeout 0, so redelivery needs no waiting) and move
-/// to a dead-letter queue after `MAX_RECEIVE_COUNT` receives.
-async fn queues(moto: &Moto) -> Queues {
-    let client = aws_sdk_sqs::Client::new(&moto.sdk_config().await);
-    let name = unique_name("orders");
-    let dlq_url = client.create_queue().queue_name(format!("{name}-dlq")).send().await.unwrap().queue_url.unwrap();
-    let dlq_arn = queue_arn(&client, &dlq_url).await;
-    let redrive = json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT.to_string() });
-    let url = client
-        .create_queue()
-        .queue_name(&name)
-        .attributes(QueueAttributeName::VisibilityTimeout, "0")
-        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let arn = queue_arn(&client, &url).await;
-    Queues { client, url, arn, dlq_url }
-}
-
-async fn queue_arn(client: &aws_sdk_sqs::Client, url: &str) -> String {
-    let attributes = client.get_queue_attributes().queue_url(url).attribute_names(QueueAttributeName::QueueArn).send();
-    attributes.await.unwrap().attributes.unwrap()[&QueueAttributeName::QueueArn].clone()
-}
-
-/// Receives the visible messages (one call of at most 10, as Lambda's
-/// poller does: with a visibility timeout of 0 a second call would receive
-/// the same messages again).
-async fn receive_batch(client: &aws_sdk_sqs::Client, url: &str) -> Vec<Message> {
-    receive(client, url, 1).await
-}
-
-/// Receives every visible message, in up to `calls` calls.
-async fn receive(client: &aws_sdk_sqs::Client, url: &str, calls: usize) -> Vec<Message> {
+/// Every visible message of the dead-letter queue, in up to `calls` calls.
+async fn receive_dead(queues: &Queues, calls: usize) -> Vec<Message> {
     let mut messages = Vec::new();
     for _ in 0..calls {
-        let received = client
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .message_attribute_names("All")
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .send()
-            .await
-            .unwrap();
-        let batch = received.messages.unwrap_or_default();
+        let batch = queues.receive_dead().await;
         if batch.is_empty() {
             break;
         }
         messages.extend(batch);
     }
     messages
-}
-
-/// The messages as Lambda's SQS event source hands them to a function.
-fn sqs_event(messages: &[Message], queue_arn: &str) -> Value {
-    let records: Vec<Value> = messages
-        .iter()
-        .map(|m| {
-            let attributes: HashMap<String, String> =
-                m.attributes.clone().unwrap_or_default().into_iter().map(|(k, v)| (k.as_str().to_owned(), v)).collect();
-            let message_attributes: HashMap<String, Value> = m
-                .message_attributes
-                .clone()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(k, v)| (k, json!({ "stringValue": v.string_value, "dataType": v.data_type })))
-                .collect();
-            json!({
-                "messageId": m.message_id, "receiptHandle": m.receipt_handle, "body": m.body,
-                "attributes": attributes, "messageAttributes": message_attributes, "md5OfBody": m.md5_of_body,
-                "eventSource": "aws:sqs", "eventSourceARN": queue_arn, "awsRegion": "us-east-1"
-            })
-        })
-        .collect();
-    json!({ "Records": records })
 }
 
 fn order_request(sku: &str, correlation_id: &str) -> Value {
@@ -130,7 +56,7 @@ fn as_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partial_batch_failures_then_poison_messages_reach_the_dead_letter_queue() {
     let moto = Moto::shared();
-    let queues = queues(moto).await;
+    let queues = Queues::create(moto, "orders", MAX_RECEIVE_COUNT).await;
 
     // The API enqueues three good orders and a poison one, each with its
     // caller's correlation id; a malformed message arrives from elsewhere.
@@ -145,15 +71,16 @@ async fn partial_batch_failures_then_poison_messages_reach_the_dead_letter_queue
     queues.client.send_message().queue_url(&queues.url).message_body("not an order").send().await.unwrap();
 
     let consumer_api = RuntimeApi::start().await;
-    let consumer = FunctionProcess::start(Path::new(CONSUMER), &consumer_api, &as_refs(&moto.env()));
+    let consumer_env = env_with(moto, &[("HALO_METRICS_NAMESPACE", "OrderPipeline"), ("HALO_METRICS_BUILTIN", "true")]);
+    let consumer = FunctionProcess::start(Path::new(CONSUMER), &consumer_api, &as_refs(&consumer_env));
     let mut failed_per_round = Vec::new();
     let mut poison_ids = BTreeSet::new();
     for _round in 0..=MAX_RECEIVE_COUNT + 1 {
-        let messages = receive_batch(&queues.client, &queues.url).await;
+        let messages = queues.receive().await;
         if messages.is_empty() {
             break;
         }
-        let outcome = consumer_api.invoke(&sqs_event(&messages, &queues.arn), TIMEOUT).await;
+        let outcome = consumer_api.invoke(&lambda_event(&messages, &queues.arn), TIMEOUT).await;
         let failed: BTreeSet<String> = if outcome.success {
             outcome.body["batchItemFailures"]
                 .as_array()
@@ -179,17 +106,16 @@ async fn partial_batch_failures_then_poison_messages_reach_the_dead_letter_queue
         poison_ids.extend(failed.iter().cloned());
         failed_per_round.push(failed.len());
         // What Lambda does with a partial failure: delete the successes.
-        for message in messages.iter().filter(|m| !failed.contains(m.message_id.as_deref().unwrap())) {
-            let handle = message.receipt_handle.clone().unwrap();
-            queues.client.delete_message().queue_url(&queues.url).receipt_handle(handle).send().await.unwrap();
-        }
+        let succeeded: Vec<Message> =
+            messages.iter().filter(|m| !failed.contains(m.message_id.as_deref().unwrap())).cloned().collect();
+        queues.delete(&queues.url, &succeeded).await;
     }
-    let lines = parse_json_lines(&consumer.stop());
+    let (stdout, stderr) = consumer.stop_with_stdout();
+    let lines = parse_json_lines(&stderr);
 
     assert_eq!(failed_per_round, vec![2; MAX_RECEIVE_COUNT as usize], "delivered maxReceiveCount times, then moved");
-    assert!(receive_batch(&queues.client, &queues.url).await.is_empty(), "the queue is drained");
-    let in_dlq: BTreeSet<String> =
-        receive(&queues.client, &queues.dlq_url, 5).await.into_iter().map(|m| m.message_id.unwrap()).collect();
+    assert!(queues.receive().await.is_empty(), "the queue is drained");
+    let in_dlq: BTreeSet<String> = receive_dead(&queues, 5).await.into_iter().map(|m| m.message_id.unwrap()).collect();
     assert_eq!(in_dlq, poison_ids, "the poison messages are in the dead-letter queue");
 
     // Each order was fulfilled once, logged with the correlation id its API
@@ -209,14 +135,108 @@ async fn partial_batch_failures_then_poison_messages_reach_the_dead_letter_queue
         lines.iter().filter(|l| l["message"] == "record failed" && l["error_code"] == "InvalidRecord").collect();
     assert_eq!(malformed.len(), MAX_RECEIVE_COUNT as usize);
     assert!(!lines.iter().any(|l| l.to_string().contains("not an order")), "a malformed body is never logged");
+
+    // Metrics, as CloudWatch would read them off stdout: every line valid
+    // EMF; 3 orders fulfilled; each failed delivery counted by halo; one
+    // cold start.
+    let emf: Vec<Value> = stdout.iter().map(|line| halo_test_support::emf::validate_line(line).unwrap()).collect();
+    let sum = |metric: &str| -> f64 {
+        emf.iter()
+            .map(|line| match &line[metric] {
+                Value::Array(values) => values.iter().filter_map(Value::as_f64).sum(),
+                value => value.as_f64().unwrap_or(0.0),
+            })
+            .sum()
+    };
+    assert_eq!(sum("OrdersFulfilled"), 3.0);
+    assert_eq!(sum("BatchRecordFailed"), f64::from(2 * MAX_RECEIVE_COUNT));
+    assert_eq!(sum("ColdStart"), 1.0);
+    for line in &emf {
+        assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Namespace"], "OrderPipeline");
+        assert!(line["function_request_id"].is_string() || line.get("ColdStart").is_some());
+    }
+    let fulfilled_in = emf.iter().filter(|l| l.get("OrdersFulfilled").is_some()).count();
+    assert!(
+        fulfilled_in >= 1 && fulfilled_in <= MAX_RECEIVE_COUNT as usize,
+        "one line per invocation that fulfilled orders"
+    );
 }
 
 #[tokio::test]
 async fn inside_lambda_the_api_needs_its_queue() {
+    assert_init_fails_naming(API, "ORDERS_QUEUE_URL").await;
+}
+
+/// Started inside Lambda with no variable of its own, `binary` reports one
+/// init error naming `variable`, and exits.
+async fn assert_init_fails_naming(binary: &str, variable: &str) {
     let api = RuntimeApi::start().await;
-    let mut function = FunctionProcess::start(Path::new(API), &api, &[]);
+    let mut function = FunctionProcess::start(Path::new(binary), &api, &[]);
     let errors = api.wait_for_init_errors(Duration::from_secs(10)).await;
     assert_eq!(errors.len(), 1);
-    assert!(errors[0]["errorMessage"].as_str().unwrap().contains("ORDERS_QUEUE_URL"), "{errors:?}");
+    assert!(errors[0]["errorMessage"].as_str().unwrap().contains(variable), "{errors:?}");
     assert!(function.wait_exit(Duration::from_secs(10)).await, "the process exits");
+}
+
+#[tokio::test]
+async fn inside_lambda_the_consumer_needs_its_metrics_namespace() {
+    // `#[halo::handler(metrics)]`: metrics are required, so a missing
+    // namespace fails the init instead of losing every metric.
+    assert_init_fails_naming(CONSUMER, "HALO_METRICS_NAMESPACE").await;
+}
+
+/// A random X-Ray trace header and its trace id in OTel's hex form.
+fn xray_header(parent: &str) -> (String, String) {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let hex = format!("{:032x}", u128::from(std::process::id()) << 96 | (nanos & ((1 << 96) - 1)));
+    (format!("Root=1-{}-{};Parent={parent};Sampled=1", &hex[..8], &hex[8..]), hex)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consumer_s_record_span_links_to_the_api_call_that_sent_the_order() {
+    let moto = Moto::shared();
+    let queues = Queues::create(moto, "traced", MAX_RECEIVE_COUNT).await;
+    let collector = halo_test_support::otlp::OtlpReceiver::start();
+    let otel = [("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint())];
+
+    let api = RuntimeApi::start().await;
+    let mut api_env = env_with(moto, &[("ORDERS_QUEUE_URL", &queues.url)]);
+    api_env.extend(otel.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let api_function = FunctionProcess::start(Path::new(API), &api, &as_refs(&api_env));
+    let (api_xray, api_trace) = xray_header("1111111111111111");
+    let accepted = api
+        .invoke_with_headers(&order_request("BOOK", "corr-traced"), TIMEOUT, &[("Lambda-Runtime-Trace-Id", &api_xray)])
+        .await;
+    assert_eq!(accepted.body["statusCode"], 202, "{:?}", accepted.body);
+    let api_spans = collector.wait_until(TIMEOUT, |spans| spans.iter().any(|s| s.trace_id == api_trace)).await;
+    api_function.stop();
+    let api_root =
+        api_spans.iter().find(|s| s.trace_id == api_trace && s.parent_span_id == "1111111111111111").unwrap();
+
+    let mut consumer_env = env_with(moto, &[("HALO_METRICS_NAMESPACE", "OrderPipeline")]);
+    consumer_env.extend(otel.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let consumer_api = RuntimeApi::start().await;
+    let consumer = FunctionProcess::start(Path::new(CONSUMER), &consumer_api, &as_refs(&consumer_env));
+    let messages = queues.receive().await;
+    assert_eq!(messages.len(), 1);
+    let (consumer_xray, consumer_trace) = xray_header("2222222222222222");
+    let outcome = consumer_api
+        .invoke_with_headers(
+            &lambda_event(&messages, &queues.arn),
+            TIMEOUT,
+            &[("Lambda-Runtime-Trace-Id", &consumer_xray)],
+        )
+        .await;
+    assert!(outcome.success, "{:?}", outcome.body);
+    let spans = collector
+        .wait_until(TIMEOUT, |spans| spans.iter().any(|s| s.trace_id == consumer_trace && s.name == "batch.record"))
+        .await;
+    consumer.stop();
+    let record = spans.iter().find(|s| s.trace_id == consumer_trace && s.name == "batch.record").unwrap();
+    assert_eq!(
+        record.links,
+        vec![(api_trace.clone(), api_root.span_id.clone())],
+        "linked to the API invocation that sent it"
+    );
+    assert_eq!(record.attribute("messaging.message.id"), messages[0].message_id.as_deref());
 }

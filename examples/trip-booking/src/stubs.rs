@@ -150,6 +150,8 @@ struct Request {
     query: String,
     correlation_id: Option<String>,
     idempotency_key: Option<String>,
+    /// The caller's span, as W3C `traceparent` (with tracing on).
+    traceparent: Option<String>,
     body: Vec<u8>,
 }
 
@@ -208,12 +210,14 @@ async fn read_request(stream: &mut TcpStream) -> std::io::Result<Option<Request>
     let mut content_length = 0usize;
     let mut correlation_id = None;
     let mut idempotency_key = None;
+    let mut traceparent = None;
     for line in lines {
         if let Some((name, value)) = line.split_once(':') {
             match name.trim().to_ascii_lowercase().as_str() {
                 "content-length" => content_length = value.trim().parse().unwrap_or(0).min(MAX_REQUEST),
                 "x-correlation-id" => correlation_id = Some(value.trim().to_owned()),
                 "idempotency-key" => idempotency_key = Some(value.trim().to_owned()).filter(|k| !k.is_empty()),
+                "traceparent" => traceparent = Some(value.trim().to_owned()),
                 _ => {}
             }
         }
@@ -226,7 +230,15 @@ async fn read_request(stream: &mut TcpStream) -> std::io::Result<Option<Request>
         }
         body.extend_from_slice(&chunk[..read]);
     }
-    Ok(Some(Request { method, path: path.to_owned(), query: query.to_owned(), correlation_id, idempotency_key, body }))
+    Ok(Some(Request {
+        method,
+        path: path.to_owned(),
+        query: query.to_owned(),
+        correlation_id,
+        idempotency_key,
+        traceparent,
+        body,
+    }))
 }
 
 fn handle(request: &Request, shared: &Shared) -> Answer {
@@ -248,7 +260,8 @@ fn handle(request: &Request, shared: &Shared) -> Answer {
                     .filter(|t| !t.is_empty())
             });
             let Some(key) = key else { return answer(400, json!({ "error": "a booking needs an idempotency key" })) };
-            tracing::info!(stub, token = %key, received_correlation_id = received, "stub: booking request");
+            let traceparent = request.traceparent.as_deref().unwrap_or("");
+            tracing::info!(stub, token = %key, received_correlation_id = received, received_traceparent = traceparent, "stub: booking request");
             if ledger.refuse.contains(*kind) {
                 return answer(409, json!({ "error": "no availability" }));
             }

@@ -328,3 +328,70 @@ async fn the_asl_saga_after_a_crash_then_recovery_compensating_leaves_no_booking
     assert_eq!(record.status, SagaStatus::RolledBack);
     assert_eq!(record.failed_step.as_deref(), Some("BookFlight"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolled_back_booking_is_one_trace_of_steps_compensations_and_calls() {
+    let collector = halo_test_support::otlp::OtlpReceiver::start();
+    let api = RuntimeApi::start().await;
+    let table = new_log().await.table().to_owned();
+    let extra =
+        [("TRIP_STUBS", "1"), ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint()), ("OTEL_SERVICE_NAME", "trips")];
+    let function = start_on(API, &api, &table, &extra);
+    let hex = format!(
+        "{:032x}",
+        u128::from(std::process::id()) << 64 | u128::from(unique_name("x").len() as u64) << 32 | 0x5eed
+    );
+    let xray = format!("Root=1-{}-{};Parent=53995c3f42cd8ad8;Sampled=1", &hex[..8], &hex[8..]);
+    let trip = unique_name("traced");
+    let outcome = api
+        .invoke_with_headers(
+            &trip_event("book-trip-flight-fails.json", &trip),
+            TIMEOUT,
+            &[("Lambda-Runtime-Trace-Id", &xray)],
+        )
+        .await;
+    assert_eq!(outcome.body["statusCode"], 409, "{:?}", outcome.body);
+    let spans = collector
+        .wait_until(TIMEOUT, |spans| spans.iter().filter(|s| s.trace_id == hex).count() >= 7)
+        .await
+        .into_iter()
+        .filter(|s| s.trace_id == hex)
+        .collect::<Vec<_>>();
+    let lines = parse_json_lines(&function.stop());
+    let named = |name: &str| spans.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no {name} in {spans:#?}"));
+
+    // The root is the invocation, continuing the X-Ray trace Lambda sent.
+    let root = named("halo-test");
+    assert_eq!(root.parent_span_id, "53995c3f42cd8ad8");
+    assert_eq!((root.service.as_str(), root.attribute("faas.trigger")), ("trips", Some("http")));
+    assert_eq!(root.attribute("http.response.status_code"), Some("409"));
+    // Each step and the compensation under it; each HTTP call under its step.
+    let hotel = named("saga.step book_hotel");
+    let flight = named("saga.step book_flight");
+    let cancel = named("saga.compensation book_hotel");
+    for span in [hotel, flight, cancel] {
+        assert_eq!(span.parent_span_id, root.span_id, "{}", span.name);
+    }
+    let under =
+        |parent: &str, method: &str| spans.iter().filter(|s| s.parent_span_id == parent && s.name == method).count();
+    assert_eq!(under(&hotel.span_id, "POST"), 1, "the hotel booking call");
+    assert_eq!(under(&flight.span_id, "POST"), 1, "the failed flight booking call");
+    assert_eq!(under(&cancel.span_id, "DELETE"), 1, "the cancellation call");
+    // The saga log's writes are AWS spans of the same trace.
+    assert!(spans.iter().any(|s| s.name == "DynamoDB.PutItem" && s.kind == 3), "{spans:#?}");
+
+    // The hotel stub received the client span's context.
+    let post = spans.iter().find(|s| s.parent_span_id == hotel.span_id && s.name == "POST").unwrap();
+    let received: Vec<&str> = lines
+        .iter()
+        .filter(|l| l["message"] == "stub: booking request" && l["stub"] == "hotels")
+        .filter_map(|l| l["received_traceparent"].as_str())
+        .filter(|t| t.contains(&hex))
+        .collect();
+    assert_eq!(received, [format!("00-{hex}-{}-01", post.span_id)]);
+    // The invocation's log lines carry the trace.
+    let traced = lines
+        .iter()
+        .filter(|l| l["function_request_id"] == outcome.request_id.as_str() && l["trace_id"] == hex.as_str());
+    assert!(traced.count() >= 1);
+}

@@ -50,6 +50,30 @@ async fn halo_handler(
     Ok(response)
 }
 
+/// The handler work plus what an instrumented handler records: three
+/// metrics and one dimension.
+async fn metrics_handler(
+    request: ApiGatewayProxyRequest,
+    ctx: &halo::Ctx,
+) -> Result<ApiGatewayProxyResponse, halo::Error> {
+    use halo::metrics::{self, Unit};
+    metrics::add_metric("Requests", Unit::Count, 1.0)?;
+    metrics::add_metric("PayloadBytes", Unit::Bytes, 512.0)?;
+    metrics::add_dimension("route", "/hello")?;
+    let response = halo_handler(request, ctx).await?;
+    metrics::add_metric("Latency", Unit::Milliseconds, 1.25)?;
+    Ok(response)
+}
+
+/// A metrics configuration writing every line to a function that only
+/// looks at it.
+pub fn bench_metrics() -> halo::metrics::MetricsConfig {
+    let sink = halo::metrics::MetricsOutput::Custom(Arc::new(|line: &[u8]| {
+        black_box(line);
+    }));
+    halo::metrics::MetricsConfig::from_env().namespace("Bench").service("bench").output(sink)
+}
+
 /// Installs the JSON logger writing to a sink, at INFO, as the global
 /// subscriber (once per process).
 pub fn install_logger() {
@@ -75,6 +99,7 @@ pub struct Stacks {
     function: Arc<halo::FunctionInfo>,
     ok: halo::layers::InvocationService,
     failing: halo::layers::InvocationService,
+    metrics: halo::layers::InvocationService,
 }
 
 impl Stacks {
@@ -85,15 +110,33 @@ impl Stacks {
             function: Arc::new(halo::FunctionInfo::for_test()),
             ok: halo::layers::stack(halo::HandlerService::new(halo_handler), &options),
             failing: halo::layers::stack(halo::HandlerService::new(failing_handler), &options),
+            metrics: halo::layers::stack(
+                halo::HandlerService::new(metrics_handler),
+                &options.clone().metrics(bench_metrics()),
+            ),
         }
     }
 
     fn ctx(&self) -> halo::Ctx {
+        self.ctx_builder().build()
+    }
+
+    fn ctx_builder(&self) -> halo::CtxBuilder {
         halo::Ctx::builder("8f7c7a0e-2a5e-4c1b-9d7e-0b7f6b1c2d3e")
             .invoked_function_arn("arn:aws:lambda:us-east-1:123456789012:function:bench")
             .deadline_epoch_ms(u64::MAX / 2)
             .function(self.function.clone())
-            .build()
+    }
+
+    /// One invocation through the full stack with metrics on: the
+    /// handler's three metrics and one dimension, and (as if every
+    /// invocation were a container's first) the `ColdStart` line.
+    pub fn halo_metrics(&self, bytes: &[u8]) -> Vec<u8> {
+        let payload = String::from_utf8(black_box(bytes).to_vec()).unwrap();
+        let mut service = self.metrics.clone();
+        let ctx = self.ctx_builder().cold_start(true).build();
+        let response = service.ready().now_or_never().unwrap().unwrap().call(halo::Invocation::new(payload, ctx));
+        serde_json::to_vec(&response.now_or_never().unwrap().unwrap()).unwrap()
     }
 
     /// One invocation through the full stack, from the bytes the Runtime

@@ -4,6 +4,7 @@
 use std::future::Future;
 
 use serde::de::DeserializeOwned;
+use tracing::Instrument as _;
 
 use crate::correlation::{Incoming, decide};
 use crate::retry::{Backoff, retry};
@@ -30,11 +31,37 @@ where
     outcome.result
 }
 
+/// The trace context a record's producer sent with it (read only when
+/// tracing is on): a W3C `traceparent` message attribute, or SQS's
+/// `AWSTraceHeader` (X-Ray).
+#[derive(Debug, Default)]
+pub(crate) struct Producer {
+    pub(crate) traceparent: Option<String>,
+    pub(crate) xray: Option<String>,
+}
+
 /// Runs `work` for the record `id` in a child context of the current
-/// invocation with the record's own correlation. Returns whether it
-/// succeeded; a failure is logged (with the record's ids) and flushes the
-/// record's buffered debug lines.
-pub(crate) async fn run_record<Fut, E>(id: &str, incoming: Incoming, work: Fut) -> bool
+/// invocation with the record's own correlation, in a span of its own
+/// linked to `producer`'s trace. Returns whether it succeeded; a failure is
+/// logged (with the record's ids) and flushes the record's buffered debug
+/// lines.
+pub(crate) async fn run_record<Fut, E>(id: &str, incoming: Incoming, producer: Producer, work: Fut) -> bool
+where
+    Fut: Future<Output = Result<(), E>>,
+    E: IntoError,
+{
+    let span = crate::trace::span!(
+        "batch.record",
+        otel.kind = "consumer",
+        messaging.system = incoming.source.name(),
+        messaging.message.id = %id,
+        error.type = tracing::field::Empty,
+    );
+    crate::trace::link_to(&span, producer.traceparent.as_deref(), producer.xray.as_deref());
+    run_record_in(id, incoming, work, &span).instrument(span.clone()).await
+}
+
+async fn run_record_in<Fut, E>(id: &str, incoming: Incoming, work: Fut, span: &tracing::Span) -> bool
 where
     Fut: Future<Output = Result<(), E>>,
     E: IntoError,
@@ -44,6 +71,7 @@ where
         Some(parent) => parent.for_record(),
         None => Ctx::builder(id).build(),
     };
+    let source = incoming.source;
     let mut incoming = incoming;
     if !ctx.trusted_debug_sources().contains(incoming.source) {
         incoming.debug = None;
@@ -71,6 +99,7 @@ where
             Ok(()) => true,
             Err(err) => {
                 let err = err.into_error();
+                span.record("error.type", err.code());
                 crate::log::flush_debug_buffer();
                 let chain = err.source_chain();
                 let cause = (!chain.is_empty()).then_some(chain.as_str());
@@ -80,6 +109,7 @@ where
                     error_cause = cause,
                     "record failed"
                 );
+                crate::metrics::builtin::count(crate::metrics::builtin::BATCH_RECORD_FAILED, Some(source.name()));
                 false
             }
         }

@@ -10,7 +10,7 @@ use serde::de::Deserializer;
 
 use super::data::RecordData;
 use super::options::BatchOptions;
-use super::record::{run_record, with_retries};
+use super::record::{Producer, run_record, with_retries};
 use super::response::{BatchResponse, finish};
 use crate::correlation::{Incoming, names};
 use crate::event::EventSource;
@@ -87,6 +87,7 @@ impl<T: RecordData> Sqs<T> {
         let run = |message: SqsMessage| {
             let id = message.message_id.clone().unwrap_or_default();
             let incoming = incoming(&message);
+            let producer = producer(&message);
             let handler = &handler;
             async move {
                 let policy = options.record_retry();
@@ -97,7 +98,7 @@ impl<T: RecordData> Sqs<T> {
                         with_retries(policy, || attempt(handler, id.clone(), message.clone())).await
                     }
                 };
-                let ok = run_record(&id, incoming, work).await;
+                let ok = run_record(&id, incoming, producer, work).await;
                 (id, ok)
             }
         };
@@ -151,6 +152,18 @@ where
 
 /// The correlation a message carries in its attributes (what
 /// [`propagate::message_attributes`](crate::correlation::propagate::message_attributes) sends).
+/// The trace context the message's producer sent (read only with tracing
+/// on).
+fn producer(message: &SqsMessage) -> Producer {
+    if !crate::trace::enabled() {
+        return Producer::default();
+    }
+    Producer {
+        traceparent: message.message_attributes.get(names::TRACEPARENT).and_then(|a| a.string_value.clone()),
+        xray: message.attributes.get("AWSTraceHeader").cloned(),
+    }
+}
+
 fn incoming(message: &SqsMessage) -> Incoming {
     let attribute = |name: &str| message.message_attributes.get(name).and_then(|a| a.string_value.clone());
     Incoming::new(

@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 
 use super::data::RecordData;
 use super::options::BatchOptions;
-use super::record::{run_record, with_retries};
+use super::record::{Producer, run_record, with_retries};
 use super::response::{BatchResponse, finish};
 use crate::correlation::{Incoming, extract};
 use crate::event::EventSource;
@@ -79,7 +79,7 @@ impl<T: RecordData> Kinesis<T> {
                 }
             };
             let work = with_retries(options.record_retry(), attempt);
-            if !run_record(&sequence_number, incoming, work).await {
+            if !run_record(&sequence_number, incoming, Producer::default(), work).await {
                 return finish(vec![sequence_number], total, options).map(|r| checkpoint_note(r, total));
             }
         }
@@ -129,7 +129,7 @@ impl DynamoDbStream {
                 let (record, handler) = (record.clone(), &handler);
                 async move { handler(record).await.map_err(IntoError::into_error) }
             });
-            if !run_record(&id, incoming, work).await {
+            if !run_record(&id, incoming, Producer::default(), work).await {
                 if sequence_number.is_empty() {
                     return Err(Error::new(crate::ErrorKind::Internal, "a failed record has no sequence number")
                         .with_code("BatchFailed"));

@@ -4,6 +4,8 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
+use tracing::Instrument as _;
+
 use super::policy::Policy;
 use super::state::{Admission, BreakerState, Machine, Transition, half_open_deadline};
 use super::store::{BreakerStore, SharedState, StoreError};
@@ -118,6 +120,16 @@ impl CircuitBreaker {
         Fut: Future<Output = Result<T, E>>,
         E: IntoError,
     {
+        let span =
+            crate::trace::span!("breaker.call", breaker.name = %self.inner.name, breaker.state = self.state().as_str());
+        self.guarded(call).instrument(span).await
+    }
+
+    async fn guarded<T, E, Fut>(&self, call: Fut) -> Result<T, Error>
+    where
+        Fut: Future<Output = Result<T, E>>,
+        E: IntoError,
+    {
         let admission = self.admit()?;
         self.start_refresher();
         // If this future is dropped mid-call, the guard frees a probe slot.
@@ -159,6 +171,10 @@ impl CircuitBreaker {
         }
         match admission {
             Admission::Rejected { retry_after } => {
+                crate::metrics::builtin::count(crate::metrics::builtin::BREAKER_REJECTED, Some(&self.inner.name));
+                if crate::trace::enabled() {
+                    crate::trace::add_event("breaker.rejected", &[("breaker.name", self.inner.name.clone())]);
+                }
                 Err(Error::unavailable(format!("the {} service is unavailable; retry later", self.inner.name))
                     .with_code("CircuitOpen")
                     .with_retry_after(retry_after))
@@ -175,6 +191,11 @@ impl CircuitBreaker {
             reason = transition.reason,
             "circuit breaker transition"
         );
+        // A transition adopted from the shared state was counted by the
+        // container that made it.
+        if transition.reason != "shared state" {
+            count_transition(&self.inner.name, transition);
+        }
         if self.inner.store.is_some() && transition.reason != "shared state" {
             self.inner.pending.store(true, Ordering::SeqCst);
         }
@@ -263,6 +284,7 @@ impl CircuitBreaker {
                     machine.enter_half_open(now, policy, 0, reason)
                 };
                 tracing::warn!(breaker = %name, from = transition.from.as_str(), to = transition.to.as_str(), reason = transition.reason, "circuit breaker transition");
+                count_transition(name, &transition);
             } else if let Some(shared) = store.load(name).await? {
                 let transition = self.machine().adopt(shared.state, shared.open_until_ms, shared.trips, shared.version);
                 if let Some(transition) = transition {
@@ -367,4 +389,15 @@ impl Drop for InFlight<'_> {
             self.breaker.machine().abandon(admission);
         }
     }
+}
+
+/// Counts a state change in the builtin metrics ([`crate::metrics::builtin`]).
+fn count_transition(name: &str, transition: &Transition) {
+    use crate::metrics::builtin;
+    let metric = match transition.to {
+        BreakerState::Open => builtin::BREAKER_OPENED,
+        BreakerState::HalfOpen => builtin::BREAKER_HALF_OPENED,
+        BreakerState::Closed => builtin::BREAKER_CLOSED,
+    };
+    builtin::count(metric, Some(name));
 }

@@ -8,7 +8,9 @@ use super::names;
 use crate::Ctx;
 
 /// The `(name, value)` pairs to send: `x-correlation-id`,
-/// `debug-log-enabled` and `x-user-agent` (this function's service name).
+/// `debug-log-enabled` and `x-user-agent` (this function's service name),
+/// and with tracing on ([`crate::trace`]) `traceparent`, the current
+/// span's W3C trace context.
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -20,20 +22,24 @@ use crate::Ctx;
 /// # });
 /// ```
 pub fn pairs() -> Vec<(&'static str, String)> {
-    Ctx::with_current(|ctx| match ctx.and_then(|c| c.correlation().map(|corr| (c, corr))) {
+    let mut pairs = Ctx::with_current(|ctx| match ctx.and_then(|c| c.correlation().map(|corr| (c, corr))) {
         Some((ctx, correlation)) => vec![
             (names::CORRELATION_ID, correlation.id.clone()),
             (names::DEBUG, correlation.debug.to_string()),
             (names::USER_AGENT, ctx.function().service.clone()),
         ],
         None => Vec::new(),
-    })
+    });
+    pairs.extend(crate::trace::context_pairs(false));
+    pairs
 }
 
-/// HTTP headers for an outgoing request.
+/// HTTP headers for an outgoing request: the [`pairs`], and with tracing
+/// on the current span as an X-Ray `x-amzn-trace-id` header too.
 pub fn http_headers() -> http::HeaderMap {
     let mut headers = http::HeaderMap::new();
-    for (name, value) in pairs() {
+    let xray = crate::trace::context_pairs(true).into_iter().filter(|(name, _)| *name != names::TRACEPARENT);
+    for (name, value) in pairs().into_iter().chain(xray) {
         // Ids are validated to a header-safe charset; skip anything else.
         if let Ok(value) = http::HeaderValue::from_str(&value) {
             headers.insert(name, value);

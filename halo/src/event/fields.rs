@@ -50,6 +50,15 @@ impl Value<'_, '_> {
         self.reader.skip_value()?;
         Ok(true)
     }
+
+    /// Skips the value and gives where it is in the text: its first byte
+    /// and the byte after its last.
+    pub(crate) fn span(&mut self) -> Result<(usize, usize), Malformed> {
+        self.reader.whitespace();
+        let start = self.reader.at;
+        self.reader.skip_value()?;
+        Ok((start, self.reader.at))
+    }
 }
 
 /// A string or boolean value; for an array, its first element (multi-value

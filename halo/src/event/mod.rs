@@ -8,7 +8,7 @@
 //! HTTP response shape) reads the invocation's source instead of looking
 //! at the event again.
 
-mod fields;
+pub(crate) mod fields;
 mod scan;
 mod source;
 
@@ -29,4 +29,7 @@ pub mod names {
     /// The X-Ray trace header of HTTP events, whose `Root` is a fallback
     /// correlation id.
     pub const TRACE: &str = "x-amzn-trace-id";
+    /// The W3C trace context of the caller's span (read and written with
+    /// tracing on, see [`crate::trace`]).
+    pub const TRACEPARENT: &str = "traceparent";
 }

@@ -13,6 +13,8 @@ pub(crate) struct Signals {
     pub(crate) caller: Option<String>,
     /// For HTTP events: the request id, then the trace root.
     pub(crate) fallback_ids: Vec<String>,
+    /// The caller's W3C trace context (`traceparent`), as sent.
+    pub(crate) traceparent: Option<String>,
 }
 
 /// The result of the scan.
@@ -131,13 +133,15 @@ impl Collect for Top {
     }
 }
 
-/// `x-correlation-id`, `debug-log-enabled` and `x-user-agent` as fields of
-/// an object (direct invoke, EventBridge `detail`), exact names.
+/// `x-correlation-id`, `debug-log-enabled`, `x-user-agent` and
+/// `traceparent` as fields of an object (direct invoke, EventBridge
+/// `detail`), exact names.
 #[derive(Default)]
 struct Fields {
     id: Scalar,
     debug: Scalar,
     agent: Scalar,
+    traceparent: Scalar,
 }
 
 impl Fields {
@@ -147,26 +151,34 @@ impl Fields {
             debug: self.debug.flag(),
             caller: self.agent.text(),
             fallback_ids: Vec::new(),
+            traceparent: self.traceparent.text(),
         }
     }
 
     fn is_empty(&self) -> bool {
-        self.id == Scalar::Absent && self.debug == Scalar::Absent && self.agent == Scalar::Absent
+        self.id == Scalar::Absent
+            && self.debug == Scalar::Absent
+            && self.agent == Scalar::Absent
+            && self.traceparent == Scalar::Absent
     }
 }
 
 impl Collect for Fields {
     fn field(&mut self, key: &[u8], value: &mut Value<'_, '_>) -> Result<bool, Malformed> {
-        let Some(slot) = named_slot(key, [&mut self.id, &mut self.debug, &mut self.agent]) else { return Ok(false) };
+        let slots = [&mut self.id, &mut self.debug, &mut self.agent, &mut self.traceparent];
+        let Some(slot) = named_slot(key, slots) else { return Ok(false) };
         *slot = value.scalar()?;
         Ok(true)
     }
 }
 
-/// The slot of `key` among the correlation id, debug flag and user agent
-/// slots (exact names), in that order.
-fn named_slot<'a, T>(key: &[u8], slots: [&'a mut T; 3]) -> Option<&'a mut T> {
-    let index = [names::CORRELATION_ID, names::DEBUG, names::USER_AGENT].iter().position(|n| n.as_bytes() == key)?;
+/// The names of the fields the scan reads, in slot order.
+const FIELD_NAMES: [&str; 4] = [names::CORRELATION_ID, names::DEBUG, names::USER_AGENT, names::TRACEPARENT];
+
+/// The slot of `key` among the correlation id, debug flag, user agent and
+/// trace context slots (exact names), in that order.
+fn named_slot<'a, T>(key: &[u8], slots: [&'a mut T; 4]) -> Option<&'a mut T> {
+    let index = FIELD_NAMES.iter().position(|n| n.as_bytes() == key)?;
     slots.into_iter().nth(index)
 }
 
@@ -190,8 +202,7 @@ impl Collect for Headers {
             self.trace = value.scalar()?;
             return Ok(true);
         }
-        let wanted = [names::CORRELATION_ID, names::DEBUG, names::USER_AGENT];
-        match wanted.into_iter().find(|n| n.as_bytes().eq_ignore_ascii_case(key)) {
+        match FIELD_NAMES.into_iter().find(|n| n.as_bytes().eq_ignore_ascii_case(key)) {
             Some(name) => self.fields.field(name.as_bytes(), value),
             None => Ok(false),
         }
@@ -243,6 +254,7 @@ impl Record {
             debug: attributes.debug.0.flag(),
             caller: attributes.agent.0.text(),
             fallback_ids: Vec::new(),
+            traceparent: attributes.traceparent.0.text(),
         };
         Scan { source, signals }
     }
@@ -282,11 +294,13 @@ struct Attributes {
     id: AttributeValue,
     debug: AttributeValue,
     agent: AttributeValue,
+    traceparent: AttributeValue,
 }
 
 impl Collect for Attributes {
     fn field(&mut self, key: &[u8], value: &mut Value<'_, '_>) -> Result<bool, Malformed> {
-        let Some(slot) = named_slot(key, [&mut self.id, &mut self.debug, &mut self.agent]) else { return Ok(false) };
+        let slots = [&mut self.id, &mut self.debug, &mut self.agent, &mut self.traceparent];
+        let Some(slot) = named_slot(key, slots) else { return Ok(false) };
         *slot = value.object()?;
         Ok(true)
     }

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use http::Method;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
+use tracing::Instrument as _;
 
 use crate::correlation::propagate;
 use crate::retry::{Backoff, retry};
@@ -41,7 +42,6 @@ pub type Response = reqwest::Response;
 /// ```
 #[derive(Clone, Debug)]
 pub struct Client {
-    inner: reqwest::Client,
     max_attempts: u32,
     attempt_timeout: Duration,
     backoff: Backoff,
@@ -127,22 +127,21 @@ impl ClientBuilder {
         self
     }
 
-    /// Builds the client (rustls with the ring provider, no proxy lookup).
+    /// Builds the client (rustls with the ring provider, no proxy lookup);
+    /// microseconds, so build clients in your `init` and keep them.
     ///
-    /// The TLS set-up (root certificates, the crypto provider) and the
-    /// connection pool are made once per process and shared by every
-    /// client: the first build takes a few milliseconds, later ones
-    /// microseconds. Build clients in your `init` all the same, so the
-    /// first invocation does not pay for the first one.
+    /// The TLS set-up (the system's root certificates, read once per
+    /// process for this client and the AWS SDK's) and the connection pool
+    /// are made on the first request and shared by every client, so a
+    /// container pays for them once, and not before it makes a call.
     pub fn build(self) -> Result<Client, Error> {
-        let inner = shared_transport()?;
         let backoff = Backoff::new(self.max_attempts).initial_delay(self.initial_backoff).max_delay(self.max_backoff);
-        Ok(Client { inner, max_attempts: self.max_attempts, attempt_timeout: self.attempt_timeout, backoff })
+        Ok(Client { max_attempts: self.max_attempts, attempt_timeout: self.attempt_timeout, backoff })
     }
 }
 
 /// The process's one `reqwest` client: TLS configuration and connection
-/// pool, built on first use (not cached when building it fails).
+/// pool, built on the first request (not cached when building it fails).
 fn shared_transport() -> Result<reqwest::Client, Error> {
     static TRANSPORT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
     if let Some(client) = TRANSPORT.get() {
@@ -150,8 +149,11 @@ fn shared_transport() -> Result<reqwest::Client, Error> {
     }
     // reqwest is built without a crypto provider of its own.
     let _ = rustls::crypto::ring::default_provider().install_default();
+    // The system's roots, read once for this client and the AWS SDK's.
+    let roots = crate::platform::native_roots().iter().filter_map(|der| reqwest::Certificate::from_der(der).ok());
     let client = reqwest::Client::builder()
         .no_proxy()
+        .tls_certs_only(roots)
         .build()
         .map_err(|err| Error::internal(err).with_code("HttpClientInit"))?;
     Ok(TRANSPORT.get_or_init(|| client).clone())
@@ -208,6 +210,29 @@ impl RequestBuilder {
 
     /// Sends the request; see [`Client`] for timeouts, retries and errors.
     pub async fn send(self) -> Result<Response, Error> {
+        let span = crate::trace::span!(
+            "http.client",
+            otel.name = %self.method,
+            otel.kind = "client",
+            http.request.method = %self.method,
+            url.full = %without_query(&self.url),
+            http.response.status_code = tracing::field::Empty,
+            http.request.resend_count = tracing::field::Empty,
+            error.type = tracing::field::Empty,
+        );
+        let outcome = self.send_in_span().instrument(span.clone()).await;
+        match &outcome {
+            Ok(response) => {
+                span.record("http.response.status_code", response.status().as_u16());
+            }
+            Err(err) => {
+                span.record("error.type", err.code());
+            }
+        }
+        outcome
+    }
+
+    async fn send_in_span(self) -> Result<Response, Error> {
         let retryable = self.retry_non_idempotent || is_idempotent(&self.method);
         let attempts = if retryable { self.client.max_attempts } else { 1 };
         let deadline = Ctx::with_current(|ctx| ctx.map(Ctx::budget_deadline));
@@ -218,27 +243,43 @@ impl RequestBuilder {
         let mut headers = propagate::http_headers();
         headers.extend(self.headers.clone());
         let started = Instant::now();
-        let outcome =
-            retry(&policy, |attempt| self.attempt(attempt, &headers, deadline), |failure| failure.retryable()).await;
+        let transport = shared_transport()?;
+        let outcome = retry(
+            &policy,
+            |attempt| self.attempt(&transport, attempt, &headers, deadline),
+            |failure| failure.retryable(),
+        )
+        .await;
+        if outcome.attempts > 1 {
+            tracing::Span::current().record("http.request.resend_count", outcome.attempts - 1);
+        }
         match outcome.result {
             Ok(response) => Ok(response),
             Err(failure) => Err(failure.into_error(&self.method, &self.url, outcome.attempts, started.elapsed())),
         }
     }
 
-    async fn attempt(&self, attempt: u32, headers: &HeaderMap, deadline: Option<Instant>) -> Result<Response, Failure> {
+    async fn attempt(
+        &self,
+        transport: &reqwest::Client,
+        attempt: u32,
+        headers: &HeaderMap,
+        deadline: Option<Instant>,
+    ) -> Result<Response, Failure> {
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         let timeout = match left {
             Some(left) if left.is_zero() => return Err(Failure::NoBudget),
             Some(left) => self.attempt_timeout.min(left),
             None => self.attempt_timeout,
         };
-        let mut request =
-            self.client.inner.request(self.method.clone(), &self.url).headers(headers.clone()).timeout(timeout);
+        let mut request = transport.request(self.method.clone(), &self.url).headers(headers.clone()).timeout(timeout);
         if let Some((body, content_type)) = &self.body {
             request = request.header(http::header::CONTENT_TYPE, *content_type).body(body.clone());
         }
         tracing::debug!(method = %self.method, url = %self.url, attempt, timeout_ms = timeout.as_millis() as u64, "outgoing request");
+        if attempt > 1 {
+            crate::trace::add_event("http.retry", &[("attempt", attempt.to_string())]);
+        }
         match request.send().await {
             Ok(response) if response.status().is_server_error() => Err(Failure::Status(response.status().as_u16())),
             Ok(response) => Ok(response),
@@ -247,6 +288,12 @@ impl RequestBuilder {
             Err(err) => Err(Failure::Other(err)),
         }
     }
+}
+
+/// `url` without its query and fragment (which may hold tokens), for a
+/// span attribute.
+fn without_query(url: &str) -> &str {
+    url.split(['?', '#']).next().unwrap_or(url)
 }
 
 fn is_idempotent(method: &Method) -> bool {

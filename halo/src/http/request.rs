@@ -137,9 +137,9 @@ pub(crate) fn to_http_request(event: &RawValue) -> Result<http::Request<Body>, E
 
     let body = match event.body {
         None => Body::empty(),
-        Some(text) if event.is_base64_encoded == Some(true) => {
-            Body::from(decode_base64(&text).ok_or_else(|| Error::bad_request("the request body is not valid base64"))?)
-        }
+        Some(text) if event.is_base64_encoded == Some(true) => Body::from(
+            crate::base64::decode(&text).ok_or_else(|| Error::bad_request("the request body is not valid base64"))?,
+        ),
         Some(text) => Body::from(text),
     };
     *request.body_mut() = body;
@@ -234,36 +234,6 @@ fn encode_into(out: &mut String, text: &str, allowed: Allowed) {
     }
 }
 
-/// Standard base64 (padding optional, whitespace not allowed).
-fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    let text = text.trim_end_matches('=');
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let mut buffer = 0u32;
-    let mut bits = 0u32;
-    for byte in text.bytes() {
-        let value = match byte {
-            b'A'..=b'Z' => byte - b'A',
-            b'a'..=b'z' => byte - b'a' + 26,
-            b'0'..=b'9' => byte - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => return None,
-        };
-        buffer = (buffer << 6) | u32::from(value);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buffer >> bits) as u8);
-            buffer &= (1 << bits) - 1;
-        }
-    }
-    // A lone trailing character carries fewer than 8 bits: not base64.
-    if bits >= 6 {
-        return None;
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,11 +252,11 @@ mod tests {
 
     #[test]
     fn base64_decodes_with_or_without_padding_and_rejects_the_rest() {
-        assert_eq!(decode_base64("aGVsbG8=").unwrap(), b"hello");
-        assert_eq!(decode_base64("aGVsbG8").unwrap(), b"hello");
-        assert_eq!(decode_base64("").unwrap(), b"");
-        assert!(decode_base64("a").is_none());
-        assert!(decode_base64("aGV sbG8=").is_none());
+        assert_eq!(crate::base64::decode("aGVsbG8=").unwrap(), b"hello");
+        assert_eq!(crate::base64::decode("aGVsbG8").unwrap(), b"hello");
+        assert_eq!(crate::base64::decode("").unwrap(), b"");
+        assert!(crate::base64::decode("a").is_none());
+        assert!(crate::base64::decode("aGV sbG8=").is_none());
     }
 
     #[test]

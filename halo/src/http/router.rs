@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 use serde_json::value::RawValue;
 use tower::ServiceExt;
+use tracing::Instrument as _;
 
 use crate::context::{InvocationStart, epoch_ms_now};
 use crate::correlation::names;
@@ -156,7 +157,16 @@ async fn access_log(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
-    let response = next.run(request).await;
+    let template = route.as_deref().unwrap_or("(unmatched)");
+    let span = crate::trace::span!(
+        "http.route",
+        otel.name = %format_args!("{method} {template}"),
+        http.request.method = %method,
+        http.route = template,
+        http.response.status_code = tracing::field::Empty,
+    );
+    let response = next.run(request).instrument(span.clone()).await;
+    span.record("http.response.status_code", response.status().as_u16());
     tracing::info!(
         method = %method,
         route = route.as_deref().unwrap_or("(unmatched)"),
@@ -233,7 +243,7 @@ pub async fn handle_event(event: Box<RawValue>, ctx: &Ctx, router: &Router) -> R
     let content_type = parts.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let (body, base64) = match std::str::from_utf8(&bytes) {
         Ok(text) if is_text(content_type) || content_type.is_empty() => (text.to_owned(), false),
-        _ => (base64(&bytes), true),
+        _ => (crate::base64::encode(&bytes), true),
     };
     Ok(crate::layers::proxy_response(parts.status.as_u16(), &headers, body, base64, source))
 }
@@ -244,22 +254,4 @@ fn is_text(content_type: &str) -> bool {
         || ["application/json", "application/javascript", "application/xml"].contains(&essence)
         || essence.ends_with("+json")
         || essence.ends_with("+xml")
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = (u32::from(chunk[0]) << 16)
-            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*chunk.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }

@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue,
-    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
+    ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
 };
 
 use super::record::{NotStored, Record, Status};
@@ -139,19 +139,9 @@ impl DynamoDbIdempotencyStore {
             request = request.attribute_definitions(definition).key_schema(element);
         }
         request.send().await.map_err(|e| StoreError::new("CreateTable", e))?;
-        let ttl = TimeToLiveSpecification::builder()
-            .enabled(true)
-            .attribute_name(&self.names.expiration)
-            .build()
-            .map_err(|e| StoreError::new("UpdateTimeToLive", e))?;
-        self.client
-            .update_time_to_live()
-            .table_name(&self.table)
-            .time_to_live_specification(ttl)
-            .send()
+        crate::platform::tables::enable_ttl(&self.client, &self.table, &self.names.expiration)
             .await
-            .map_err(|e| StoreError::new("UpdateTimeToLive", e))?;
-        Ok(())
+            .map_err(|e| StoreError::new("UpdateTimeToLive", e))
     }
 
     fn key_item(&self, key: &str) -> HashMap<String, AttributeValue> {

@@ -140,6 +140,8 @@ pub use record::{NotStored, Record, Status};
 pub use store::{Claim, IdempotencyStore, StoreError};
 pub use token::{current_token, token_for};
 
+use tracing::Instrument as _;
+
 use crate::retry::{Backoff, retry};
 use crate::{Ctx, Error, IntoError};
 
@@ -388,6 +390,7 @@ impl Idempotency {
             && let Ok(response) = serde_json::from_str::<R>(data)
         {
             tracing::info!(idempotency_key = %key.key, idempotency_outcome = Outcome::Replayed.as_str(), cache = true, "idempotency");
+            count(&self.config.name, Outcome::Replayed);
             return self.replayed(response, &record, true).map_err(E::from);
         }
 
@@ -434,7 +437,12 @@ impl Idempotency {
         store: &dyn IdempotencyStore,
         claim: &Record,
     ) -> Result<Decision<R>, Refusal> {
-        let existing = match store.claim(claim, self.config.now_ms()).await {
+        let span = crate::trace::span!(
+            "idempotency.claim",
+            idempotency.name = %self.config.name,
+            idempotency.key = %claim.key,
+        );
+        let existing = match store.claim(claim, self.config.now_ms()).instrument(span).await {
             Ok(Claim::Claimed { previous }) => {
                 let outcome = if previous.is_some() { Outcome::Expired } else { Outcome::Claimed };
                 return Ok(Decision::Run(outcome));
@@ -508,7 +516,12 @@ impl Idempotency {
         if let Some(ctx) = ctx {
             policy = policy.deadline(ctx.budget_deadline());
         }
-        match retry(&policy, |_| store.complete(&completed), |_| true).await.result {
+        let span = crate::trace::span!(
+            "idempotency.complete",
+            idempotency.name = %self.config.name,
+            idempotency.key = %claim.key,
+        );
+        match retry(&policy, |_| store.complete(&completed), |_| true).instrument(span).await.result {
             Ok(()) => {
                 if let Some(cache) = &self.cache {
                     cache.put(&completed);
@@ -588,13 +601,30 @@ fn stored_response<R: DeserializeOwned>(record: &Record) -> Result<R, Error> {
     }
 }
 
+/// Logs `outcome` of the call with `key` (`<name>#<md5>`, or the name
+/// alone when there is no key) and counts it in the builtin metrics.
 fn log(key: &str, outcome: Outcome) {
+    count(key.rsplit_once('#').map_or(key, |(name, _)| name), outcome);
     match outcome {
         Outcome::Mismatch | Outcome::Skipped | Outcome::Disabled | Outcome::Unreplayable => {
             tracing::warn!(idempotency_key = %key, idempotency_outcome = outcome.as_str(), "idempotency");
         }
         _ => tracing::info!(idempotency_key = %key, idempotency_outcome = outcome.as_str(), "idempotency"),
     }
+}
+
+/// Counts the outcomes an operator sets alarms on
+/// ([`crate::metrics::builtin`]).
+fn count(name: &str, outcome: Outcome) {
+    use crate::metrics::builtin;
+    let metric = match outcome {
+        Outcome::Claimed | Outcome::Expired => builtin::IDEMPOTENCY_CLAIMED,
+        Outcome::Replayed => builtin::IDEMPOTENCY_REPLAYED,
+        Outcome::InProgress => builtin::IDEMPOTENCY_IN_PROGRESS,
+        Outcome::Mismatch => builtin::IDEMPOTENCY_MISMATCH,
+        _ => return,
+    };
+    builtin::count(metric, Some(name));
 }
 
 fn store_failure(key: &str, err: StoreError) -> Error {

@@ -60,6 +60,7 @@ async fn catch<R>(future: impl Future<Output = Result<R, Error>>) -> Result<R, E
 }
 
 fn panic_error(panic: Box<dyn Any + Send>) -> Error {
+    crate::metrics::builtin::count(crate::metrics::builtin::INVOCATION_PANIC, None);
     Error::internal(format!("handler panicked: {}", panic_message(panic.as_ref())))
 }
 

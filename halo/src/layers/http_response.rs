@@ -3,10 +3,9 @@
 
 use std::task::{Context as TaskContext, Poll};
 
-use std::borrow::Cow;
-
 use serde_json::value::RawValue;
 
+use super::correlation_header::with_correlation_header;
 use crate::BoxFuture;
 use crate::correlation::{Correlation, names};
 use crate::error::Error;
@@ -183,142 +182,6 @@ fn fallback_response() -> Box<RawValue> {
     RawValue::from_string(r#"{"statusCode":500,"body":""}"#.to_owned()).expect("valid JSON")
 }
 
-/// Adds `x-correlation-id` to a handler's proxy response (to
-/// `multiValueHeaders` when that is what the response uses). A response
-/// that is not a JSON object with a `statusCode` is returned unchanged.
-///
-/// Whether the header is there is decided on the header maps: the text
-/// `x-correlation-id` may be anywhere (a body, another header's value).
-/// The response is read once at its top level and written once; the
-/// values it keeps are copied as they are.
-fn with_correlation_header(response: Box<RawValue>, correlation: &Correlation) -> Box<RawValue> {
-    let Ok(Entries(fields)) = serde_json::from_str::<Entries<'_>>(response.get()) else { return response };
-    let field = |name: &str| fields.iter().find(|(k, _)| k.as_ref() == name).map(|(_, v)| *v);
-    if field("statusCode").is_none() {
-        return response;
-    }
-    let header_map = |name: &str| field(name).and_then(|raw| serde_json::from_str::<Entries<'_>>(raw.get()).ok());
-    let (headers, multi) = (header_map("headers"), header_map("multiValueHeaders"));
-    let names_it = |map: &Option<Entries<'_>>| {
-        map.as_ref().is_some_and(|m| m.0.iter().any(|(k, _)| k.eq_ignore_ascii_case(names::CORRELATION_ID)))
-    };
-    if names_it(&headers) || names_it(&multi) {
-        return response;
-    }
-    let multi_has_entries = multi.as_ref().is_some_and(|m| !m.0.is_empty());
-    let uses_multi = (headers.is_none() && multi_has_entries)
-        || matches!(correlation.source, EventSource::Alb { multi_value: true });
-    let (key, existing) = if uses_multi { ("multiValueHeaders", multi) } else { ("headers", headers) };
-    let spliced = Spliced {
-        fields: &fields,
-        key,
-        headers: HeaderMap {
-            existing: existing.map(|e| e.0).unwrap_or_default(),
-            id: &correlation.id,
-            multi: uses_multi,
-        },
-    };
-    serde_json::value::to_raw_value(&spliced).unwrap_or(response)
-}
-
-/// A JSON object's entries in order, keys borrowed unless escaped, values
-/// as their raw text.
-struct Entries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-
-impl<'de> serde::Deserialize<'de> for Entries<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = Entries<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Entries<'de>, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(Key(key)) = map.next_key()? {
-                    entries.push((key, map.next_value()?));
-                }
-                Ok(Entries(entries))
-            }
-        }
-        deserializer.deserialize_map(Visit)
-    }
-}
-
-/// An object key, borrowed from the text when it has no escapes.
-struct Key<'a>(Cow<'a, str>);
-
-impl<'de> serde::Deserialize<'de> for Key<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a key")
-            }
-            fn visit_borrowed_str<E>(self, key: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(key)))
-            }
-            fn visit_str<E>(self, key: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(key.to_owned())))
-            }
-        }
-        deserializer.deserialize_str(Visit)
-    }
-}
-
-/// The response with its header map replaced by [`HeaderMap`] (added last
-/// when it had none).
-struct Spliced<'a> {
-    fields: &'a [(Cow<'a, str>, &'a RawValue)],
-    key: &'static str,
-    headers: HeaderMap<'a>,
-}
-
-impl serde::Serialize for Spliced<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(None)?;
-        let mut written = false;
-        for (name, value) in self.fields {
-            if name.as_ref() == self.key {
-                map.serialize_entry(name.as_ref(), &self.headers)?;
-                written = true;
-            } else {
-                map.serialize_entry(name.as_ref(), value)?;
-            }
-        }
-        if !written {
-            map.serialize_entry(self.key, &self.headers)?;
-        }
-        map.end()
-    }
-}
-
-/// A header map's entries, then `x-correlation-id` (a string, or a
-/// one-element array in a multi-value map).
-struct HeaderMap<'a> {
-    existing: Vec<(Cow<'a, str>, &'a RawValue)>,
-    id: &'a str,
-    multi: bool,
-}
-
-impl serde::Serialize for HeaderMap<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(self.existing.len() + 1))?;
-        for (name, value) in &self.existing {
-            map.serialize_entry(name.as_ref(), value)?;
-        }
-        if self.multi {
-            map.serialize_entry(names::CORRELATION_ID, &[self.id])?;
-        } else {
-            map.serialize_entry(names::CORRELATION_ID, self.id)?;
-        }
-        map.end()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -343,40 +206,5 @@ mod tests {
         let multi = parse(&error_response(&err, &correlation(EventSource::Alb { multi_value: true })));
         assert_eq!(multi["multiValueHeaders"]["x-correlation-id"], json!(["c-9"]));
         assert!(multi.get("headers").is_none());
-    }
-
-    #[test]
-    fn the_header_is_added_where_the_response_keeps_its_headers() {
-        let v2 = correlation(EventSource::ApiGatewayV2);
-        let plain = RawValue::from_string(r#"{"statusCode":201,"body":"x"}"#.into()).unwrap();
-        assert_eq!(parse(&with_correlation_header(plain, &v2))["headers"]["x-correlation-id"], "c-9");
-
-        let multi =
-            RawValue::from_string(r#"{"statusCode":200,"headers":null,"multiValueHeaders":{"a":["b"]}}"#.into())
-                .unwrap();
-        let out = parse(&with_correlation_header(multi, &v2));
-        assert_eq!(out["multiValueHeaders"], json!({"a": ["b"], "x-correlation-id": ["c-9"]}));
-
-        let own = RawValue::from_string(r#"{"statusCode":200,"headers":{"X-Correlation-Id":"mine"}}"#.into()).unwrap();
-        assert_eq!(parse(&with_correlation_header(own, &v2))["headers"], json!({"X-Correlation-Id": "mine"}));
-
-        let in_multi = RawValue::from_string(
-            r#"{"statusCode":200,"headers":{},"multiValueHeaders":{"x-correlation-id":["m"]}}"#.into(),
-        )
-        .unwrap();
-        assert!(parse(&with_correlation_header(in_multi, &v2))["headers"].get("x-correlation-id").is_none());
-
-        // The text alone is not the header: it is added.
-        let mention = RawValue::from_string(
-            r#"{"statusCode":200,"headers":{"access-control-expose-headers":"x-correlation-id"},"body":"\"x-correlation-id\""}"#
-                .into(),
-        )
-        .unwrap();
-        let out = parse(&with_correlation_header(mention, &v2));
-        assert_eq!(out["headers"]["x-correlation-id"], "c-9");
-        assert_eq!(out["headers"]["access-control-expose-headers"], "x-correlation-id");
-
-        let not_http = RawValue::from_string(r#"["no","status"]"#.into()).unwrap();
-        assert_eq!(with_correlation_header(not_http, &v2).get(), r#"["no","status"]"#);
     }
 }

@@ -52,6 +52,7 @@ where
                 Err(_) => {
                     let elapsed_ms = started.elapsed().as_millis() as u64;
                     tracing::error!(elapsed_ms, margin_ms = margin.as_millis() as u64, "handler timed out");
+                    crate::metrics::builtin::count(crate::metrics::builtin::INVOCATION_TIMEOUT, None);
                     Err(Error::timeout("the request timed out")
                         .with_source(format!("the handler ran {elapsed_ms} ms, past the deadline minus the margin")))
                 }

@@ -2,7 +2,6 @@
 
 use std::cell::RefCell;
 use std::io::Write;
-use std::time::SystemTime;
 
 use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
@@ -99,7 +98,7 @@ where
     /// current invocation's fields (no closing brace).
     fn write_prefix(&self, line: &mut Vec<u8>, level: &Level, message_json: &[u8]) {
         line.extend_from_slice(b"{\"timestamp\":\"");
-        let _ = write!(line, "{}", humantime::format_rfc3339_millis(SystemTime::now()));
+        super::timestamp::push_now(line);
         line.extend_from_slice(b"\",\"level\":\"");
         line.extend_from_slice(level_name(level).as_bytes());
         line.extend_from_slice(b"\",\"message\":");
@@ -110,6 +109,7 @@ where
                 write_invocation_fields(line, ctx);
             }
         });
+        crate::trace::write_ids(line);
     }
 
     /// Writes out the current invocation's held-back debug lines, after one
@@ -187,7 +187,7 @@ where
     /// out.
     fn write_minimal(&self, line: &mut Vec<u8>, meta: &Metadata<'_>, message: &[u8], original: usize) {
         line.extend_from_slice(b"{\"timestamp\":\"");
-        let _ = write!(line, "{}", humantime::format_rfc3339_millis(SystemTime::now()));
+        super::timestamp::push_now(line);
         line.extend_from_slice(b"\",\"level\":\"");
         line.extend_from_slice(level_name(meta.level()).as_bytes());
         line.extend_from_slice(b"\",\"message\":");
@@ -408,7 +408,10 @@ where
     W: for<'w> MakeWriter<'w> + 'static,
 {
     fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
-        if level::passes(meta.level()) {
+        if meta.is_span() && meta.target() == crate::trace::TARGET {
+            // halo's spans exist when tracing is on, whatever the log level.
+            Interest::sometimes()
+        } else if level::passes(meta.level()) {
             Interest::always()
         } else if samplable(meta) {
             Interest::sometimes()
@@ -418,6 +421,9 @@ where
     }
 
     fn enabled(&self, meta: &Metadata<'_>, _ctx: Context<'_, S>) -> bool {
+        if meta.is_span() && meta.target() == crate::trace::TARGET {
+            return crate::trace::enabled();
+        }
         level::passes(meta.level()) || (samplable(meta) && Ctx::with_current(|ctx| ctx.is_some()))
     }
 
@@ -426,6 +432,10 @@ where
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        // The fields of halo's own spans are trace attributes, not log fields.
+        if attrs.metadata().target() == crate::trace::TARGET {
+            return;
+        }
         let Some(span) = ctx.span(id) else { return };
         let mut fields = SpanFields::default();
         fields.record(attrs);

@@ -4,7 +4,6 @@
 //! one rustls client instead (one TLS stack, a third less to compile).
 
 use aws_config::{BehaviorVersion, SdkConfig};
-use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use tokio::sync::OnceCell;
 
 /// The container's SDK configuration (region, credentials,
@@ -26,20 +25,45 @@ pub async fn sdk_config() -> SdkConfig {
 /// The loader behind [`sdk_config`], to build a configuration of your own
 /// (another region, explicit credentials, an emulator's endpoint).
 pub fn aws_loader() -> aws_config::ConfigLoader {
-    let https = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
-    aws_config::defaults(BehaviorVersion::latest()).http_client(https)
+    aws_config::defaults(BehaviorVersion::latest()).http_client(super::https::LazyHttps::default())
 }
 
-/// The container's DynamoDB client, built from [`sdk_config`] once.
+/// The body of a shared client's function: the service's client, built
+/// from [`sdk_config`] once, with a span per request when tracing is on
+/// (see [`crate::trace`]).
+#[cfg(any(feature = "dynamodb", feature = "ssm", feature = "fanout"))]
+macro_rules! shared_client {
+    ($sdk:ident) => {{
+        static CLIENT: OnceCell<$sdk::Client> = OnceCell::const_new();
+        CLIENT
+            .get_or_init(|| async {
+                let config = $sdk::config::Builder::from(&sdk_config().await);
+                #[cfg(feature = "otel")]
+                let config = config.interceptor(crate::trace::AwsTraceInterceptor);
+                $sdk::Client::from_conf(config.build())
+            })
+            .await
+            .clone()
+    }};
+}
+
+/// The container's DynamoDB client, built from [`sdk_config`] once (with
+/// a span per request when tracing is on, see [`crate::trace`]).
 #[cfg(feature = "dynamodb")]
 pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
-    static CLIENT: OnceCell<aws_sdk_dynamodb::Client> = OnceCell::const_new();
-    CLIENT.get_or_init(|| async { aws_sdk_dynamodb::Client::new(&sdk_config().await) }).await.clone()
+    shared_client!(aws_sdk_dynamodb)
 }
 
-/// The container's SSM client, built from [`sdk_config`] once.
+/// The container's SSM client, built from [`sdk_config`] once (with a span
+/// per request when tracing is on, see [`crate::trace`]).
 #[cfg(feature = "ssm")]
 pub async fn ssm_client() -> aws_sdk_ssm::Client {
-    static CLIENT: OnceCell<aws_sdk_ssm::Client> = OnceCell::const_new();
-    CLIENT.get_or_init(|| async { aws_sdk_ssm::Client::new(&sdk_config().await) }).await.clone()
+    shared_client!(aws_sdk_ssm)
+}
+
+/// The container's SQS client, built from [`sdk_config`] once (with a span
+/// per request when tracing is on, see [`crate::trace`]).
+#[cfg(feature = "fanout")]
+pub async fn sqs_client() -> aws_sdk_sqs::Client {
+    shared_client!(aws_sdk_sqs)
 }

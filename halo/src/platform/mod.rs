@@ -11,10 +11,14 @@
 //!   [`Fallback::PerContainer`] (the circuit breaker does, and logs it).
 //! - **Which AWS client?** [`sdk_config`] (feature `aws`): one `SdkConfig`
 //!   per container, loaded on first use and shared by every client halo
-//!   builds; [`dynamodb_client`] and [`ssm_client`] are the shared clients.
+//!   builds; [`dynamodb_client`], [`ssm_client`] and [`sqs_client`] are the
+//!   shared clients.
 //! - **How many invocations at once?** [`max_concurrency`]: 1 on classic
 //!   Lambda, `AWS_LAMBDA_MAX_CONCURRENCY` on Lambda Managed Instances; it
 //!   picks the tokio runtime ([`tokio_runtime`], [`block_on`]).
+//! - **Which roots of trust?** The system's root certificates, read once
+//!   per process for both TLS clients (the HTTP client's and the AWS
+//!   SDK's).
 //! - **What time is it?** [`Clock`]: wall-clock milliseconds, [`SystemClock`]
 //!   in production, your own in tests.
 //!
@@ -25,11 +29,19 @@
 mod aws;
 mod clock;
 mod env;
+#[cfg(feature = "aws")]
+mod https;
 mod store;
+#[cfg(feature = "dynamodb")]
+pub(crate) mod tables;
+#[cfg(any(feature = "http-client", feature = "aws"))]
+mod tls;
 mod tokio_runtime;
 
 #[cfg(feature = "dynamodb")]
 pub use aws::dynamodb_client;
+#[cfg(feature = "fanout")]
+pub use aws::sqs_client;
 #[cfg(feature = "ssm")]
 pub use aws::ssm_client;
 #[cfg(feature = "aws")]
@@ -37,4 +49,6 @@ pub use aws::{aws_loader, sdk_config};
 pub use clock::{Clock, ManualClock, SystemClock, system_clock};
 pub use env::{MAX_CONCURRENCY_ENV, RUNTIME_API_ENV, in_lambda, max_concurrency, non_empty_var};
 pub use store::{Fallback, StoreChoice, StoreConfigError, choose_store};
+#[cfg(feature = "http-client")]
+pub(crate) use tls::native_roots;
 pub use tokio_runtime::{block_on, tokio_runtime};

@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
+use tracing::Instrument as _;
 
 use super::definition::{Definition, Node, set_path};
 use super::error::{FailedCompensation, LogError, SagaError, StepError};
@@ -325,11 +326,23 @@ impl Run<'_> {
 
     fn suspend(&mut self, next: String, remaining: Duration) -> Action {
         self.release_lease();
+        crate::metrics::builtin::count(crate::metrics::builtin::SAGA_SUSPENDED, Some(&self.def.name));
         self.events.push(("saga_suspended", next.clone()));
         Action::Suspend { next, remaining }
     }
 
     fn finish(&mut self, status: SagaStatus, event: &'static str) {
+        use crate::metrics::builtin;
+        let metric = match status {
+            SagaStatus::Committed => Some(builtin::SAGA_COMPLETED),
+            SagaStatus::RolledBack => Some(builtin::SAGA_ROLLED_BACK),
+            SagaStatus::CompensationFailed => Some(builtin::SAGA_COMPENSATION_FAILED),
+            SagaStatus::Uncompensated => Some(builtin::SAGA_UNCOMPENSATED),
+            _ => None,
+        };
+        if let Some(metric) = metric {
+            builtin::count(metric, Some(&self.def.name));
+        }
         self.record.status = status;
         self.release_lease();
         let step = self.record.failed_step.clone().unwrap_or_default();
@@ -407,10 +420,21 @@ impl Run<'_> {
 
     async fn run_step(&mut self, i: usize) {
         let node = &self.def.nodes[i];
+        let span = crate::trace::span!(
+            "saga.step",
+            otel.name = %format_args!("saga.step {}", node.name),
+            saga.name = %self.def.name,
+            saga.id = %self.record.saga_id,
+            saga.step = %node.name,
+            error.type = tracing::field::Empty,
+        );
         let result = match node.input(&self.states[i]) {
-            Ok(input) => self.attempt_step(node, input).await,
+            Ok(input) => self.attempt_step(node, input).instrument(span.clone()).await,
             Err(err) => Err(err),
         };
+        if let Err(err) = &result {
+            span.record("error.type", err.code.as_str());
+        }
         let record = &mut self.record.steps[i];
         match result {
             Ok(output) => {
@@ -456,7 +480,40 @@ impl Run<'_> {
 
     async fn run_compensation(&mut self, j: usize) {
         let comp = self.record.compensations[j].clone();
-        let result = match self.compensation_node(j) {
+        let span = crate::trace::span!(
+            "saga.compensation",
+            otel.name = %format_args!("saga.compensation {}", comp.name),
+            saga.name = %self.def.name,
+            saga.id = %self.record.saga_id,
+            saga.step = %comp.name,
+            error.type = tracing::field::Empty,
+        );
+        let result = self.compensate(j, &comp).instrument(span.clone()).await;
+        if let Err(err) = &result {
+            span.record("error.type", err.code.as_str());
+        }
+        let record = &mut self.record.compensations[j];
+        match result {
+            Ok(state) => {
+                record.state = ActionState::Done;
+                if let Some(state) = state {
+                    self.record.compensation_state = Some(state);
+                }
+                self.events.push(("compensation_done", comp.name));
+            }
+            Err(err) => {
+                tracing::error!(saga_id = %self.record.saga_id, saga = %self.record.saga, step = %comp.name, code = %err.code, detail = %err.detail, "saga compensation failed");
+                record.state = ActionState::Failed;
+                record.error = Some(err);
+                self.events.push(("compensation_failed", comp.name));
+            }
+        }
+    }
+
+    /// Runs compensation `j` (with its retries): the saga state it leaves
+    /// for the next compensation, if it is an ASL catcher's.
+    async fn compensate(&self, j: usize, comp: &CompensationRecord) -> Result<Option<Value>, StepError> {
+        match self.compensation_node(j) {
             None => Err(StepError::new("SagaDefinitionError", format!("no compensation `{}` in the saga", comp.name))),
             Some(node) => {
                 let ctx = self.step_ctx(&node.name, true);
@@ -498,22 +555,6 @@ impl Run<'_> {
                         attempts.result.map(|output| Some(node.merge.apply(&state, output)))
                     }
                 }
-            }
-        };
-        let record = &mut self.record.compensations[j];
-        match result {
-            Ok(state) => {
-                record.state = ActionState::Done;
-                if let Some(state) = state {
-                    self.record.compensation_state = Some(state);
-                }
-                self.events.push(("compensation_done", comp.name));
-            }
-            Err(err) => {
-                tracing::error!(saga_id = %self.record.saga_id, saga = %self.record.saga, step = %comp.name, code = %err.code, detail = %err.detail, "saga compensation failed");
-                record.state = ActionState::Failed;
-                record.error = Some(err);
-                self.events.push(("compensation_failed", comp.name));
             }
         }
     }

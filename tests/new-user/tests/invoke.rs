@@ -130,6 +130,27 @@ fn a_batch_reports_only_the_failed_record() {
     assert_eq!(count_logged(&output, "shipped"), 1);
 }
 
+#[test]
+fn a_local_run_writes_its_metrics_on_stderr() {
+    let output = bin("orders")
+        .env("HALO_METRICS_NAMESPACE", "Shop")
+        .args(["invoke", "events/orders-batch.json", "events/orders-batch.json"])
+        .output()
+        .expect("the binary runs");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stderr(&output);
+    let emf: Vec<&str> = text.lines().filter(|l| l.starts_with(r#"{"_aws":"#)).collect();
+    // The first invocation: its ColdStart line, then its metrics; the
+    // second: its metrics only.
+    assert_eq!(emf.len(), 3, "{text}");
+    assert!(emf[0].contains(r#""Namespace":"Shop""#) && emf[0].contains(r#""ColdStart":1"#), "{}", emf[0]);
+    for line in &emf[1..] {
+        assert!(line.contains(r#""OrdersShipped":1"#) && line.contains(r#""ItemsShipped":2"#), "{line}");
+        assert!(line.contains(r#""Dimensions":[["service"]]"#), "{line}");
+    }
+    assert!(stdout_lines(&output).iter().all(|l| !l.contains("_aws")), "responses alone on stdout");
+}
+
 /// What a loopback Runtime API received: (request line, body).
 type Received = mpsc::Receiver<(String, String)>;
 

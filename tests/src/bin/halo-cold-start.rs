@@ -8,7 +8,10 @@
 //! ```
 //!
 //! Prints the median, minimum and maximum per binary, and each median's
-//! difference from the first binary's.
+//! difference from the first binary's. `BINARY@KEY=VALUE[@KEY=VALUE…]`
+//! runs the binary with those variables too (e.g.
+//! `cold-start-halo@OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318`
+//! for the cost of setting up the span exporter).
 
 use std::io::Read;
 use std::net::TcpListener;
@@ -16,9 +19,12 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-/// Spawns `binary` against a fresh loopback Runtime API and returns the
-/// time to its first request.
-fn time_to_first_poll(binary: &str) -> Duration {
+/// Spawns `binary` (with `@KEY=VALUE`, that variable set) against a
+/// fresh loopback Runtime API and returns the time to its first request.
+fn time_to_first_poll(spec: &str) -> Duration {
+    let mut parts = spec.split('@');
+    let binary = parts.next().unwrap_or(spec);
+    let variables: Vec<(&str, &str)> = parts.filter_map(|v| v.split_once('=')).collect();
     let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
     let address = listener.local_addr().expect("its address").to_string();
     let started = Instant::now();
@@ -27,6 +33,7 @@ fn time_to_first_poll(binary: &str) -> Duration {
         .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
+        .envs(variables)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -65,14 +72,16 @@ fn main() {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let base = median(times[0].clone());
     println!(
-        "{:<28} {:>10} {:>10} {:>10} {:>12}",
+        "{:<60} {:>10} {:>10} {:>10} {:>12}",
         "binary (runs alternate)", "median ms", "min ms", "max ms", "vs first ms"
     );
     for (binary, samples) in binaries.iter().zip(times) {
-        let name =
-            std::path::Path::new(binary).file_name().map_or(binary.clone(), |n| n.to_string_lossy().into_owned());
+        let mut parts = binary.split('@');
+        let path = parts.next().unwrap_or(binary);
+        let file = std::path::Path::new(path).file_name().map_or(path.to_owned(), |n| n.to_string_lossy().into_owned());
+        let name = std::iter::once(file).chain(parts.map(str::to_owned)).collect::<Vec<_>>().join(" ");
         let (min, max) = (*samples.iter().min().expect("runs"), *samples.iter().max().expect("runs"));
         let med = median(samples);
-        println!("{name:<28} {:>10.2} {:>10.2} {:>10.2} {:>+12.2}", ms(med), ms(min), ms(max), ms(med) - ms(base));
+        println!("{name:<60} {:>10.2} {:>10.2} {:>10.2} {:>+12.2}", ms(med), ms(min), ms(max), ms(med) - ms(base));
     }
 }

@@ -4,11 +4,13 @@
 //! event (after sleeping `ms` milliseconds between adding its log key and
 //! logging, so overlapping invocations interleave), `fail` returns an internal error whose cause holds a secret,
 //! `reject` a 422, `panic` panics, `sleep` sleeps `ms` milliseconds, `log`
-//! writes one line per level.
+//! writes one line per level. With `"metrics": true` an echo also counts
+//! `Echoes` before and after its sleep, with its value as metadata.
 
 use std::time::Duration;
 
 use serde::Deserialize;
+use tracing::Instrument as _;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -29,17 +31,28 @@ struct Event {
     value: serde_json::Value,
     #[serde(default)]
     ms: u64,
+    #[serde(default)]
+    metrics: bool,
 }
 
 #[halo::handler]
 async fn handler(event: Event, ctx: &halo::Ctx) -> Result<serde_json::Value, halo::Error> {
-    let Event { action, value, ms } = event;
+    let Event { action, value, ms, metrics } = event;
+    let count = |metric: &str| match metrics {
+        true => halo::metrics::add_metric(metric, halo::metrics::Unit::Count, 1.0),
+        false => Ok(()),
+    };
     match action {
         Action::Echo => {
             ctx.append_log_key("echo_key", value.clone());
-            if ms > 0 {
-                tokio::time::sleep(Duration::from_millis(ms)).await;
+            count("Echoes")?;
+            if metrics {
+                halo::metrics::add_metadata("echo", value.clone())?;
             }
+            if ms > 0 {
+                tokio::time::sleep(Duration::from_millis(ms)).instrument(tracing::info_span!("echo.wait")).await;
+            }
+            count("Echoes")?;
             tracing::info!(seen = %value, "echo");
             Ok(serde_json::json!({ "echo": value, "cold_start": ctx.cold_start(), "request_id": ctx.request_id() }))
         }

@@ -6,6 +6,7 @@
 //! | [`idempotency`] | [`halo::idempotency::IdempotencyStore`] | `MemoryIdempotencyStore`, `DynamoDbIdempotencyStore` |
 //! | [`saga_log`] | [`halo::saga::SagaLog`] | `MemorySagaLog`, `DynamoDbSagaLog` |
 //! | [`breaker`] | [`halo::breaker::BreakerStore`] | `MemoryBreakerStore`, `DynamoDbBreakerStore` |
+//! | [`fanout`] | [`halo::fanout::FanoutStore`] | `MemoryFanoutStore`, `DynamoDbFanoutStore` |
 //!
 //! Each suite is a list of behaviours, each a public `async fn` that takes a
 //! fresh, empty store and panics with a message naming what broke. Time is
@@ -30,13 +31,14 @@
 //! halo_test_support::store_contract_tests!(idempotency, my_store);
 //! ```
 //!
-//! [`idempotency::run_all`], [`saga_log::run_all`] and [`breaker::run_all`]
+//! [`idempotency::run_all`], [`saga_log::run_all`], [`breaker::run_all`] and [`fanout::run_all`]
 //! run a whole suite inside one test instead, and [`idempotency::BEHAVIOURS`]
 //! (and the others) name every behaviour of a suite.
 
 use std::future::Future;
 
 pub mod breaker;
+pub mod fanout;
 pub mod idempotency;
 pub mod saga_log;
 
@@ -103,8 +105,9 @@ where
 /// fresh store made by the second argument.
 ///
 /// The first argument names the suite: `idempotency`
-/// ([`halo::idempotency::IdempotencyStore`]), `saga_log` ([`halo::saga::SagaLog`]) or
-/// `breaker` ([`halo::breaker::BreakerStore`]). The second is anything
+/// ([`halo::idempotency::IdempotencyStore`]), `saga_log` ([`halo::saga::SagaLog`]),
+/// `breaker` ([`halo::breaker::BreakerStore`]) or `fanout`
+/// ([`halo::fanout::FanoutStore`]). The second is anything
 /// callable with no argument that returns a future of an `Arc` of the store
 /// (an `async fn`, or a closure returning an `async` block); it is called
 /// once per behaviour and must give a store that holds nothing (a new table,
@@ -145,6 +148,9 @@ macro_rules! store_contract_tests {
     };
     (breaker, $make:expr $(,)?) => {
         $crate::__breaker_contract! { tests $make }
+    };
+    (fanout, $make:expr $(,)?) => {
+        $crate::__fanout_contract! { tests $make }
     };
 }
 
@@ -196,6 +202,7 @@ mod tests {
     use std::sync::Arc;
 
     use halo::breaker::{BreakerStore, MemoryBreakerStore};
+    use halo::fanout::{FanoutStore, MemoryFanoutStore};
     use halo::idempotency::{IdempotencyStore, MemoryIdempotencyStore};
     use halo::saga::{MemorySagaLog, SagaLog};
 
@@ -208,20 +215,26 @@ mod tests {
                 .await;
             saga_log::run_all(|| async { Arc::new(MemorySagaLog::new()) as Arc<dyn SagaLog> }).await;
             breaker::run_all(|| async { Arc::new(MemoryBreakerStore::new()) as Arc<dyn BreakerStore> }).await;
+            fanout::run_all(|| async { Arc::new(MemoryFanoutStore::new()) as Arc<dyn FanoutStore> }).await;
         });
     }
 
     #[test]
     fn behaviour_names_are_unique_per_suite() {
-        for names in [idempotency::BEHAVIOURS, saga_log::BEHAVIOURS, breaker::BEHAVIOURS] {
+        for names in [idempotency::BEHAVIOURS, saga_log::BEHAVIOURS, breaker::BEHAVIOURS, fanout::BEHAVIOURS] {
             let mut sorted = names.to_vec();
             sorted.sort_unstable();
             sorted.dedup();
             assert_eq!(sorted.len(), names.len(), "{names:?}");
         }
         assert_eq!(
-            (idempotency::BEHAVIOURS.len(), saga_log::BEHAVIOURS.len(), breaker::BEHAVIOURS.len()),
-            (14, 26, 15)
+            (
+                idempotency::BEHAVIOURS.len(),
+                saga_log::BEHAVIOURS.len(),
+                breaker::BEHAVIOURS.len(),
+                fanout::BEHAVIOURS.len()
+            ),
+            (14, 26, 15, 20)
         );
     }
 

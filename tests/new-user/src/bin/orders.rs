@@ -1,7 +1,9 @@
 //! README "Batch processing with partial failures": an SQS consumer whose
-//! failed records are retried alone.
+//! failed records are retried alone; and README "Metrics": it counts what
+//! it ships.
 
 use halo::batch::{BatchOptions, BatchResponse, Sqs, SqsRecord};
+use halo::metrics::{self, Unit};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -16,10 +18,13 @@ async fn ship(order: &Order) -> Result<(), halo::Error> {
 }
 
 async fn fulfil(order: SqsRecord<Order>) -> Result<(), halo::Error> {
-    ship(&order.body).await
+    ship(&order.body).await?;
+    metrics::add_metric("OrdersShipped", Unit::Count, 1.0)?;
+    metrics::add_metric("ItemsShipped", Unit::Count, f64::from(order.body.quantity))?;
+    Ok(())
 }
 
-#[halo::handler]
+#[halo::handler(metrics)]
 async fn handler(batch: Sqs<Order>, _ctx: &halo::Ctx) -> Result<BatchResponse, halo::Error> {
     batch.process(&BatchOptions::default().concurrency(10), fulfil).await
 }

@@ -1,0 +1,135 @@
+//! Distributed tracing: OpenTelemetry spans with X-Ray-compatible ids,
+//! exported over OTLP/HTTP, carried on every hop halo already carries
+//! correlation ids over (feature `otel`).
+//!
+//! Spans are `tracing` spans, turned into OpenTelemetry spans by
+//! `tracing-opentelemetry`, so your own `#[tracing::instrument]` spans are
+//! exported too. halo gives a span to:
+//!
+//! - each **invocation** (the root, with the FaaS conventions'
+//!   `faas.invocation_id`, `faas.coldstart`, `faas.trigger`, `faas.name`,
+//!   `faas.version`, `cloud.resource_id`, `cloud.account.id`), continuing
+//!   the caller's trace: an HTTP event's `traceparent` header, else the
+//!   invocation's X-Ray trace header (`Lambda-Runtime-Trace-Id`, per
+//!   invocation, never the process-wide `_X_AMZN_TRACE_ID`);
+//! - each outgoing call of [`crate::http::Client`] (retries as events),
+//!   each AWS request of halo's stores (DynamoDB, SSM, SQS), each saga step
+//!   and compensation, each idempotency claim and completion, each
+//!   breaker-guarded call (rejections and state changes as events), each
+//!   batch record (linked to its producer's trace when the record carries
+//!   one), each axum route.
+//!
+//! Everything [`crate::correlation::propagate`] writes carries the trace
+//! context too (`traceparent`, and `X-Amzn-Trace-Id` on HTTP), and every
+//! log line inside a span has `trace_id` and `span_id`.
+//!
+//! Turned on by the standard variables (see [`TraceConfig`]); nothing set,
+//! halo creates no span at all. An invocation's spans are exported after
+//! its answer is posted and before the next poll, within
+//! `HALO_TRACE_EXPORT_TIMEOUT_MS` (50 ms by default), so Lambda's freeze
+//! loses nothing and a collector that is down costs at most that.
+
+#[cfg(all(feature = "otel", feature = "aws"))]
+mod aws;
+mod config;
+#[cfg(feature = "otel")]
+mod export;
+#[cfg(feature = "otel")]
+mod propagation;
+#[cfg(feature = "otel")]
+mod provider;
+#[cfg(feature = "otel")]
+mod spans;
+#[cfg(feature = "otel")]
+mod stdout;
+
+#[cfg(all(feature = "otel", feature = "aws"))]
+pub use aws::AwsTraceInterceptor;
+pub use config::{DEFAULT_EXPORT_TIMEOUT, EXPORT_TIMEOUT_ENV, STDOUT_ENV, TraceConfig};
+#[cfg(feature = "otel")]
+pub use export::flush;
+#[cfg(feature = "otel")]
+pub use provider::{OtelLayer, layer};
+#[cfg(all(feature = "otel", feature = "batch"))]
+pub(crate) use spans::link_to;
+#[cfg(feature = "otel")]
+pub(crate) use spans::{add_event, invocation_span, record_outcome};
+#[cfg(all(not(feature = "otel"), feature = "batch"))]
+pub(crate) use without_otel::link_to;
+#[cfg(not(feature = "otel"))]
+pub(crate) use without_otel::{add_event, invocation_span, record_outcome};
+
+use std::sync::atomic::AtomicBool;
+
+/// The `tracing` target of halo's spans: their fields are span attributes,
+/// not log fields.
+pub(crate) const TARGET: &str = "halo::trace";
+
+/// Set once the exporter is up.
+pub(crate) static ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// Whether spans are recorded in this process (an exporter is set up).
+/// One relaxed atomic load; always `false` without the `otel` feature.
+pub fn enabled() -> bool {
+    cfg!(feature = "otel") && ENABLED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Exports the spans finished so far (nothing to do without the `otel`
+/// feature).
+#[cfg(not(feature = "otel"))]
+pub async fn flush() {}
+
+/// A span of halo's (target [`TARGET`]) when tracing is on, else
+/// `Span::none()` at the cost of one atomic load.
+macro_rules! span {
+    ($name:literal $(, $($fields:tt)*)?) => {
+        if $crate::trace::enabled() {
+            ::tracing::info_span!(target: "halo::trace", $name $(, $($fields)*)?)
+        } else {
+            ::tracing::Span::none()
+        }
+    };
+}
+pub(crate) use span;
+
+/// The current span's context to send onward: `traceparent`, and with
+/// `xray` an `x-amzn-trace-id` header too; nothing when tracing is off or
+/// outside a span.
+pub(crate) fn context_pairs(xray: bool) -> Vec<(&'static str, String)> {
+    #[cfg(feature = "otel")]
+    if enabled() {
+        return propagation::current_pairs(xray);
+    }
+    let _ = xray;
+    Vec::new()
+}
+
+/// Appends `,"trace_id":"…","span_id":"…"` for the current span, when
+/// tracing is on and a span is current.
+pub(crate) fn write_ids(line: &mut Vec<u8>) {
+    #[cfg(feature = "otel")]
+    if enabled()
+        && let Some((trace_id, span_id)) = propagation::current_ids()
+    {
+        use std::io::Write as _;
+        let _ = write!(line, ",\"trace_id\":\"{trace_id}\",\"span_id\":\"{span_id}\"");
+    }
+    let _ = line;
+}
+
+/// The same calls without the `otel` feature: nothing to record.
+#[cfg(not(feature = "otel"))]
+mod without_otel {
+    use tracing::Span;
+
+    pub(crate) fn invocation_span(_inv: &crate::invocation::Invocation) -> Span {
+        Span::none()
+    }
+
+    pub(crate) fn record_outcome(_span: &Span, _outcome: Result<Option<u16>, &str>) {}
+
+    #[cfg(feature = "batch")]
+    pub(crate) fn link_to(_span: &Span, _traceparent: Option<&str>, _xray: Option<&str>) {}
+
+    pub(crate) fn add_event(_name: &'static str, _attributes: &[(&'static str, String)]) {}
+}
