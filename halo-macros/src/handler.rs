@@ -90,16 +90,18 @@ fn expand_valid(function: &ItemFn, options: Options) -> TokenStream {
         None => (quote! { ::halo::__private::no_init() }, quote! { ::halo::__private::Stateless(#shim) }),
     };
     let requirements = requirements(function);
-    // The event and response types are named in the call, with the spans
-    // of the user's tokens: a type that does not fit `halo::HandlerEvent`
-    // or `halo::HandlerResponse` is one error there, in those traits' words.
+    // The event, response and error types are named in the call, with the
+    // spans of the user's tokens: a type that does not fit
+    // `halo::HandlerEvent`, `halo::HandlerResponse` or `halo::IntoError` is
+    // one error there, in those traits' words.
     let event = match function.sig.inputs.first() {
         Some(FnArg::Typed(event)) => event.ty.to_token_stream(),
         _ => quote!(_),
     };
     let response = ok_type(&function.sig.output).map_or_else(|| quote!(_), ToTokens::to_token_stream);
+    let error = err_type(&function.sig.output).map_or_else(|| quote!(_), ToTokens::to_token_stream);
     let run = quote! {
-        ::halo::run_with_options::<_, _, _, _, #event, #response, _>(
+        ::halo::run_with_options::<_, _, _, _, #event, #response, #error>(
             #options_expr,
             ::halo::__private::checked_init(&[#(#requirements),*], #init),
             #handler,
@@ -227,11 +229,21 @@ fn validate(function: &ItemFn, has_init: bool) -> syn::Result<()> {
 
 /// `R` of a `-> Result<R, E>` return type.
 fn ok_type(output: &syn::ReturnType) -> Option<&syn::Type> {
+    result_arg(output, 0)
+}
+
+/// `E` of a `Result<T, E>` return type, when written out.
+fn err_type(output: &syn::ReturnType) -> Option<&syn::Type> {
+    result_arg(output, 1)
+}
+
+/// The `index`th type argument of a return type written `Result<..>`.
+fn result_arg(output: &syn::ReturnType, index: usize) -> Option<&syn::Type> {
     let syn::ReturnType::Type(_, ty) = output else { return None };
     let syn::Type::Path(path) = &**ty else { return None };
     let last = path.path.segments.last()?;
     let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
-    match args.args.first()? {
+    match args.args.iter().nth(index)? {
         syn::GenericArgument::Type(ty) if last.ident == "Result" => Some(ty),
         _ => None,
     }

@@ -70,7 +70,7 @@ pub use handler::{
 pub use init_error::describe_init_error;
 pub use invocation::Invocation;
 pub use options::Options;
-pub use runtime::{run, run_with_init, run_with_options};
+pub use runtime::{RunFuture, run, run_with_init, run_with_options};
 pub use runtime_api::serve_lambda;
 
 /// Marks an `async fn(E, &Ctx) -> Result<R, Err>` as the function's handler

@@ -7,6 +7,7 @@
 
 use std::fmt::Display;
 use std::future::Future;
+use std::pin::Pin;
 use std::process::ExitCode;
 
 use crate::context::Ctx;
@@ -16,6 +17,15 @@ use crate::layers::stack;
 use crate::local::{self, Command};
 use crate::options::Options;
 use crate::runtime_api::{report_init_error, serve_lambda};
+
+/// The future of a halo binary's `main`, which [`run`], [`run_with_init`]
+/// and [`run_with_options`] return: `.await` it in an async `main`, or give
+/// it to [`platform::block_on`](crate::platform::block_on).
+///
+/// It is boxed so that the bounds on the handler's event, response and
+/// error types are checked once, where the call names them: a type that
+/// does not fit is one compiler error.
+pub type RunFuture<'a> = Pin<Box<dyn Future<Output = ExitCode> + 'a>>;
 
 /// Runs `handler` for every invocation of this container.
 ///
@@ -43,14 +53,14 @@ use crate::runtime_api::{report_init_error, serve_lambda};
 ///     halo::run(greet).await
 /// }
 /// ```
-pub async fn run<H, E, R, Err>(handler: H) -> ExitCode
+pub fn run<H, E, R, Err>(handler: H) -> RunFuture<'static>
 where
     H: for<'a> HandlerFn<'a, E, R, Err>,
     E: crate::HandlerEvent + Send + 'static,
     R: crate::HandlerResponse + Send + 'static,
     Err: IntoError + Send + 'static,
 {
-    run_with_init(async { Ok::<(), std::convert::Infallible>(()) }, Stateless(handler)).await
+    run_with_init(async { Ok::<(), std::convert::Infallible>(()) }, Stateless(handler))
 }
 
 /// Builds per-container state once with `init`, then runs `handler` with it
@@ -78,22 +88,37 @@ where
 ///     halo::run_with_init(init(), greet).await
 /// }
 /// ```
-pub async fn run_with_init<I, S, InitErr, H, E, R, Err>(init: I, handler: H) -> ExitCode
+pub fn run_with_init<'a, I, S, InitErr, H, E, R, Err>(init: I, handler: H) -> RunFuture<'a>
 where
-    I: Future<Output = Result<S, InitErr>>,
+    I: Future<Output = Result<S, InitErr>> + 'a,
     InitErr: Display + 'static,
     S: Send + Sync + 'static,
-    H: for<'a> StatefulHandlerFn<'a, S, E, R, Err>,
+    H: for<'h> StatefulHandlerFn<'h, S, E, R, Err>,
     E: crate::HandlerEvent + Send + 'static,
     R: crate::HandlerResponse + Send + 'static,
     Err: IntoError + Send + 'static,
 {
-    run_with_options(Options::from_env(), init, handler).await
+    run_with_options(Options::from_env(), init, handler)
 }
 
 /// [`run_with_init`] with explicit [`Options`]; what
 /// `#[halo::handler(timeout_margin = "..")]` expands to.
-pub async fn run_with_options<I, S, InitErr, H, E, R, Err>(options: Options, init: I, handler: H) -> ExitCode
+pub fn run_with_options<'a, I, S, InitErr, H, E, R, Err>(options: Options, init: I, handler: H) -> RunFuture<'a>
+where
+    I: Future<Output = Result<S, InitErr>> + 'a,
+    InitErr: Display + 'static,
+    S: Send + Sync + 'static,
+    H: for<'h> StatefulHandlerFn<'h, S, E, R, Err>,
+    E: crate::HandlerEvent + Send + 'static,
+    R: crate::HandlerResponse + Send + 'static,
+    Err: IntoError + Send + 'static,
+{
+    Box::pin(serve(options, init, handler))
+}
+
+/// What [`run_with_options`] runs: init, then the Lambda runtime or the
+/// local command line.
+async fn serve<I, S, InitErr, H, E, R, Err>(options: Options, init: I, handler: H) -> ExitCode
 where
     I: Future<Output = Result<S, InitErr>>,
     InitErr: Display + 'static,
