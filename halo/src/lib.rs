@@ -44,6 +44,7 @@ pub mod http;
 pub mod idempotency;
 mod init_error;
 mod invocation;
+mod json_bytes;
 pub mod layers;
 pub mod local;
 pub mod log;

@@ -340,7 +340,7 @@ const STRUCTURE: [bool; 256] = {
 fn string_end(bytes: &[u8], mut at: usize) -> Option<(usize, bool)> {
     let mut escaped = false;
     loop {
-        let found = at + memchr::memchr2(b'"', b'\\', bytes.get(at..)?)?;
+        let found = at + crate::json_bytes::find_quote_or_backslash(bytes.get(at..)?)?;
         if bytes[found] == b'"' {
             return Some((found + 1, escaped));
         }

@@ -2,12 +2,10 @@
 
 use std::sync::{Arc, OnceLock};
 
-use super::dispatch::Dispatcher;
 use super::error::FanoutError;
-use super::jobs::Fanout;
 use super::memory_queue::MemoryDispatcher;
 use super::store::FanoutStore;
-use crate::platform::{Fallback, StoreChoice, choose_store, in_lambda, non_empty_var};
+use crate::platform::{Fallback, StoreChoice, choose_store};
 
 /// The variable naming the DynamoDB table of fan-out jobs.
 pub const TABLE_ENV: &str = "HALO_FANOUT_TABLE";
@@ -51,8 +49,8 @@ async fn build_store() -> Result<Arc<dyn FanoutStore>, FanoutError> {
 }
 
 /// The container's in-memory queue of a local run (shared by every
-/// [`Fanout::from_env`] of the process).
-fn local_queue() -> MemoryDispatcher {
+/// [`Fanout::from_env`](super::Fanout::from_env) of the process).
+pub(super) fn local_queue() -> MemoryDispatcher {
     static QUEUE: OnceLock<MemoryDispatcher> = OnceLock::new();
     QUEUE.get_or_init(MemoryDispatcher::new).clone()
 }
@@ -61,36 +59,5 @@ pub(crate) fn queue_not_configured() -> FanoutError {
     FanoutError::NotConfigured {
         variable: QUEUE_ENV,
         message: format!("no fan-out queue is configured: set {QUEUE_ENV} to the URL of the SQS queue parts go to"),
-    }
-}
-
-impl Fanout {
-    /// Jobs of `kind` where the environment says:
-    /// the store of [`store_from_env`], and parts sent to the SQS queue at
-    /// `HALO_FANOUT_QUEUE_URL` (with the container's shared SQS client),
-    /// or, in a local run without it, to the process's in-memory queue
-    /// ([`Fanout::run_local`]). Inside Lambda without the queue variable
-    /// the fanout cannot start jobs (workers, sweepers and dead-letter
-    /// handlers do not need it); a function that starts jobs calls
-    /// [`Fanout::require_dispatcher`] in its init.
-    ///
-    /// ```
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// let fanout = halo::fanout::Fanout::from_env("thumbnails").await.unwrap();
-    /// assert!(fanout.local_queue().is_some(), "a local run sends parts to memory");
-    /// # });
-    /// ```
-    pub async fn from_env(kind: impl Into<String>) -> Result<Fanout, FanoutError> {
-        let fanout = Fanout::new(kind, store_from_env().await?);
-        if let Some(url) = non_empty_var(QUEUE_ENV) {
-            let dispatcher: Arc<dyn Dispatcher> =
-                Arc::new(super::SqsDispatcher::new(crate::platform::sqs_client().await, url));
-            return Ok(fanout.dispatcher(dispatcher));
-        }
-        if in_lambda() {
-            return Ok(fanout);
-        }
-        tracing::info!("local run without {QUEUE_ENV}: fan-out parts go to an in-memory queue");
-        Ok(fanout.local_queue_to(local_queue()))
     }
 }

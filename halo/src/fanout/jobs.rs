@@ -5,11 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::dispatch::Dispatcher;
+use super::env::{QUEUE_ENV, local_queue, store_from_env};
 use super::error::FanoutError;
 use super::memory::MemoryFanoutStore;
 use super::memory_queue::MemoryDispatcher;
 use super::store::FanoutStore;
-use crate::platform::{Clock, system_clock};
+use crate::platform::{Clock, in_lambda, non_empty_var, system_clock};
 use crate::retry::Backoff;
 
 /// One kind of fan-out job (e.g. `"renditions"`): where its jobs are
@@ -157,5 +158,36 @@ impl Fanout {
     /// The in-memory queue parts are sent to, in a local run.
     pub fn local_queue(&self) -> Option<&MemoryDispatcher> {
         self.local_queue.as_ref()
+    }
+}
+
+impl Fanout {
+    /// Jobs of `kind` where the environment says:
+    /// the store of [`store_from_env`], and parts sent to the SQS queue at
+    /// `HALO_FANOUT_QUEUE_URL` (with the container's shared SQS client),
+    /// or, in a local run without it, to the process's in-memory queue
+    /// ([`Fanout::run_local`]). Inside Lambda without the queue variable
+    /// the fanout cannot start jobs (workers, sweepers and dead-letter
+    /// handlers do not need it); a function that starts jobs calls
+    /// [`Fanout::require_dispatcher`] in its init.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let fanout = halo::fanout::Fanout::from_env("thumbnails").await.unwrap();
+    /// assert!(fanout.local_queue().is_some(), "a local run sends parts to memory");
+    /// # });
+    /// ```
+    pub async fn from_env(kind: impl Into<String>) -> Result<Fanout, FanoutError> {
+        let fanout = Fanout::new(kind, store_from_env().await?);
+        if let Some(url) = non_empty_var(QUEUE_ENV) {
+            let dispatcher: Arc<dyn Dispatcher> =
+                Arc::new(super::SqsDispatcher::new(crate::platform::sqs_client().await, url));
+            return Ok(fanout.dispatcher(dispatcher));
+        }
+        if in_lambda() {
+            return Ok(fanout);
+        }
+        tracing::info!("local run without {QUEUE_ENV}: fan-out parts go to an in-memory queue");
+        Ok(fanout.local_queue_to(local_queue()))
     }
 }

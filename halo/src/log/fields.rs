@@ -25,7 +25,7 @@ pub const MAX_LINE_BYTES: usize = 240 * 1024;
 /// Appends `value` as a JSON string (quoted and escaped).
 pub(crate) fn push_json_str(out: &mut Vec<u8>, value: &str) {
     // Ids, names and most messages need no escaping: copied as they are.
-    if value.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    if !crate::json_bytes::needs_json_escape(value.as_bytes()) {
         out.reserve(value.len() + 2);
         out.push(b'"');
         out.extend_from_slice(value.as_bytes());

@@ -15,9 +15,6 @@ use crate::Ctx;
 use crate::log::push_json_str;
 use crate::platform::{Clock as _, SystemClock};
 
-/// The root key of EMF's metadata object.
-pub(crate) const AWS_KEY: &str = "_aws";
-
 /// What a line carries besides its set: the invocation whose ids it is
 /// written with (`None` outside any invocation). Keys the set already
 /// uses are left out.

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use super::config::ResolvedMetrics;
-use super::emf::LineFacts;
+use super::emf::{self, LineFacts};
 use super::error::MetricsError;
 use super::set::MetricSet;
 use super::unit::{Resolution, Unit};
@@ -149,31 +149,31 @@ impl Metrics {
         resolution: Resolution,
         value: f64,
     ) -> Result<(), MetricsError> {
-        self.with_set(|set, facts, emit| set.add_metric(name, unit, resolution, value, facts, emit))
+        self.with_set(|set, flush| set.add_metric(name, unit, resolution, value, flush))
     }
 
     /// Adds a dimension to the set's first dimension set (and so to every
     /// metric of the set).
     pub fn add_dimension(&self, name: &str, value: &str) -> Result<(), MetricsError> {
-        self.with_set(|set, _, _| set.add_dimension(name, value))
+        self.with_set(|set, _| set.add_dimension(name, value))
     }
 
     /// Adds another dimension set: the same metrics also aggregated by the
     /// first set's dimensions plus these.
     pub fn add_dimension_set(&self, dimensions: &[(&str, &str)]) -> Result<(), MetricsError> {
-        self.with_set(|set, _, _| set.add_dimension_set(dimensions))
+        self.with_set(|set, _| set.add_dimension_set(dimensions))
     }
 
     /// Adds a key that is written on the line but is not a dimension
     /// (searchable in CloudWatch Logs Insights, not a metric dimension).
     pub fn add_metadata(&self, key: &str, value: impl Into<serde_json::Value>) -> Result<(), MetricsError> {
         let value = value.into();
-        self.with_set(|set, _, _| set.add_metadata(key, &value))
+        self.with_set(|set, _| set.add_metadata(key, &value))
     }
 
     fn with_set(
         &self,
-        op: impl FnOnce(&mut MetricSet, &LineFacts<'_>, &mut dyn FnMut(Vec<u8>)) -> Result<(), MetricsError>,
+        op: impl FnOnce(&mut MetricSet, &mut dyn FnMut(&MetricSet)) -> Result<(), MetricsError>,
     ) -> Result<(), MetricsError> {
         let (result, warn) = match &self.target {
             Target::Invocation(ctx) => ctx.with_extension(|state: &mut InvocationMetrics| {
@@ -199,7 +199,7 @@ impl InvocationMetrics {
         &mut self,
         key: &SetKey,
         facts: &LineFacts<'_>,
-        op: impl FnOnce(&mut MetricSet, &LineFacts<'_>, &mut dyn FnMut(Vec<u8>)) -> Result<(), MetricsError>,
+        op: impl FnOnce(&mut MetricSet, &mut dyn FnMut(&MetricSet)) -> Result<(), MetricsError>,
     ) -> (Result<(), MetricsError>, Option<Arc<ResolvedMetrics>>) {
         let config = Arc::clone(self.config.get_or_insert_with(ResolvedMetrics::current));
         let set = if *key == SetKey::default() {
@@ -219,12 +219,12 @@ impl InvocationMetrics {
             }
         };
         let enabled = config.enabled();
-        let mut emit = |line: Vec<u8>| {
+        let mut flush = |set: &MetricSet| {
             if enabled {
-                config.output().write(&line);
+                config.output().write(&emf::render(set, facts));
             }
         };
-        let result = op(set, facts, &mut emit);
+        let result = op(set, &mut flush);
         (result, (!enabled).then_some(config))
     }
 
@@ -233,7 +233,7 @@ impl InvocationMetrics {
         let Some(config) = self.config.take() else { return };
         let sets = self.main.take().into_iter().chain(self.others.drain(..).map(|(_, set)| set));
         for mut set in sets {
-            if let Some(line) = set.take_line(facts)
+            if let Some(line) = set.take_line(|set| emf::render(set, facts))
                 && config.enabled()
             {
                 config.output().write(&line);

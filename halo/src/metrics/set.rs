@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use super::emf::{self, LineFacts};
 use super::error::MetricsError;
 use super::unit::{Resolution, Unit};
 use super::validate;
@@ -123,7 +122,7 @@ impl MetricSet {
     }
 
     /// Adds a value of a metric. A new metric beyond the line's room, or a
-    /// metric reaching 100 values, writes the line through `emit` first
+    /// metric reaching 100 values, hands the set to `flush` first (which writes its line)
     /// (then the set starts over with its dimensions and metadata).
     pub(crate) fn add_metric(
         &mut self,
@@ -131,8 +130,7 @@ impl MetricSet {
         unit: Unit,
         resolution: Resolution,
         value: f64,
-        facts: &LineFacts<'_>,
-        emit: &mut dyn FnMut(Vec<u8>),
+        flush: &mut dyn FnMut(&MetricSet),
     ) -> Result<(), MetricsError> {
         validate::value(name, value)?;
         match self.metrics.iter().position(|m| m.name == name) {
@@ -142,14 +140,14 @@ impl MetricSet {
                     return Err(MetricsError::DefinitionConflict { metric: name.to_owned() });
                 }
                 if self.value_bytes + VALUE_BYTES > VALUES_BUDGET {
-                    self.emit_and_reset(facts, emit);
+                    self.flush_metrics(flush);
                     self.push_metric(name, unit, resolution, value);
                 } else {
                     let metric = &mut self.metrics[index];
                     metric.values.push(value);
                     self.value_bytes += VALUE_BYTES;
                     if metric.values.len() == MAX_VALUES_PER_METRIC {
-                        self.emit_and_reset(facts, emit);
+                        self.flush_metrics(flush);
                     }
                 }
             }
@@ -159,7 +157,7 @@ impl MetricSet {
                 if self.metrics.len() == MAX_METRICS_PER_LINE
                     || self.value_bytes + metric_bytes(name) + VALUE_BYTES > VALUES_BUDGET
                 {
-                    self.emit_and_reset(facts, emit);
+                    self.flush_metrics(flush);
                 }
                 self.push_metric(name, unit, resolution, value);
             }
@@ -275,7 +273,7 @@ impl MetricSet {
     /// A key new to the line's root must not be `_aws` nor already a
     /// metric, dimension or metadata key.
     fn check_new_root_key(&self, key: &str) -> Result<(), MetricsError> {
-        let taken = key == emf::AWS_KEY
+        let taken = key == validate::AWS_KEY
             || self.metrics.iter().any(|m| m.name == key)
             || self.dimensions().any(|(n, _)| n == key)
             || self.metadata.iter().any(|(k, _)| k == key);
@@ -293,21 +291,29 @@ impl MetricSet {
         Ok(())
     }
 
-    /// The set's line, if it holds any metric; its metrics are cleared.
-    pub(crate) fn take_line(&mut self, facts: &LineFacts<'_>) -> Option<Vec<u8>> {
+    /// The set's line, rendered by `render`, if it holds any metric; its
+    /// metrics are cleared.
+    pub(crate) fn take_line(&mut self, render: impl FnOnce(&MetricSet) -> Vec<u8>) -> Option<Vec<u8>> {
         if self.metrics.is_empty() {
             return None;
         }
-        let line = emf::render(self, facts);
-        self.metrics.clear();
-        self.value_bytes = 0;
+        let line = render(self);
+        self.clear_metrics();
         Some(line)
     }
 
-    fn emit_and_reset(&mut self, facts: &LineFacts<'_>, emit: &mut dyn FnMut(Vec<u8>)) {
-        if let Some(line) = self.take_line(facts) {
-            emit(line);
+    /// Hands the set to `flush` (which writes its line) when it holds a
+    /// metric, then clears its metrics.
+    fn flush_metrics(&mut self, flush: &mut dyn FnMut(&MetricSet)) {
+        if !self.metrics.is_empty() {
+            flush(self);
+            self.clear_metrics();
         }
+    }
+
+    fn clear_metrics(&mut self) {
+        self.metrics.clear();
+        self.value_bytes = 0;
     }
 }
 

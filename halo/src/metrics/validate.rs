@@ -2,6 +2,10 @@
 
 use super::error::MetricsError;
 
+/// The root key of EMF's metadata object: no metric, dimension or
+/// metadata key may take it.
+pub(crate) const AWS_KEY: &str = "_aws";
+
 /// The longest metric name, dimension name or metadata key.
 pub const MAX_NAME_BYTES: usize = 255;
 

@@ -1,0 +1,123 @@
+//! Byte searches over JSON text, eight bytes at a time: a `u64` holds
+//! eight bytes, and a few integer operations test them all at once. Event
+//! keys, ids and log fields are short strings, where this beats the set-up
+//! of a vectorised search; long strings (a body) go on to `memchr` after
+//! the first [`SHORT`] bytes.
+
+/// A one in every byte.
+const ONES: u64 = 0x0101_0101_0101_0101;
+/// The high bit of every byte.
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+/// How many bytes are searched eight at a time before `memchr` takes over.
+const SHORT: usize = 64;
+
+/// The high bit set in the bytes of `word` that are zero. Bits above the
+/// first zero byte can be set wrongly (a borrow), so only the lowest set
+/// bit, and whether there is one, mean anything.
+fn zero_bytes(word: u64) -> u64 {
+    word.wrapping_sub(ONES) & !word & HIGHS
+}
+
+/// [`zero_bytes`] of the bytes of `word` equal to `byte`.
+fn bytes_equal(word: u64, byte: u8) -> u64 {
+    zero_bytes(word ^ (ONES * u64::from(byte)))
+}
+
+/// The high bit set in the bytes of `word` below 0x20 (JSON's control
+/// characters), with [`zero_bytes`]' caveat.
+fn control_bytes(word: u64) -> u64 {
+    word.wrapping_sub(ONES * 0x20) & !word & HIGHS
+}
+
+/// Bytes that end a JSON string's plain run: a quote or a backslash.
+fn quote_or_backslash(word: u64) -> u64 {
+    bytes_equal(word, b'"') | bytes_equal(word, b'\\')
+}
+
+/// Eight bytes as one word, first byte lowest.
+fn word(chunk: &[u8]) -> u64 {
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(chunk);
+    u64::from_le_bytes(bytes)
+}
+
+/// The position of the first byte of the word's mask.
+fn first(mask: u64) -> usize {
+    (mask.trailing_zeros() / 8) as usize
+}
+
+/// Whether `text` holds a byte that a JSON string must escape: a control
+/// character, a quote or a backslash.
+pub(crate) fn needs_json_escape(text: &[u8]) -> bool {
+    let mut chunks = text.chunks_exact(8);
+    for chunk in &mut chunks {
+        let word = word(chunk);
+        if control_bytes(word) | quote_or_backslash(word) != 0 {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+}
+
+/// The position of the first quote or backslash in `bytes`.
+pub(crate) fn find_quote_or_backslash(bytes: &[u8]) -> Option<usize> {
+    let short = &bytes[..bytes.len().min(SHORT)];
+    let mut chunks = short.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let mask = quote_or_backslash(word(chunk));
+        if mask != 0 {
+            return Some(at + first(mask));
+        }
+        at += 8;
+    }
+    if let Some(found) = chunks.remainder().iter().position(|&b| b == b'"' || b == b'\\') {
+        return Some(at + found);
+    }
+    memchr::memchr2(b'"', b'\\', &bytes[short.len()..]).map(|found| short.len() + found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn model_escape(text: &[u8]) -> bool {
+        text.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+    }
+
+    fn model_find(bytes: &[u8]) -> Option<usize> {
+        bytes.iter().position(|&b| b == b'"' || b == b'\\')
+    }
+
+    #[test]
+    fn finds_the_first_of_several_and_beyond_the_short_part() {
+        assert_eq!(find_quote_or_backslash(b"abc\\def\"gh"), Some(3));
+        assert_eq!(find_quote_or_backslash(b"abcdefgh\"\\"), Some(8));
+        let long = [vec![b'x'; 200], b"\"".to_vec()].concat();
+        assert_eq!(find_quote_or_backslash(&long), Some(200));
+        assert_eq!(find_quote_or_backslash(&[b'x'; 100]), None);
+        // A byte just above a quote and a borrow across bytes do not count.
+        assert_eq!(find_quote_or_backslash(b"\x01#\x00!]!!!!\"x"), Some(9));
+        assert!(needs_json_escape(b"abcdefgh\x1f"));
+        assert!(!needs_json_escape("caf\u{e9} \u{1F600} ~ \x7f".as_bytes()));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn agrees_with_a_byte_by_byte_search(
+            bytes in prop::collection::vec(
+                prop_oneof![Just(b'"'), Just(b'\\'), Just(0x1f_u8), Just(0x20_u8), Just(0x21_u8), Just(0x5b_u8), Just(0x5d_u8), any::<u8>()],
+                0..160,
+            ),
+            dense in any::<bool>(),
+        ) {
+            // Mostly plain bytes, so matches also fall late and past the short part.
+            let bytes: Vec<u8> = if dense { bytes } else { bytes.iter().map(|&b| if b % 7 == 0 { b } else { b'a' }).collect() };
+            prop_assert_eq!(find_quote_or_backslash(&bytes), model_find(&bytes));
+            prop_assert_eq!(needs_json_escape(&bytes), model_escape(&bytes));
+        }
+    }
+}
