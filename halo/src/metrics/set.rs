@@ -122,8 +122,9 @@ impl MetricSet {
     }
 
     /// Adds a value of a metric. A new metric beyond the line's room, or a
-    /// metric reaching 100 values, hands the set to `flush` first (which writes its line)
-    /// (then the set starts over with its dimensions and metadata).
+    /// metric reaching 100 values, hands the set to `flush` first, which
+    /// writes its line (then the set starts over with its dimensions and
+    /// metadata).
     pub(crate) fn add_metric(
         &mut self,
         name: &str,
