@@ -113,45 +113,34 @@ where
     R: crate::HandlerResponse + Send + 'static,
     Err: IntoError + Send + 'static,
 {
-    Box::pin(serve(options, init, handler))
-}
-
-/// What [`run_with_options`] runs: init, then the Lambda runtime or the
-/// local command line.
-async fn serve<I, S, InitErr, H, E, R, Err>(options: Options, init: I, handler: H) -> ExitCode
-where
-    I: Future<Output = Result<S, InitErr>>,
-    InitErr: Display + 'static,
-    S: Send + Sync + 'static,
-    H: for<'a> StatefulHandlerFn<'a, S, E, R, Err>,
-    E: crate::HandlerEvent + Send + 'static,
-    R: crate::HandlerResponse + Send + 'static,
-    Err: IntoError + Send + 'static,
-{
-    crate::log::init();
-    crate::log::install_panic_hook();
-    if let Some(name) = &options.invalid_trusted_source {
-        tracing::warn!(entry = %name, "HALO_DEBUG_FLAG_SOURCES has an entry that is not a source name: the default sources are trusted");
-    }
-    let mode = match Mode::from_env() {
-        Ok(mode) => mode,
-        Err(exit) => return exit,
-    };
-    // Checked before init: metrics required without a namespace fail the
-    // container's init instead of being lost.
-    match options.metrics.resolve() {
-        Ok(metrics) => crate::metrics::install(metrics),
-        Err(err) => return fail_init(&mode, crate::init_error::describe_init_error(&err)).await,
-    }
-    let state = match init.await {
-        Ok(state) => state,
-        Err(err) => return fail_init(&mode, crate::init_error::describe_init_error(&err)).await,
-    };
-    let service = stack(HandlerService::with_state(state, handler), &options);
-    match mode {
-        Mode::Lambda => serve_lambda(service, &options).await,
-        Mode::Local(command) => local::execute(service, command, options.timeout_margin).await,
-    }
+    // Boxed here, in a plain fn: the bounds are checked where the call
+    // names the types, not again on an `async fn`'s future.
+    Box::pin(async move {
+        crate::log::init();
+        crate::log::install_panic_hook();
+        if let Some(name) = &options.invalid_trusted_source {
+            tracing::warn!(entry = %name, "HALO_DEBUG_FLAG_SOURCES has an entry that is not a source name: the default sources are trusted");
+        }
+        let mode = match Mode::from_env() {
+            Ok(mode) => mode,
+            Err(exit) => return exit,
+        };
+        // Checked before init: metrics required without a namespace fail the
+        // container's init instead of being lost.
+        match options.metrics.resolve() {
+            Ok(metrics) => crate::metrics::install(metrics),
+            Err(err) => return fail_init(&mode, crate::init_error::describe_init_error(&err)).await,
+        }
+        let state = match init.await {
+            Ok(state) => state,
+            Err(err) => return fail_init(&mode, crate::init_error::describe_init_error(&err)).await,
+        };
+        let service = stack(HandlerService::with_state(state, handler), &options);
+        match mode {
+            Mode::Lambda => serve_lambda(service, &options).await,
+            Mode::Local(command) => local::execute(service, command, options.timeout_margin).await,
+        }
+    })
 }
 
 /// Logs a failed init, reports it to the Runtime API inside Lambda, and
