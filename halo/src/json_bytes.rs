@@ -59,6 +59,34 @@ pub(crate) fn needs_json_escape(text: &[u8]) -> bool {
     chunks.remainder().iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
+/// Bytes that matter when skipping a JSON container: a quote or a
+/// bracket. Or-ing 0x20 folds `[` onto `{` and `]` onto `}` (and nothing
+/// else onto either).
+fn structure(word: u64) -> u64 {
+    let folded = word | (ONES * 0x20);
+    bytes_equal(word, b'"') | bytes_equal(folded, b'{') | bytes_equal(folded, b'}')
+}
+
+/// The position of the first quote or bracket (`"`, `{`, `}`, `[`, `]`) in
+/// `bytes`.
+pub(crate) fn find_structure(bytes: &[u8]) -> Option<usize> {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let mask = structure(word(chunk));
+        if mask != 0 {
+            return Some(at + first(mask));
+        }
+        at += 8;
+    }
+    chunks.remainder().iter().position(|&b| is_structure(b)).map(|found| at + found)
+}
+
+/// Whether `byte` is a quote or a bracket.
+fn is_structure(byte: u8) -> bool {
+    matches!(byte, b'"' | b'{' | b'}' | b'[' | b']')
+}
+
 /// The position of the first quote or backslash in `bytes`.
 pub(crate) fn find_quote_or_backslash(bytes: &[u8]) -> Option<usize> {
     let short = &bytes[..bytes.len().min(SHORT)];
@@ -90,6 +118,10 @@ mod tests {
         bytes.iter().position(|&b| b == b'"' || b == b'\\')
     }
 
+    fn model_structure(bytes: &[u8]) -> Option<usize> {
+        bytes.iter().position(|&b| matches!(b, b'"' | b'{' | b'}' | b'[' | b']'))
+    }
+
     #[test]
     fn finds_the_first_of_several_and_beyond_the_short_part() {
         assert_eq!(find_quote_or_backslash(b"abc\\def\"gh"), Some(3));
@@ -100,6 +132,13 @@ mod tests {
         // A byte just above a quote and a borrow across bytes do not count.
         assert_eq!(find_quote_or_backslash(b"\x01#\x00!]!!!!\"x"), Some(9));
         assert!(needs_json_escape(b"abcdefgh\x1f"));
+        // Bytes that fold near a bracket (`{` is `[` | 0x20) are not one.
+        assert_eq!(find_structure(b"abc;{def"), Some(4));
+        assert_eq!(find_structure(b"\x1b\x1d\x7b"), Some(2));
+        assert_eq!(find_structure(b"k\":1,"), Some(1));
+        assert_eq!(find_structure(b"abcdefgh ijklmno ]"), Some(17));
+        assert_eq!(find_structure(b"{;;;;;;;;;;;;;;;;"), Some(0));
+        assert_eq!(find_structure(b"no structure here"), None);
         assert!(!needs_json_escape("caf\u{e9} \u{1F600} ~ \x7f".as_bytes()));
     }
 
@@ -109,7 +148,7 @@ mod tests {
         #[test]
         fn agrees_with_a_byte_by_byte_search(
             bytes in prop::collection::vec(
-                prop_oneof![Just(b'"'), Just(b'\\'), Just(0x1f_u8), Just(0x20_u8), Just(0x21_u8), Just(0x5b_u8), Just(0x5d_u8), any::<u8>()],
+                prop_oneof![Just(b'"'), Just(b'\\'), Just(0x1f_u8), Just(0x20_u8), Just(0x21_u8), Just(0x5b_u8), Just(0x5d_u8), Just(b'{'), Just(b'}'), Just(0x1b_u8), Just(0x3b_u8), any::<u8>()],
                 0..160,
             ),
             dense in any::<bool>(),
@@ -118,6 +157,7 @@ mod tests {
             let bytes: Vec<u8> = if dense { bytes } else { bytes.iter().map(|&b| if b % 7 == 0 { b } else { b'a' }).collect() };
             prop_assert_eq!(find_quote_or_backslash(&bytes), model_find(&bytes));
             prop_assert_eq!(needs_json_escape(&bytes), model_escape(&bytes));
+            prop_assert_eq!(find_structure(&bytes), model_structure(&bytes));
         }
     }
 }

@@ -12,11 +12,12 @@
 use std::borrow::Cow;
 
 /// Collects fields of a JSON object; the building block of the event scan.
-pub(crate) trait Collect: Default {
+/// What it collects may borrow from the event text (`'de`).
+pub(crate) trait Collect<'de>: Default {
     /// Reads the value of `key` (its bytes, escapes decoded) from `value`
     /// if it is wanted; returns `Ok(false)` (reading nothing) to have it
     /// skipped.
-    fn field(&mut self, key: &[u8], value: &mut Value<'_, '_>) -> Result<bool, Malformed>;
+    fn field(&mut self, key: &[u8], value: &mut Value<'_, 'de>) -> Result<bool, Malformed>;
 }
 
 /// The event is not JSON: the scan gives nothing.
@@ -28,20 +29,20 @@ pub(crate) struct Value<'r, 'de> {
     reader: &'r mut Reader<'de>,
 }
 
-impl Value<'_, '_> {
+impl<'de> Value<'_, 'de> {
     /// The value as a [`Scalar`].
-    pub(crate) fn scalar(&mut self) -> Result<Scalar, Malformed> {
+    pub(crate) fn scalar(&mut self) -> Result<Scalar<'de>, Malformed> {
         self.reader.scalar()
     }
 
     /// The value as `T` when it is an object, else `T::default()`.
-    pub(crate) fn object<T: Collect>(&mut self) -> Result<T, Malformed> {
+    pub(crate) fn object<T: Collect<'de>>(&mut self) -> Result<T, Malformed> {
         self.reader.lenient()
     }
 
     /// The first element of an array as `T` (see [`Value::object`]); any
     /// other value gives `T::default()`.
-    pub(crate) fn first<T: Collect>(&mut self) -> Result<T, Malformed> {
+    pub(crate) fn first<T: Collect<'de>>(&mut self) -> Result<T, Malformed> {
         self.reader.first()
     }
 
@@ -62,19 +63,29 @@ impl Value<'_, '_> {
 }
 
 /// A string or boolean value; for an array, its first element (multi-value
-/// headers). Anything else is `Absent`.
+/// headers). Anything else is `Absent`. A string without escapes borrows
+/// the event text.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub(crate) enum Scalar {
+pub(crate) enum Scalar<'de> {
     #[default]
     Absent,
-    Text(String),
+    Text(Cow<'de, str>),
     Flag(bool),
 }
 
-impl Scalar {
-    pub(crate) fn text(self) -> Option<String> {
+impl<'de> Scalar<'de> {
+    /// The string, borrowed where it can be.
+    pub(crate) fn as_text(&self) -> Option<&str> {
         match self {
             Scalar::Text(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// The string, owned.
+    pub(crate) fn text(self) -> Option<String> {
+        match self {
+            Scalar::Text(text) => Some(text.into_owned()),
             _ => None,
         }
     }
@@ -91,8 +102,8 @@ impl Scalar {
 }
 
 /// Reads `T` from raw JSON; text that is not JSON gives the default.
-pub(crate) fn read<T: Collect>(json: &str) -> T {
-    let mut reader = Reader { bytes: json.as_bytes(), at: 0 };
+pub(crate) fn read<'de, T: Collect<'de>>(json: &'de str) -> T {
+    let mut reader = Reader { text: json, bytes: json.as_bytes(), at: 0 };
     let collected = reader.lenient::<T>().and_then(|collected| {
         reader.whitespace();
         if reader.at == reader.bytes.len() { Ok(collected) } else { Err(Malformed) }
@@ -102,13 +113,19 @@ pub(crate) fn read<T: Collect>(json: &str) -> T {
 
 /// A position in the event's bytes.
 struct Reader<'de> {
+    text: &'de str,
     bytes: &'de [u8],
     at: usize,
 }
 
 impl<'de> Reader<'de> {
     fn whitespace(&mut self) {
-        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.at) {
+        // Most tokens follow another directly (events come compact): one
+        // comparison tells a byte above the space, never whitespace.
+        while let Some(&byte) = self.bytes.get(self.at) {
+            if byte > b' ' || !matches!(byte, b' ' | b'\n' | b'\r' | b'\t') {
+                return;
+            }
             self.at += 1;
         }
     }
@@ -129,7 +146,7 @@ impl<'de> Reader<'de> {
 
     /// Reads an object's members into `T`, or skips any other value and
     /// gives the default.
-    fn lenient<T: Collect>(&mut self) -> Result<T, Malformed> {
+    fn lenient<T: Collect<'de>>(&mut self) -> Result<T, Malformed> {
         if self.peek()? != b'{' {
             self.skip_value()?;
             return Ok(T::default());
@@ -162,7 +179,7 @@ impl<'de> Reader<'de> {
 
     /// The first element of an array read with [`Reader::lenient`]; the
     /// default for anything else.
-    fn first<T: Collect>(&mut self) -> Result<T, Malformed> {
+    fn first<T: Collect<'de>>(&mut self) -> Result<T, Malformed> {
         if self.peek()? != b'[' {
             self.skip_value()?;
             return Ok(T::default());
@@ -177,7 +194,7 @@ impl<'de> Reader<'de> {
         Ok(first)
     }
 
-    fn scalar(&mut self) -> Result<Scalar, Malformed> {
+    fn scalar(&mut self) -> Result<Scalar<'de>, Malformed> {
         match self.peek()? {
             b'"' => Ok(Scalar::Text(self.string()?)),
             b't' => self.literal(b"true").map(|()| Scalar::Flag(true)),
@@ -257,16 +274,13 @@ impl<'de> Reader<'de> {
     /// Skips an array or object, whatever it holds, the reader on its
     /// opening bracket, in one loop over the bytes: only strings (which may
     /// hold brackets) need a closer look. Brackets are counted, not matched
-    /// by kind (the handler's decoding rejects what does not nest). Event
-    /// containers are small and dense, where this beats a vectorised
-    /// search.
+    /// by kind (the handler's decoding rejects what does not nest).
     fn skip_container(&mut self) -> Result<(), Malformed> {
         let bytes = self.bytes;
         let mut at = self.at;
         let mut depth = 0usize;
         loop {
-            let next = bytes[at..].iter().position(|&b| STRUCTURE[usize::from(b)]).ok_or(Malformed)?;
-            at += next;
+            at += crate::json_bytes::find_structure(bytes.get(at..).ok_or(Malformed)?).ok_or(Malformed)?;
             match bytes[at] {
                 b'"' => {
                     at = string_end(bytes, at + 1).ok_or(Malformed)?.0;
@@ -313,26 +327,17 @@ impl<'de> Reader<'de> {
         unescape(text).map(|key| Cow::Owned(key.into_bytes()))
     }
 
-    /// Reads a string value, the reader on its opening quote.
-    fn string(&mut self) -> Result<String, Malformed> {
-        let (raw, escaped) = self.raw_string()?;
-        // The input is a `str` and a string ends at a quote (ASCII), so
-        // this is whole UTF-8; the check is a formality.
-        let text = std::str::from_utf8(raw).map_err(|_| Malformed)?;
-        if escaped { unescape(text) } else { Ok(text.to_owned()) }
+    /// Reads a string value, the reader on its opening quote: borrowed
+    /// from the event when it has no escapes.
+    fn string(&mut self) -> Result<Cow<'de, str>, Malformed> {
+        let start = self.at + 1;
+        let (end, escaped) = string_end(self.bytes, start).ok_or(Malformed)?;
+        self.at = end;
+        // A string starts and ends at a quote (ASCII): whole characters.
+        let text = self.text.get(start..end - 1).ok_or(Malformed)?;
+        if escaped { unescape(text).map(Cow::Owned) } else { Ok(Cow::Borrowed(text)) }
     }
 }
-
-/// The bytes that matter when skipping a container: quotes and brackets.
-const STRUCTURE: [bool; 256] = {
-    let mut table = [false; 256];
-    table[b'"' as usize] = true;
-    table[b'{' as usize] = true;
-    table[b'}' as usize] = true;
-    table[b'[' as usize] = true;
-    table[b']' as usize] = true;
-    table
-};
 
 /// The position just after the closing quote of the string whose text
 /// starts at `at`, and whether it holds an escape; `None` when it does not
@@ -406,13 +411,13 @@ mod tests {
     use super::*;
 
     #[derive(Default)]
-    struct Pick {
-        a: Scalar,
+    struct Pick<'de> {
+        a: Scalar<'de>,
         b: bool,
     }
 
-    impl Collect for Pick {
-        fn field(&mut self, key: &[u8], value: &mut Value<'_, '_>) -> Result<bool, Malformed> {
+    impl<'de> Collect<'de> for Pick<'de> {
+        fn field(&mut self, key: &[u8], value: &mut Value<'_, 'de>) -> Result<bool, Malformed> {
             match key {
                 b"a" => self.a = value.scalar()?,
                 b"b" => self.b = value.present()?,
@@ -424,7 +429,7 @@ mod tests {
 
     #[test]
     fn picks_fields_and_skips_the_rest() {
-        let pick: Pick = read(r#"{"x": {"deep": [1, {"a": 2}, "]}"]}, "a": "yes", "b": null}"#);
+        let pick: Pick<'_> = read(r#"{"x": {"deep": [1, {"a": 2}, "]}"]}, "a": "yes", "b": null}"#);
         assert_eq!(pick.a, Scalar::Text("yes".into()));
         assert!(pick.b);
     }
@@ -446,14 +451,14 @@ mod tests {
             r#"{"a": "\q"}"#,
             "",
         ] {
-            let pick: Pick = read(json);
+            let pick: Pick<'_> = read(json);
             assert_eq!(pick.a, Scalar::Absent, "{json}");
         }
     }
 
     #[test]
     fn arrays_give_their_first_element_and_flags_read_strings() {
-        let pick: Pick = read(r#"{"a": ["first", "second"]}"#);
+        let pick: Pick<'_> = read(r#"{"a": ["first", "second"]}"#);
         assert_eq!(pick.a.text().as_deref(), Some("first"));
         assert_eq!(Scalar::Text("TRUE".into()).flag(), Some(true));
         assert_eq!(Scalar::Flag(false).flag(), Some(false));
@@ -462,7 +467,7 @@ mod tests {
 
     #[test]
     fn escapes_are_decoded_in_keys_and_values() {
-        let pick: Pick = read(r#"{"\u0061": "caf\u00e9 \"\ud83d\ude00\" \\ \/", "\"b\"": 1}"#);
+        let pick: Pick<'_> = read(r#"{"\u0061": "caf\u00e9 \"\ud83d\ude00\" \\ \/", "\"b\"": 1}"#);
         assert_eq!(pick.a.text().as_deref(), Some("café \"😀\" \\ /"));
         assert!(!pick.b, "the key `\"b\"` is not `b`");
     }
@@ -470,7 +475,7 @@ mod tests {
     #[test]
     fn deep_nesting_is_skipped_without_recursion() {
         let deep = format!(r#"{{"x": {}{}, "a": "found"}}"#, "[".repeat(100_000), "]".repeat(100_000));
-        let pick: Pick = read(&deep);
+        let pick: Pick<'_> = read(&deep);
         assert_eq!(pick.a.text().as_deref(), Some("found"));
     }
 
@@ -494,12 +499,12 @@ mod tests {
         let config = ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() };
         proptest!(config, |(value in value)| {
             let text = serde_json::to_string(&value).unwrap();
-            let pick: Pick = read(&text);
+            let pick: Pick<'_> = read(&text);
             let expected = match value.get("a") {
-                Some(serde_json::Value::String(s)) => Scalar::Text(s.clone()),
+                Some(serde_json::Value::String(s)) => Scalar::Text(s.clone().into()),
                 Some(serde_json::Value::Bool(b)) => Scalar::Flag(*b),
                 Some(serde_json::Value::Array(items)) => match items.first() {
-                    Some(serde_json::Value::String(s)) => Scalar::Text(s.clone()),
+                    Some(serde_json::Value::String(s)) => Scalar::Text(s.clone().into()),
                     Some(serde_json::Value::Bool(b)) => Scalar::Flag(*b),
                     _ => Scalar::Absent,
                 },

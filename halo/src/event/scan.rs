@@ -49,9 +49,9 @@ pub fn detect(event: &str) -> EventSource {
 /// Scans `event` once: its source and correlation fields. Nothing here
 /// fails: missing or oddly shaped data is just absent.
 pub(crate) fn scan(event: &str) -> Scan {
-    let top: Top = read(event);
+    let top: Top<'_> = read(event);
     if top.has_context {
-        return from_http(top);
+        return from_http(top, event);
     }
     if top.has_records {
         let scan = top.record.into_scan();
@@ -70,7 +70,7 @@ pub(crate) fn scan(event: &str) -> Scan {
 
 /// Scans one SQS or SNS record (or any record of a batch).
 pub(crate) fn scan_record(record: &str) -> Scan {
-    read::<Record>(record).into_scan()
+    read::<Record<'_>>(record).into_scan()
 }
 
 /// The `Root=` part of an `X-Amzn-Trace-Id` header
@@ -80,20 +80,25 @@ fn trace_root(header: &str) -> Option<&str> {
     header.split(';').find_map(|part| part.trim().strip_prefix("Root="))
 }
 
-fn from_http(top: Top) -> Scan {
+fn from_http(top: Top<'_>, event: &str) -> Scan {
     let context = top.context;
     let source = if context.elb {
-        EventSource::Alb { multi_value: top.has_multi && !top.has_headers }
+        EventSource::Alb { multi_value: top.multi.is_some() && !top.has_headers }
     } else if context.http {
-        let on_function_url = matches!(&context.domain, Scalar::Text(domain) if domain.contains(".lambda-url."));
+        let on_function_url = context.domain.as_text().is_some_and(|domain| domain.contains(".lambda-url."));
         if on_function_url { EventSource::FunctionUrl } else { EventSource::ApiGatewayV2 }
     } else if top.has_http_method {
         EventSource::ApiGatewayV1
     } else {
         EventSource::Direct
     };
-    let headers = if top.headers.is_empty() { top.multi } else { top.headers };
-    let trace_root = headers.trace.text().and_then(|t| trace_root(&t).map(str::to_owned));
+    // `multiValueHeaders` repeats `headers` (API Gateway REST, ALB): it is
+    // read only when `headers` has none of the fields.
+    let headers = match top.multi {
+        Some((start, end)) if top.headers.is_empty() => event.get(start..end).map(read).unwrap_or_default(),
+        _ => top.headers,
+    };
+    let trace_root = headers.trace.as_text().and_then(trace_root).map(str::to_owned);
     let mut signals = headers.fields.into_signals();
     signals.fallback_ids = context.request_id.text().into_iter().chain(trace_root).collect();
     Scan { source, signals }
@@ -101,27 +106,27 @@ fn from_http(top: Top) -> Scan {
 
 /// The top level of any event.
 #[derive(Default)]
-struct Top {
+struct Top<'de> {
     has_headers: bool,
-    headers: Headers,
-    has_multi: bool,
-    multi: Headers,
+    headers: Headers<'de>,
+    /// Where `multiValueHeaders` is in the event, read only when needed.
+    multi: Option<(usize, usize)>,
     has_context: bool,
-    context: RequestContext,
+    context: RequestContext<'de>,
     has_records: bool,
-    record: Record,
+    record: Record<'de>,
     has_detail: bool,
-    detail: Fields,
+    detail: Fields<'de>,
     has_detail_type: bool,
     has_http_method: bool,
-    direct: Fields,
+    direct: Fields<'de>,
 }
 
-impl Collect for Top {
-    fn field(&mut self, key: &[u8], value: &mut Value<'_, '_>) -> Result<bool, Malformed> {
+impl<'de> Collect<'de> for Top<'de> {
+    fn field(&mut self, key: &[u8], value: &mut Value<'_, 'de>) -> Result<bool, Malformed> {
         match key {
             b"headers" => (self.has_headers, self.headers) = (true, value.object()?),
-            b"multiValueHeaders" => (self.has_multi, self.multi) = (true, value.object()?),
+            b"multiValueHeaders" => self.multi = Some(value.span()?),
             b"requestContext" => (self.has_context, self.context) = (true, value.object()?),
             b"Records" => (self.has_records, self.record) = (true, value.first()?),
             b"detail" => (self.has_detail, self.detail) = (true, value.object()?),
@@ -137,14 +142,14 @@ impl Collect for Top {
 /// `traceparent` as fields of an object (direct invoke, EventBridge
 /// `detail`), exact names.
 #[derive(Default)]
-struct Fields {
-    id: Scalar,
-    debug: Scalar,
-    agent: Scalar,
-    traceparent: Scalar,
+struct Fields<'de> {
+    id: Scalar<'de>,
+    debug: Scalar<'de>,
+    agent: Scalar<'de>,
+    traceparent: Scalar<'de>,
 }
 
-impl Fields {
+impl Fields<'_> {
     fn into_signals(self) -> Signals {
         Signals {
             correlation_id: self.id.text(),
@@ -163,8 +168,8 @@ impl Fields {
     }
 }
 
-impl Collect for Fields {
-    fn field(&mut self, key: &[u8], value: &mut Value<'_, '_>) -> Result<bool, Malformed> {
+impl<'de> Collect<'de> for Fields<'de> {
+    fn field(&mut self, key: &[u8], value: &mut Value<'_, 'de>) -> Result<bool, Malformed> {
         let slots = [&mut self.id, &mut self.debug, &mut self.agent, &mut self.traceparent];
         let Some(slot) = named_slot(key, slots) else { return Ok(false) };
         *slot = value.scalar()?;
@@ -185,19 +190,19 @@ fn named_slot<'a, T>(key: &[u8], slots: [&'a mut T; 4]) -> Option<&'a mut T> {
 /// The same fields as HTTP headers: any case, single or multi-value, plus
 /// the trace header.
 #[derive(Default)]
-struct Headers {
-    fields: Fields,
-    trace: Scalar,
+struct Headers<'de> {
+    fields: Fields<'de>,
+    trace: Scalar<'de>,
 }
 
-impl Headers {
+impl Headers<'_> {
     fn is_empty(&self) -> bool {
         self.fields.is_empty() && self.trace == Scalar::Absent
     }
 }
 
-impl Collect for Headers {
-    fn field(&mut self, key: &[u8], value: &mut Value<'_, '_>) -> Result<bool, Malformed> {
+impl<'de> Collect<'de> for Headers<'de> {
+    fn field(&mut self, key: &[u8], value: &mut Value<'_, 'de>) -> Result<bool, Malformed> {
         if key.eq_ignore_ascii_case(names::TRACE.as_bytes()) {
             self.trace = value.scalar()?;
             return Ok(true);
@@ -211,15 +216,15 @@ impl Collect for Headers {
 
 /// What tells HTTP sources apart, and the API Gateway request id.
 #[derive(Default)]
-struct RequestContext {
+struct RequestContext<'de> {
     elb: bool,
     http: bool,
-    request_id: Scalar,
-    domain: Scalar,
+    request_id: Scalar<'de>,
+    domain: Scalar<'de>,
 }
 
-impl Collect for RequestContext {
-    fn field(&mut self, key: &[u8], value: &mut Value<'_, '_>) -> Result<bool, Malformed> {
+impl<'de> Collect<'de> for RequestContext<'de> {
+    fn field(&mut self, key: &[u8], value: &mut Value<'_, 'de>) -> Result<bool, Malformed> {
         match key {
             b"elb" => self.elb = value.present()?,
             b"http" => self.http = value.present()?,
@@ -233,13 +238,13 @@ impl Collect for RequestContext {
 
 /// One record of an SQS, SNS, Kinesis or DynamoDB Streams batch.
 #[derive(Default)]
-struct Record {
-    source: Scalar,
-    attributes: Attributes,
-    sns: Sns,
+struct Record<'de> {
+    source: Scalar<'de>,
+    attributes: Attributes<'de>,
+    sns: Sns<'de>,
 }
 
-impl Record {
+impl Record<'_> {
     fn into_scan(self) -> Scan {
         let source = match self.source.text().as_deref() {
             Some("aws:sqs") => EventSource::Sqs,
@@ -260,8 +265,8 @@ impl Record {
     }
 }
 
-impl Collect for Record {
-    fn field(&mut self, key: &[u8], value: &mut Value<'_, '_>) -> Result<bool, Malformed> {
+impl<'de> Collect<'de> for Record<'de> {
+    fn field(&mut self, key: &[u8], value: &mut Value<'_, 'de>) -> Result<bool, Malformed> {
         match key {
             b"eventSource" | b"EventSource" => self.source = value.scalar()?,
             b"messageAttributes" => self.attributes = value.object()?,
@@ -274,12 +279,12 @@ impl Collect for Record {
 
 /// The `Sns` object of an SNS record.
 #[derive(Default)]
-struct Sns {
-    attributes: Attributes,
+struct Sns<'de> {
+    attributes: Attributes<'de>,
 }
 
-impl Collect for Sns {
-    fn field(&mut self, key: &[u8], value: &mut Value<'_, '_>) -> Result<bool, Malformed> {
+impl<'de> Collect<'de> for Sns<'de> {
+    fn field(&mut self, key: &[u8], value: &mut Value<'_, 'de>) -> Result<bool, Malformed> {
         if key != b"MessageAttributes" {
             return Ok(false);
         }
@@ -290,15 +295,15 @@ impl Collect for Sns {
 
 /// SQS or SNS message attributes.
 #[derive(Default)]
-struct Attributes {
-    id: AttributeValue,
-    debug: AttributeValue,
-    agent: AttributeValue,
-    traceparent: AttributeValue,
+struct Attributes<'de> {
+    id: AttributeValue<'de>,
+    debug: AttributeValue<'de>,
+    agent: AttributeValue<'de>,
+    traceparent: AttributeValue<'de>,
 }
 
-impl Collect for Attributes {
-    fn field(&mut self, key: &[u8], value: &mut Value<'_, '_>) -> Result<bool, Malformed> {
+impl<'de> Collect<'de> for Attributes<'de> {
+    fn field(&mut self, key: &[u8], value: &mut Value<'_, 'de>) -> Result<bool, Malformed> {
         let slots = [&mut self.id, &mut self.debug, &mut self.agent, &mut self.traceparent];
         let Some(slot) = named_slot(key, slots) else { return Ok(false) };
         *slot = value.object()?;
@@ -308,10 +313,10 @@ impl Collect for Attributes {
 
 /// One attribute: `{"stringValue": ..}` (SQS) or `{"Value": ..}` (SNS).
 #[derive(Default)]
-struct AttributeValue(Scalar);
+struct AttributeValue<'de>(Scalar<'de>);
 
-impl Collect for AttributeValue {
-    fn field(&mut self, key: &[u8], value: &mut Value<'_, '_>) -> Result<bool, Malformed> {
+impl<'de> Collect<'de> for AttributeValue<'de> {
+    fn field(&mut self, key: &[u8], value: &mut Value<'_, 'de>) -> Result<bool, Malformed> {
         if key != b"stringValue" && key != b"Value" {
             return Ok(false);
         }

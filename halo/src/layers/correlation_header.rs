@@ -90,7 +90,7 @@ struct Top {
     multi: Option<(usize, usize)>,
 }
 
-impl Collect for Top {
+impl Collect<'_> for Top {
     fn field(&mut self, key: &[u8], value: &mut Value<'_, '_>) -> Result<bool, Malformed> {
         match key {
             b"statusCode" => self.has_status = value.present()?,
@@ -127,7 +127,7 @@ struct Keys {
     has_id: bool,
 }
 
-impl Collect for Keys {
+impl Collect<'_> for Keys {
     fn field(&mut self, key: &[u8], _value: &mut Value<'_, '_>) -> Result<bool, Malformed> {
         self.entries += 1;
         self.has_id |= key.eq_ignore_ascii_case(names::CORRELATION_ID.as_bytes());

@@ -52,16 +52,20 @@ where
     }
 
     fn call(&mut self, inv: Invocation) -> Self::Future {
-        let is_http = inv.source().is_http();
-        let correlation = inv.ctx.correlation().filter(|_| is_http).cloned();
+        if !inv.source().is_http() || inv.ctx.correlation().is_none() {
+            return Box::pin(self.inner.call(inv));
+        }
+        // The correlation is read from the context when the answer is
+        // there (it is set once, before this layer), not copied now.
         let ctx = inv.ctx.clone();
         let future = self.inner.call(inv);
-        let Some(correlation) = correlation else { return Box::pin(future) };
         Box::pin(async move {
-            match future.await {
+            let result = future.await;
+            let Some(correlation) = ctx.correlation() else { return result };
+            match result {
                 Ok(response) if ctx.with_extension(|written: &mut CorrelationHeaderWritten| written.0) => Ok(response),
-                Ok(response) => Ok(with_correlation_header(response, &correlation)),
-                Err(err) => Ok(error_response(&err, &correlation)),
+                Ok(response) => Ok(with_correlation_header(response, correlation)),
+                Err(err) => Ok(error_response(&err, correlation)),
             }
         })
     }
