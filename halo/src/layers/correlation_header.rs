@@ -33,46 +33,49 @@ pub(crate) fn with_correlation_header(response: Box<RawValue>, correlation: &Cor
     let uses_multi = (headers_object.is_none() && multi_has_entries)
         || matches!(correlation.source, EventSource::Alb { multi_value: true });
     let (key, target) = if uses_multi { ("multiValueHeaders", multi) } else { ("headers", headers) };
-    let mut entry = Vec::with_capacity(correlation.id.len() + 24);
-    push_json_str(&mut entry, names::CORRELATION_ID);
-    entry.push(b':');
-    if uses_multi {
-        entry.push(b'[');
-        push_json_str(&mut entry, &correlation.id);
-        entry.push(b']');
-    } else {
-        push_json_str(&mut entry, &correlation.id);
-    }
-    let mut out = Vec::with_capacity(text.len() + entry.len() + 24);
+    // The entry is written straight into the new text.
+    let entry = |out: &mut Vec<u8>| {
+        push_json_str(out, names::CORRELATION_ID);
+        out.push(b':');
+        if uses_multi {
+            out.push(b'[');
+            push_json_str(out, &correlation.id);
+            out.push(b']');
+        } else {
+            push_json_str(out, &correlation.id);
+        }
+    };
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(text.len() + correlation.id.len() + 48);
     match target {
         // `{` then the entry (and a comma before the existing ones).
         Some(map) if map.object => {
             let open = map.start + 1;
-            out.extend_from_slice(&text.as_bytes()[..open]);
-            out.extend_from_slice(&entry);
+            out.extend_from_slice(&bytes[..open]);
+            entry(&mut out);
             if map.entries > 0 {
                 out.push(b',');
             }
-            out.extend_from_slice(&text.as_bytes()[open..]);
+            out.extend_from_slice(&bytes[open..]);
         }
         // A map that is not an object (`null`) is replaced by one.
         Some(map) => {
-            out.extend_from_slice(&text.as_bytes()[..map.start]);
+            out.extend_from_slice(&bytes[..map.start]);
             out.push(b'{');
-            out.extend_from_slice(&entry);
+            entry(&mut out);
             out.push(b'}');
-            out.extend_from_slice(&text.as_bytes()[map.end..]);
+            out.extend_from_slice(&bytes[map.end..]);
         }
         // No map: added last.
         None => {
             let close = text.trim_end().len() - 1;
-            out.extend_from_slice(&text.as_bytes()[..close]);
+            out.extend_from_slice(&bytes[..close]);
             out.extend_from_slice(b",\"");
             out.extend_from_slice(key.as_bytes());
             out.extend_from_slice(b"\":{");
-            out.extend_from_slice(&entry);
+            entry(&mut out);
             out.push(b'}');
-            out.extend_from_slice(&text.as_bytes()[close..]);
+            out.extend_from_slice(&bytes[close..]);
         }
     }
     match String::from_utf8(out).map(RawValue::from_string) {
