@@ -23,6 +23,33 @@ fn main() {
     let path = std::env::var("HALO_BENCH_PATH").unwrap_or_default();
     let stacks = invocation::Stacks::new();
     let bytes = invocation::EVENT.as_bytes();
+    if path == "paired" {
+        // Bare and halo in alternating batches; the median of the per-batch
+        // differences (drift of the machine cancels out).
+        let batch = 2000;
+        let mut diffs = Vec::new();
+        for _ in 0..iterations.max(1) {
+            let start = std::time::Instant::now();
+            for _ in 0..batch {
+                drop(black_box(invocation::bare(bytes)));
+            }
+            let bare = start.elapsed();
+            let start = std::time::Instant::now();
+            for _ in 0..batch {
+                drop(black_box(stacks.halo(bytes)));
+            }
+            let halo = start.elapsed();
+            diffs.push((halo.as_nanos() as f64 - bare.as_nanos() as f64) / f64::from(batch));
+        }
+        diffs.sort_by(f64::total_cmp);
+        println!(
+            "paired overhead: median {:.0} ns, quartiles {:.0}..{:.0} ns",
+            diffs[diffs.len() / 2],
+            diffs[diffs.len() / 4],
+            diffs[3 * diffs.len() / 4]
+        );
+        return;
+    }
     let paths: Vec<&str> =
         if path.is_empty() { vec!["bare", "halo", "halo_error", "halo_metrics"] } else { vec![path.as_str()] };
     for path in paths {

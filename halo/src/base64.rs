@@ -22,7 +22,7 @@ pub(crate) fn encode(bytes: &[u8]) -> String {
 }
 
 /// Standard base64 (padding optional, whitespace not allowed).
-#[cfg(any(feature = "axum", test))]
+#[cfg(feature = "axum")]
 pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
     let text = text.trim_end_matches('=');
     let mut out = Vec::with_capacity(text.len() * 3 / 4);

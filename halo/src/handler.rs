@@ -179,7 +179,13 @@ pub fn decode_body<T: DeserializeOwned>(body: &str) -> Result<T, Error> {
 
 /// `text` as one JSON value of type `T`, or a message about `what` that
 /// is safe for the caller.
-fn decode_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, String> {
+pub(crate) fn decode_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, String> {
+    // Most text decodes: it is read without tracking the field path (which
+    // costs a string per key), and only text that fails is read again, with
+    // the path, to say where it went wrong.
+    if let Ok(value) = serde_json::from_str(text) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_str(text);
     let not_json = |err: &serde_json::Error| format!("{what} is not JSON: {}", crate::public_text::decode_reason(err));
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
@@ -195,7 +201,7 @@ fn decode_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, String>
 
 /// `"<what> does not match the expected shape at `path`: reason"`, with
 /// the path and reason made safe for a caller ([`crate::public_text`]).
-pub(crate) fn mismatch_message(what: &str, err: &serde_path_to_error::Error<serde_json::Error>) -> String {
+fn mismatch_message(what: &str, err: &serde_path_to_error::Error<serde_json::Error>) -> String {
     let path = err.path().to_string();
     let reason = crate::public_text::decode_reason(err.inner());
     if path == "." {
@@ -233,3 +239,83 @@ impl<T: DeserializeOwned> HandlerEvent for T {}
 pub trait HandlerResponse: Serialize {}
 
 impl<T: Serialize> HandlerResponse for T {}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Order {
+        quantity: u32,
+        name: Option<String>,
+        #[serde(default)]
+        tags: Vec<String>,
+    }
+
+    /// How text was decoded before the fast path: always with the field
+    /// path tracked.
+    fn tracked<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, String> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let not_json =
+            |err: &serde_json::Error| format!("{what} is not JSON: {}", crate::public_text::decode_reason(err));
+        let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+            if err.inner().classify() == serde_json::error::Category::Data {
+                mismatch_message(what, &err)
+            } else {
+                not_json(err.inner())
+            }
+        })?;
+        de.end().map_err(|err| not_json(&err))?;
+        Ok(value)
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        let quantity = prop_oneof![
+            any::<u32>().prop_map(|n| n.to_string()),
+            Just("-1".to_owned()),
+            Just("4294967296".to_owned()),
+            Just("\"7\"".to_owned()),
+            Just("null".to_owned()),
+        ];
+        let name = prop_oneof![
+            Just("null".to_owned()),
+            "[a-z\"\\\\]{0,6}".prop_map(|s| serde_json::to_string(&s).unwrap()),
+            Just("3".to_owned())
+        ];
+        let tags = prop::collection::vec("[a-z]{0,3}", 0..3).prop_map(|t| serde_json::to_string(&t).unwrap());
+        (quantity, name, tags, any::<bool>(), 0usize..80, "[ x}\\],]{0,2}").prop_map(
+            |(q, n, t, with_tags, cut, tail)| {
+                let mut text = if with_tags {
+                    format!(r#"{{"quantity":{q},"name":{n},"tags":{t}}}"#)
+                } else {
+                    format!(r#"{{"name":{n},"quantity":{q}}}"#)
+                };
+                // Some texts are cut short or carry trailing bytes.
+                if cut < text.len() && cut % 3 == 0 {
+                    text.truncate(cut);
+                }
+                text + &tail
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn decoding_without_the_path_first_changes_no_result_and_no_message(text in text()) {
+            prop_assert_eq!(decode_json::<Order>(&text, "the body"), tracked::<Order>(&text, "the body"));
+        }
+    }
+
+    #[test]
+    fn a_bad_field_is_named_and_trailing_text_is_not_json() {
+        let err = decode_json::<Order>(r#"{"quantity":"7"}"#, "the body").unwrap_err();
+        assert_eq!(err, "the body does not match the expected shape at `quantity`: invalid type, expected u32");
+        let err = decode_json::<Order>(r#"{"quantity":7} x"#, "the body").unwrap_err();
+        assert_eq!(err, "the body is not JSON: trailing characters");
+        assert_eq!(decode_json::<Order>(r#"{"quantity":7}"#, "the body").unwrap().quantity, 7);
+    }
+}

@@ -88,6 +88,7 @@ fn is_structure(byte: u8) -> bool {
 }
 
 /// The position of the first quote or backslash in `bytes`.
+#[inline(always)]
 pub(crate) fn find_quote_or_backslash(bytes: &[u8]) -> Option<usize> {
     let short = &bytes[..bytes.len().min(SHORT)];
     let mut chunks = short.chunks_exact(8);

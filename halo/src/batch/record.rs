@@ -118,19 +118,8 @@ where
 }
 
 /// Decodes a record body (JSON text) into `T`, naming the failing field but
-/// never quoting the body.
+/// never quoting the body (see [`crate::handler::decode_json`]).
 pub(crate) fn decode_body<T: DeserializeOwned>(body: &str) -> Result<T, Error> {
-    // One parse on the happy path; the field path is worked out only for
-    // a body that does not decode.
-    serde_json::from_str(body).map_err(|_| {
-        let mut de = serde_json::Deserializer::from_str(body);
-        let message = match serde_path_to_error::deserialize::<_, T>(&mut de) {
-            Err(err) if err.inner().classify() == serde_json::error::Category::Data => {
-                crate::handler::mismatch_message("the record body", &err)
-            }
-            Err(_) => "the record body is not JSON".to_owned(),
-            Ok(_) => "the record body does not match the expected shape".to_owned(),
-        };
-        Error::bad_request(message).with_code("InvalidRecord")
-    })
+    crate::handler::decode_json(body, "the record body")
+        .map_err(|message| Error::bad_request(message).with_code("InvalidRecord"))
 }

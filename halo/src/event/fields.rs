@@ -119,6 +119,7 @@ struct Reader<'de> {
 }
 
 impl<'de> Reader<'de> {
+    #[inline(always)]
     fn whitespace(&mut self) {
         // Most tokens follow another directly (events come compact): one
         // comparison tells a byte above the space, never whitespace.
@@ -131,11 +132,13 @@ impl<'de> Reader<'de> {
     }
 
     /// The next byte after whitespace, not consumed.
+    #[inline(always)]
     fn peek(&mut self) -> Result<u8, Malformed> {
         self.whitespace();
         self.bytes.get(self.at).copied().ok_or(Malformed)
     }
 
+    #[inline(always)]
     fn expect(&mut self, byte: u8) -> Result<(), Malformed> {
         if self.peek()? != byte {
             return Err(Malformed);
@@ -251,9 +254,21 @@ impl<'de> Reader<'de> {
 
     /// Skips one value. Nested arrays and objects are skipped without
     /// recursion (any depth), checking that brackets match.
+    ///
+    /// Most skipped values are strings: they are skipped right here, and
+    /// everything else in [`Reader::skip_other`].
+    #[inline(always)]
     fn skip_value(&mut self) -> Result<(), Malformed> {
+        if self.peek()? == b'"' {
+            return self.skip_string();
+        }
+        self.skip_other()
+    }
+
+    /// Skips a value that is not a string.
+    #[inline(never)]
+    fn skip_other(&mut self) -> Result<(), Malformed> {
         match self.peek()? {
-            b'"' => self.skip_string(),
             b'{' | b'[' => self.skip_container(),
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),
@@ -300,6 +315,7 @@ impl<'de> Reader<'de> {
     }
 
     /// Skips a string, the reader on its opening quote.
+    #[inline(always)]
     fn skip_string(&mut self) -> Result<(), Malformed> {
         self.at = string_end(self.bytes, self.at + 1).ok_or(Malformed)?.0;
         Ok(())
@@ -307,6 +323,7 @@ impl<'de> Reader<'de> {
 
     /// Skips a string, the reader on its opening quote: its raw text
     /// (between the quotes) and whether that holds an escape.
+    #[inline(always)]
     fn raw_string(&mut self) -> Result<(&'de [u8], bool), Malformed> {
         let bytes = self.bytes;
         let start = self.at + 1;
@@ -318,6 +335,7 @@ impl<'de> Reader<'de> {
     /// Reads a key, the reader on its opening quote: its bytes, borrowed
     /// when it has no escapes (keys are only compared, never shown, so they
     /// need no UTF-8 check).
+    #[inline(always)]
     fn key(&mut self) -> Result<Cow<'de, [u8]>, Malformed> {
         let (raw, escaped) = self.raw_string()?;
         if !escaped {
@@ -342,6 +360,7 @@ impl<'de> Reader<'de> {
 /// The position just after the closing quote of the string whose text
 /// starts at `at`, and whether it holds an escape; `None` when it does not
 /// end.
+#[inline(always)]
 fn string_end(bytes: &[u8], mut at: usize) -> Option<(usize, bool)> {
     let mut escaped = false;
     loop {
