@@ -5,15 +5,27 @@
 //!
 //! `HALO_BENCH_PATH` picks the path (`bare`, `halo`, `halo_error`,
 //! `halo_metrics`: the full stack with three metrics, one dimension and
-//! the cold-start line, or `scan`: the event scan alone,
-//! `halo::event::detect`) and
+//! the cold-start line, `scan`: the event scan alone,
+//! `halo::event::detect`, or the decoding of the event into
+//! `ApiGatewayProxyRequest` alone: `decode_lambda` the way lambda_runtime
+//! does it, tracking the field path, `decode_halo` with
+//! `halo::decode_event`) and
 //! `HALO_BENCH_ITERS` the number of invocations (default 1, which is what
 //! `cargo test --benches` runs: a smoke test of every path).
+//!
+//! `HALO_BENCH_PATH=paired` is not for callgrind: it times `bare` and `halo`
+//! in alternating batches of 2,000 invocations, `HALO_BENCH_ITERS` pairs of
+//! them, and prints the median of the per-batch differences (a drift of
+//! the machine's speed hits both sides of a pair, so it cancels out):
+//! `cargo bench -p halo --bench instructions --no-run`, then run the
+//! binary it names with `HALO_BENCH_PATH=paired HALO_BENCH_ITERS=100`.
 
 #[path = "support/invocation.rs"]
 mod invocation;
 
 use std::hint::black_box;
+
+use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 
 fn main() {
     invocation::install_logger();
@@ -60,7 +72,11 @@ fn main() {
                 "halo_error" => drop(black_box(stacks.halo_error(bytes))),
                 "halo_metrics" => drop(black_box(stacks.halo_metrics(bytes))),
                 "scan" => drop(black_box(halo::event::detect(black_box(invocation::EVENT)))),
-                other => panic!("unknown HALO_BENCH_PATH {other:?}: bare, halo, halo_error, halo_metrics or scan"),
+                "decode_lambda" => drop(black_box(invocation::lambda_decode::<ApiGatewayProxyRequest>(black_box(bytes)))),
+                "decode_halo" => drop(black_box(halo::decode_event::<ApiGatewayProxyRequest>(black_box(invocation::EVENT)))),
+                other => panic!(
+                    "unknown HALO_BENCH_PATH {other:?}: bare, halo, halo_error, halo_metrics, scan, decode_lambda, decode_halo or paired"
+                ),
             }
         }
     }
