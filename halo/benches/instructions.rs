@@ -72,8 +72,12 @@ fn main() {
                 "halo_error" => drop(black_box(stacks.halo_error(bytes))),
                 "halo_metrics" => drop(black_box(stacks.halo_metrics(bytes))),
                 "scan" => drop(black_box(halo::event::detect(black_box(invocation::EVENT)))),
-                "decode_lambda" => drop(black_box(invocation::lambda_decode::<ApiGatewayProxyRequest>(black_box(bytes)))),
-                "decode_halo" => drop(black_box(halo::decode_event::<ApiGatewayProxyRequest>(black_box(invocation::EVENT)))),
+                "decode_lambda" => {
+                    drop(black_box(invocation::lambda_decode::<ApiGatewayProxyRequest>(black_box(bytes))))
+                }
+                "decode_halo" => {
+                    drop(black_box(halo::decode_event::<ApiGatewayProxyRequest>(black_box(invocation::EVENT))))
+                }
                 other => panic!(
                     "unknown HALO_BENCH_PATH {other:?}: bare, halo, halo_error, halo_metrics, scan, decode_lambda, decode_halo or paired"
                 ),

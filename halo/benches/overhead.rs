@@ -31,9 +31,9 @@ mod invocation;
 
 use std::hint::black_box;
 
+use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 use criterion::{Criterion, criterion_group, criterion_main};
 use futures_util::FutureExt;
-use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 
 use invocation::lambda_decode;
 
