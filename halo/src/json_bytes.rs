@@ -70,40 +70,34 @@ fn structure(word: u64) -> u64 {
 /// The position of the first quote or bracket (`"`, `{`, `}`, `[`, `]`) in
 /// `bytes`.
 pub(crate) fn find_structure(bytes: &[u8]) -> Option<usize> {
-    let mut chunks = bytes.chunks_exact(8);
-    let mut at = 0;
-    for chunk in &mut chunks {
-        let mask = structure(word(chunk));
-        if mask != 0 {
-            return Some(at + first(mask));
-        }
-        at += 8;
-    }
-    chunks.remainder().iter().position(|&b| is_structure(b)).map(|found| at + found)
-}
-
-/// Whether `byte` is a quote or a bracket.
-fn is_structure(byte: u8) -> bool {
-    matches!(byte, b'"' | b'{' | b'}' | b'[' | b']')
+    find(bytes, structure, |b| matches!(b, b'"' | b'{' | b'}' | b'[' | b']'))
 }
 
 /// The position of the first quote or backslash in `bytes`.
 #[inline(always)]
 pub(crate) fn find_quote_or_backslash(bytes: &[u8]) -> Option<usize> {
     let short = &bytes[..bytes.len().min(SHORT)];
-    let mut chunks = short.chunks_exact(8);
+    if let Some(found) = find(short, quote_or_backslash, |b| b == b'"' || b == b'\\') {
+        return Some(found);
+    }
+    memchr::memchr2(b'"', b'\\', &bytes[short.len()..]).map(|found| short.len() + found)
+}
+
+/// The position of the first byte of `bytes` that `mask` marks in a word
+/// (its [`zero_bytes`] form), eight bytes at a time; the last few bytes,
+/// fewer than eight, by `is_match`.
+#[inline(always)]
+fn find(bytes: &[u8], mask: impl Fn(u64) -> u64, is_match: impl Fn(u8) -> bool) -> Option<usize> {
+    let mut chunks = bytes.chunks_exact(8);
     let mut at = 0;
     for chunk in &mut chunks {
-        let mask = quote_or_backslash(word(chunk));
-        if mask != 0 {
-            return Some(at + first(mask));
+        let found = mask(word(chunk));
+        if found != 0 {
+            return Some(at + first(found));
         }
         at += 8;
     }
-    if let Some(found) = chunks.remainder().iter().position(|&b| b == b'"' || b == b'\\') {
-        return Some(at + found);
-    }
-    memchr::memchr2(b'"', b'\\', &bytes[short.len()..]).map(|found| short.len() + found)
+    chunks.remainder().iter().position(|&b| is_match(b)).map(|found| at + found)
 }
 
 #[cfg(test)]
