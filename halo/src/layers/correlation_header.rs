@@ -8,7 +8,6 @@ use serde_json::value::RawValue;
 use crate::correlation::Correlation;
 use crate::event::fields::{Collect, Malformed, Value, read};
 use crate::event::{EventSource, names};
-use crate::json_bytes::needs_json_escape;
 use crate::log::push_json_str;
 
 /// Adds `x-correlation-id` to a handler's proxy response (to
@@ -47,18 +46,7 @@ pub(crate) fn with_correlation_header(response: Box<RawValue>, correlation: &Cor
         }
     };
     let bytes = text.as_bytes();
-    // The exact length (for an id that needs no escaping, as valid and
-    // generated ids do), so that the text becomes the raw value without
-    // being copied again to shrink it.
-    let id_len =
-        if needs_json_escape(correlation.id.as_bytes()) { 6 * correlation.id.len() } else { correlation.id.len() };
-    let entry_len = names::CORRELATION_ID.len() + 2 + 1 + id_len + 2 + if uses_multi { 2 } else { 0 };
-    let (removed, added) = match &target {
-        Some(map) if map.object => (0, usize::from(map.entries > 0)),
-        Some(map) => (map.end - map.start, 2),
-        None => (0, key.len() + 6),
-    };
-    let mut out = Vec::with_capacity(text.len() - removed + added + entry_len);
+    let mut out = Vec::with_capacity(text.len() + correlation.id.len() + 48);
     match target {
         // `{` then the entry (and a comma before the existing ones).
         Some(map) if map.object => {
