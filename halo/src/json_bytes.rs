@@ -49,14 +49,7 @@ fn first(mask: u64) -> usize {
 /// Whether `text` holds a byte that a JSON string must escape: a control
 /// character, a quote or a backslash.
 pub(crate) fn needs_json_escape(text: &[u8]) -> bool {
-    let mut chunks = text.chunks_exact(8);
-    for chunk in &mut chunks {
-        let word = word(chunk);
-        if control_bytes(word) | quote_or_backslash(word) != 0 {
-            return true;
-        }
-    }
-    chunks.remainder().iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+    find(text, |word| control_bytes(word) | quote_or_backslash(word), |b| b < 0x20 || b == b'"' || b == b'\\').is_some()
 }
 
 /// Bytes that matter when skipping a JSON container: a quote or a

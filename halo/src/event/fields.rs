@@ -321,15 +321,15 @@ impl<'de> Reader<'de> {
         Ok(())
     }
 
-    /// Skips a string, the reader on its opening quote: its raw text
-    /// (between the quotes) and whether that holds an escape.
+    /// Skips a string, the reader on its opening quote: where its text
+    /// (between the quotes) starts and ends, and whether it holds an
+    /// escape.
     #[inline(always)]
-    fn raw_string(&mut self) -> Result<(&'de [u8], bool), Malformed> {
-        let bytes = self.bytes;
+    fn string_span(&mut self) -> Result<(usize, usize, bool), Malformed> {
         let start = self.at + 1;
-        let (end, escaped) = string_end(bytes, start).ok_or(Malformed)?;
+        let (end, escaped) = string_end(self.bytes, start).ok_or(Malformed)?;
         self.at = end;
-        Ok((&bytes[start..end - 1], escaped))
+        Ok((start, end - 1, escaped))
     }
 
     /// Reads a key, the reader on its opening quote: its bytes, borrowed
@@ -337,7 +337,8 @@ impl<'de> Reader<'de> {
     /// need no UTF-8 check).
     #[inline(always)]
     fn key(&mut self) -> Result<Cow<'de, [u8]>, Malformed> {
-        let (raw, escaped) = self.raw_string()?;
+        let (start, end, escaped) = self.string_span()?;
+        let raw = &self.bytes[start..end];
         if !escaped {
             return Ok(Cow::Borrowed(raw));
         }
@@ -348,11 +349,9 @@ impl<'de> Reader<'de> {
     /// Reads a string value, the reader on its opening quote: borrowed
     /// from the event when it has no escapes.
     fn string(&mut self) -> Result<Cow<'de, str>, Malformed> {
-        let start = self.at + 1;
-        let (end, escaped) = string_end(self.bytes, start).ok_or(Malformed)?;
-        self.at = end;
+        let (start, end, escaped) = self.string_span()?;
         // A string starts and ends at a quote (ASCII): whole characters.
-        let text = self.text.get(start..end - 1).ok_or(Malformed)?;
+        let text = self.text.get(start..end).ok_or(Malformed)?;
         if escaped { unescape(text).map(Cow::Owned) } else { Ok(Cow::Borrowed(text)) }
     }
 }
