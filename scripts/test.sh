@@ -56,12 +56,22 @@ step "cargo test --doc"
 cargo test --workspace --doc
 
 # A crate outside the workspace, written from README.md the way a new user
-# writes one (its sources hold the README's snippets), built with this
-# workspace's target directory and a copy of its lock file so it reuses
-# the compiled dependencies.
-step "new-user crate: cargo test --manifest-path tests/new-user/Cargo.toml"
-cp Cargo.lock tests/new-user/Cargo.lock
-CARGO_TARGET_DIR="$PWD/target" cargo test --manifest-path tests/new-user/Cargo.toml
+# writes one (its sources hold the README's snippets), with its own fresh
+# dependency resolution (no lock file: the newest versions halo's ranges
+# allow, as a user gets them), built with this workspace's target directory
+# so the crates both resolutions share are compiled once. A warning from
+# any local crate (halo included: a path dependency's warnings are shown)
+# fails the step.
+step "new-user crate: fresh resolution, clippy -D warnings, cargo test"
+rm -f tests/new-user/Cargo.lock
+new_user_log=target/new-user-build.log
+mkdir -p target
+CARGO_TARGET_DIR="$PWD/target" cargo clippy --manifest-path tests/new-user/Cargo.toml --all-targets -- -D warnings 2>&1 | tee "$new_user_log"
+CARGO_TARGET_DIR="$PWD/target" cargo test --manifest-path tests/new-user/Cargo.toml 2>&1 | tee -a "$new_user_log"
+if grep -E '^warning' "$new_user_log"; then
+    echo "error: building halo in a fresh resolution printed the warnings above" >&2
+    exit 1
+fi
 
 # The deploy path: a Lambda bootstrap built the way users build it (x86_64;
 # --arm64 needs an aarch64 std this machine cannot fetch). zig's cache stays

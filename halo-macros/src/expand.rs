@@ -1,5 +1,5 @@
 //! What the macros' expansions share: keeping the user's function when
-//! validation fails, and the generated `main`.
+//! validation fails, the generated `main`, and the `metrics` flag.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -30,5 +30,16 @@ pub(crate) fn main_running(run: TokenStream) -> TokenStream {
         fn main() -> ::std::process::ExitCode {
             ::halo::__private::block_on(#run)
         }
+    }
+}
+
+/// The `::halo::Options` call of a `metrics` flag (`#[halo::handler]`,
+/// `#[halo::http]`): required (`true`), off (`false`), or the
+/// environment's (absent: nothing to add).
+pub(crate) fn metrics_option(metrics: Option<bool>) -> TokenStream {
+    match metrics {
+        Some(true) => quote! { .metrics(::halo::metrics::MetricsConfig::from_env().required()) },
+        Some(false) => quote! { .metrics(::halo::metrics::MetricsConfig::from_env().disabled(true)) },
+        None => TokenStream::new(),
     }
 }

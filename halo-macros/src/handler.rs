@@ -50,13 +50,7 @@ fn expand_valid(function: &ItemFn, options: Options) -> TokenStream {
     if let Some(margin) = options.timeout_margin {
         options_expr.extend(quote! { .timeout_margin(#margin) });
     }
-    match options.metrics {
-        Some(true) => options_expr.extend(quote! { .metrics(::halo::metrics::MetricsConfig::from_env().required()) }),
-        Some(false) => {
-            options_expr.extend(quote! { .metrics(::halo::metrics::MetricsConfig::from_env().disabled(true)) })
-        }
-        None => {}
-    }
+    options_expr.extend(expand::metrics_option(options.metrics));
     // The init's error becomes its whole cause chain (the sources of a
     // `std::error::Error`, which only the concrete type here can walk).
     let (init, handler) = match options.init {
@@ -89,7 +83,6 @@ fn expand_valid(function: &ItemFn, options: Options) -> TokenStream {
         }
         None => (quote! { ::halo::__private::no_init() }, quote! { ::halo::__private::Stateless(#shim) }),
     };
-    let requirements = requirements(function);
     // The event, response and error types are named in the call, with the
     // spans of the user's tokens: a type that does not fit
     // `halo::HandlerEvent`, `halo::HandlerResponse` or `halo::IntoError` is
@@ -103,7 +96,7 @@ fn expand_valid(function: &ItemFn, options: Options) -> TokenStream {
     let run = quote! {
         ::halo::run_with_options::<_, _, _, _, #event, #response, #error>(
             #options_expr,
-            ::halo::__private::checked_init(&[#(#requirements),*], #init),
+            #init,
             #handler,
         )
     };
@@ -167,23 +160,6 @@ fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
             token
         })
         .collect()
-}
-
-/// What the handler needs checked before its init: the default
-/// idempotency store when the handler is `#[halo::idempotent]` without a
-/// `store` of its own.
-fn requirements(function: &ItemFn) -> Vec<TokenStream> {
-    let uses_default_store = function.attrs.iter().any(|attr| {
-        let is_idempotent = attr.path().segments.last().is_some_and(|s| s.ident == "idempotent");
-        let names_a_store = match &attr.meta {
-            syn::Meta::List(list) => {
-                list.tokens.clone().into_iter().any(|t| matches!(&t, proc_macro2::TokenTree::Ident(i) if i == "store"))
-            }
-            _ => false,
-        };
-        is_idempotent && !names_a_store
-    });
-    if uses_default_store { vec![quote! { ::halo::__private::Requirement::IdempotencyStore }] } else { Vec::new() }
 }
 
 fn validate(function: &ItemFn, has_init: bool) -> syn::Result<()> {

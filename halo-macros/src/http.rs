@@ -1,6 +1,7 @@
-//! `#[halo::http]`: parse → validate → expand. Parses `init`, validates a
-//! function that builds an axum `Router` and generates a `main` that serves
-//! it with `::halo::http::run` (or `::halo::http::run_with_init`). On an
+//! `#[halo::http]`: parse → validate → expand. Parses `init` and
+//! `metrics`, validates a function that builds an axum `Router` and
+//! generates a `main` that serves it with `::halo::http::run` (or
+//! `::halo::http::run_with_init`, `::halo::http::run_with_options`). On an
 //! error the function is kept unchanged, with a stub `main`.
 
 use proc_macro2::TokenStream;
@@ -12,26 +13,33 @@ use crate::args::{Args, Key};
 use crate::expand;
 
 const MACRO: &str = "halo::http";
-const KEYS: &[Key] = &[Key::new("init")];
+const KEYS: &[Key] = &[Key::new("init"), Key::new("metrics")];
+
+/// The arguments of `#[halo::http(...)]`.
+struct Options {
+    /// `init = path`.
+    init: Option<Path>,
+    /// `metrics`: required (`true`) or off (`false`).
+    metrics: Option<bool>,
+}
 
 pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
     let function: ItemFn = syn::parse2(input)?;
-    let expansion = parse(args).and_then(|init| {
-        validate(&function, init.is_some())?;
-        Ok(expand_valid(&function, init))
+    let expansion = parse(args).and_then(|options| {
+        validate(&function, options.init.is_some())?;
+        Ok(expand_valid(&function, options))
     });
     Ok(expand::or_keep_function(&function, quote! { fn main() {} }, expansion))
 }
 
-/// The `init` function, if any.
-fn parse(tokens: TokenStream) -> syn::Result<Option<Path>> {
+fn parse(tokens: TokenStream) -> syn::Result<Options> {
     let mut args = Args::parse(MACRO, tokens, KEYS)?;
-    let init = args.take_path("init")?;
+    let options = Options { init: args.take_path("init")?, metrics: args.take_flag("metrics")? };
     args.finish()?;
-    Ok(init)
+    Ok(options)
 }
 
-fn expand_valid(function: &ItemFn, init: Option<Path>) -> TokenStream {
+fn expand_valid(function: &ItemFn, options: Options) -> TokenStream {
     // Spanned on the return type, so a function that returns something
     // other than a `Router` gets its type error there.
     let output = match &function.sig.output {
@@ -39,14 +47,22 @@ fn expand_valid(function: &ItemFn, init: Option<Path>) -> TokenStream {
         ReturnType::Default => function.sig.ident.span(),
     };
     let name = syn::Ident::new(&function.sig.ident.to_string(), output);
-    let run = match init {
-        Some(init) => {
+    let run = match (options.init, options.metrics) {
+        (Some(init), None) => {
             let build = quote_spanned! { output=> #init().await.map(#name) };
             quote! { ::halo::http::run_with_init(async { #build }) }
         }
-        None => {
+        (None, None) => {
             let router = quote_spanned! { output=> #name() };
             quote! { ::halo::http::run(#router) }
+        }
+        (init, metrics) => {
+            let build = match init {
+                Some(init) => quote_spanned! { output=> #init().await.map(#name) },
+                None => quote_spanned! { output=> ::std::result::Result::<_, ::std::convert::Infallible>::Ok(#name()) },
+            };
+            let options = expand::metrics_option(metrics);
+            quote! { ::halo::http::run_with_options(::halo::Options::from_env() #options, async { #build }) }
         }
     };
     let main = expand::main_running(run);

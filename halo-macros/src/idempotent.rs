@@ -168,7 +168,12 @@ fn expand_valid(function: &ItemFn, checked: &Function<'_>, options: &Options) ->
             }
         }
         None => {
-            quote! { let __halo_store: ::std::option::Option<&dyn ::halo::idempotency::IdempotencyStore> = ::std::option::Option::None; }
+            // The default store comes from the environment: registered, so
+            // that the runtime resolves it at init.
+            quote! {
+                ::halo::__private::inventory::submit! { ::halo::__private::IDEMPOTENCY_STORE }
+                let __halo_store: ::std::option::Option<&dyn ::halo::idempotency::IdempotencyStore> = ::std::option::Option::None;
+            }
         }
     };
 

@@ -72,6 +72,10 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<Token
         }
         (Err(err), Err(_)) | (Ok(_), Err(err)) => Err(err),
     };
+    // A saga's log comes from the environment: registered, so that the
+    // runtime resolves it at init.
+    let registration = quote! { ::halo::__private::inventory::submit! { ::halo::__private::SAGA_LOG } };
+    let expansion = expansion.map(|step| quote! { #step #registration });
     Ok(expand::or_keep_function(&function, TokenStream::new(), expansion))
 }
 

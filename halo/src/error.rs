@@ -263,21 +263,35 @@ impl Error {
         self.source.as_deref()
     }
 
-    /// The internal cause and its sources joined by `": "`, for logs.
+    /// The internal cause and its sources joined by `": "`, for logs; a
+    /// cause whose text is already in the chain (an error that shows its
+    /// source in its own text) is written once.
+    ///
+    /// ```
+    /// let io = std::io::Error::other("connection reset");
+    /// let err = halo::Error::unavailable("try later").with_source(io);
+    /// assert_eq!(err.source_chain(), "connection reset");
+    /// ```
     pub fn source_chain(&self) -> String {
         let mut out = String::new();
-        let mut next: Option<&(dyn std::error::Error + 'static)> = match &self.source {
-            Some(source) => Some(source.as_ref()),
-            None => None,
-        };
-        while let Some(err) = next {
+        push_causes(&mut out, self.source.as_deref().map(|s| s as &(dyn std::error::Error + 'static)));
+        out
+    }
+}
+
+/// Appends `next` and each of its sources to `out`, joined by `": "`,
+/// leaving out a cause whose text `out` already holds (many errors show
+/// their source in their own text and return it from `source()` too).
+pub(crate) fn push_causes(out: &mut String, mut next: Option<&(dyn std::error::Error + 'static)>) {
+    while let Some(err) = next {
+        let text = err.to_string();
+        if !text.is_empty() && !out.contains(text.as_str()) {
             if !out.is_empty() {
                 out.push_str(": ");
             }
-            out.push_str(&err.to_string());
-            next = err.source();
+            out.push_str(&text);
         }
-        out
+        next = err.source();
     }
 }
 
@@ -437,6 +451,39 @@ mod tests {
         assert_eq!(err.message(), "internal error");
         assert!(!err.to_string().contains("hunter2"));
         assert!(err.source_chain().contains("hunter2"));
+    }
+
+    /// An error that shows its source in its text and returns it too.
+    #[derive(Debug)]
+    struct Wrapping(&'static str, Option<Box<Wrapping>>);
+
+    impl fmt::Display for Wrapping {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match &self.1 {
+                Some(inner) => write!(f, "{}: {inner}", self.0),
+                None => f.write_str(self.0),
+            }
+        }
+    }
+
+    impl std::error::Error for Wrapping {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|inner| inner as &(dyn std::error::Error + 'static))
+        }
+    }
+
+    #[test]
+    fn each_cause_is_written_once() {
+        let table = Wrapping("no saga table is configured: set HALO_SAGA_TABLE", None);
+        let log = Wrapping("saga log error", Some(Box::new(table)));
+        let saga = Wrapping("the saga stopped", Some(Box::new(log)));
+        let err = Error::internal(saga).with_code("StoreNotConfigured");
+        assert_eq!(
+            err.source_chain(),
+            "the saga stopped: saga log error: no saga table is configured: set HALO_SAGA_TABLE"
+        );
+        let plain = Error::internal(Wrapping("outer", Some(Box::new(Wrapping("inner", None)))));
+        assert_eq!(plain.source_chain(), "outer: inner");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::any::Any;
 use std::error::Error as StdError;
-use std::fmt::{Display, Write as _};
+use std::fmt::Display;
 
 use crate::{BoxError, Error};
 
@@ -39,13 +39,10 @@ pub fn describe_init_error<E: Display + 'static>(err: &E) -> String {
     err.to_string()
 }
 
-/// An error and each of its sources, joined by `": "`.
+/// An error and each of its sources, joined by `": "`, each cause once
+/// (see [`Error::source_chain`]).
 pub(crate) fn error_chain(err: &(dyn StdError + 'static)) -> String {
-    let mut out = err.to_string();
-    let mut next = err.source();
-    while let Some(source) = next {
-        let _ = write!(out, ": {source}");
-        next = source.source();
-    }
+    let mut out = String::new();
+    crate::error::push_causes(&mut out, Some(err));
     out
 }

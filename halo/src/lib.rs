@@ -171,6 +171,9 @@ pub use halo_macros::handler;
 ///   per container; the router function then takes `S` (by value) as its
 ///   one parameter, typically to hand it to `Router::with_state`. Inside
 ///   Lambda an `init` error is reported to `/init/error`.
+/// - `metrics`: CloudWatch EMF metrics are required, as for
+///   [`handler`]; `metrics = false` turns them off. Expands to
+///   [`http::run_with_options`](mod@http).
 ///
 /// ```no_run
 /// use axum::{Router, extract::State, routing::get};
@@ -210,8 +213,9 @@ pub use halo_macros::handler;
 ///
 /// The function must be a plain (not `async`) free `fn` without generics,
 /// returning the router, with no parameter, or one (the state) with
-/// `init`; arguments other than `init`, and an argument given twice, are
-/// rejected with an error on the offending token.
+/// `init`; arguments other than `init` and `metrics`, an argument given
+/// twice and a `metrics` that is not a flag are rejected with an error on
+/// the offending token.
 #[cfg(feature = "axum")]
 pub use halo_macros::http;
 

@@ -18,6 +18,7 @@ use crate::correlation::{Extractor, TrustedSources};
 #[derive(Clone)]
 pub struct Options {
     pub(crate) timeout_margin: Duration,
+    pub(crate) fallback_timeout: Option<Duration>,
     pub(crate) shutdown_grace: Duration,
     pub(crate) extractors: Vec<Arc<dyn Extractor>>,
     pub(crate) trusted_debug_sources: TrustedSources,
@@ -31,6 +32,7 @@ impl std::fmt::Debug for Options {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Options")
             .field("timeout_margin", &self.timeout_margin)
+            .field("fallback_timeout", &self.fallback_timeout)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("extractors", &self.extractors.len())
             .field("trusted_debug_sources", &self.trusted_debug_sources)
@@ -47,7 +49,9 @@ impl Default for Options {
 
 impl Options {
     /// Options from the environment: the timeout margin from
-    /// `HALO_TIMEOUT_MARGIN_MS` (default 200 ms), the sources whose debug
+    /// `HALO_TIMEOUT_MARGIN_MS` (default 200 ms), the timeout used when the
+    /// Runtime API's deadline cannot be right from `HALO_TIMEOUT_MS`
+    /// (see [`Options::fallback_timeout`]), the sources whose debug
     /// flag is honoured from `HALO_DEBUG_FLAG_SOURCES` (default: not HTTP,
     /// see [`TrustedSources`]), the metrics configuration
     /// ([`MetricsConfig::from_env`](crate::metrics::MetricsConfig::from_env)),
@@ -59,6 +63,7 @@ impl Options {
         };
         Options {
             timeout_margin: crate::timeout::margin_from_env(),
+            fallback_timeout: crate::timeout::fallback_timeout_from_env(),
             shutdown_grace: crate::shutdown::grace_from_env(),
             extractors: Vec::new(),
             trusted_debug_sources,
@@ -100,6 +105,21 @@ impl Options {
     /// The safety margin kept before Lambda's deadline.
     pub fn timeout_margin(mut self, margin: Duration) -> Options {
         self.timeout_margin = margin;
+        self
+    }
+
+    /// The timeout of an invocation whose Runtime API sends a deadline that
+    /// cannot be right (already past, or beyond Lambda's 15 minutes, as
+    /// cargo-lambda's emulator does); default `HALO_TIMEOUT_MS`, else 15
+    /// minutes. Real Lambda deadlines are always used. See
+    /// [`crate::timeout`].
+    ///
+    /// ```
+    /// let options = halo::Options::from_env().fallback_timeout(std::time::Duration::from_secs(10));
+    /// # let _ = options;
+    /// ```
+    pub fn fallback_timeout(mut self, timeout: Duration) -> Options {
+        self.fallback_timeout = Some(timeout);
         self
     }
 

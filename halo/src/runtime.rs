@@ -67,9 +67,12 @@ where
 /// for every invocation.
 ///
 /// `init` runs once, before the first invocation (put AWS clients and
-/// configuration there); `handler` is an `async fn(E, &Ctx, &S)`. If `init`
-/// fails, the error is logged and reported to Lambda as an init error, and
-/// the process exits with a failure status. This is what
+/// configuration there); `handler` is an `async fn(E, &Ctx, &S)`. Right
+/// after it, halo resolves the stores the binary's macros use from the
+/// environment (`#[halo::idempotent]` without `store`, `#[halo::saga_step]`),
+/// so a missing table fails the init too. If `init` or a store fails, the
+/// error is logged and reported to Lambda as an init error, and the process
+/// exits with a failure status. This is what
 /// `#[halo::handler(init = ...)]` expands to.
 ///
 /// ```no_run
@@ -135,6 +138,11 @@ where
             Ok(state) => state,
             Err(err) => return fail_init(&mode, crate::init_error::describe_init_error(&err)).await,
         };
+        // After the user's init, which may set a store of its own: every
+        // store the binary's macros use, from the environment.
+        if let Err(cause) = crate::platform::store_use::resolve_used_stores().await {
+            return fail_init(&mode, cause).await;
+        }
         let service = stack(HandlerService::with_state(state, handler), &options);
         match mode {
             Mode::Lambda => serve_lambda(service, &options).await,

@@ -52,7 +52,7 @@ pub async fn serve_lambda(service: InvocationService, options: &Options) -> Exit
         tracing::error!(missing = ?missing, "the Lambda environment is incomplete: these variables must be set (and the memory size a number)");
         return ExitCode::FAILURE;
     }
-    let margin = options.timeout_margin;
+    let (margin, fallback_timeout) = (options.timeout_margin, options.fallback_timeout);
     let adapter = tower::service_fn(move |event: lambda_runtime::LambdaEvent<()>| {
         let context = event.context;
         let Some(body) = take_body() else {
@@ -67,7 +67,11 @@ pub async fn serve_lambda(service: InvocationService, options: &Options) -> Exit
         };
         let ctx = Ctx::for_invocation(InvocationStart {
             request_id: context.request_id,
-            deadline_epoch_ms: context.deadline,
+            deadline_epoch_ms: crate::timeout::deadline_or_fallback(
+                context.deadline,
+                crate::context::epoch_ms_now(),
+                fallback_timeout,
+            ),
             invoked_function_arn: Some(context.invoked_function_arn),
             xray_trace_id: context.xray_trace_id,
             timeout_margin: margin,

@@ -10,6 +10,17 @@
 //!
 //! A handler that blocks its thread (CPU-bound loops, `std::thread::sleep`)
 //! cannot be interrupted: keep such work in `spawn_blocking`.
+//!
+//! # A deadline that cannot be right
+//!
+//! Lambda sends each invocation's deadline as epoch milliseconds, always
+//! within [`MAX_LAMBDA_TIMEOUT`] from now. A deadline that is already past
+//! or further away than that (cargo-lambda's emulator under `cargo lambda
+//! watch` sends `600000`, a duration) is treated as unknown: halo logs one
+//! warning per container naming the value, and the invocation gets the
+//! timeout in `HALO_TIMEOUT_MS` ([`FALLBACK_TIMEOUT_ENV`], e.g. your
+//! function's timeout) or, without it, [`MAX_LAMBDA_TIMEOUT`], which leaves
+//! the guard effectively off. Real Lambda deadlines are used as they come.
 
 use std::future::Future;
 use std::time::Duration;
@@ -18,6 +29,52 @@ use crate::{Ctx, Error};
 
 /// The default safety margin before the deadline.
 pub const DEFAULT_MARGIN: Duration = Duration::from_millis(200);
+
+/// Lambda's longest timeout: no real invocation's deadline is further away.
+pub const MAX_LAMBDA_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// The variable holding the timeout, in milliseconds, that an invocation
+/// gets when the Runtime API's deadline cannot be right (see the module
+/// docs); unset, it is [`MAX_LAMBDA_TIMEOUT`].
+pub const FALLBACK_TIMEOUT_ENV: &str = "HALO_TIMEOUT_MS";
+
+/// How far ahead of the local clock a real deadline may be: Lambda's
+/// longest timeout plus a minute for clock skew.
+const LATEST_DEADLINE_AHEAD_MS: u64 = MAX_LAMBDA_TIMEOUT.as_millis() as u64 + 60_000;
+
+/// The deadline (epoch milliseconds) of an invocation whose Runtime API
+/// sent `sent_ms` at `now_ms`: `sent_ms` when it can be a real deadline,
+/// otherwise `now_ms` plus `fallback` (logging one warning per process).
+pub(crate) fn deadline_or_fallback(sent_ms: u64, now_ms: u64, fallback: Option<Duration>) -> u64 {
+    if usable_deadline(sent_ms, now_ms) {
+        return sent_ms;
+    }
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| {
+        tracing::warn!(
+            deadline_ms = sent_ms,
+            fallback_timeout_ms = fallback.unwrap_or(MAX_LAMBDA_TIMEOUT).as_millis() as u64,
+            "the Runtime API sent a deadline (Lambda-Runtime-Deadline-Ms) that is not a time in the next 15 minutes, \
+             as cargo-lambda's emulator does: invocations get {FALLBACK_TIMEOUT_ENV} as their timeout, else 15 minutes"
+        );
+    });
+    now_ms.saturating_add(fallback.unwrap_or(MAX_LAMBDA_TIMEOUT).as_millis() as u64)
+}
+
+/// Whether `sent_ms` can be a Lambda deadline at `now_ms`: in the future,
+/// and no further than Lambda's longest timeout (plus clock skew).
+fn usable_deadline(sent_ms: u64, now_ms: u64) -> bool {
+    sent_ms > now_ms && sent_ms - now_ms <= LATEST_DEADLINE_AHEAD_MS
+}
+
+/// The timeout from [`FALLBACK_TIMEOUT_ENV`], if it is set to a number of
+/// milliseconds above zero.
+pub(crate) fn fallback_timeout_from_env() -> Option<Duration> {
+    crate::platform::non_empty_var(FALLBACK_TIMEOUT_ENV)
+        .and_then(|ms| ms.trim().parse::<u64>().ok())
+        .filter(|ms| *ms > 0)
+        .map(Duration::from_millis)
+}
 
 /// The margin from `HALO_TIMEOUT_MARGIN_MS`, else [`DEFAULT_MARGIN`].
 pub fn margin_from_env() -> Duration {
@@ -67,4 +124,30 @@ pub async fn within<F: Future>(requested: Duration, future: F) -> Result<F::Outp
             requested.as_millis()
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_765_000_000_000;
+
+    #[test]
+    fn a_real_deadline_is_kept() {
+        for ahead in [1, 3_000, 900_000, 900_000 + 60_000] {
+            assert_eq!(deadline_or_fallback(NOW + ahead, NOW, None), NOW + ahead, "{ahead} ms ahead");
+        }
+    }
+
+    #[test]
+    fn a_deadline_that_cannot_be_right_gets_the_fallback() {
+        let past = NOW - 1;
+        let absurd = NOW + 2 * 3_600_000;
+        // 0, a deadline already past, cargo-lambda's duration, an epoch time hours ahead.
+        for sent in [0, past, NOW, 600_000, absurd, u64::MAX] {
+            assert_eq!(deadline_or_fallback(sent, NOW, None), NOW + 900_000, "{sent}: 15 minutes");
+            let configured = Some(Duration::from_secs(3));
+            assert_eq!(deadline_or_fallback(sent, NOW, configured), NOW + 3_000, "{sent}: the configured timeout");
+        }
+    }
 }

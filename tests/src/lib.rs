@@ -1,5 +1,8 @@
 //! Test support for halo's integration tests: real services on loopback.
 //!
+//! - [`cargo_lambda`]: cargo-lambda's emulator (`cargo lambda watch
+//!   --only-lambda-apis`) on loopback, compiled function binaries started
+//!   against it, `cargo lambda invoke` and its Function URL emulation.
 //! - [`moto`]: a moto server (DynamoDB, SSM, SQS, …) on a free loopback port,
 //!   and an AWS SDK configuration that talks only to it.
 //! - [`pipeline`]: the fan-out pipeline's scenarios, run on SQS on moto
@@ -25,6 +28,8 @@
 //!   store, saga log, breaker store), to run against any implementation
 //!   with [`store_contract_tests!`].
 
+#[deny(missing_docs)]
+pub mod cargo_lambda;
 #[deny(missing_docs)]
 pub mod contracts;
 pub mod emf;

@@ -1,9 +1,7 @@
 //! Proves the moto harness: a real DynamoDB round trip over loopback.
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
-use halo_test_support::moto::{Moto, unique_name};
+use aws_sdk_dynamodb::types::AttributeValue;
+use halo_test_support::moto::{Moto, create_string_key_table, unique_name};
 use halo_test_support::sdk_requests::RequestCounter;
 
 #[tokio::test]
@@ -13,17 +11,7 @@ async fn put_then_get_an_item_through_moto() {
     let config = aws_sdk_dynamodb::config::Builder::from(&moto.sdk_config().await).interceptor(counter.clone()).build();
     let client = aws_sdk_dynamodb::Client::from_conf(config);
     let table = unique_name("roundtrip");
-    client
-        .create_table()
-        .table_name(&table)
-        .attribute_definitions(
-            AttributeDefinition::builder().attribute_name("id").attribute_type(ScalarAttributeType::S).build().unwrap(),
-        )
-        .key_schema(KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build().unwrap())
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("create table");
+    create_string_key_table(&client, &table, "id").await;
     client
         .put_item()
         .table_name(&table)

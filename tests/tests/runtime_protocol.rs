@@ -187,22 +187,66 @@ fn local_invoke_of_a_missing_file_fails_before_init() {
     assert!(stderr.contains("`serve` runs axum routers") && !stderr.contains("init failed"), "{stderr}");
 }
 
-/// `#[halo::idempotent]` on the default store, inside Lambda without
-/// `HALO_IDEMPOTENCY_TABLE`: the container's init fails with a message
-/// naming the variable (no invocation is answered with a 503), though the
-/// handler has no init of its own.
+/// A binary with `#[halo::idempotent]` on the default store (on a function
+/// the handler calls) and a `#[halo::saga_step]`, inside Lambda without
+/// `HALO_IDEMPOTENCY_TABLE` or without `HALO_SAGA_TABLE`: the container's
+/// init fails with one message naming the variable (no invocation is
+/// answered with a 500), though no code of the user's resolves a store.
 #[tokio::test]
-async fn an_idempotent_handler_without_its_table_fails_init_inside_lambda() {
-    let api = RuntimeApi::start().await;
+async fn a_binary_whose_macros_use_a_store_fails_init_without_its_table() {
     let binary = Path::new(env!("CARGO_BIN_EXE_halo-fixture-idempotent"));
-    let function = FunctionProcess::start(binary, &api, &[]);
-    let errors = api.wait_for_init_errors(Duration::from_secs(5)).await;
-    assert_eq!(errors.len(), 1, "exactly one init error report");
-    let message = errors[0]["errorMessage"].as_str().unwrap();
-    assert!(message.contains("HALO_IDEMPOTENCY_TABLE"), "{message}");
+    let cases = [
+        (vec![("HALO_SAGA_TABLE", "sagas")], "HALO_IDEMPOTENCY_TABLE", "idempotency"),
+        (vec![("HALO_IDEMPOTENCY_TABLE", "records")], "HALO_SAGA_TABLE", "saga"),
+    ];
+    for (env, missing, feature) in cases {
+        let api = RuntimeApi::start().await;
+        // No endpoint is reached: the table that is named only builds a client.
+        let mut env = env;
+        env.push(("AWS_ENDPOINT_URL", "http://127.0.0.1:9"));
+        let function = FunctionProcess::start(binary, &api, &env);
+        let errors = api.wait_for_init_errors(Duration::from_secs(5)).await;
+        assert_eq!(errors.len(), 1, "{missing}: exactly one init error report");
+        let message = errors[0]["errorMessage"].as_str().unwrap();
+        assert!(message.contains(&format!("set {missing}")), "{message}");
+        assert!(message.contains(&format!("no {feature} table is configured")), "{message}");
+        assert_eq!(message.matches("is configured").count(), 1, "the cause is said once: {message}");
+        assert!(!message.contains("retry later"), "{message}");
+        let lines = parse_json_lines(&function.stop());
+        assert!(lines.iter().any(|l| l["message"] == "init failed"));
+        assert_eq!(api.next_calls(), 0, "{missing}: no invocation is fetched after a failed init");
+    }
+}
+
+/// The same binary under an emulator with `HALO_STORES=memory` and no
+/// table: both stores are in memory, each with a warning, and invocations
+/// are answered (a duplicate is replayed); on AWS Lambda
+/// (`LAMBDA_TASK_ROOT` set) the same switch fails init.
+#[tokio::test]
+async fn halo_stores_memory_runs_under_an_emulator_and_is_refused_on_aws() {
+    let binary = Path::new(env!("CARGO_BIN_EXE_halo-fixture-idempotent"));
+    let api = RuntimeApi::start().await;
+    let function = FunctionProcess::start(binary, &api, &[("HALO_STORES", "memory")]);
+    let first = api.invoke(&json!({ "id": "o-1" }), TIMEOUT).await;
+    let again = api.invoke(&json!({ "id": "o-1" }), TIMEOUT).await;
+    assert!(first.success && again.success, "{:?} {:?}", first.body, again.body);
+    assert_eq!(first.body, json!({ "charged": "o-1", "reserved": "reserved o-1" }));
+    assert_eq!(again.body, first.body);
     let lines = parse_json_lines(&function.stop());
-    assert!(lines.iter().any(|l| l["message"] == "init failed"));
-    assert_eq!(api.next_calls(), 0, "no invocation is fetched after a failed init");
+    let warnings: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["level"] == "WARN" && l["message"].as_str().unwrap_or("").contains("HALO_STORES=memory"))
+        .collect();
+    let features: Vec<&str> = warnings.iter().filter_map(|l| l["feature"].as_str()).collect();
+    assert_eq!(features, ["idempotency", "saga"], "one warning per store: {lines:?}");
+
+    let api = RuntimeApi::start().await;
+    let function =
+        FunctionProcess::start(binary, &api, &[("HALO_STORES", "memory"), ("LAMBDA_TASK_ROOT", "/var/task")]);
+    let errors = api.wait_for_init_errors(Duration::from_secs(5)).await;
+    let message = errors[0]["errorMessage"].as_str().unwrap();
+    assert!(message.contains("HALO_STORES=memory is refused on AWS Lambda"), "{message}");
+    drop(function);
 }
 
 /// `HALO_TRACE_STDOUT=true`: a local run prints each invocation's span

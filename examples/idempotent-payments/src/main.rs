@@ -78,20 +78,19 @@ impl Provider {
     }
 }
 
-/// Per-container state: the payment provider, if one is configured (the
-/// idempotency store is resolved by `init`).
+/// Per-container state: the payment provider, if one is configured.
 struct State {
     provider: Option<Provider>,
 }
 
 type InitError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Resolves the idempotency store once per container: DynamoDB when
-/// `HALO_IDEMPOTENCY_TABLE` is set, the in-memory store in a local run, and
-/// an init error inside Lambda without a table. Builds the provider client
-/// when `PAYMENT_PROVIDER_URL` is set.
+/// Builds the provider client when `PAYMENT_PROVIDER_URL` is set. halo
+/// resolves the idempotency store itself after this init (the handler's
+/// `#[idempotent]` names no store): DynamoDB when `HALO_IDEMPOTENCY_TABLE`
+/// is set, the in-memory store in a local run, and an init error inside
+/// Lambda without a table.
 async fn init() -> Result<State, InitError> {
-    halo::idempotency::init().await?;
     let provider = match std::env::var(PROVIDER_ENV).ok().filter(|url| !url.trim().is_empty()) {
         Some(base_url) => Some(Provider { client: halo::http::Client::new().map_err(|e| e.to_string())?, base_url }),
         None => None,

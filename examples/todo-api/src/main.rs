@@ -120,8 +120,10 @@ fn router(app: App) -> Router {
 }
 
 /// Once per container: the todo store (`TODO_TABLE` in DynamoDB, else
-/// memory in a local run; inside Lambda the table is required) and the
-/// idempotency store (`HALO_IDEMPOTENCY_TABLE`, same rule).
+/// memory in a local run; inside Lambda the table is required). The
+/// idempotency store of `create` (`HALO_IDEMPOTENCY_TABLE`, same rule) is
+/// resolved by halo after this init, because `#[halo::idempotent]` names no
+/// store of its own.
 async fn init() -> Result<App, String> {
     let todos = match std::env::var("TODO_TABLE") {
         Ok(table) if !table.trim().is_empty() => {
@@ -133,8 +135,5 @@ async fn init() -> Result<App, String> {
         }
         _ => Todos::Memory(MemoryTodos::default()),
     };
-    // The idempotency store comes from HALO_IDEMPOTENCY_TABLE; this fails
-    // the init in Lambda without it rather than at the first POST.
-    halo::idempotency::init().await.map_err(|e| e.to_string())?;
     Ok(App { todos: Arc::new(todos) })
 }

@@ -4,12 +4,13 @@
 //! 415 and 422 with the JSON error body whose trace id is the request's
 //! correlation id; an idempotent POST replay; the access log line.
 
+mod common;
+
 use std::path::Path;
 use std::time::Duration;
 
-use halo::idempotency::DynamoDbIdempotencyStore;
 use halo_test_support::function::{FunctionProcess, parse_json_lines};
-use halo_test_support::moto::{Moto, unique_name};
+use halo_test_support::moto::Moto;
 use halo_test_support::runtime_api::{Outcome, RuntimeApi};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -102,36 +103,12 @@ fn error_code(outcome: &Outcome, correlation_id: &str) -> String {
     error["code"].as_str().unwrap().to_owned()
 }
 
-/// The todos table and the idempotency table on moto, and the function's
-/// environment pointing at them.
-async fn tables(moto: &Moto) -> Vec<(String, String)> {
-    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
-    let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
-    let (todos, idempotency) = (unique_name("todos"), unique_name("todo-idempotency"));
-    client
-        .create_table()
-        .table_name(&todos)
-        .attribute_definitions(
-            AttributeDefinition::builder().attribute_name("id").attribute_type(ScalarAttributeType::S).build().unwrap(),
-        )
-        .key_schema(KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build().unwrap())
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
-    DynamoDbIdempotencyStore::new(client, &idempotency).create_table().await.unwrap();
-    let mut env = moto.env();
-    env.push(("TODO_TABLE".into(), todos));
-    env.push(("HALO_IDEMPOTENCY_TABLE".into(), idempotency));
-    env
-}
-
 /// The router on Lambda Managed Instances (`AWS_LAMBDA_MAX_CONCURRENCY=8`):
 /// 16 creates at once, each with its own correlation id and idempotency
 /// key, and a duplicate of each: 16 todos, every answer with its own id.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sixteen_concurrent_creates_through_the_router_stay_apart() {
-    let mut env = tables(Moto::shared()).await;
+    let mut env = common::tables(Moto::shared()).await;
     env.push(("AWS_LAMBDA_MAX_CONCURRENCY".into(), "8".into()));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let api = RuntimeApi::start().await;
@@ -168,7 +145,7 @@ async fn sixteen_concurrent_creates_through_the_router_stay_apart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crud_over_api_gateway_v1_v2_and_alb_with_json_errors() {
-    let env = tables(Moto::shared()).await;
+    let env = common::tables(Moto::shared()).await;
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let api = RuntimeApi::start().await;
     let function = FunctionProcess::start(Path::new(BINARY), &api, &env);

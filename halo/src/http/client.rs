@@ -147,7 +147,11 @@ fn shared_transport() -> Result<reqwest::Client, Error> {
     if let Some(client) = TRANSPORT.get() {
         return Ok(client.clone());
     }
-    // reqwest is built without a crypto provider of its own.
+    // reqwest is built without a crypto provider of its own. rustls
+    // 0.23.48 deprecates ring's provider (it has no post-quantum key
+    // exchange); halo keeps ring, the one TLS stack it shares with the AWS
+    // SDK's client, rather than compile aws-lc too.
+    #[allow(deprecated)]
     let _ = rustls::crypto::ring::default_provider().install_default();
     // The system's roots, read once for this client and the AWS SDK's.
     let roots = crate::platform::native_roots().iter().filter_map(|der| reqwest::Certificate::from_der(der).ok());

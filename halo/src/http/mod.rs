@@ -18,4 +18,4 @@ pub use client::{Client, ClientBuilder, RequestBuilder, Response};
 #[cfg(feature = "axum")]
 pub use idempotent::{Created, IDEMPOTENCY_KEY, IdempotentJson};
 #[cfg(feature = "axum")]
-pub use router::{handle_event, run, run_with_init, serve, with_halo_layers};
+pub use router::{handle_event, run, run_with_init, run_with_options, serve, with_halo_layers};

@@ -58,27 +58,48 @@ where
     F: std::future::Future<Output = Result<Router, E>> + Send + 'static,
     E: std::fmt::Display + Send + 'static,
 {
+    run_with_options(crate::Options::from_env(), init).await
+}
+
+/// [`run_with_init`] with explicit [`Options`](crate::Options), as
+/// [`crate::run_with_options`]; what `#[halo::http(metrics)]` expands to.
+///
+/// ```no_run
+/// use axum::{Router, routing::get};
+/// use halo::metrics::MetricsConfig;
+///
+/// fn main() -> std::process::ExitCode {
+///     let options = halo::Options::from_env().metrics(MetricsConfig::from_env().required());
+///     let router = async { Ok::<_, std::convert::Infallible>(Router::new().route("/", get(|| async { "hi" }))) };
+///     halo::platform::block_on(halo::http::run_with_options(options, router))
+/// }
+/// ```
+pub async fn run_with_options<F, E>(options: crate::Options, init: F) -> ExitCode
+where
+    F: std::future::Future<Output = Result<Router, E>> + Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
     let args: Vec<String> = std::env::args().skip(1).collect();
     if !crate::platform::in_lambda()
         && let Ok(Some(crate::local::Command::Serve { port })) = crate::local::parse(&args)
     {
         crate::log::init();
         return match init.await {
-            Ok(router) => serve_on(router, port).await,
+            Ok(router) => serve_on(router, port, options.timeout_margin).await,
             Err(err) => {
                 tracing::error!(error_cause = %crate::describe_init_error(&err), "init failed");
                 ExitCode::FAILURE
             }
         };
     }
-    crate::run_with_init(async move { init.await.map(with_halo_layers) }, handle_event).await
+    crate::run_with_options(options, async move { init.await.map(with_halo_layers) }, handle_event).await
 }
 
-async fn serve_on(router: Router, port: u16) -> ExitCode {
+async fn serve_on(router: Router, port: u16, margin: Duration) -> ExitCode {
     match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
         Ok(listener) => {
             tracing::info!(address = %format!("http://127.0.0.1:{port}"), "serving");
-            match serve(router, listener).await {
+            match serve_with_margin(router, listener, margin).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(err) => {
                     tracing::error!(error = %err, "the server failed");
@@ -100,7 +121,10 @@ const SERVE_TIMEOUT: Duration = Duration::from_secs(30);
 /// own [`Ctx`] (a generated request id, a 30 s deadline, the timeout margin
 /// of [`Options::from_env`](crate::Options::from_env)) and correlation.
 pub async fn serve(router: Router, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    let margin = crate::Options::from_env().timeout_margin;
+    serve_with_margin(router, listener, crate::Options::from_env().timeout_margin).await
+}
+
+async fn serve_with_margin(router: Router, listener: tokio::net::TcpListener, margin: Duration) -> std::io::Result<()> {
     let router = with_halo_layers(router).layer(middleware::from_fn_with_state(margin, local_context));
     axum::serve(listener, router).await
 }
@@ -152,7 +176,9 @@ async fn shape_errors(request: Request, next: Next) -> Response {
     response
 }
 
-/// One line per request: method, route template, status, latency.
+/// One line per request: method, route template, status, latency. A
+/// request cut by the timeout guard (its future dropped) gets its line
+/// too, with status 504 and `timed_out: true`.
 async fn access_log(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
@@ -165,16 +191,38 @@ async fn access_log(request: Request, next: Next) -> Response {
         http.route = template,
         http.response.status_code = tracing::field::Empty,
     );
+    let mut line = AccessLine { method, route, started, status: None };
     let response = next.run(request).instrument(span.clone()).await;
     span.record("http.response.status_code", response.status().as_u16());
-    tracing::info!(
-        method = %method,
-        route = route.as_deref().unwrap_or("(unmatched)"),
-        status = response.status().as_u16(),
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "request"
-    );
+    line.status = Some(response.status().as_u16());
     response
+}
+
+/// The access log line of one request, written when it is dropped: after
+/// the response, or when the request's future is dropped unfinished (the
+/// timeout guard answered 504 instead).
+struct AccessLine {
+    method: http::Method,
+    route: Option<String>,
+    started: Instant,
+    status: Option<u16>,
+}
+
+impl Drop for AccessLine {
+    fn drop(&mut self) {
+        let route = self.route.as_deref().unwrap_or("(unmatched)");
+        let latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        match self.status {
+            Some(status) => tracing::info!(method = %self.method, route, status, latency_ms, "request"),
+            // A panic is answered 500 by the panic layer.
+            None if std::thread::panicking() => {
+                tracing::info!(method = %self.method, route, status = 500u16, latency_ms, panicked = true, "request")
+            }
+            None => {
+                tracing::info!(method = %self.method, route, status = 504u16, latency_ms, timed_out = true, "request")
+            }
+        }
+    }
 }
 
 /// Serve mode: a fresh context per request, its correlation from the
@@ -254,4 +302,50 @@ fn is_text(content_type: &str) -> bool {
         || ["application/json", "application/javascript", "application/xml"].contains(&essence)
         || essence.ends_with("+json")
         || essence.ends_with("+xml")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::routing::get;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+    use crate::log::{CapturedLines, JsonLayer};
+
+    fn v2_event(path: &str) -> Box<RawValue> {
+        let event = serde_json::json!({
+            "version": "2.0",
+            "rawPath": path,
+            "rawQueryString": "",
+            "headers": {},
+            "requestContext": { "http": { "method": "GET", "path": path }, "requestId": "r-1" },
+            "isBase64Encoded": false,
+        });
+        serde_json::value::to_raw_value(&event).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_request_cut_by_the_timeout_guard_has_its_access_line_with_504() {
+        let lines = CapturedLines::default();
+        let _guard =
+            tracing::subscriber::set_default(tracing_subscriber::registry().with(JsonLayer::new(lines.clone())));
+        let slow = || async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            "late"
+        };
+        let router = with_halo_layers(Router::new().route("/slow", get(slow)).route("/fast", get(|| async { "ok" })));
+        let ctx = Ctx::for_test();
+        let fast = handle_event(v2_event("/fast"), &ctx, &router).await.unwrap();
+        assert!(fast.get().contains(r#""statusCode":200"#), "{}", fast.get());
+        // What the timeout guard does: drop the request's future unfinished.
+        let cut = tokio::time::timeout(Duration::from_millis(20), handle_event(v2_event("/slow"), &ctx, &router)).await;
+        assert!(cut.is_err());
+        let access: Vec<serde_json::Value> = lines.json().into_iter().filter(|l| l["message"] == "request").collect();
+        assert_eq!(access.len(), 2, "{access:?}");
+        assert_eq!((access[0]["route"].as_str(), access[0]["status"].as_u64()), (Some("/fast"), Some(200)));
+        assert_eq!((access[1]["route"].as_str(), access[1]["status"].as_u64()), (Some("/slow"), Some(504)));
+        assert_eq!(access[1]["timed_out"], true);
+    }
 }

@@ -105,7 +105,7 @@ impl Config {
             max_response_bytes: ITEM_LIMIT_BYTES - 4 * 1024,
             clock: system_clock(),
             on_replay: None,
-            enabled: !disabled_by(std::env::var(DISABLED_ENV).ok().as_deref()),
+            enabled: !disabled_by_env(),
         }
     }
 
@@ -268,6 +268,11 @@ impl Config {
     pub fn now_ms(&self) -> u64 {
         self.clock.now_ms()
     }
+}
+
+/// Whether [`DISABLED_ENV`] turns idempotency off.
+pub(crate) fn disabled_by_env() -> bool {
+    disabled_by(std::env::var(DISABLED_ENV).ok().as_deref())
 }
 
 /// Whether a value of [`DISABLED_ENV`] turns idempotency off.

@@ -112,6 +112,7 @@
 mod cache;
 mod checks;
 mod config;
+pub(crate) use config::disabled_by_env;
 #[cfg(feature = "dynamodb")]
 mod dynamodb;
 mod key;
@@ -606,7 +607,9 @@ fn stored_response<R: DeserializeOwned>(record: &Record) -> Result<R, Error> {
 fn log(key: &str, outcome: Outcome) {
     count(key.rsplit_once('#').map_or(key, |(name, _)| name), outcome);
     match outcome {
-        Outcome::Mismatch | Outcome::Skipped | Outcome::Disabled | Outcome::Unreplayable => {
+        // A call without a key (the key is optional unless `required`) is
+        // an expected outcome, logged like the others; these are not.
+        Outcome::Mismatch | Outcome::Disabled | Outcome::Unreplayable => {
             tracing::warn!(idempotency_key = %key, idempotency_outcome = outcome.as_str(), "idempotency");
         }
         _ => tracing::info!(idempotency_key = %key, idempotency_outcome = outcome.as_str(), "idempotency"),

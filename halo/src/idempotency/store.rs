@@ -42,6 +42,9 @@ impl StoreError {
 
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.operation == CONFIGURATION {
+            return write!(f, "idempotency store: {}", self.source);
+        }
         write!(f, "idempotency store: {} failed: {}", self.operation, self.source)
     }
 }

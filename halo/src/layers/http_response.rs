@@ -97,10 +97,17 @@ pub fn error_response(err: &Error, correlation: &Correlation) -> Box<RawValue> {
     proxy_response(err.status(), &headers, serde_json::to_string(&body).unwrap_or_default(), false, correlation.source)
 }
 
-/// A proxy response in the shape `source` expects: API Gateway REST and
-/// HTTP APIs and Function URLs get `headers`; an ALB gets a
-/// `statusDescription` and, when its target group uses multi-value
-/// headers, `multiValueHeaders`.
+/// A proxy response in the shape `source` expects:
+///
+/// - API Gateway HTTP APIs and Function URLs (payload 2.0) get `headers`
+///   (a repeated name joined with `,`) and `cookies`, which holds every
+///   `set-cookie` value and is written even when empty, as `lambda_http`
+///   does (some emulators refuse a response without it);
+/// - API Gateway REST APIs get `headers`, and `multiValueHeaders` for the
+///   names that repeat (a `set-cookie` per cookie);
+/// - an ALB gets a `statusDescription` and, when its target group uses
+///   multi-value headers, only `multiValueHeaders` (otherwise the last
+///   value of a repeated name, which is what the ALB keeps).
 ///
 /// ```
 /// use halo::event::EventSource;
@@ -109,6 +116,12 @@ pub fn error_response(err: &Error, correlation: &Correlation) -> Box<RawValue> {
 /// let response: serde_json::Value = serde_json::from_str(response.get()).unwrap();
 /// assert_eq!(response["statusDescription"], "201 Created");
 /// assert_eq!(response["multiValueHeaders"]["content-type"][0], "text/plain");
+///
+/// let headers = [("content-type", "text/plain"), ("set-cookie", "a=1"), ("set-cookie", "b=2")];
+/// let response = halo::layers::proxy_response(200, &headers, "hi".into(), false, EventSource::FunctionUrl);
+/// let response: serde_json::Value = serde_json::from_str(response.get()).unwrap();
+/// assert_eq!(response["cookies"], serde_json::json!(["a=1", "b=2"]));
+/// assert!(response["headers"].get("set-cookie").is_none());
 /// ```
 pub fn proxy_response(
     status: u16,
@@ -117,7 +130,6 @@ pub fn proxy_response(
     is_base64_encoded: bool,
     source: EventSource,
 ) -> Box<RawValue> {
-    let multi_value = matches!(source, EventSource::Alb { multi_value: true });
     let description = match source {
         EventSource::Alb { .. } => {
             let reason = http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
@@ -125,11 +137,19 @@ pub fn proxy_response(
         }
         _ => None,
     };
+    let shape = HeaderShape::of(source);
+    let cookies = (shape == HeaderShape::Payload2)
+        .then(|| headers.iter().filter(|(name, _)| is_set_cookie(name)).map(|(_, value)| *value).collect());
     let response = ProxyResponse {
         status_code: status,
         status_description: description,
-        headers: (!multi_value).then_some(HeaderPairs(headers, false)),
-        multi_value_headers: multi_value.then_some(HeaderPairs(headers, true)),
+        headers: (shape != HeaderShape::AlbMulti).then_some(Headers { pairs: headers, shape, multi: false }),
+        multi_value_headers: match shape {
+            HeaderShape::AlbMulti => Some(Headers { pairs: headers, shape, multi: true }),
+            HeaderShape::Rest if repeats_a_name(headers) => Some(Headers { pairs: headers, shape, multi: true }),
+            _ => None,
+        },
+        cookies,
         body,
         is_base64_encoded,
     };
@@ -143,9 +163,11 @@ struct ProxyResponse<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     status_description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    headers: Option<HeaderPairs<'a>>,
+    headers: Option<Headers<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    multi_value_headers: Option<HeaderPairs<'a>>,
+    multi_value_headers: Option<Headers<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cookies: Option<Vec<&'a str>>,
     body: String,
     is_base64_encoded: bool,
 }
@@ -162,15 +184,87 @@ struct ErrorFields<'a> {
     trace_id: &'a str,
 }
 
-/// Headers as a JSON object of strings, or of one-element arrays.
-struct HeaderPairs<'a>(&'a [(&'a str, &'a str)], bool);
+/// How a response's headers are written for an event source.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum HeaderShape {
+    /// API Gateway HTTP APIs, Function URLs: one string per name, cookies
+    /// apart.
+    Payload2,
+    /// API Gateway REST APIs: `headers`, plus `multiValueHeaders` for the
+    /// names that repeat.
+    Rest,
+    /// An ALB with multi-value headers: `multiValueHeaders` only.
+    AlbMulti,
+    /// An ALB without: one value per name, the last.
+    AlbSingle,
+}
 
-impl serde::Serialize for HeaderPairs<'_> {
+impl HeaderShape {
+    fn of(source: EventSource) -> HeaderShape {
+        match source {
+            EventSource::ApiGatewayV2 | EventSource::FunctionUrl => HeaderShape::Payload2,
+            EventSource::Alb { multi_value: true } => HeaderShape::AlbMulti,
+            EventSource::Alb { multi_value: false } => HeaderShape::AlbSingle,
+            _ => HeaderShape::Rest,
+        }
+    }
+}
+
+fn is_set_cookie(name: &str) -> bool {
+    name.eq_ignore_ascii_case("set-cookie")
+}
+
+fn same_name(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+fn repeats_a_name(pairs: &[(&str, &str)]) -> bool {
+    pairs.iter().enumerate().any(|(i, (name, _))| pairs[..i].iter().any(|(seen, _)| same_name(seen, name)))
+}
+
+/// A response's headers as one JSON object: each name once, in the order
+/// of its first appearance; `multi` writes arrays of every value.
+struct Headers<'a> {
+    pairs: &'a [(&'a str, &'a str)],
+    shape: HeaderShape,
+    multi: bool,
+}
+
+impl Headers<'_> {
+    /// Whether the object written with `multi` off leaves `name` out.
+    fn leaves_out(&self, name: &str, repeated: bool) -> bool {
+        match self.shape {
+            HeaderShape::Payload2 => is_set_cookie(name),
+            // The repeated names are in `multiValueHeaders`.
+            HeaderShape::Rest => !self.multi && repeated,
+            _ => false,
+        }
+    }
+}
+
+impl serde::Serialize for Headers<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (name, value) in self.0 {
-            if self.1 { map.serialize_entry(name, &[value])? } else { map.serialize_entry(name, value)? }
+        let pairs = self.pairs;
+        let mut map = serializer.serialize_map(None)?;
+        for (index, (name, value)) in pairs.iter().enumerate() {
+            if pairs[..index].iter().any(|(seen, _)| same_name(seen, name)) {
+                continue; // written with its first appearance
+            }
+            let mut values = pairs[index..].iter().filter(|(other, _)| same_name(other, name)).map(|(_, v)| *v);
+            let repeated = pairs[index + 1..].iter().any(|(other, _)| same_name(other, name));
+            if self.multi {
+                if self.shape == HeaderShape::Rest && !repeated {
+                    continue; // a single value is in `headers`
+                }
+                map.serialize_entry(name, &values.collect::<Vec<_>>())?;
+            } else if self.leaves_out(name, repeated) {
+                continue;
+            } else if self.shape == HeaderShape::Payload2 && repeated {
+                map.serialize_entry(name, &values.collect::<Vec<_>>().join(","))?;
+            } else {
+                map.serialize_entry(name, values.next_back().unwrap_or(value))?;
+            }
         }
         map.end()
     }
@@ -210,5 +304,43 @@ mod tests {
         let multi = parse(&error_response(&err, &correlation(EventSource::Alb { multi_value: true })));
         assert_eq!(multi["multiValueHeaders"]["x-correlation-id"], json!(["c-9"]));
         assert!(multi.get("headers").is_none());
+    }
+
+    #[test]
+    fn payload_2_responses_always_carry_cookies() {
+        for source in [EventSource::ApiGatewayV2, EventSource::FunctionUrl] {
+            let error = parse(&error_response(&Error::not_found("no such todo"), &correlation(source)));
+            assert_eq!(error["cookies"], json!([]), "{source:?}: an error response");
+            let headers = [("set-cookie", "a=1; Secure"), ("x-a", "1"), ("Set-Cookie", "b=2"), ("x-a", "2")];
+            let ok = parse(&proxy_response(200, &headers, "hi".into(), false, source));
+            assert_eq!(ok["cookies"], json!(["a=1; Secure", "b=2"]), "{source:?}");
+            assert_eq!(ok["headers"], json!({"x-a": "1,2"}), "{source:?}: set-cookie only in cookies");
+        }
+        for source in
+            [EventSource::ApiGatewayV1, EventSource::Alb { multi_value: false }, EventSource::Alb { multi_value: true }]
+        {
+            let error = parse(&error_response(&Error::not_found("no"), &correlation(source)));
+            assert!(error.get("cookies").is_none(), "{source:?}: payload 1.0 has no cookies field");
+        }
+    }
+
+    #[test]
+    fn a_repeated_header_is_never_a_repeated_json_key() {
+        let headers = [("set-cookie", "a=1"), ("content-type", "text/plain"), ("set-cookie", "b=2")];
+        let rest = proxy_response(200, &headers, String::new(), false, EventSource::ApiGatewayV1);
+        assert_eq!(rest.get().matches("set-cookie").count(), 1, "{}", rest.get());
+        let rest = parse(&rest);
+        assert_eq!(rest["headers"], json!({"content-type": "text/plain"}));
+        assert_eq!(rest["multiValueHeaders"], json!({"set-cookie": ["a=1", "b=2"]}));
+        let alb = parse(&proxy_response(200, &headers, String::new(), false, EventSource::Alb { multi_value: false }));
+        assert_eq!(
+            alb["headers"],
+            json!({"set-cookie": "b=2", "content-type": "text/plain"}),
+            "the ALB keeps the last"
+        );
+        let multi = parse(&proxy_response(200, &headers, String::new(), false, EventSource::Alb { multi_value: true }));
+        assert_eq!(multi["multiValueHeaders"], json!({"set-cookie": ["a=1", "b=2"], "content-type": ["text/plain"]}));
+        let single = parse(&proxy_response(200, &headers[1..2], String::new(), false, EventSource::ApiGatewayV1));
+        assert!(single.get("multiValueHeaders").is_none(), "no repeated name, no multiValueHeaders");
     }
 }

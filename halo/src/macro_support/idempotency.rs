@@ -17,3 +17,18 @@ pub fn dyn_store<S: IdempotencyStore>(store: &S) -> &dyn IdempotencyStore {
 pub const fn millis(ms: u64) -> Duration {
     Duration::from_millis(ms)
 }
+
+/// Registered by `#[halo::idempotent]` without `store = ...`: the default
+/// store ([`crate::idempotency::store_from_env`]) is resolved at init
+/// (unless `HALO_IDEMPOTENCY_DISABLED` turns idempotency off).
+pub const IDEMPOTENCY_STORE: crate::__private::StoreUse =
+    crate::__private::StoreUse { feature: "idempotency", resolve: resolve_default_store };
+
+fn resolve_default_store() -> crate::BoxFuture<'static, Result<(), String>> {
+    Box::pin(async {
+        if crate::idempotency::disabled_by_env() {
+            return Ok(());
+        }
+        crate::idempotency::init().await.map_err(|err| crate::init_error::error_chain(&err))
+    })
+}

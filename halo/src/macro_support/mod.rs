@@ -9,39 +9,17 @@ mod idempotency;
 mod saga;
 
 pub use crate::platform::block_on;
+pub use crate::platform::store_use::StoreUse;
 pub use crate::runtime::Stateless;
 pub use breaker::LazyBreaker;
-pub use idempotency::{LazyLock, dyn_store, millis};
-pub use saga::compensation_result;
+pub use idempotency::{IDEMPOTENCY_STORE, LazyLock, dyn_store, millis};
+pub use inventory;
+pub use saga::{SAGA_LOG, compensation_result};
 pub use tokio;
 
 /// The init of a handler without state.
 pub async fn no_init() -> Result<(), String> {
     Ok(())
-}
-
-/// Something a handler needs from the environment, checked before its
-/// init so that a missing setting fails the container's init.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Requirement {
-    /// The default idempotency store (`#[idempotent]` without `store`):
-    /// `HALO_IDEMPOTENCY_TABLE` inside Lambda.
-    IdempotencyStore,
-}
-
-/// Checks `requirements`, then runs `init`.
-pub async fn checked_init<S>(
-    requirements: &[Requirement],
-    init: impl Future<Output = Result<S, String>>,
-) -> Result<S, String> {
-    for requirement in requirements {
-        match requirement {
-            Requirement::IdempotencyStore => {
-                crate::idempotency::init().await.map_err(|e| crate::init_error::error_chain(&e))?;
-            }
-        }
-    }
-    init.await
 }
 
 /// An init error, described by the most telling of the traits it

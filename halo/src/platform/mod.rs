@@ -32,6 +32,7 @@ mod env;
 #[cfg(feature = "aws")]
 mod https;
 mod store;
+pub(crate) mod store_use;
 #[cfg(feature = "dynamodb")]
 pub(crate) mod tables;
 #[cfg(any(feature = "http-client", feature = "aws"))]
@@ -48,7 +49,7 @@ pub use aws::ssm_client;
 pub use aws::{aws_loader, sdk_config};
 pub use clock::{Clock, ManualClock, SystemClock, system_clock};
 pub use env::{MAX_CONCURRENCY_ENV, RUNTIME_API_ENV, in_lambda, max_concurrency, non_empty_var};
-pub use store::{Fallback, StoreChoice, StoreConfigError, choose_store};
+pub use store::{Fallback, STORES_ENV, StoreChoice, StoreConfigError, choose_store};
 #[cfg(feature = "http-client")]
 pub(crate) use tls::native_roots;
 pub use tokio_runtime::{block_on, tokio_runtime};

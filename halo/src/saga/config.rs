@@ -18,8 +18,10 @@ pub const TABLE_ENV: &str = "HALO_SAGA_TABLE";
 ///   resume a crashed saga;
 /// - otherwise (a local run): a [`MemorySagaLog`](super::MemorySagaLog).
 ///
-/// Call it in your init function, so that inside Lambda a missing table
-/// fails the container's init with a clear message.
+/// A binary with a `#[halo::saga_step]` resolves it at init by itself, so
+/// that inside Lambda a missing table fails the container's init with a
+/// clear message; a log of your own given to [`set_default_log`] in your
+/// init function takes its place.
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -34,8 +36,21 @@ pub const TABLE_ENV: &str = "HALO_SAGA_TABLE";
 /// makes a fresh in-memory log per invocation (which would run a replayed
 /// saga's steps again).
 pub async fn log_from_env() -> Result<Arc<dyn SagaLog>, LogError> {
-    static LOG: tokio::sync::OnceCell<Arc<dyn SagaLog>> = tokio::sync::OnceCell::const_new();
-    LOG.get_or_try_init(build_from_env).await.cloned()
+    DEFAULT_LOG.get_or_try_init(build_from_env).await.cloned()
+}
+
+static DEFAULT_LOG: tokio::sync::OnceCell<Arc<dyn SagaLog>> = tokio::sync::OnceCell::const_new();
+
+/// Sets the log [`log_from_env`] returns, for sagas on a log of your own
+/// (another database): call it in your init function. Returns `false` if
+/// the log was already set or resolved.
+///
+/// ```
+/// assert!(halo::saga::set_default_log(halo::saga::MemorySagaLog::new()));
+/// assert!(!halo::saga::set_default_log(halo::saga::MemorySagaLog::new()), "set once per process");
+/// ```
+pub fn set_default_log(log: impl SagaLog + 'static) -> bool {
+    DEFAULT_LOG.set(Arc::new(log)).is_ok()
 }
 
 async fn build_from_env() -> Result<Arc<dyn SagaLog>, LogError> {

@@ -17,20 +17,38 @@ pub struct StepError {
     pub code: String,
     /// What happened, for logs and operators (may hold internal details).
     pub detail: String,
+    /// What an end user may be told (`"card declined"`): the public message
+    /// of a step's halo [`Error`] that is not internal (a 4xx, or an
+    /// upstream or unavailable error). [`SagaError::RolledBack`] carries it
+    /// into its 409.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_message: Option<String>,
 }
 
 impl StepError {
-    /// A cause with this code and detail.
+    /// A cause with this code and detail (nothing public).
     pub fn new(code: impl Into<String>, detail: impl Into<String>) -> StepError {
-        StepError { code: code.into(), detail: detail.into() }
+        StepError { code: code.into(), detail: detail.into(), public_message: None }
     }
 
-    /// Records any error that converts into a halo [`Error`].
+    /// Records any error that converts into a halo [`Error`]: its code, its
+    /// message and internal cause as the detail, and its message as the
+    /// public one unless the error is internal.
+    ///
+    /// ```
+    /// use halo::saga::StepError;
+    ///
+    /// let declined = StepError::from_error(halo::Error::unprocessable("card declined").with_code("CardDeclined"));
+    /// assert_eq!(declined.public_message.as_deref(), Some("card declined"));
+    /// let bug = StepError::from_error(halo::Error::internal("null pointer in the ledger"));
+    /// assert_eq!(bug.public_message, None);
+    /// ```
     pub fn from_error(err: impl IntoError) -> StepError {
         let err = err.into_error();
         let chain = err.source_chain();
         let detail = if chain.is_empty() { err.message().to_owned() } else { format!("{}: {chain}", err.message()) };
-        StepError { code: err.code().to_owned(), detail }
+        let public_message = (err.kind() != ErrorKind::Internal).then(|| err.message().to_owned());
+        StepError { code: err.code().to_owned(), detail, public_message }
     }
 }
 
@@ -51,7 +69,8 @@ impl IntoError for StepError {
     }
 }
 
-/// `SagaLogUnavailable` (503, retryable), as [`SagaError::Log`].
+/// `SagaLogUnavailable` (503, retryable), or `StoreNotConfigured` (500), as
+/// [`SagaError::Log`].
 impl IntoError for LogError {
     fn into_error(self) -> Error {
         SagaError::Log(self).into_error()
@@ -75,6 +94,14 @@ pub enum LogError {
     Conflict,
     /// The store failed (network, throttling, a malformed record, …).
     Store(crate::BoxError),
+}
+
+impl LogError {
+    /// Whether the log is not configured (no table inside Lambda, a missing
+    /// cargo feature): the operator's mistake, not an outage.
+    pub fn is_configuration(&self) -> bool {
+        matches!(self, LogError::Store(err) if err.is::<crate::platform::StoreConfigError>())
+    }
 }
 
 impl fmt::Display for LogError {
@@ -228,10 +255,13 @@ impl From<LogError> for SagaError {
     }
 }
 
-/// `RolledBack` is a 409 `SagaRolledBack` naming the failed step;
+/// `RolledBack` is a 409 `SagaRolledBack` naming the failed step and, when
+/// the step failed with a public message, that message;
 /// `CompensationFailed` and `Uncompensated` are 500s (details logged only);
 /// `InProgress` is a 409 `SagaInProgress` and `Suspended` a 503
-/// `SagaSuspended`, both retryable; a log failure is a 503.
+/// `SagaSuspended`, both retryable; a log failure is a 503
+/// `SagaLogUnavailable`, except a log that is not configured: a 500
+/// `StoreNotConfigured` (details logged only).
 ///
 /// ```
 /// use halo::IntoError;
@@ -249,11 +279,12 @@ impl From<LogError> for SagaError {
 impl IntoError for SagaError {
     fn into_error(self) -> Error {
         let (kind, code, message): (ErrorKind, &'static str, String) = match &self {
-            SagaError::RolledBack { failed_step, .. } => (
-                ErrorKind::Conflict,
-                "SagaRolledBack",
-                format!("the operation was cancelled: step `{failed_step}` failed and was rolled back"),
-            ),
+            SagaError::RolledBack { failed_step, cause, .. } => {
+                let reason = cause.public_message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default();
+                let message =
+                    format!("the operation was cancelled: step `{failed_step}` failed{reason} and was rolled back");
+                (ErrorKind::Conflict, "SagaRolledBack", message)
+            }
             SagaError::CompensationFailed { .. } | SagaError::Uncompensated { .. } => {
                 (ErrorKind::Internal, "SagaCompensationFailed", String::new())
             }
@@ -263,7 +294,10 @@ impl IntoError for SagaError {
             SagaError::Suspended { .. } => {
                 (ErrorKind::Unavailable, "SagaSuspended", "the operation was paused; retry to continue".into())
             }
-            SagaError::Log(_) => (ErrorKind::Unavailable, "SagaLogUnavailable", "retry later".into()),
+            SagaError::Log(err) if err.is_configuration() => (ErrorKind::Internal, "StoreNotConfigured", String::new()),
+            SagaError::Log(_) => {
+                (ErrorKind::Unavailable, "SagaLogUnavailable", "the saga log is unavailable; retry later".into())
+            }
             SagaError::Definition(_) => (ErrorKind::Internal, "SagaDefinitionError", String::new()),
         };
         let base = if kind == ErrorKind::Internal {
@@ -272,5 +306,37 @@ impl IntoError for SagaError {
             Error::new(kind, message).with_source(self)
         };
         base.with_code(code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::StoreConfigError;
+
+    #[test]
+    fn a_rollback_carries_the_steps_public_reason_never_its_detail() {
+        let declined = Error::unprocessable("card declined").with_code("CardDeclined").with_source("issuer said 05");
+        let rolled_back = |cause| SagaError::RolledBack { saga_id: "t-1".into(), failed_step: "charge".into(), cause };
+        let err = rolled_back(StepError::from_error(declined)).into_error();
+        assert_eq!(
+            err.message(),
+            "the operation was cancelled: step `charge` failed (card declined) and was rolled back"
+        );
+        let internal = rolled_back(StepError::from_error(Error::internal("issuer said 05"))).into_error();
+        assert_eq!(internal.message(), "the operation was cancelled: step `charge` failed and was rolled back");
+        let recorded = rolled_back(StepError::new("CardDeclined", "issuer said 05")).into_error();
+        assert!(!recorded.message().contains("issuer"), "{}", recorded.message());
+    }
+
+    #[test]
+    fn a_log_that_is_not_configured_is_the_operators_500_said_once() {
+        let missing = StoreConfigError::for_test("HALO_SAGA_TABLE", "no saga table is configured: set HALO_SAGA_TABLE");
+        let err = SagaError::Log(LogError::Store(Box::new(missing))).into_error();
+        assert_eq!((err.status(), err.code(), err.message()), (500, "StoreNotConfigured", "internal error"));
+        assert_eq!(err.source_chain(), "saga log error: no saga table is configured: set HALO_SAGA_TABLE");
+        assert!(!err.source_chain().contains("retry"), "{}", err.source_chain());
+        let outage = SagaError::Log(LogError::Store("throttled".into())).into_error();
+        assert_eq!((outage.status(), outage.code()), (503, "SagaLogUnavailable"));
     }
 }

@@ -108,6 +108,11 @@
 //!
 //! [`Saga::from_asl`] loads the Step Functions subset of Halo's
 //! `load_saga`; see [`asl`].
+// `SagaError` carries the recorded causes by value (what the log holds),
+// so it is larger than clippy's default; sagas run a few times per
+// invocation, never in a hot loop.
+#![allow(clippy::result_large_err)]
+
 pub mod asl;
 mod config;
 mod definition;
@@ -122,7 +127,7 @@ mod recover;
 mod saga;
 mod step;
 
-pub use config::{TABLE_ENV, log_from_env};
+pub use config::{TABLE_ENV, log_from_env, set_default_log};
 #[cfg(feature = "dynamodb")]
 pub use dynamodb::DynamoDbSagaLog;
 pub use error::{FailedCompensation, LogError, SagaError, StepError};

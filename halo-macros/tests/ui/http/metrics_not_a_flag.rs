@@ -1,0 +1,4 @@
+#[halo::http(metrics = "Orders")]
+fn router() -> axum::Router {
+    axum::Router::new()
+}
