@@ -93,6 +93,17 @@ fn expand_valid(function: &ItemFn, options: Options) -> TokenStream {
     };
     let response = ok_type(&function.sig.output).map_or_else(|| quote!(_), ToTokens::to_token_stream);
     let error = err_type(&function.sig.output).map_or_else(|| quote!(_), ToTokens::to_token_stream);
+    // Each through its check's projection, spanned on the user's type.
+    let checked = |ty: TokenStream, check: &str| {
+        if ty.to_string() == "_" {
+            return ty;
+        }
+        let check = syn::Ident::new(check, proc_macro2::Span::call_site());
+        let span = ty.span();
+        quote::quote_spanned! {span=> <#ty as ::halo::__private::#check>::Checked }
+    };
+    let (event, response, error) =
+        (checked(event, "EventType"), checked(response, "ResponseType"), checked(error, "ErrorType"));
     let run = quote! {
         ::halo::run_with_options::<_, _, _, _, #event, #response, #error>(
             #options_expr,

@@ -5,6 +5,7 @@ use std::fmt::Display;
 use std::future::Future;
 
 mod breaker;
+mod handler_types;
 mod idempotency;
 mod saga;
 
@@ -12,6 +13,7 @@ pub use crate::platform::block_on;
 pub use crate::platform::store_use::StoreUse;
 pub use crate::runtime::Stateless;
 pub use breaker::LazyBreaker;
+pub use handler_types::{ErrorType, EventType, ResponseType};
 pub use idempotency::{IDEMPOTENCY_STORE, LazyLock, dyn_store, millis};
 pub use inventory;
 pub use saga::{SAGA_LOG, compensation_result};
