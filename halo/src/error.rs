@@ -279,6 +279,19 @@ impl Error {
     }
 }
 
+/// An error and each of its sources, each once, for a log field:
+/// `error_cause = %Chain(&err)` (an SDK error's `Display` alone is often
+/// just `service error`; its cause is in its sources).
+pub(crate) struct Chain<'a>(pub(crate) &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::new();
+        push_causes(&mut out, Some(self.0));
+        f.write_str(&out)
+    }
+}
+
 /// Appends `next` and each of its sources to `out`, joined by `": "`,
 /// leaving out a cause whose text `out` already holds (many errors show
 /// their source in their own text and return it from `source()` too).

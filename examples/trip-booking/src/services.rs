@@ -62,7 +62,7 @@ impl Services {
     pub async fn cancel(&self, kind: &str, id: &str, fail: bool) -> Result<(), halo::Error> {
         let url = format!("{}/{kind}/{id}{}", self.base, if fail { "?fail=1" } else { "" });
         let response = self.client.delete(url).send().await?;
-        Self::cancelled(kind, response.status().is_success())
+        cancelled(kind, response.status().as_u16())
     }
 
     /// Cancels whatever the service `kind` booked with the idempotency key
@@ -72,14 +72,38 @@ impl Services {
     pub async fn cancel_by_key(&self, kind: &str, token: &str, fail: bool) -> Result<(), halo::Error> {
         let url = format!("{}/{kind}{}", self.base, if fail { "?fail=1" } else { "" });
         let response = self.client.delete(url).header("idempotency-key", token).send().await?;
-        Self::cancelled(kind, response.status().is_success())
+        cancelled(kind, response.status().as_u16())
     }
+}
 
-    fn cancelled(kind: &str, success: bool) -> Result<(), halo::Error> {
-        if success {
+/// Whether a cancellation answered `status` is done: a 2xx, or a 404 / 410
+/// (the service holds nothing to cancel: the step never booked, or the
+/// booking is gone), which is what a compensation wants. Anything else
+/// failed, and the compensation is retried.
+fn cancelled(kind: &str, status: u16) -> Result<(), halo::Error> {
+    match status {
+        200..=299 => Ok(()),
+        404 | 410 => {
+            tracing::info!(service = kind, status, "nothing to cancel: the compensation is done");
             Ok(())
-        } else {
-            Err(halo::Error::upstream(format!("the {kind} service did not cancel the booking")))
+        }
+        _ => Err(halo::Error::upstream(format!("the {kind} service did not cancel the booking"))
+            .with_source(format!("DELETE /{kind}: status {status}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cancelled;
+
+    #[test]
+    fn nothing_to_cancel_is_a_done_compensation() {
+        for done in [200, 204, 404, 410] {
+            assert!(cancelled("rentals", done).is_ok(), "{done}");
+        }
+        for failed in [409, 429, 500, 503] {
+            let err = cancelled("rentals", failed).unwrap_err();
+            assert_eq!(err.message(), "the rentals service did not cancel the booking", "{failed}");
         }
     }
 }

@@ -226,7 +226,7 @@ impl CircuitBreaker {
                 let last = self.inner.degraded_logged_at_ms.load(Ordering::SeqCst);
                 if first || now.saturating_sub(last) >= self.inner.policy.refresh.as_millis() as u64 {
                     self.inner.degraded_logged_at_ms.store(now, Ordering::SeqCst);
-                    tracing::warn!(breaker = %self.inner.name, error = %err, "breaker store unreachable: using local state");
+                    tracing::warn!(breaker = %self.inner.name, error_cause = %crate::error::Chain(&err), "breaker store unreachable: using local state");
                 }
                 Err(err)
             }

@@ -493,7 +493,7 @@ impl Idempotency {
         let response = match token::scope(token_for(&claim.key), body).await {
             Ok(response) => response,
             Err(err) => {
-                self.release(store, &claim.key).await;
+                self.release(store, &claim.key, ctx).await;
                 return Err(err);
             }
         };
@@ -511,12 +511,7 @@ impl Idempotency {
                 claim.not_stored(NotStored::NotSerializable, expiration)
             }
         };
-        let mut policy = Backoff::new(COMPLETE_ATTEMPTS)
-            .initial_delay(Duration::from_millis(50))
-            .max_delay(Duration::from_millis(500));
-        if let Some(ctx) = ctx {
-            policy = policy.deadline(ctx.budget_deadline());
-        }
+        let policy = write_policy(ctx);
         let span = crate::trace::span!(
             "idempotency.complete",
             idempotency.name = %self.config.name,
@@ -530,7 +525,7 @@ impl Idempotency {
                 Ok(response)
             }
             Err(err) => {
-                tracing::error!(idempotency_key = %claim.key, idempotency_outcome = Outcome::StoreError.as_str(), error_cause = %err, "idempotency: the function ran but its result could not be stored; the record stays INPROGRESS until the call's deadline");
+                tracing::error!(idempotency_key = %claim.key, idempotency_outcome = Outcome::StoreError.as_str(), error_cause = %crate::error::Chain(&err), "idempotency: the function ran but its result could not be stored; the record stays INPROGRESS until the call's deadline");
                 Err(Error::unavailable("the request was processed but its result could not be recorded; retry later")
                     .with_code("IdempotencyResultNotStored")
                     .with_source(err)
@@ -539,13 +534,15 @@ impl Idempotency {
         }
     }
 
-    /// Deletes the claim after the body failed, so a retry runs again.
-    async fn release(&self, store: &dyn IdempotencyStore, key: &str) {
+    /// Deletes the claim after the body failed, so a retry runs again;
+    /// retried as completing is ([`write_policy`]). A release that still
+    /// fails leaves the claim, which frees the key at the call's deadline.
+    async fn release(&self, store: &dyn IdempotencyStore, key: &str, ctx: Option<&Ctx>) {
         if let Some(cache) = &self.cache {
             cache.remove(key);
         }
-        if let Err(err) = store.delete(key).await {
-            tracing::error!(idempotency_key = %key, error_cause = %err, "idempotency: could not release the record after a failure; it blocks until the call's deadline");
+        if let Err(err) = retry(&write_policy(ctx), |_| store.delete(key), |_| true).await.result {
+            tracing::error!(idempotency_key = %key, error_cause = %crate::error::Chain(&err), "idempotency: could not release the record after a failure; it blocks until the call's deadline");
         }
     }
 
@@ -580,8 +577,19 @@ impl Idempotency {
     }
 }
 
-/// How often a completed record is written before the call gives up.
-const COMPLETE_ATTEMPTS: u32 = 3;
+/// How often a record is completed or released before the call gives up.
+const WRITE_ATTEMPTS: u32 = 3;
+
+/// The retries of the writes after the body ran (complete, release):
+/// [`WRITE_ATTEMPTS`] with backoff, never past the call's budget.
+fn write_policy(ctx: Option<&Ctx>) -> Backoff {
+    let policy =
+        Backoff::new(WRITE_ATTEMPTS).initial_delay(Duration::from_millis(50)).max_delay(Duration::from_millis(500));
+    match ctx {
+        Some(ctx) => policy.deadline(ctx.budget_deadline()),
+        None => policy,
+    }
+}
 
 /// The response a completed record holds, or the stable error of a
 /// record whose response cannot be returned.
@@ -631,7 +639,7 @@ fn count(name: &str, outcome: Outcome) {
 }
 
 fn store_failure(key: &str, err: StoreError) -> Error {
-    tracing::warn!(idempotency_key = %key, idempotency_outcome = Outcome::StoreError.as_str(), error_cause = %err, "idempotency");
+    tracing::warn!(idempotency_key = %key, idempotency_outcome = Outcome::StoreError.as_str(), error_cause = %crate::error::Chain(&err), "idempotency");
     unavailable(err)
 }
 
@@ -677,7 +685,7 @@ async fn default_store() -> Result<Arc<dyn IdempotencyStore>, Error> {
     match store_from_env().await {
         Ok(store) => Ok(store),
         Err(err) => {
-            tracing::error!(error_cause = %err, "idempotency: no store");
+            tracing::error!(error_cause = %crate::error::Chain(&err), "idempotency: no store");
             Err(unavailable(err))
         }
     }

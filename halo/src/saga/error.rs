@@ -213,12 +213,13 @@ impl fmt::Display for SagaError {
                 write!(f, "saga {saga_id} rolled back: step `{failed_step}` failed ({})", cause.code)
             }
             SagaError::CompensationFailed { saga_id, failed_step, cause, failed_compensations } => {
-                let names: Vec<&str> = failed_compensations.iter().map(|c| c.name.as_str()).collect();
+                let failed: Vec<String> =
+                    failed_compensations.iter().map(|c| format!("`{}` ({})", c.name, c.error)).collect();
                 write!(
                     f,
                     "saga {saga_id}: step `{failed_step}` failed ({}) and compensations failed: {}",
                     cause.code,
-                    names.join(", ")
+                    failed.join(", ")
                 )
             }
             SagaError::Uncompensated { saga_id, failed_step, cause, completed_steps } => write!(
@@ -240,9 +241,10 @@ impl fmt::Display for SagaError {
 impl std::error::Error for SagaError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            SagaError::RolledBack { cause, .. }
-            | SagaError::CompensationFailed { cause, .. }
-            | SagaError::Uncompensated { cause, .. } => Some(cause),
+            SagaError::RolledBack { cause, .. } | SagaError::Uncompensated { cause, .. } => Some(cause),
+            // What an operator must fix is the compensation: its errors are
+            // in the text; the step's code is there too.
+            SagaError::CompensationFailed { .. } => None,
             SagaError::Log(err) => Some(err),
             _ => None,
         }
@@ -327,6 +329,27 @@ mod tests {
         assert_eq!(internal.message(), "the operation was cancelled: step `charge` failed and was rolled back");
         let recorded = rolled_back(StepError::new("CardDeclined", "issuer said 05")).into_error();
         assert!(!recorded.message().contains("issuer"), "{}", recorded.message());
+    }
+
+    #[test]
+    fn a_failed_compensation_is_logged_with_its_own_error() {
+        let err = SagaError::CompensationFailed {
+            saga_id: "t-1".into(),
+            failed_step: "book_rental".into(),
+            cause: StepError::new("UpstreamError", "POST /rentals: last status 500"),
+            failed_compensations: vec![FailedCompensation {
+                name: "book_flight".into(),
+                error: StepError::new("UpstreamError", "the flights service did not cancel the booking"),
+            }],
+        }
+        .into_error();
+        assert_eq!((err.status(), err.code()), (500, "SagaCompensationFailed"));
+        let chain = err.source_chain();
+        assert!(
+            chain.contains("`book_flight` (UpstreamError: the flights service did not cancel the booking)"),
+            "{chain}"
+        );
+        assert!(!chain.contains("last status 500"), "the step's detail is not taken for the cause: {chain}");
     }
 
     #[test]

@@ -378,7 +378,7 @@ impl Run<'_> {
         self.record.last_event = self.events.last().map(|(e, _)| *e).unwrap_or_default().to_owned();
         if let Err(err) = self.log.write(&self.record).await {
             self.record.version = previous;
-            tracing::warn!(saga_id = %self.record.saga_id, saga = %self.record.saga, error = %err, "saga log write failed");
+            tracing::warn!(saga_id = %self.record.saga_id, saga = %self.record.saga, error_cause = %crate::error::Chain(&err), "saga log write failed");
             return Err(err.into());
         }
         self.fresh = false;
