@@ -986,6 +986,7 @@ async fn dynamodb_with_sort_key_and_custom_attribute_names() {
         data: "response".into(),
         validation: "hash".into(),
         not_stored: "unstored".into(),
+        owner: "writer".into(),
     };
     let store = DynamoDbIdempotencyStore::new(client, unique_name("shared"))
         .attribute_names(names)

@@ -33,6 +33,7 @@ pub mod cargo_lambda;
 #[deny(missing_docs)]
 pub mod contracts;
 pub mod emf;
+pub mod fault_proxy;
 pub mod function;
 pub mod hostile;
 pub mod http_stub;

@@ -31,6 +31,9 @@ pub struct AttributeNames {
     /// Why a completed record has no response (`halo_not_stored`, halo's
     /// own attribute; see [`NotStored`](super::NotStored)).
     pub not_stored: String,
+    /// The token of the call that wrote the claim (`halo_owner`, halo's own
+    /// attribute; see [`Record::owner`]).
+    pub owner: String,
 }
 
 impl Default for AttributeNames {
@@ -43,6 +46,7 @@ impl Default for AttributeNames {
             data: "data".into(),
             validation: "validation".into(),
             not_stored: "halo_not_stored".into(),
+            owner: "halo_owner".into(),
         }
     }
 }
@@ -50,8 +54,10 @@ impl Default for AttributeNames {
 /// A [`IdempotencyStore`] on a DynamoDB table whose schema is compatible with
 /// Powertools for AWS Lambda's idempotency table: partition key `id`
 /// (string), `expiration` (TTL, epoch seconds), `in_progress_expiration`
-/// (epoch milliseconds), `status`, `data`, `validation`. halo adds one
-/// attribute of its own, `halo_not_stored`, on the rare completed record
+/// (epoch milliseconds), `status`, `data`, `validation`. halo adds two
+/// attributes of its own: `halo_owner`, the token of the call that wrote
+/// the claim (so a retried write recognises its own record,
+/// [`Record::owner`]), and `halo_not_stored`, on the rare completed record
 /// whose response could not be stored ([`NotStored`]).
 ///
 /// Costs per invocation: a first call is 2 requests (the conditional
@@ -174,6 +180,9 @@ impl DynamoDbIdempotencyStore {
         if let Some(reason) = record.not_stored {
             item.insert(self.names.not_stored.clone(), AttributeValue::S(reason.as_str().to_owned()));
         }
+        if let Some(owner) = &record.owner {
+            item.insert(self.names.owner.clone(), AttributeValue::S(owner.clone()));
+        }
         item
     }
 
@@ -208,6 +217,7 @@ impl DynamoDbIdempotencyStore {
             data: string(&self.names.data),
             validation: string(&self.names.validation),
             not_stored,
+            owner: string(&self.names.owner),
         })
     }
 

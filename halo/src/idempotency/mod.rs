@@ -32,6 +32,12 @@
 //! If the store cannot be reached before the function runs, the call fails
 //! with `IdempotencyStore` (503) and the function is not run.
 //!
+//! Every claim carries its call's token ([`Record::owner`], `halo_owner`):
+//! when the claim's write is applied but its answer is lost (a dropped
+//! connection, a 500 after the commit) and the SDK sends it again, the
+//! retry finds the call's own record and the call runs, instead of taking
+//! itself for a concurrent duplicate.
+//!
 //! # When a record is released
 //!
 //! Only two things delete a record: the function returning an error, and
@@ -40,7 +46,7 @@
 //!
 //! | What happens after the claim | The record | This call gets | A duplicate gets |
 //! |---|---|---|---|
-//! | the function returns `Err` | deleted (released) | the function's error | runs the function |
+//! | the function returns `Err` | deleted (released; 3 attempts with backoff within the budget, else it stays `INPROGRESS` until the call's deadline) | the function's error | runs the function |
 //! | success, response stored | `COMPLETED` with `data` | the response | the stored response |
 //! | success, response over [`Config::max_response_bytes`] | `COMPLETED`, no `data`, `halo_not_stored = too_large` | the response (it was produced) | `IdempotencyResponseTooLarge` (500) |
 //! | success, response does not serialize | `COMPLETED`, no `data`, `halo_not_stored = not_serializable` | the response | `IdempotencyResponseNotSerializable` (500) |
@@ -447,6 +453,12 @@ impl Idempotency {
             Ok(Claim::Claimed { previous }) => {
                 let outcome = if previous.is_some() { Outcome::Expired } else { Outcome::Claimed };
                 return Ok(Decision::Run(outcome));
+            }
+            // This call's own claim, written by an attempt whose answer was
+            // lost (the SDK retried it): the key is this call's.
+            Ok(Claim::Held(existing)) if existing.is_own_claim_of(claim) => {
+                tracing::debug!(idempotency_key = %claim.key, "idempotency: the claim's retried write found the call's own record");
+                return Ok(Decision::Run(Outcome::Claimed));
             }
             Ok(Claim::Held(existing)) => existing,
             Err(err) => return Err(Refusal::Fail(store_failure(&claim.key, err))),

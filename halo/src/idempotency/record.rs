@@ -133,11 +133,17 @@ pub struct Record {
     /// Set on a completed record whose response could not be stored
     /// (`halo_not_stored`); `data` is then absent.
     pub not_stored: Option<NotStored>,
+    /// Who wrote the claim (`halo_owner`): a token made for each call's
+    /// claim. When a claim's write is applied but its answer is lost, the
+    /// retried write finds this record: the same token says it is the
+    /// call's own, not a concurrent duplicate's. `None` on records written
+    /// without one (by Powertools, or before halo wrote it).
+    pub owner: Option<String>,
 }
 
 impl Record {
     /// A record claiming `key` for an invocation whose deadline is
-    /// `deadline_ms`.
+    /// `deadline_ms`, with a new [`owner`](Record::owner) token.
     pub fn in_progress(
         key: impl Into<String>,
         expiration: u64,
@@ -152,7 +158,24 @@ impl Record {
             data: None,
             validation,
             not_stored: None,
+            owner: Some(uuid::Uuid::new_v4().simple().to_string()),
         }
+    }
+
+    /// Whether `self`, found holding the key, is the claim `claim` wrote
+    /// itself (an attempt whose answer was lost): in progress, with the
+    /// claim's owner token.
+    ///
+    /// ```
+    /// use halo::idempotency::Record;
+    ///
+    /// let mine = Record::in_progress("k", 10, 5_000, None);
+    /// assert!(mine.clone().is_own_claim_of(&mine));
+    /// let theirs = Record::in_progress("k", 10, 5_000, None);
+    /// assert!(!theirs.is_own_claim_of(&mine), "another call's claim has another token");
+    /// ```
+    pub fn is_own_claim_of(&self, claim: &Record) -> bool {
+        self.status == Status::InProgress && self.owner.is_some() && self.owner == claim.owner
     }
 
     /// The completed form of this record: `data` is the response and the
@@ -166,6 +189,7 @@ impl Record {
             data: Some(data),
             validation: self.validation.clone(),
             not_stored: None,
+            owner: self.owner.clone(),
         }
     }
 
@@ -190,6 +214,7 @@ impl Record {
             data: None,
             validation: self.validation.clone(),
             not_stored: Some(reason),
+            owner: self.owner.clone(),
         }
     }
 
