@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType,
+    ProjectionType, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
 };
 
 use super::error::LogError;
@@ -159,13 +159,23 @@ impl SagaLog for DynamoDbSagaLog {
                     .expression_attribute_names("#version", "version")
                     .expression_attribute_values(":expected", AttributeValue::N((record.version - 1).to_string()))
             };
+            let put = put.return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
             match put.send().await {
                 Ok(_) => Ok(()),
-                Err(SdkError::ServiceError(err))
-                    if matches!(err.err(), PutItemError::ConditionalCheckFailedException(_)) =>
-                {
-                    Err(LogError::Conflict)
-                }
+                Err(SdkError::ServiceError(err)) => match err.into_err() {
+                    PutItemError::ConditionalCheckFailedException(failed) => {
+                        // The write's answer may have been lost and the SDK
+                        // sent it again: the item is then this very record
+                        // (same version, same lease, same content). A store
+                        // that does not return the item is read instead.
+                        let current = match failed.item() {
+                            Some(item) => Some(parse(item)?),
+                            None => self.load(&record.saga_id).await?,
+                        };
+                        if current.as_ref() == Some(record) { Ok(()) } else { Err(LogError::Conflict) }
+                    }
+                    other => Err(store_error(other)),
+                },
                 Err(err) => Err(store_error(err.into_service_error())),
             }
         })

@@ -161,7 +161,10 @@ fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<V
 /// [`write`](SagaLog::write) must be atomic and conditional: a record with
 /// `version == 1` is created only if no record with its id exists, any
 /// other is written only if the stored version is `version - 1`; otherwise
-/// it fails with [`LogError::Conflict`] and changes nothing.
+/// it fails with [`LogError::Conflict`] and changes nothing. A write that
+/// finds exactly its own record stored succeeds: it is the writer's earlier
+/// attempt, applied though its answer was lost (a dropped connection, a 500
+/// after the commit) before the client sent it again.
 pub trait SagaLog: Send + Sync {
     /// The record of `saga_id`, read consistently.
     fn load<'a>(&'a self, saga_id: &'a str) -> BoxFuture<'a, Result<Option<SagaRecord>, LogError>>;

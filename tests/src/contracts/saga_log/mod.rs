@@ -53,6 +53,7 @@ macro_rules! __saga_log_contract {
             write_of_the_next_version_replaces_the_record,
             write_of_any_other_version_conflicts_and_changes_nothing,
             write_of_a_later_version_without_a_record_conflicts,
+            a_write_that_finds_itself_stored_succeeds,
             records_round_trip_every_field,
             sagas_are_independent,
             stalled_lists_unfinished_sagas_last_written_before_the_time,
@@ -202,6 +203,22 @@ pub async fn write_of_a_later_version_without_a_record_conflicts(log: Arc<dyn Sa
         assert_conflict(write(&*log, &record("s-missing", version, NOW_MS)).await, &format!("version {version}"));
     }
     assert_eq!(load(&*log, "s-missing").await, None, "nothing was created");
+}
+
+/// A write that finds exactly its own record stored (its earlier attempt,
+/// applied though its answer was lost) succeeds, for the first version and
+/// a later one; the same version with other content still conflicts.
+pub async fn a_write_that_finds_itself_stored_succeeds(log: Arc<dyn SagaLog>) {
+    let first = record("s-again", 1, NOW_MS);
+    written(&*log, &first).await;
+    written(&*log, &first).await;
+    let second = record("s-again", 2, NOW_MS + 1);
+    written(&*log, &second).await;
+    written(&*log, &second).await;
+    let mut other = record("s-again", 2, NOW_MS + 1);
+    other.last_event = "another run's transition".into();
+    assert_conflict(write(&*log, &other).await, "the same version with other content");
+    assert_eq!(load(&*log, "s-again").await, Some(second), "the record is the writer's");
 }
 
 /// Every field reads back exactly as written: a record with every optional
