@@ -2,7 +2,7 @@
 # halo's whole test suite: the command the README names and CI runs.
 #
 # Installs what the tests need when it is missing (moto, cargo-lambda and
-# cfn-lint in .venv, see CONTRIBUTING.md), then runs format, lint, feature, doc, test
+# cfn-lint in .venv, dynalite in .npm, see CONTRIBUTING.md), then runs format, lint, feature, doc, test
 # and deploy-build checks, printing how long each step took. Every test
 # talks to loopback only.
 set -euo pipefail
@@ -19,6 +19,11 @@ if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/cargo-lambda ] || [ ! -x .
     step "installing moto, cargo-lambda and cfn-lint into .venv"
     python3 -m venv .venv
     .venv/bin/pip install --quiet --disable-pip-version-check "moto[server]==5.2.5" "cargo-lambda==1.9.2" "cfn-lint==1.58.0"
+fi
+
+if [ ! -x .npm/node_modules/.bin/dynalite ]; then
+    step "installing dynalite into .npm"
+    npm install --prefix .npm --no-audit --no-fund --silent dynalite@4.0.0
 fi
 
 # An AWS SDK must never probe instance metadata or reach a real endpoint.

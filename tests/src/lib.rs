@@ -32,6 +32,7 @@
 pub mod cargo_lambda;
 #[deny(missing_docs)]
 pub mod contracts;
+pub mod dynalite;
 pub mod emf;
 pub mod fault_proxy;
 pub mod function;

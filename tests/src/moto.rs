@@ -71,25 +71,10 @@ impl Moto {
         let port = crate::free_port();
         let port_arg = port.to_string();
         let (child, lifeline) = if watchdog {
-            // The watchdog waits for EOF on stdin (the test process exiting)
-            // and then terminates the server.
-            let script = "import subprocess, sys\n\
-                          p = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n\
-                          sys.stdin.read()\n\
-                          p.terminate()\n\
-                          p.wait()\n";
-            let mut child = Command::new(python_path())
-                .args(["-c", script])
-                .arg(python_path())
-                .args(["-c", SERIALIZED_MOTO])
-                .args(["-H", "127.0.0.1", "-p", &port_arg])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start the moto watchdog");
-            let lifeline = child.stdin.take();
-            (child, lifeline)
+            let python = python_path();
+            let args = ["-c", SERIALIZED_MOTO, "-H", "127.0.0.1", "-p", &port_arg];
+            let (child, lifeline) = watched(&python, &args, "moto");
+            (child, Some(lifeline))
         } else {
             let child = Command::new(python_path())
                 .args(["-c", SERIALIZED_MOTO])
@@ -234,4 +219,27 @@ pub async fn create_string_key_table(client: &aws_sdk_dynamodb::Client, name: &s
         .send()
         .await
         .unwrap_or_else(|e| panic!("create table {name}: {e:?}"));
+}
+
+/// Starts `program` with `args` under a watchdog: a Python parent (from
+/// `.venv`) that waits for EOF on its stdin (this test process ending,
+/// however it ends) and then terminates the server. Returns the watchdog
+/// and the pipe whose end stops it: keep the pipe while the server runs.
+pub(crate) fn watched(program: &std::path::Path, args: &[&str], what: &str) -> (Child, ChildStdin) {
+    let script = "import subprocess, sys\n\
+                  p = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n\
+                  sys.stdin.read()\n\
+                  p.terminate()\n\
+                  p.wait()\n";
+    let mut child = Command::new(python_path())
+        .args(["-c", script])
+        .arg(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start the {what} watchdog: {e}"));
+    let lifeline = child.stdin.take().expect("a piped stdin");
+    (child, lifeline)
 }
