@@ -64,7 +64,7 @@ impl DynamoDbBreakerStore {
             .send()
             .await
             .map_err(|e| store_error(e.into_service_error()))?;
-        Ok(())
+        crate::platform::tables::wait_active(&self.client, &self.table).await.map_err(store_error)
     }
 
     fn record_of(item: &HashMap<String, AttributeValue>) -> Result<SharedState, StoreError> {

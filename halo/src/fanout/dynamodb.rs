@@ -151,6 +151,9 @@ impl DynamoDbFanoutStore {
             .send()
             .await
             .map_err(|e| StoreError::new("CreateTable", e.into_service_error()))?;
+        crate::platform::tables::wait_active(&self.client, &self.table)
+            .await
+            .map_err(|e| StoreError::new("DescribeTable", e))?;
         crate::platform::tables::enable_ttl(&self.client, &self.table, attr::EXPIRATION)
             .await
             .map_err(|e| StoreError::new("UpdateTimeToLive", e))
@@ -259,13 +262,12 @@ impl DynamoDbFanoutStore {
             }
             Err(SdkError::ServiceError(err)) => match err.into_err() {
                 UpdateItemError::ConditionalCheckFailedException(failed) => {
-                    let job = failed
-                        .item()
-                        .map(parse)
-                        .transpose()
-                        .map_err(|e| StoreError::new("UpdateItem", e))?
-                        .map(Box::new);
-                    Ok(Recorded::Refused(job))
+                    let job = match failed.item() {
+                        Some(item) => Some(parse(item).map_err(|e| StoreError::new("UpdateItem", e))?),
+                        // A store that does not return the item: read it.
+                        None => self.get_job(job_id).await?,
+                    };
+                    Ok(Recorded::Refused(job.map(Box::new)))
                 }
                 other if is_too_large(&other) => Err(StoreError::too_large("UpdateItem", other)),
                 other => Err(StoreError::new("UpdateItem", other)),

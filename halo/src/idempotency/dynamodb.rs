@@ -145,6 +145,9 @@ impl DynamoDbIdempotencyStore {
             request = request.attribute_definitions(definition).key_schema(element);
         }
         request.send().await.map_err(|e| StoreError::new("CreateTable", e))?;
+        crate::platform::tables::wait_active(&self.client, &self.table)
+            .await
+            .map_err(|e| StoreError::new("DescribeTable", e))?;
         crate::platform::tables::enable_ttl(&self.client, &self.table, &self.names.expiration)
             .await
             .map_err(|e| StoreError::new("UpdateTimeToLive", e))

@@ -73,8 +73,9 @@ impl DynamoDbSagaLog {
         &self.table
     }
 
-    /// Creates the table with its index (on-demand billing), for local runs
-    /// and tests; deploy it with your template in production.
+    /// Creates the table with its index and TTL on `expiration` (on-demand
+    /// billing) and waits until it is active, for local runs and tests;
+    /// deploy it with your template in production.
     pub async fn create_table(&self) -> Result<(), LogError> {
         let attribute = |name: &str, ty| {
             AttributeDefinition::builder().attribute_name(name).attribute_type(ty).build().map_err(store_error)
@@ -99,7 +100,9 @@ impl DynamoDbSagaLog {
             .send()
             .await
             .map_err(|e| store_error(e.into_service_error()))?;
-        Ok(())
+        crate::platform::tables::wait_active(&self.client, &self.table).await.map_err(store_error)?;
+        // Finished sagas carry `expiration` (their retention): TTL clears them.
+        crate::platform::tables::enable_ttl(&self.client, &self.table, "expiration").await.map_err(store_error)
     }
 
     fn item(&self, record: &SagaRecord) -> Result<HashMap<String, AttributeValue>, LogError> {
