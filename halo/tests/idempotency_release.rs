@@ -1,14 +1,12 @@
 //! A failed call releases its claim even when the store refuses the first
 //! delete: the release is retried like completing is, so one transient
-//! error does not block the key until the call's deadline. A store failure
-//! is logged with its cause, not only the SDK's `service error`.
+//! error does not block the key until the call's deadline.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use halo::BoxFuture;
 use halo::idempotency::{Claim, Config, Idempotency, IdempotencyStore, MemoryIdempotencyStore, Record, StoreError};
-use tracing_subscriber::layer::SubscriberExt;
 
 /// The memory store, whose first `failing_deletes` deletes fail.
 struct FlakyDeletes {
@@ -55,63 +53,4 @@ async fn a_release_that_fails_once_is_retried_and_the_next_call_runs() {
 
     let retried: u32 = charge.run(&event, Some(&ctx), async { Ok::<_, halo::Error>(7) }).await.unwrap();
     assert_eq!(retried, 7, "the key was released: the retry ran the body");
-}
-
-/// An SDK-like error: its own text says nothing, its source says what.
-#[derive(Debug)]
-struct ServiceError(std::io::Error);
-
-impl std::fmt::Display for ServiceError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("service error")
-    }
-}
-
-impl std::error::Error for ServiceError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
-    }
-}
-
-/// A store whose every request fails with a [`ServiceError`].
-struct Throttled;
-
-impl Throttled {
-    fn failure<'a, T: Send + 'a>(operation: &'static str) -> BoxFuture<'a, Result<T, StoreError>> {
-        let cause = ServiceError(std::io::Error::other("ProvisionedThroughputExceededException: rate exceeded"));
-        Box::pin(async move { Err(StoreError::new(operation, cause)) })
-    }
-}
-
-impl IdempotencyStore for Throttled {
-    fn claim<'a>(&'a self, _record: &'a Record, _now_ms: u64) -> BoxFuture<'a, Result<Claim, StoreError>> {
-        Throttled::failure("PutItem")
-    }
-    fn complete<'a>(&'a self, _record: &'a Record) -> BoxFuture<'a, Result<(), StoreError>> {
-        Throttled::failure("PutItem")
-    }
-    fn delete<'a>(&'a self, _key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        Throttled::failure("DeleteItem")
-    }
-    fn get<'a>(&'a self, _key: &'a str) -> BoxFuture<'a, Result<Option<Record>, StoreError>> {
-        Throttled::failure("GetItem")
-    }
-}
-
-#[tokio::test]
-async fn a_store_failure_is_logged_with_its_cause_once() {
-    let lines = halo::log::CapturedLines::default();
-    let _guard =
-        tracing::subscriber::set_default(tracing_subscriber::registry().with(halo::log::JsonLayer::new(lines.clone())));
-    let charge = Idempotency::new(Config::new("charge").key(["/id"])).with_store(Throttled);
-    let event = serde_json::json!({ "id": "p-1" });
-    let err = charge.run(&event, None, async { Ok::<u32, halo::Error>(1) }).await.unwrap_err();
-    assert_eq!((err.status(), err.code()), (503, "IdempotencyStore"));
-    let warning =
-        lines.json().into_iter().find(|l| l["idempotency_outcome"] == "store_error").expect("a store-error line");
-    let cause = warning["error_cause"].as_str().unwrap();
-    assert_eq!(
-        cause,
-        "idempotency store: PutItem failed: service error: ProvisionedThroughputExceededException: rate exceeded"
-    );
 }
