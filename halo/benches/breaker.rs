@@ -8,8 +8,8 @@
 //! - `shared_reads`: a simulated minute at 1,000 calls/s on one container
 //!   with the default 2 s refresh, printing the store reads it made
 //!   (bounded by the refresh interval, not by the call rate) next to the
-//!   seed's model (a full table Scan per 30 s cache miss, plus a probe per
-//!   minute).
+//!   a cache-and-scan design (a full table Scan per 30 s cache miss, plus a
+//!   probe per minute).
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -91,7 +91,7 @@ fn shared_reads(_c: &mut Criterion) {
     let reads = store.reads.load(Ordering::Relaxed);
     println!(
         "shared_reads: 60000 calls in a minute -> {reads} store reads per container (refresh 2 s); \
-         the seed's model: 2 full table Scans (30 s cache) + 1 probe per minute per container, each Scan reading every breaker item"
+         a cache-and-scan design: 2 full table Scans (30 s cache) + 1 probe per minute per container, each Scan reading every breaker item"
     );
     assert!(reads <= 31, "reads are bounded by the refresh interval");
 }

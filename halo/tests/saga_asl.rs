@@ -1,4 +1,4 @@
-//! ASL definitions: the seed's trip definition loads and runs (success and
+//! ASL definitions: the trip definition loads and runs (success and
 //! rollback), `Retry` and `Catch` match error codes, and every validation
 //! error names its JSON path.
 

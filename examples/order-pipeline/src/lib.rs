@@ -1,5 +1,4 @@
-//! order-pipeline: the seed's "serverless failure modes" architecture on
-//! halo.
+//! order-pipeline: the "serverless failure modes" architecture on halo.
 //!
 //! - `order-api` (API Gateway): validates an order, enqueues it with the
 //!   correlation id in its message attributes, answers `202` with a

@@ -1,4 +1,4 @@
-//! The same trip saga from the seed's Step Functions definition
+//! The same trip saga from a Step Functions definition
 //! (`trip.asl.json`: BookHotel, BookFlight, BookRental and their Cancel
 //! states), with each `Resource` registered to a task.
 
@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::services::Services;
 
-/// The seed's definition, bundled.
+/// The Step Functions definition, bundled.
 pub const TRIP_ASL: &str = include_str!("../trip.asl.json");
 
 fn fails(state: &Value, name: &str) -> bool {

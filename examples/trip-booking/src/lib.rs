@@ -2,7 +2,7 @@
 //! cancels what was booked when a later booking fails.
 //!
 //! The saga is defined twice, to show both styles: with
-//! `#[halo::saga_step]` ([`steps`]) and from the seed's Step Functions
+//! `#[halo::saga_step]` ([`steps`]) and from a Step Functions
 //! definition ([`asl`]). Both run on halo's durable saga log (DynamoDB in
 //! Lambda, memory locally) and call three booking services over HTTP with
 //! correlation headers ([`services`]); locally those are in-process stubs

@@ -45,8 +45,8 @@
 //! Every transition is logged (`breaker`, `from`, `to`, `reason`, and the
 //! invocation's `correlation_id`).
 //!
-//! [`probe`] is the seed's scheduled health check, fixed: a 5xx or a
-//! timeout is unhealthy.
+//! [`probe`] is a scheduled health check: a 5xx or a timeout is
+//! unhealthy.
 
 mod circuit;
 #[cfg(feature = "dynamodb")]

@@ -1,5 +1,5 @@
-//! The health probe: the seed's scheduled check, fixed (a 5xx or a timeout
-//! is unhealthy), writing the shared state that call-based breakers read.
+//! The health probe: a scheduled check (a 5xx or a timeout is unhealthy),
+//! writing the shared state that call-based breakers read.
 
 use std::time::Duration;
 

@@ -106,8 +106,8 @@
 //!
 //! # ASL definitions
 //!
-//! [`Saga::from_asl`] loads the Step Functions subset of Halo's
-//! `load_saga`; see [`asl`].
+//! [`Saga::from_asl`] loads a subset of the Step Functions language; see
+//! [`asl`].
 // `SagaError` carries the recorded causes by value (what the log holds),
 // so it is larger than clippy's default; sagas run a few times per
 // invocation, never in a hot loop.

@@ -1,5 +1,5 @@
-//! Saga definitions in the Amazon States Language subset of Halo's
-//! `load_saga`, run by the same durable executor as typed sagas.
+//! Saga definitions in a subset of the Amazon States Language, run by the
+//! same durable executor as typed sagas.
 //!
 //! Supported: `StartAt`; `States` of `Type` `Task`, `Succeed` and `Fail`;
 //! on a `Task`: `Resource` (a name given to [`AslRegistry`]; an ARN matches
