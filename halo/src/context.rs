@@ -5,6 +5,7 @@
 //! [`Ctx::current`] (a tokio task-local), which is how the JSON logger adds
 //! `function_request_id`, `cold_start` and friends to every line.
 
+use crate::lock::lock;
 use std::any::{Any, TypeId};
 use std::fmt;
 use std::future::Future;
@@ -321,10 +322,6 @@ impl Ctx {
             f(key, value);
         }
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl fmt::Debug for Ctx {

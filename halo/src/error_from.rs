@@ -41,16 +41,14 @@ where
             any,
             crate::saga::SagaError,
             crate::saga::StepError,
-            crate::saga::LogError,
             crate::saga::asl::AslError,
-            crate::idempotency::StoreError,
-            crate::breaker::StoreError,
+            crate::durable::StoreError,
             crate::params::ParamsError,
-            crate::platform::StoreConfigError,
+            crate::durable::StoreConfigError,
             crate::metrics::MetricsError,
         );
         #[cfg(feature = "fanout")]
-        own_error!(any, crate::fanout::FanoutError, crate::fanout::StoreError, crate::fanout::DispatchError);
+        own_error!(any, crate::fanout::FanoutError, crate::fanout::DispatchError);
         match slot {
             Some(err) => Error::internal(err),
             None => Error::internal("an error was converted twice"),

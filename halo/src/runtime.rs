@@ -140,7 +140,7 @@ where
         };
         // After the user's init, which may set a store of its own: every
         // store the binary's macros use, from the environment.
-        if let Err(cause) = crate::platform::store_use::resolve_used_stores().await {
+        if let Err(cause) = crate::durable::store_use::resolve_used_stores().await {
             return fail_init(&mode, cause).await;
         }
         let service = stack(HandlerService::with_state(state, handler), &options);

@@ -5,8 +5,9 @@
 
 use aws_lambda_events::event::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use futures_util::FutureExt;
+use halo::durable::StoreError;
 use halo::params::{ParamsError, ParamsErrorKind};
-use halo::saga::{LogError, SagaError, StepError};
+use halo::saga::{SagaError, StepError};
 use halo::{Ctx, Error, HandlerService, Invocation};
 use tower::{Service, ServiceExt};
 
@@ -34,12 +35,12 @@ fn each_error_type_keeps_its_meaning() {
     let cases: Vec<(Error, u16, &str)> = vec![
         (through(rolled_back()), 409, "SagaRolledBack"),
         (through(SagaError::InProgress { saga_id: "trip-1".into() }), 409, "SagaInProgress"),
-        (through(SagaError::Log(LogError::Conflict)), 503, "SagaLogUnavailable"),
-        (through(LogError::Store("throttled".into())), 503, "SagaLogUnavailable"),
+        (through(SagaError::Log(StoreError::conflict("PutItem"))), 503, "SagaLogUnavailable"),
+        (through(SagaError::from(StoreError::unavailable("PutItem", "throttled"))), 503, "SagaLogUnavailable"),
         (through(StepError::new("NoSeats", "flight full")), 500, "NoSeats"),
         (through(halo::saga::asl::AslError { issues: Vec::new() }), 500, "SagaDefinitionError"),
-        (through(halo::idempotency::StoreError::new("PutItem", "throttled")), 503, "IdempotencyStore"),
-        (through(halo::breaker::StoreError("unreachable".into())), 503, "BreakerStore"),
+        (through(StoreError::unavailable("PutItem", "throttled")), 503, "StoreUnavailable"),
+        (through(StoreError::not_configured("set HALO_IDEMPOTENCY_TABLE")), 500, "StoreNotConfigured"),
         (through(ParamsError::new(ParamsErrorKind::Unavailable, "cannot reach SSM")), 503, "ParamsUnavailable"),
         (through(ParamsError::new(ParamsErrorKind::Missing, "no value").at("/shop/db/host")), 500, "ParamsError"),
         (through(std::io::Error::other("disk /dev/sda1 is full")), 500, "InternalError"),
@@ -58,13 +59,12 @@ fn each_error_type_keeps_its_meaning() {
 #[cfg(feature = "fanout")]
 #[test]
 fn fan_out_errors_keep_their_meaning() {
-    use halo::fanout::{DispatchError, FanoutError, StoreError};
+    use halo::fanout::{DispatchError, FanoutError};
     let cases: Vec<(Error, u16, &str)> = vec![
         (through(FanoutError::InvalidJob("a job has 1 to 10000 parts".into())), 400, "InvalidJob"),
         (through(FanoutError::Conflict { job_id: "job-1".into() }), 409, "JobConflict"),
-        (through(FanoutError::Store(StoreError::new("UpdateItem", "throttled"))), 503, "FanoutStore"),
-        (through(StoreError::new("UpdateItem", "throttled")), 503, "FanoutStore"),
-        (through(StoreError::too_large("UpdateItem", "item size")), 422, "PartResultTooLarge"),
+        (through(FanoutError::Store(StoreError::unavailable("UpdateItem", "throttled"))), 503, "FanoutStore"),
+        (through(FanoutError::from(StoreError::too_large("UpdateItem", "item size"))), 422, "PartResultTooLarge"),
         (through(DispatchError::new("queue unreachable")), 503, "FanoutDispatch"),
         (
             through(FanoutError::NotConfigured { variable: "HALO_FANOUT_TABLE", message: "no table".into() }),

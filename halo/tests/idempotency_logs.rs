@@ -29,7 +29,7 @@ struct Throttled;
 impl Throttled {
     fn failure<'a, T: Send + 'a>(operation: &'static str) -> BoxFuture<'a, Result<T, StoreError>> {
         let cause = ServiceError(std::io::Error::other("ProvisionedThroughputExceededException: rate exceeded"));
-        Box::pin(async move { Err(StoreError::new(operation, cause)) })
+        Box::pin(async move { Err(StoreError::unavailable(operation, cause)) })
     }
 }
 

@@ -798,7 +798,11 @@ struct Unreachable {
 
 impl Unreachable {
     fn check(&self, operation: &'static str) -> Result<(), StoreError> {
-        if self.down.load(Ordering::SeqCst) { Err(StoreError::new(operation, "connection refused")) } else { Ok(()) }
+        if self.down.load(Ordering::SeqCst) {
+            Err(StoreError::unavailable(operation, "connection refused"))
+        } else {
+            Ok(())
+        }
     }
 }
 

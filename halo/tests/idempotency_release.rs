@@ -26,7 +26,7 @@ impl IdempotencyStore for FlakyDeletes {
         self.deletes.fetch_add(1, Ordering::SeqCst);
         let failing = self.failing_deletes.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
         if failing.is_ok() {
-            return Box::pin(async { Err(StoreError::new("DeleteItem", "throttled")) });
+            return Box::pin(async { Err(StoreError::unavailable("DeleteItem", "throttled")) });
         }
         self.inner.delete(key)
     }

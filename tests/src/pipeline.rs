@@ -438,11 +438,11 @@ impl FanoutStore for CrashingStore {
         let crash = self.crashes.lock().unwrap().remove(&(job_id.to_owned(), index));
         Box::pin(async move {
             if crash == Some(Crash::BeforeRecording) {
-                return Err(StoreError::new("record", "the worker died after its work"));
+                return Err(StoreError::unavailable("UpdateItem", "the worker died after its work"));
             }
             let recorded = self.inner.record(job_id, index, outcome).await?;
             match crash {
-                Some(_) => Err(StoreError::new("record", "the worker died after recording")),
+                Some(_) => Err(StoreError::unavailable("UpdateItem", "the worker died after recording")),
                 None => Ok(recorded),
             }
         })

@@ -1,11 +1,8 @@
 //! Where finished assets are recorded: a DynamoDB table (`ASSETS_TABLE`),
 //! or memory in a local run.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
-use aws_sdk_dynamodb::types::AttributeValue;
-use halo::platform::{Fallback, StoreChoice, choose_store};
+use halo::durable::dynamodb::{Item, Table, to_s};
+use halo::durable::{Fallback, MemoryMap, StoreChoice, choose_store};
 use serde::{Deserialize, Serialize};
 
 use crate::asset::Output;
@@ -44,14 +41,9 @@ pub struct Asset {
 #[derive(Debug, Clone)]
 pub enum Assets {
     /// A DynamoDB table (key `asset_id`, the asset as JSON in `asset`).
-    DynamoDb {
-        /// The shared client.
-        client: aws_sdk_dynamodb::Client,
-        /// The table.
-        table: String,
-    },
+    DynamoDb(Table),
     /// This process's memory (a local run).
-    Memory(Arc<Mutex<HashMap<String, Asset>>>),
+    Memory(MemoryMap<Asset>),
 }
 
 impl Assets {
@@ -61,9 +53,9 @@ impl Assets {
     pub async fn from_env() -> Result<Assets, String> {
         match choose_store("assets", TABLE_ENV, Fallback::InitError).map_err(|e| e.to_string())? {
             StoreChoice::DynamoDb { table } => {
-                Ok(Assets::DynamoDb { client: halo::platform::dynamodb_client().await, table })
+                Ok(Assets::DynamoDb(Table::new(halo::platform::dynamodb_client().await, table)))
             }
-            StoreChoice::Memory => Ok(Assets::Memory(Arc::default())),
+            StoreChoice::Memory => Ok(Assets::Memory(MemoryMap::new())),
         }
     }
 
@@ -71,18 +63,16 @@ impl Assets {
     /// writes the same item, so a fan-in run again changes nothing).
     pub async fn put(&self, asset: &Asset) -> Result<(), halo::Error> {
         match self {
-            Assets::DynamoDb { client, table } => {
-                client
-                    .put_item()
-                    .table_name(table)
-                    .item("asset_id", AttributeValue::S(asset.asset_id.clone()))
-                    .item("asset", AttributeValue::S(serde_json::to_string(asset)?))
+            Assets::DynamoDb(table) => {
+                let put = table.client().put_item().table_name(table.name());
+                put.item("asset_id", to_s(&asset.asset_id))
+                    .item("asset", to_s(serde_json::to_string(asset)?))
                     .send()
                     .await
                     .map_err(|e| unavailable(e.into_service_error()))?;
             }
             Assets::Memory(assets) => {
-                assets.lock().unwrap_or_else(|p| p.into_inner()).insert(asset.asset_id.clone(), asset.clone());
+                assets.insert(asset.asset_id.clone(), asset.clone());
             }
         }
         Ok(())
@@ -91,19 +81,13 @@ impl Assets {
     /// The asset `asset_id`, once its job ended.
     pub async fn get(&self, asset_id: &str) -> Result<Option<Asset>, halo::Error> {
         match self {
-            Assets::DynamoDb { client, table } => {
-                let output = client
-                    .get_item()
-                    .table_name(table)
-                    .key("asset_id", AttributeValue::S(asset_id.to_owned()))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(|e| unavailable(e.into_service_error()))?;
-                let json = output.item().and_then(|item| item.get("asset")).and_then(|v| v.as_s().ok());
+            Assets::DynamoDb(table) => {
+                let key = || Item::from([("asset_id".to_owned(), to_s(asset_id))]);
+                let item = table.get(key).await.map_err(unavailable)?;
+                let json = item.as_ref().and_then(|item| item.get("asset")).and_then(|v| v.as_s().ok());
                 Ok(json.map(|json| serde_json::from_str(json)).transpose()?)
             }
-            Assets::Memory(assets) => Ok(assets.lock().unwrap_or_else(|p| p.into_inner()).get(asset_id).cloned()),
+            Assets::Memory(assets) => Ok(assets.get(asset_id)),
         }
     }
 }

@@ -8,7 +8,8 @@ use tracing::Instrument as _;
 
 use super::policy::Policy;
 use super::state::{Admission, BreakerState, Machine, Transition, half_open_deadline};
-use super::store::{BreakerStore, SharedState, StoreError};
+use super::store::{BreakerStore, SharedState};
+use crate::durable::StoreError;
 use crate::platform::{Clock, system_clock};
 use crate::{Error, IntoError};
 
@@ -26,6 +27,8 @@ struct Inner {
     policy: Policy,
     machine: Mutex<Machine>,
     store: Option<Arc<dyn BreakerStore>>,
+    /// This breaker's token in the records it writes.
+    writer: String,
     clock: Arc<dyn Clock>,
     /// A local transition not yet published to the store.
     pending: AtomicBool,
@@ -66,6 +69,7 @@ impl CircuitBreaker {
                 policy,
                 machine: Mutex::new(Machine::new(local_only)),
                 store,
+                writer: uuid::Uuid::new_v4().simple().to_string(),
                 clock: system_clock(),
                 pending: AtomicBool::new(false),
                 degraded: AtomicBool::new(false),
@@ -107,7 +111,7 @@ impl CircuitBreaker {
     }
 
     fn machine(&self) -> MutexGuard<'_, Machine> {
-        self.inner.machine.lock().unwrap_or_else(|p| p.into_inner())
+        crate::lock::lock(&self.inner.machine)
     }
 
     /// Runs `call` through the breaker.
@@ -350,6 +354,7 @@ impl CircuitBreaker {
             version: machine.version + bump,
             probes: 0,
             successes: 0,
+            writer: self.inner.writer.clone(),
         }
     }
 

@@ -1,23 +1,20 @@
 //! Breaker state in DynamoDB: one item per breaker, conditional writes.
 
-use std::collections::HashMap;
-
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
-use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue, ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::state::BreakerState;
-use super::store::{BreakerStore, SharedState, StoreError};
+use super::store::{BreakerStore, SharedState};
 use crate::BoxFuture;
+use crate::durable::dynamodb::{Item, ItemView, Table, Written, to_n, to_s};
+use crate::durable::{Key, StoreError, TableSpec};
 
 /// Breaker state shared through a DynamoDB table with the partition key
 /// `name` (string); attributes `state`, `open_until` (epoch ms), `trips`,
-/// `version`, `probes`, `successes`.
+/// `version`, `probes`, `successes`, `writer` (the token of the breaker
+/// that wrote the version, so a transition whose answer was lost, sent
+/// again, is recognised as its own).
 ///
 /// Every transition is a `PutItem` conditional on the version read before,
 /// so of two containers tripping at once exactly one writes; a probe lease
@@ -27,61 +24,58 @@ use crate::BoxFuture;
 /// `dynamodb:UpdateItem` on the table.
 #[derive(Debug, Clone)]
 pub struct DynamoDbBreakerStore {
-    client: Client,
-    table: String,
+    table: Table,
 }
 
-fn store_error(err: impl Into<crate::BoxError>) -> StoreError {
-    StoreError(err.into())
+/// The layout of the breaker table: the partition key `name`, no index, no
+/// TTL (one small item per breaker, kept).
+///
+/// ```
+/// let spec = halo::breaker::table_spec();
+/// assert_eq!(spec.partition_key, halo::durable::Key::string("name"));
+/// assert!(spec.indexes.is_empty() && spec.ttl_attribute.is_none());
+/// ```
+pub fn table_spec() -> TableSpec {
+    TableSpec::new(Key::string("name"))
+}
+
+fn key(name: &str) -> Item {
+    Item::from([("name".to_owned(), to_s(name))])
+}
+
+fn of_breaker(err: StoreError) -> StoreError {
+    err.of(&super::env::STORE)
 }
 
 impl DynamoDbBreakerStore {
     /// A store on `table`.
     pub fn new(client: Client, table: impl Into<String>) -> DynamoDbBreakerStore {
-        DynamoDbBreakerStore { client, table: table.into() }
+        DynamoDbBreakerStore { table: Table::new(client, table) }
     }
 
-    /// Creates the table (on-demand); for tests and local setups.
+    /// Creates the table as [`table_spec`] lays it out (on-demand); for
+    /// tests and local setups.
     pub async fn create_table(&self) -> Result<(), StoreError> {
-        self.client
-            .create_table()
-            .table_name(&self.table)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("name")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .map_err(store_error)?,
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("name")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .map_err(store_error)?,
-            )
-            .billing_mode(BillingMode::PayPerRequest)
-            .send()
-            .await
-            .map_err(|e| store_error(e.into_service_error()))?;
-        crate::platform::tables::wait_active(&self.client, &self.table).await.map_err(store_error)
+        self.table.create(&table_spec()).await.map_err(of_breaker)
     }
 
-    fn record_of(item: &HashMap<String, AttributeValue>) -> Result<SharedState, StoreError> {
-        let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-        let read_number = |name: &str| -> u64 {
-            item.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0)
-        };
-        let state_text = text("state").ok_or_else(|| store_error("the breaker record has no `state`"))?;
+    fn record_of(item: &Item) -> Result<SharedState, StoreError> {
+        Self::parse(item).map_err(|e| of_breaker(StoreError::unavailable("GetItem", e)))
+    }
+
+    fn parse(item: &Item) -> Result<SharedState, String> {
+        let view = ItemView::new(item, "the breaker record");
+        let state_text = view.required_string("state")?;
+        let count = |name: &str| -> Result<u32, String> { Ok(view.number(name)?.unwrap_or(0) as u32) };
         Ok(SharedState {
-            name: text("name").unwrap_or_default(),
-            state: BreakerState::parse(&state_text)
-                .ok_or_else(|| store_error(format!("unknown state `{state_text}`")))?,
-            open_until_ms: read_number("open_until"),
-            trips: read_number("trips") as u32,
-            version: read_number("version"),
-            probes: read_number("probes") as u32,
-            successes: read_number("successes") as u32,
+            name: view.string("name").unwrap_or_default(),
+            state: BreakerState::parse(&state_text).ok_or_else(|| format!("unknown state `{state_text}`"))?,
+            open_until_ms: view.number("open_until")?.unwrap_or(0),
+            trips: count("trips")?,
+            version: view.number("version")?.unwrap_or(0),
+            probes: count("probes")?,
+            successes: count("successes")?,
+            writer: view.string("writer").unwrap_or_default(),
         })
     }
 
@@ -99,64 +93,62 @@ impl DynamoDbBreakerStore {
             Some(extra) => format!("{half_open} AND {extra}"),
             None => half_open.to_owned(),
         };
-        self.client
+        self.table
+            .client()
             .update_item()
-            .table_name(&self.table)
-            .key("name", AttributeValue::S(name.to_owned()))
+            .table_name(self.table.name())
+            .key("name", to_s(name))
             .update_expression(update)
             .condition_expression(condition)
             .expression_attribute_names("#version", "version")
             .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":one", number(1))
-            .expression_attribute_values(":version", number(version))
-            .expression_attribute_values(":half_open", AttributeValue::S(BreakerState::HalfOpen.as_str().to_owned()))
+            .expression_attribute_values(":one", to_n(1))
+            .expression_attribute_values(":version", to_n(version))
+            .expression_attribute_values(":half_open", to_s(BreakerState::HalfOpen.as_str()))
     }
 }
 
 impl BreakerStore for DynamoDbBreakerStore {
     fn load<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<SharedState>, StoreError>> {
         Box::pin(async move {
-            let output = self
-                .client
-                .get_item()
-                .table_name(&self.table)
-                .key("name", AttributeValue::S(name.to_owned()))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(store_error)?;
-            output.item().map(Self::record_of).transpose()
+            let item = self.table.get(|| key(name)).await.map_err(of_breaker)?;
+            item.as_ref().map(Self::record_of).transpose()
         })
     }
 
     fn publish<'a>(&'a self, next: &'a SharedState) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             let put = self
-                .client
+                .table
+                .client()
                 .put_item()
-                .table_name(&self.table)
-                .item("name", AttributeValue::S(next.name.clone()))
-                .item("state", AttributeValue::S(next.state.as_str().to_owned()))
-                .item("open_until", number(next.open_until_ms))
-                .item("trips", number(u64::from(next.trips)))
-                .item("version", number(next.version))
-                .item("probes", number(u64::from(next.probes)))
-                .item("successes", number(u64::from(next.successes)));
+                .table_name(self.table.name())
+                .item("name", to_s(&next.name))
+                .item("state", to_s(next.state.as_str()))
+                .item("open_until", to_n(next.open_until_ms))
+                .item("trips", to_n(next.trips))
+                .item("version", to_n(next.version))
+                .item("probes", to_n(next.probes))
+                .item("successes", to_n(next.successes))
+                .item("writer", to_s(&next.writer));
             // First write of a breaker (or after the table was emptied): no
             // record; otherwise the version this container last saw.
             let put = put
                 .condition_expression("attribute_not_exists(#name) OR #version = :previous")
                 .expression_attribute_names("#name", "name")
                 .expression_attribute_names("#version", "version")
-                .expression_attribute_values(":previous", number(next.version.saturating_sub(1)));
-            match put.send().await {
-                Ok(_) => Ok(true),
-                Err(err)
-                    if matches!(err.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) =>
-                {
-                    Ok(false)
+                .expression_attribute_values(":previous", to_n(next.version.saturating_sub(1)))
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+            let written = self.table.conditional("PutItem", || key(&next.name), put.send().await).await;
+            match written.map_err(of_breaker)? {
+                Written::Applied(_) => Ok(true),
+                // This transition's own earlier attempt, applied though its
+                // answer was lost.
+                Written::Refused(Some(item)) => {
+                    let stored = Self::record_of(&item)?;
+                    Ok(stored.version == next.version && stored.writer == next.writer)
                 }
-                Err(err) => Err(store_error(err)),
+                Written::Refused(None) => Ok(false),
             }
         })
     }
@@ -166,8 +158,8 @@ impl BreakerStore for DynamoDbBreakerStore {
             let update = self
                 .half_open_update(name, version, "SET #probes = #probes + :one", Some("#probes < :max"))
                 .expression_attribute_names("#probes", "probes")
-                .expression_attribute_values(":max", number(u64::from(max)));
-            Ok(if_half_open(update.send().await)?.is_some())
+                .expression_attribute_values(":max", to_n(max));
+            Ok(self.table.update_if(update).await.map_err(of_breaker)?.is_some())
         })
     }
 
@@ -180,32 +172,13 @@ impl BreakerStore for DynamoDbBreakerStore {
             let update = self
                 .half_open_update(name, version, "SET #successes = if_not_exists(#successes, :zero) + :one", None)
                 .expression_attribute_names("#successes", "successes")
-                .expression_attribute_values(":zero", number(0))
+                .expression_attribute_values(":zero", to_n(0))
                 .return_values(ReturnValue::UpdatedNew);
-            let Some(output) = if_half_open(update.send().await)? else { return Ok(None) };
+            let Some(output) = self.table.update_if(update).await.map_err(of_breaker)? else { return Ok(None) };
             let count = output.attributes().and_then(|a| a.get("successes")).and_then(|v| v.as_n().ok());
-            count
-                .and_then(|n| n.parse().ok())
-                .map(Some)
-                .ok_or_else(|| store_error("the successes count is missing from the answer"))
+            count.and_then(|n| n.parse().ok()).map(Some).ok_or_else(|| {
+                of_breaker(StoreError::unavailable("UpdateItem", "the successes count is missing from the answer"))
+            })
         })
-    }
-}
-
-fn number(value: u64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-/// The answer of a half-open update: `None` when its condition failed (the
-/// period is over, or no slot is left).
-fn if_half_open(
-    result: Result<UpdateItemOutput, SdkError<UpdateItemError>>,
-) -> Result<Option<UpdateItemOutput>, StoreError> {
-    match result {
-        Ok(output) => Ok(Some(output)),
-        Err(err) if matches!(err.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
-            Ok(None)
-        }
-        Err(err) => Err(store_error(err)),
     }
 }

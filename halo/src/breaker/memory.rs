@@ -1,19 +1,19 @@
 //! An in-process breaker store, for tests and local runs.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::state::BreakerState;
-use super::store::{BreakerStore, SharedState, StoreError};
+use super::store::{BreakerStore, SharedState};
 use crate::BoxFuture;
+use crate::durable::{MemoryMap, StoreError};
 
 /// Shared breaker state in memory: the "containers" of one process share
 /// it. [`set_available`](MemoryBreakerStore::set_available) simulates an
 /// outage.
 #[derive(Debug, Default)]
 pub struct MemoryBreakerStore {
-    records: Mutex<HashMap<String, SharedState>>,
+    records: MemoryMap<SharedState>,
     unavailable: AtomicBool,
     writes: std::sync::atomic::AtomicU64,
 }
@@ -34,44 +34,50 @@ impl MemoryBreakerStore {
         self.writes.load(Ordering::SeqCst)
     }
 
-    fn check(&self) -> Result<std::sync::MutexGuard<'_, HashMap<String, SharedState>>, StoreError> {
+    /// Runs `f` on the records, or fails as an unavailable store would.
+    fn with<R>(
+        &self,
+        operation: &'static str,
+        f: impl FnOnce(&mut HashMap<String, SharedState>) -> R,
+    ) -> Result<R, StoreError> {
         if self.unavailable.load(Ordering::SeqCst) {
-            return Err(StoreError("the store is unavailable".into()));
+            return Err(StoreError::unavailable(operation, "the store is unavailable").of(&super::env::STORE));
         }
-        Ok(self.records.lock().unwrap_or_else(|p| p.into_inner()))
+        Ok(self.records.with(f))
     }
 }
 
 impl BreakerStore for MemoryBreakerStore {
     fn load<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<SharedState>, StoreError>> {
-        Box::pin(async move { Ok(self.check()?.get(name).cloned()) })
+        Box::pin(async move { self.with("GetItem", |records| records.get(name).cloned()) })
     }
 
     fn publish<'a>(&'a self, next: &'a SharedState) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
-            let mut records = self.check()?;
-            if let Some(current) = records.get(&next.name)
-                && current.version + 1 != next.version
-            {
-                return Ok(false);
-            }
-            records.insert(next.name.clone(), next.clone());
-            self.writes.fetch_add(1, Ordering::SeqCst);
-            Ok(true)
+            let written = self.with("PutItem", |records| match records.get(&next.name) {
+                // This writer's earlier attempt of the same transition.
+                Some(current) if current.version == next.version && current.writer == next.writer => true,
+                Some(current) if current.version + 1 != next.version => false,
+                _ => {
+                    records.insert(next.name.clone(), next.clone());
+                    self.writes.fetch_add(1, Ordering::SeqCst);
+                    true
+                }
+            })?;
+            Ok(written)
         })
     }
 
     fn lease_probe<'a>(&'a self, name: &'a str, version: u64, max: u32) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
-            let mut records = self.check()?;
-            match records.get_mut(name) {
+            self.with("UpdateItem", |records| match records.get_mut(name) {
                 Some(r) if r.version == version && r.state == BreakerState::HalfOpen && r.probes < max => {
                     r.probes += 1;
                     self.writes.fetch_add(1, Ordering::SeqCst);
-                    Ok(true)
+                    true
                 }
-                _ => Ok(false),
-            }
+                _ => false,
+            })
         })
     }
 
@@ -81,15 +87,14 @@ impl BreakerStore for MemoryBreakerStore {
         version: u64,
     ) -> BoxFuture<'a, Result<Option<u32>, StoreError>> {
         Box::pin(async move {
-            let mut records = self.check()?;
-            match records.get_mut(name) {
+            self.with("UpdateItem", |records| match records.get_mut(name) {
                 Some(r) if r.version == version && r.state == BreakerState::HalfOpen => {
                     r.successes += 1;
                     self.writes.fetch_add(1, Ordering::SeqCst);
-                    Ok(Some(r.successes))
+                    Some(r.successes)
                 }
-                _ => Ok(None),
-            }
+                _ => None,
+            })
         })
     }
 }

@@ -60,9 +60,10 @@ mod probe;
 mod state;
 mod store;
 
+pub use crate::durable::StoreError;
 pub use circuit::CircuitBreaker;
 #[cfg(feature = "dynamodb")]
-pub use dynamodb::DynamoDbBreakerStore;
+pub use dynamodb::{DynamoDbBreakerStore, table_spec};
 #[doc(hidden)]
 pub use env::{TABLE_ENV, from_env};
 pub use fallback::{FallbackReason, run_fallback};
@@ -71,4 +72,4 @@ pub use policy::{Classifier, Policy, is_downstream_failure};
 #[cfg(feature = "http-client")]
 pub use probe::{Health, probe};
 pub use state::{Admission, BreakerState, Transition};
-pub use store::{BreakerStore, SharedState, StoreError};
+pub use store::{BreakerStore, SharedState};

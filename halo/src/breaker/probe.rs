@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use super::policy::Policy;
 use super::state::BreakerState;
-use super::store::{BreakerStore, SharedState, StoreError};
+use super::store::{BreakerStore, SharedState};
+use crate::durable::StoreError;
 
 /// What the probe found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +43,8 @@ pub async fn probe(
     let current = store.load(name).await?;
     let (state, version, trips) =
         current.as_ref().map_or((BreakerState::Closed, 0, 0), |c| (c.state, c.version, c.trips));
+    // This probe run's token: its transition is its own write if retried.
+    let writer = format!("probe-{}", uuid::Uuid::new_v4().simple());
     let next = match (health, state) {
         (Health::Unhealthy, BreakerState::Closed | BreakerState::HalfOpen) => {
             let trip = if state == BreakerState::HalfOpen { trips + 1 } else { 1 };
@@ -53,6 +56,7 @@ pub async fn probe(
                 version: version + 1,
                 probes: 0,
                 successes: 0,
+                writer,
             })
         }
         (Health::Healthy, BreakerState::Open) => Some(SharedState {
@@ -63,6 +67,7 @@ pub async fn probe(
             version: version + 1,
             probes: 0,
             successes: 0,
+            writer,
         }),
         _ => None,
     };

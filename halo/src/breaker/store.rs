@@ -1,9 +1,8 @@
 //! Where breakers share their state across containers.
 
-use std::fmt;
-
 use super::state::BreakerState;
 use crate::BoxFuture;
+use crate::durable::{StoreError, forward_store};
 
 /// A breaker's shared record: one item per breaker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,31 +21,11 @@ pub struct SharedState {
     pub probes: u32,
     /// Probes that succeeded in the current half-open period, fleet-wide.
     pub successes: u32,
-}
-
-/// The shared store failed (unreachable, throttled, malformed record).
-#[derive(Debug)]
-pub struct StoreError(pub crate::BoxError);
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "breaker store error: {}", self.0)
-    }
-}
-
-impl std::error::Error for StoreError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(self.0.as_ref())
-    }
-}
-
-/// `BreakerStore` (503, retryable); the store's error is the internal cause.
-impl crate::IntoError for StoreError {
-    fn into_error(self) -> crate::Error {
-        crate::Error::unavailable("a dependency is unavailable; retry later")
-            .with_code("BreakerStore")
-            .with_source(self)
-    }
+    /// The token of the breaker (one per breaker per container) that wrote
+    /// this version: a transition whose answer was lost, and that was sent
+    /// again, finds its own write and is not taken for another
+    /// container's.
+    pub writer: String,
 }
 
 /// Shared breaker state: [`DynamoDbBreakerStore`](super::DynamoDbBreakerStore)
@@ -60,7 +39,8 @@ pub trait BreakerStore: Send + Sync {
     /// Writes `next` if the stored version is `next.version - 1`, or there
     /// is no record (a new breaker, or a store that lost its data: the
     /// container's state is the best there is). `Ok(false)`: someone else
-    /// wrote first; nothing changed.
+    /// wrote first; nothing changed. A stored record of `next`'s version and
+    /// writer is this write's own earlier attempt: `Ok(true)`.
     fn publish<'a>(&'a self, next: &'a SharedState) -> BoxFuture<'a, Result<bool, StoreError>>;
 
     /// Leases one probe slot of the half-open period `version` of `name` if
@@ -82,3 +62,10 @@ pub trait BreakerStore: Send + Sync {
         Box::pin(async { Ok(None) })
     }
 }
+
+forward_store!(BreakerStore {
+    fn load<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<SharedState>, StoreError>>;
+    fn publish<'a>(&'a self, next: &'a SharedState) -> BoxFuture<'a, Result<bool, StoreError>>;
+    fn lease_probe<'a>(&'a self, name: &'a str, version: u64, max: u32) -> BoxFuture<'a, Result<bool, StoreError>>;
+    fn count_probe_success<'a>(&'a self, name: &'a str, version: u64) -> BoxFuture<'a, Result<Option<u32>, StoreError>>;
+});

@@ -3,19 +3,14 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::http::HttpResponse;
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
-use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ReturnValue, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::job::{FanInClaim, JobRecord, JobStatus, Outcome, PartFailure, Policy};
-use super::store::{Claim, ClaimReason, Created, FanoutStore, Finish, PartOutcome, Recorded, Release, StoreError};
+use super::store::{Claim, ClaimReason, Created, FanoutStore, Finish, PartOutcome, Recorded, Release};
 use crate::BoxFuture;
+use crate::durable::dynamodb::{Item, ItemView, Table, Written, store_error, to_n, to_s};
+use crate::durable::{Key, Projection, StoreError, TableSpec};
 
 /// The index of the jobs the sweeper looks at: sparse (only jobs that are
 /// not final have `open`), partitioned by kind, sorted by `due`.
@@ -97,16 +92,35 @@ mod attr {
 /// ```
 #[derive(Debug, Clone)]
 pub struct DynamoDbFanoutStore {
-    client: Client,
-    table: String,
+    table: Table,
 }
 
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
+/// The layout of the job table: the partition key `job_id`, the sweeper's
+/// index ([`DUE_INDEX`]: `open`, `due`, keys only) and TTL on `expiration`.
+///
+/// ```
+/// let spec = halo::fanout::table_spec();
+/// assert_eq!(spec.indexes[0].name, halo::fanout::DUE_INDEX);
+/// assert_eq!(spec.ttl_attribute.as_deref(), Some("expiration"));
+/// ```
+pub fn table_spec() -> TableSpec {
+    TableSpec::new(Key::string(attr::JOB_ID))
+        .index(DUE_INDEX, Key::string(attr::OPEN), Key::number(attr::DUE), Projection::KeysOnly)
+        .ttl(attr::EXPIRATION)
 }
 
-fn n(value: impl ToString) -> AttributeValue {
-    AttributeValue::N(value.to_string())
+fn key(job_id: &str) -> Item {
+    Item::from([(attr::JOB_ID.to_owned(), to_s(job_id))])
+}
+
+/// The error of the fan-out store, named.
+fn of_fanout(err: StoreError) -> StoreError {
+    err.of(&super::env::STORE)
+}
+
+/// A malformed item.
+fn malformed(operation: &'static str, err: String) -> StoreError {
+    of_fanout(StoreError::unavailable(operation, err))
 }
 
 impl DynamoDbFanoutStore {
@@ -115,79 +129,51 @@ impl DynamoDbFanoutStore {
 
     /// A store on `table`.
     pub fn new(client: Client, table: impl Into<String>) -> DynamoDbFanoutStore {
-        DynamoDbFanoutStore { client, table: table.into() }
+        DynamoDbFanoutStore { table: Table::new(client, table) }
     }
 
     /// The table name.
     pub fn table(&self) -> &str {
-        &self.table
+        self.table.name()
     }
 
-    /// Creates the table with its index and TTL (on-demand billing), for
-    /// local set-ups and tests; deploy it with your template in production
-    /// (see the `renditions` example's `template.yaml`).
+    /// Creates the table as [`table_spec`] lays it out (its index, TTL,
+    /// on-demand billing), for local set-ups and tests; deploy it with your
+    /// template in production (see the `renditions` example's
+    /// `template.yaml`).
     pub async fn create_table(&self) -> Result<(), StoreError> {
-        let fail = |e| StoreError::new("CreateTable", e);
-        let attribute = |name: &str, ty| {
-            AttributeDefinition::builder().attribute_name(name).attribute_type(ty).build().map_err(fail)
-        };
-        let key = |name: &str, ty| KeySchemaElement::builder().attribute_name(name).key_type(ty).build().map_err(fail);
-        let index = GlobalSecondaryIndex::builder()
-            .index_name(DUE_INDEX)
-            .key_schema(key(attr::OPEN, KeyType::Hash)?)
-            .key_schema(key(attr::DUE, KeyType::Range)?)
-            .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
-            .build()
-            .map_err(fail)?;
-        self.client
-            .create_table()
-            .table_name(&self.table)
-            .attribute_definitions(attribute(attr::JOB_ID, ScalarAttributeType::S)?)
-            .attribute_definitions(attribute(attr::OPEN, ScalarAttributeType::S)?)
-            .attribute_definitions(attribute(attr::DUE, ScalarAttributeType::N)?)
-            .key_schema(key(attr::JOB_ID, KeyType::Hash)?)
-            .global_secondary_indexes(index)
-            .billing_mode(BillingMode::PayPerRequest)
-            .send()
-            .await
-            .map_err(|e| StoreError::new("CreateTable", e.into_service_error()))?;
-        crate::platform::tables::wait_active(&self.client, &self.table)
-            .await
-            .map_err(|e| StoreError::new("DescribeTable", e))?;
-        crate::platform::tables::enable_ttl(&self.client, &self.table, attr::EXPIRATION)
-            .await
-            .map_err(|e| StoreError::new("UpdateTimeToLive", e))
+        self.table.create(&table_spec()).await.map_err(of_fanout)
     }
 
-    fn item(job: &JobRecord) -> HashMap<String, AttributeValue> {
+    fn item(job: &JobRecord) -> Item {
         let mut item = HashMap::from([
-            (attr::JOB_ID.to_owned(), s(&job.job_id)),
-            (attr::KIND.to_owned(), s(&job.kind)),
-            (attr::STATUS.to_owned(), s(job.status.as_str())),
-            (attr::POLICY.to_owned(), s(job.policy.as_str())),
-            (attr::TOTAL.to_owned(), n(job.total)),
-            (attr::COMPLETED.to_owned(), n(job.completed())),
-            (attr::FAILED.to_owned(), n(job.failed())),
-            (attr::REMAINING.to_owned(), n(job.remaining())),
-            (attr::CONTEXT.to_owned(), s(&job.context)),
-            (attr::DEADLINE.to_owned(), n(job.deadline_ms)),
-            (attr::CREATED_AT.to_owned(), n(job.created_at_ms)),
+            (attr::JOB_ID.to_owned(), to_s(&job.job_id)),
+            (attr::KIND.to_owned(), to_s(&job.kind)),
+            (attr::STATUS.to_owned(), to_s(job.status.as_str())),
+            (attr::POLICY.to_owned(), to_s(job.policy.as_str())),
+            (attr::TOTAL.to_owned(), to_n(job.total)),
+            (attr::COMPLETED.to_owned(), to_n(job.completed())),
+            (attr::FAILED.to_owned(), to_n(job.failed())),
+            (attr::REMAINING.to_owned(), to_n(job.remaining())),
+            (attr::CONTEXT.to_owned(), to_s(&job.context)),
+            (attr::DEADLINE.to_owned(), to_n(job.deadline_ms)),
+            (attr::CREATED_AT.to_owned(), to_n(job.created_at_ms)),
             (attr::DISPATCHED.to_owned(), AttributeValue::Bool(job.dispatched)),
-            (attr::ATTEMPTS.to_owned(), n(job.fan_in_attempts)),
+            (attr::ATTEMPTS.to_owned(), to_n(job.fan_in_attempts)),
         ]);
         let optional = [
-            (attr::OUTCOME, job.outcome.map(|o| s(o.as_str()))),
-            (attr::TOKEN, job.claim.as_ref().map(|c| s(&c.token))),
-            (attr::LEASE, job.claim.as_ref().map(|c| n(c.lease_until_ms))),
-            (attr::ERROR, job.fan_in_error.as_ref().map(s)),
-            (attr::FINISHED_AT, job.finished_at_ms.map(n)),
-            (attr::EXPIRATION, job.expires_at_s.map(n)),
-            (attr::CORRELATION_ID, job.correlation_id.as_ref().map(s)),
-            (attr::OPEN, (!job.status.is_final()).then(|| s(&job.kind))),
-            (attr::DUE, job.due_ms().map(n)),
+            (attr::OUTCOME, job.outcome.map(|o| to_s(o.as_str()))),
+            (attr::TOKEN, job.claim.as_ref().map(|c| to_s(&c.token))),
+            (attr::LEASE, job.claim.as_ref().map(|c| to_n(c.lease_until_ms))),
+            (attr::ERROR, job.fan_in_error.as_ref().map(to_s)),
+            (attr::FINISHED_AT, job.finished_at_ms.map(to_n)),
+            (attr::EXPIRATION, job.expires_at_s.map(to_n)),
+            (attr::CORRELATION_ID, job.correlation_id.as_ref().map(to_s)),
+            (attr::OPEN, (!job.status.is_final()).then(|| to_s(&job.kind))),
+            (attr::DUE, job.due_ms().map(to_n)),
         ];
         item.extend(optional.into_iter().filter_map(|(name, value)| value.map(|v| (name.to_owned(), v))));
-        item.extend(job.results.iter().map(|(i, r)| (format!("{}{i}", attr::RESULT), s(r))));
+        item.extend(job.results.iter().map(|(i, r)| (format!("{}{i}", attr::RESULT), to_s(r))));
         item.extend(job.failures.iter().map(|(i, f)| (format!("{}{i}", attr::FAILURE), failure_value(f))));
         item
     }
@@ -203,10 +189,11 @@ impl DynamoDbFanoutStore {
         values: Vec<(&str, AttributeValue)>,
     ) -> UpdateItemFluentBuilder {
         let mut request = self
-            .client
+            .table
+            .client()
             .update_item()
-            .table_name(&self.table)
-            .key(attr::JOB_ID, s(job_id))
+            .table_name(self.table.name())
+            .key(attr::JOB_ID, to_s(job_id))
             .update_expression(expression)
             .condition_expression(condition);
         for (placeholder, name) in names {
@@ -220,7 +207,7 @@ impl DynamoDbFanoutStore {
 
     async fn record_outcome(&self, job_id: &str, index: u32, outcome: PartOutcome<'_>) -> Result<Recorded, StoreError> {
         let (attribute, counter, value) = match outcome {
-            PartOutcome::Done(result) => (attr::RESULT, attr::COMPLETED, s(result)),
+            PartOutcome::Done(result) => (attr::RESULT, attr::COMPLETED, to_s(result)),
             PartOutcome::Failed(failure) => (attr::FAILURE, attr::FAILED, failure_value(failure)),
         };
         // The SET comes first: a write that would exceed the item size is
@@ -244,35 +231,27 @@ impl DynamoDbFanoutStore {
                 ],
                 vec![
                     (":value", value),
-                    (":one", n(1)),
-                    (":minus_one", n(-1)),
-                    (":running", s(JobStatus::Running.as_str())),
-                    (":index", n(index)),
+                    (":one", to_n(1)),
+                    (":minus_one", to_n(-1)),
+                    (":running", to_s(JobStatus::Running.as_str())),
+                    (":index", to_n(index)),
                 ],
             )
             .return_values(ReturnValue::UpdatedNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        match result {
-            Ok(output) => {
-                let remaining = output.attributes().and_then(|a| a.get(attr::REMAINING));
-                let remaining = number(remaining, attr::REMAINING).map_err(|e| StoreError::new("UpdateItem", e))?;
+        match self.table.conditional("UpdateItem", || key(job_id), result).await.map_err(of_fanout)? {
+            Written::Applied(output) => {
+                let empty = Item::new();
+                let answer = ItemView::new(output.attributes().unwrap_or(&empty), "the part's answer");
+                let remaining = answer.required_number(attr::REMAINING).map_err(|e| malformed("UpdateItem", e))?;
                 Ok(Recorded::Counted { remaining: remaining as u32 })
             }
-            Err(SdkError::ServiceError(err)) => match err.into_err() {
-                UpdateItemError::ConditionalCheckFailedException(failed) => {
-                    let job = match failed.item() {
-                        Some(item) => Some(parse(item).map_err(|e| StoreError::new("UpdateItem", e))?),
-                        // A store that does not return the item: read it.
-                        None => self.get_job(job_id).await?,
-                    };
-                    Ok(Recorded::Refused(job.map(Box::new)))
-                }
-                other if is_too_large(&other) => Err(StoreError::too_large("UpdateItem", other)),
-                other => Err(StoreError::new("UpdateItem", other)),
-            },
-            Err(err) => Err(StoreError::new("UpdateItem", err)),
+            Written::Refused(item) => {
+                let job = item.map(|item| parse(&item).map_err(|e| malformed("UpdateItem", e))).transpose()?;
+                Ok(Recorded::Refused(job.map(Box::new)))
+            }
         }
     }
 
@@ -288,94 +267,68 @@ impl DynamoDbFanoutStore {
         let mut names = vec![("#status", attr::STATUS), ("#token", attr::TOKEN), ("#lease", attr::LEASE)];
         names.extend([("#due", attr::DUE), ("#attempts", attr::ATTEMPTS)]);
         let mut values = vec![
-            (":completing", s(JobStatus::Completing.as_str())),
-            (":token", s(&claim.token)),
-            (":lease", n(claim.lease_until_ms)),
-            (":one", n(1)),
+            (":completing", to_s(JobStatus::Completing.as_str())),
+            (":token", to_s(&claim.token)),
+            (":lease", to_n(claim.lease_until_ms)),
+            (":one", to_n(1)),
         ];
         let mut set = "SET #status = :completing, #token = :token, #lease = :lease, #due = :lease".to_owned();
         if let Some(outcome) = claim.reason.outcome() {
             set.push_str(", #outcome = :outcome");
             names.push(("#outcome", attr::OUTCOME));
-            values.push((":outcome", s(outcome.as_str())));
+            values.push((":outcome", to_s(outcome.as_str())));
         }
         match claim.reason {
             ClaimReason::Completion => {
                 names.extend([("#remaining", attr::REMAINING), ("#policy", attr::POLICY), ("#failed", attr::FAILED)]);
                 values.extend([
-                    (":running", s(JobStatus::Running.as_str())),
-                    (":zero", n(0)),
-                    (":collect", s(Policy::Collect.as_str())),
+                    (":running", to_s(JobStatus::Running.as_str())),
+                    (":zero", to_n(0)),
+                    (":collect", to_s(Policy::Collect.as_str())),
                 ]);
             }
             ClaimReason::FailFast => {
                 names.extend([("#policy", attr::POLICY), ("#failed", attr::FAILED)]);
                 values.extend([
-                    (":running", s(JobStatus::Running.as_str())),
-                    (":zero", n(0)),
-                    (":fail_fast", s(Policy::FailFast.as_str())),
+                    (":running", to_s(JobStatus::Running.as_str())),
+                    (":zero", to_n(0)),
+                    (":fail_fast", to_s(Policy::FailFast.as_str())),
                 ]);
             }
             ClaimReason::Deadline => {
                 names.push(("#deadline", attr::DEADLINE));
-                values.extend([(":running", s(JobStatus::Running.as_str())), (":now", n(claim.now_ms))]);
+                values.extend([(":running", to_s(JobStatus::Running.as_str())), (":now", to_n(claim.now_ms))]);
             }
-            ClaimReason::Retry => values.push((":now", n(claim.now_ms))),
+            ClaimReason::Retry => values.push((":now", to_n(claim.now_ms))),
         }
         let request = self
             .update(job_id, &format!("{set} ADD #attempts :one"), condition, &names, values)
             .return_values(ReturnValue::AllNew);
-        match conditional(request.send().await, "UpdateItem")? {
+        match self.table.update_if(request).await.map_err(of_fanout)? {
             Some(output) => match output.attributes() {
-                Some(item) => parse(item).map(Some).map_err(|e| StoreError::new("UpdateItem", e)),
-                None => Err(StoreError::new("UpdateItem", "the claim returned no item")),
+                Some(item) => parse(item).map(Some).map_err(|e| malformed("UpdateItem", e)),
+                None => Err(malformed("UpdateItem", "the claim returned no item".to_owned())),
             },
             None => Ok(None),
         }
     }
 }
 
-/// The output of a conditional `UpdateItem`, `None` when its condition
-/// failed.
-fn conditional(
-    result: Result<UpdateItemOutput, SdkError<UpdateItemError, HttpResponse>>,
-    operation: &'static str,
-) -> Result<Option<UpdateItemOutput>, StoreError> {
-    match result {
-        Ok(output) => Ok(Some(output)),
-        Err(SdkError::ServiceError(err)) => match err.into_err() {
-            UpdateItemError::ConditionalCheckFailedException(_) => Ok(None),
-            other if is_too_large(&other) => Err(StoreError::too_large(operation, other)),
-            other => Err(StoreError::new(operation, other)),
-        },
-        Err(err) => Err(StoreError::new(operation, err)),
-    }
-}
-
-/// Whether DynamoDB refused a write for the item's size.
-fn is_too_large(err: &impl ProvideErrorMetadata) -> bool {
-    err.code() == Some("ValidationException") && err.message().is_some_and(|m| m.contains("Item size"))
-}
-
 fn failure_value(failure: &PartFailure) -> AttributeValue {
-    AttributeValue::M(HashMap::from([("code".to_owned(), s(&failure.code)), ("detail".to_owned(), s(&failure.detail))]))
-}
-
-fn number(value: Option<&AttributeValue>, name: &str) -> Result<u64, String> {
-    let text = value.and_then(|v| v.as_n().ok()).ok_or_else(|| format!("the job item has no number `{name}`"))?;
-    text.parse().map_err(|_| format!("`{name}` is not a count: {text}"))
+    AttributeValue::M(HashMap::from([
+        ("code".to_owned(), to_s(&failure.code)),
+        ("detail".to_owned(), to_s(&failure.detail)),
+    ]))
 }
 
 /// A job from its item.
-fn parse(item: &HashMap<String, AttributeValue>) -> Result<JobRecord, String> {
-    let string = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-    let required = |name: &str| string(name).ok_or_else(|| format!("the job item has no string `{name}`"));
-    let optional_number = |name: &str| item.get(name).map(|v| number(Some(v), name)).transpose();
-    let status = required(attr::STATUS)?;
+fn parse(item: &Item) -> Result<JobRecord, String> {
+    let view = ItemView::new(item, "the job item");
+    let status = view.required_string(attr::STATUS)?;
     let status = JobStatus::parse(&status).ok_or_else(|| format!("unknown job status `{status}`"))?;
-    let policy = required(attr::POLICY)?;
+    let policy = view.required_string(attr::POLICY)?;
     let policy = Policy::parse(&policy).ok_or_else(|| format!("unknown policy `{policy}`"))?;
-    let outcome = match string(attr::OUTCOME) {
+    let outcome = match view.string(attr::OUTCOME) {
         Some(text) => Some(Outcome::parse(&text).ok_or_else(|| format!("unknown outcome `{text}`"))?),
         None => None,
     };
@@ -392,29 +345,29 @@ fn parse(item: &HashMap<String, AttributeValue>) -> Result<JobRecord, String> {
             failures.insert(index(key)?, PartFailure::new(field("code"), field("detail")));
         }
     }
-    let claim = match (string(attr::TOKEN), optional_number(attr::LEASE)?) {
+    let claim = match (view.string(attr::TOKEN), view.number(attr::LEASE)?) {
         (Some(token), Some(lease_until_ms)) => Some(FanInClaim { token, lease_until_ms }),
         _ => None,
     };
     Ok(JobRecord {
-        job_id: required(attr::JOB_ID)?,
-        kind: required(attr::KIND)?,
+        job_id: view.required_string(attr::JOB_ID)?,
+        kind: view.required_string(attr::KIND)?,
         status,
         policy,
-        total: number(item.get(attr::TOTAL), attr::TOTAL)? as u32,
+        total: view.required_number(attr::TOTAL)? as u32,
         results,
         failures,
-        context: string(attr::CONTEXT).unwrap_or_else(|| "null".to_owned()),
-        deadline_ms: number(item.get(attr::DEADLINE), attr::DEADLINE)?,
-        created_at_ms: number(item.get(attr::CREATED_AT), attr::CREATED_AT)?,
-        dispatched: matches!(item.get(attr::DISPATCHED), Some(AttributeValue::Bool(true))),
+        context: view.string(attr::CONTEXT).unwrap_or_else(|| "null".to_owned()),
+        deadline_ms: view.required_number(attr::DEADLINE)?,
+        created_at_ms: view.required_number(attr::CREATED_AT)?,
+        dispatched: view.flag(attr::DISPATCHED),
         outcome,
         claim,
-        fan_in_attempts: optional_number(attr::ATTEMPTS)?.unwrap_or(0) as u32,
-        fan_in_error: string(attr::ERROR),
-        finished_at_ms: optional_number(attr::FINISHED_AT)?,
-        expires_at_s: optional_number(attr::EXPIRATION)?,
-        correlation_id: string(attr::CORRELATION_ID),
+        fan_in_attempts: view.number(attr::ATTEMPTS)?.unwrap_or(0) as u32,
+        fan_in_error: view.string(attr::ERROR),
+        finished_at_ms: view.number(attr::FINISHED_AT)?,
+        expires_at_s: view.number(attr::EXPIRATION)?,
+        correlation_id: view.string(attr::CORRELATION_ID),
     })
 }
 
@@ -422,31 +375,24 @@ impl FanoutStore for DynamoDbFanoutStore {
     fn create<'a>(&'a self, job: &'a JobRecord) -> BoxFuture<'a, Result<Created, StoreError>> {
         Box::pin(async move {
             let result = self
-                .client
+                .table
+                .client()
                 .put_item()
-                .table_name(&self.table)
+                .table_name(self.table.name())
                 .set_item(Some(Self::item(job)))
                 .condition_expression("attribute_not_exists(#id)")
                 .expression_attribute_names("#id", attr::JOB_ID)
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .send()
                 .await;
-            match result {
-                Ok(_) => Ok(Created::New),
-                Err(SdkError::ServiceError(err)) => match err.into_err() {
-                    PutItemError::ConditionalCheckFailedException(failed) => match failed.item() {
-                        Some(item) => parse(item)
-                            .map(|job| Created::Existing(Box::new(job)))
-                            .map_err(|e| StoreError::new("PutItem", e)),
-                        None => match self.get_job(&job.job_id).await? {
-                            Some(existing) => Ok(Created::Existing(Box::new(existing))),
-                            None => Err(StoreError::new("PutItem", "the create failed but no job has the id")),
-                        },
-                    },
-                    other if is_too_large(&other) => Err(StoreError::too_large("PutItem", other)),
-                    other => Err(StoreError::new("PutItem", other)),
-                },
-                Err(err) => Err(StoreError::new("PutItem", err)),
+            match self.table.conditional("PutItem", || key(&job.job_id), result).await.map_err(of_fanout)? {
+                Written::Applied(_) => Ok(Created::New),
+                Written::Refused(Some(item)) => {
+                    parse(&item).map(|job| Created::Existing(Box::new(job))).map_err(|e| malformed("PutItem", e))
+                }
+                Written::Refused(None) => {
+                    Err(malformed("PutItem", "the create failed but no job has the id".to_owned()))
+                }
             }
         })
     }
@@ -460,7 +406,7 @@ impl FanoutStore for DynamoDbFanoutStore {
                 &[("#dispatched", attr::DISPATCHED), ("#id", attr::JOB_ID)],
                 vec![(":yes", AttributeValue::Bool(true))],
             );
-            conditional(request.send().await, "UpdateItem").map(drop)
+            self.table.update_if(request).await.map_err(of_fanout).map(drop)
         })
     }
 
@@ -495,14 +441,14 @@ impl FanoutStore for DynamoDbFanoutStore {
                     ("#error", attr::ERROR),
                 ],
                 vec![
-                    (":final", s(finish.status.as_str())),
-                    (":now", n(finish.now_ms)),
-                    (":expiration", n(finish.expires_at_s)),
-                    (":completing", s(JobStatus::Completing.as_str())),
-                    (":token", s(&finish.token)),
+                    (":final", to_s(finish.status.as_str())),
+                    (":now", to_n(finish.now_ms)),
+                    (":expiration", to_n(finish.expires_at_s)),
+                    (":completing", to_s(JobStatus::Completing.as_str())),
+                    (":token", to_s(&finish.token)),
                 ],
             );
-            conditional(request.send().await, "UpdateItem").map(|done| done.is_some())
+            self.table.update_if(request).await.map_err(of_fanout).map(|done| done.is_some())
         })
     }
 
@@ -520,13 +466,13 @@ impl FanoutStore for DynamoDbFanoutStore {
                     ("#token", attr::TOKEN),
                 ],
                 vec![
-                    (":now", n(release.now_ms)),
-                    (":code", s(&release.error_code)),
-                    (":completing", s(JobStatus::Completing.as_str())),
-                    (":token", s(&release.token)),
+                    (":now", to_n(release.now_ms)),
+                    (":code", to_s(&release.error_code)),
+                    (":completing", to_s(JobStatus::Completing.as_str())),
+                    (":token", to_s(&release.token)),
                 ],
             );
-            conditional(request.send().await, "UpdateItem").map(|done| done.is_some())
+            self.table.update_if(request).await.map_err(of_fanout).map(|done| done.is_some())
         })
     }
 
@@ -540,19 +486,20 @@ impl FanoutStore for DynamoDbFanoutStore {
             let mut start = None;
             while found.len() < limit {
                 let output = self
-                    .client
+                    .table
+                    .client()
                     .query()
-                    .table_name(&self.table)
+                    .table_name(self.table.name())
                     .index_name(DUE_INDEX)
                     .key_condition_expression("#open = :kind AND #due <= :now")
                     .expression_attribute_names("#open", attr::OPEN)
                     .expression_attribute_names("#due", attr::DUE)
-                    .expression_attribute_values(":kind", s(kind))
-                    .expression_attribute_values(":now", n(now_ms))
+                    .expression_attribute_values(":kind", to_s(kind))
+                    .expression_attribute_values(":now", to_n(now_ms))
                     .set_exclusive_start_key(start)
                     .send()
                     .await
-                    .map_err(|e| StoreError::new("Query", e.into_service_error()))?;
+                    .map_err(|e| of_fanout(store_error("Query", e)))?;
                 let ids = output.items().iter().filter_map(|item| item.get(attr::JOB_ID)?.as_s().ok().cloned());
                 found.extend(ids.take(limit - found.len()));
                 match output.last_evaluated_key {
@@ -567,15 +514,7 @@ impl FanoutStore for DynamoDbFanoutStore {
 
 impl DynamoDbFanoutStore {
     async fn get_job(&self, job_id: &str) -> Result<Option<JobRecord>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(attr::JOB_ID, s(job_id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::new("GetItem", e.into_service_error()))?;
-        output.item().map(parse).transpose().map_err(|e| StoreError::new("GetItem", e))
+        let item = self.table.get(|| key(job_id)).await.map_err(of_fanout)?;
+        item.as_ref().map(parse).transpose().map_err(|e| malformed("GetItem", e))
     }
 }

@@ -5,7 +5,8 @@ use std::sync::{Arc, OnceLock};
 use super::error::FanoutError;
 use super::memory_queue::MemoryDispatcher;
 use super::store::FanoutStore;
-use crate::platform::{Fallback, StoreChoice, choose_store};
+use crate::durable::Fallback;
+use crate::durable::feature::{EnvStore, Feature, FromEnv, TooLarge};
 
 /// The variable naming the DynamoDB table of fan-out jobs.
 pub const TABLE_ENV: &str = "HALO_FANOUT_TABLE";
@@ -14,7 +15,7 @@ pub const TABLE_ENV: &str = "HALO_FANOUT_TABLE";
 pub const QUEUE_ENV: &str = "HALO_FANOUT_QUEUE_URL";
 
 /// The job store the environment asks for, by halo's one store rule
-/// ([`crate::platform::choose_store`]):
+/// ([`crate::durable::choose_store`]):
 ///
 /// - `HALO_FANOUT_TABLE` set: a [`DynamoDbFanoutStore`](super::DynamoDbFanoutStore)
 ///   on that table (with the container's shared DynamoDB client);
@@ -33,18 +34,32 @@ pub const QUEUE_ENV: &str = "HALO_FANOUT_QUEUE_URL";
 /// # });
 /// ```
 pub async fn store_from_env() -> Result<Arc<dyn FanoutStore>, FanoutError> {
-    static STORE: tokio::sync::OnceCell<Arc<dyn FanoutStore>> = tokio::sync::OnceCell::const_new();
-    STORE.get_or_try_init(build_store).await.cloned()
+    static STORE_FROM_ENV: FromEnv<Arc<dyn FanoutStore>> = FromEnv::new(&STORE);
+    Ok(STORE_FROM_ENV.get().await?)
 }
 
-async fn build_store() -> Result<Arc<dyn FanoutStore>, FanoutError> {
-    let choice = choose_store("fan-out", TABLE_ENV, Fallback::InitError)
-        .map_err(|e| FanoutError::NotConfigured { variable: e.variable, message: e.to_string() })?;
-    match choice {
-        StoreChoice::DynamoDb { table } => {
-            Ok(Arc::new(super::DynamoDbFanoutStore::new(crate::platform::dynamodb_client().await, table)))
-        }
-        StoreChoice::Memory => Ok(Arc::new(super::MemoryFanoutStore::new())),
+/// The fan-out job store, described once.
+pub(crate) static STORE: Feature = Feature {
+    name: "fan-out",
+    store: "fan-out store",
+    variable: TABLE_ENV,
+    fallback: Fallback::InitError,
+    code: "FanoutStore",
+    unavailable: "the fan-out store is unavailable; retry later",
+    too_large: TooLarge {
+        unprocessable: true,
+        code: "PartResultTooLarge",
+        message: "the part's result is too large to record",
+    },
+};
+
+impl EnvStore for Arc<dyn FanoutStore> {
+    fn dynamodb(client: aws_sdk_dynamodb::Client, table: String) -> Self {
+        Arc::new(super::DynamoDbFanoutStore::new(client, table))
+    }
+
+    fn memory() -> Self {
+        Arc::new(super::MemoryFanoutStore::new())
     }
 }
 

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use super::dispatch::DispatchError;
-use super::store::StoreError;
+use crate::durable::StoreError;
 use crate::{Error, IntoError};
 
 /// Why a fan-out operation failed. Each converts into a halo [`Error`]
@@ -59,7 +59,7 @@ impl std::error::Error for FanoutError {
 
 impl From<StoreError> for FanoutError {
     fn from(err: StoreError) -> Self {
-        FanoutError::Store(err)
+        FanoutError::Store(err.of(&super::env::STORE))
     }
 }
 
@@ -82,7 +82,7 @@ impl IntoError for FanoutError {
             FanoutError::Conflict { .. } => {
                 Error::conflict("a job with this id exists with other parts").with_code("JobConflict").with_source(self)
             }
-            FanoutError::Store(err) => err.into_error(),
+            FanoutError::Store(err) => err.of(&super::env::STORE).into_error(),
             FanoutError::Dispatch(err) => err.into_error(),
             FanoutError::NotConfigured { .. } => Error::internal(self).with_code("StoreNotConfigured"),
         }

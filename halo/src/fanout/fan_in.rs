@@ -9,7 +9,8 @@ use serde::de::DeserializeOwned;
 
 use super::job::{JobRecord, Outcome, PartFailure};
 use super::jobs::Fanout;
-use super::store::{Claim, ClaimReason, Finish, Release, StoreError};
+use super::store::{Claim, ClaimReason, Finish, Release};
+use crate::durable::StoreError;
 use crate::retry::retry;
 use crate::{BoxFuture, Ctx, Error, IntoError};
 

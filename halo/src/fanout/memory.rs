@@ -1,11 +1,9 @@
 //! [`MemoryFanoutStore`]: jobs in process memory.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
-
 use super::job::{FanInClaim, JobRecord, JobStatus};
-use super::store::{Claim, Created, FanoutStore, Finish, ITEM_LIMIT_BYTES, PartOutcome, Recorded, Release, StoreError};
+use super::store::{Claim, Created, FanoutStore, Finish, ITEM_LIMIT_BYTES, PartOutcome, Recorded, Release};
 use crate::BoxFuture;
+use crate::durable::{MemoryMap, StoreError};
 
 /// An in-memory [`FanoutStore`]: the embedded default for local runs and
 /// unit tests. Clones share their jobs.
@@ -31,7 +29,7 @@ use crate::BoxFuture;
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct MemoryFanoutStore {
-    jobs: Arc<Mutex<HashMap<String, JobRecord>>>,
+    jobs: MemoryMap<JobRecord>,
 }
 
 impl MemoryFanoutStore {
@@ -42,16 +40,12 @@ impl MemoryFanoutStore {
 
     /// How many jobs the store holds.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.jobs.lock().len()
     }
 
     /// Whether the store holds no job.
     pub fn is_empty(&self) -> bool {
-        self.lock().is_empty()
-    }
-
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, JobRecord>> {
-        self.jobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.jobs.lock().is_empty()
     }
 }
 
@@ -69,11 +63,13 @@ fn ready<T: Send + 'static>(value: T) -> BoxFuture<'static, T> {
 
 impl FanoutStore for MemoryFanoutStore {
     fn create<'a>(&'a self, job: &'a JobRecord) -> BoxFuture<'a, Result<Created, StoreError>> {
-        let mut jobs = self.lock();
+        let mut jobs = self.jobs.lock();
         let created = match jobs.get(&job.job_id) {
             Some(existing) => Created::Existing(Box::new(existing.clone())),
             None if approximate_size(job) > ITEM_LIMIT_BYTES => {
-                return ready(Err(StoreError::too_large("create", "the job's record would exceed 400 KB")));
+                return ready(Err(
+                    StoreError::too_large("PutItem", "the job's record would exceed 400 KB").of(&super::env::STORE)
+                ));
             }
             None => {
                 jobs.insert(job.job_id.clone(), job.clone());
@@ -84,7 +80,7 @@ impl FanoutStore for MemoryFanoutStore {
     }
 
     fn mark_dispatched<'a>(&'a self, job_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        if let Some(job) = self.lock().get_mut(job_id) {
+        if let Some(job) = self.jobs.lock().get_mut(job_id) {
             job.dispatched = true;
         }
         ready(Ok(()))
@@ -96,7 +92,7 @@ impl FanoutStore for MemoryFanoutStore {
         index: u32,
         outcome: PartOutcome<'a>,
     ) -> BoxFuture<'a, Result<Recorded, StoreError>> {
-        let mut jobs = self.lock();
+        let mut jobs = self.jobs.lock();
         let Some(job) = jobs.get_mut(job_id) else { return ready(Ok(Recorded::Refused(None))) };
         if job.status != JobStatus::Running || job.is_recorded(index) || index >= job.total {
             return ready(Ok(Recorded::Refused(Some(Box::new(job.clone())))));
@@ -107,7 +103,9 @@ impl FanoutStore for MemoryFanoutStore {
             PartOutcome::Failed(failure) => next.failures.insert(index, failure.clone()).map(drop),
         };
         if approximate_size(&next) > ITEM_LIMIT_BYTES {
-            return ready(Err(StoreError::too_large("record", "the job's record would exceed 400 KB")));
+            return ready(Err(
+                StoreError::too_large("UpdateItem", "the job's record would exceed 400 KB").of(&super::env::STORE)
+            ));
         }
         let remaining = next.remaining();
         *job = next;
@@ -115,7 +113,7 @@ impl FanoutStore for MemoryFanoutStore {
     }
 
     fn claim<'a>(&'a self, job_id: &'a str, claim: &'a Claim) -> BoxFuture<'a, Result<Option<JobRecord>, StoreError>> {
-        let mut jobs = self.lock();
+        let mut jobs = self.jobs.lock();
         let claimed = match jobs.get_mut(job_id) {
             Some(job) if claim.reason.holds(job, claim.now_ms) => {
                 job.status = JobStatus::Completing;
@@ -132,7 +130,7 @@ impl FanoutStore for MemoryFanoutStore {
     }
 
     fn finish<'a>(&'a self, job_id: &'a str, finish: &'a Finish) -> BoxFuture<'a, Result<bool, StoreError>> {
-        let mut jobs = self.lock();
+        let mut jobs = self.jobs.lock();
         let finished = match jobs.get_mut(job_id) {
             Some(job) if holds_claim(job, &finish.token) => {
                 job.status = finish.status;
@@ -148,7 +146,7 @@ impl FanoutStore for MemoryFanoutStore {
     }
 
     fn release<'a>(&'a self, job_id: &'a str, release: &'a Release) -> BoxFuture<'a, Result<bool, StoreError>> {
-        let mut jobs = self.lock();
+        let mut jobs = self.jobs.lock();
         let released = match jobs.get_mut(job_id) {
             Some(job) if holds_claim(job, &release.token) => {
                 job.claim = Some(FanInClaim { token: release.token.clone(), lease_until_ms: release.now_ms });
@@ -161,11 +159,11 @@ impl FanoutStore for MemoryFanoutStore {
     }
 
     fn get<'a>(&'a self, job_id: &'a str) -> BoxFuture<'a, Result<Option<JobRecord>, StoreError>> {
-        ready(Ok(self.lock().get(job_id).cloned()))
+        ready(Ok(self.jobs.lock().get(job_id).cloned()))
     }
 
     fn due<'a>(&'a self, kind: &'a str, now_ms: u64, limit: usize) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
-        let jobs = self.lock();
+        let jobs = self.jobs.lock();
         let mut due: Vec<(u64, String)> = jobs
             .values()
             .filter(|job| job.kind == kind)

@@ -84,7 +84,7 @@ impl MemoryDispatcher {
     }
 
     fn lock(&self) -> MutexGuard<'_, VecDeque<SqsMessage>> {
-        self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::lock::lock(&self.queue)
     }
 }
 

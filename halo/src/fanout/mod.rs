@@ -94,11 +94,12 @@ mod store;
 mod sweeper;
 mod worker;
 
+pub use crate::durable::StoreError;
 pub use dead_letter::DEAD_LETTERED;
 pub use dispatch::{
     BATCH_BYTES, BATCH_SIZE, DispatchError, Dispatcher, JOB_ID_ATTRIBUTE, PART_ATTRIBUTE, PartMessage, batches,
 };
-pub use dynamodb::{DUE_INDEX, DynamoDbFanoutStore};
+pub use dynamodb::{DUE_INDEX, DynamoDbFanoutStore, table_spec};
 pub use env::{QUEUE_ENV, TABLE_ENV, store_from_env};
 pub use error::FanoutError;
 pub use fan_in::{FanIn, FanInFn};
@@ -110,8 +111,6 @@ pub use memory_queue::MemoryDispatcher;
 pub use sqs::SqsDispatcher;
 pub use start::{MAX_JOB_ID_LEN, MAX_PARTS, NewJob, Started};
 pub use status::{FailedPart, JobView};
-pub use store::{
-    Claim, ClaimReason, Created, FanoutStore, Finish, ITEM_LIMIT_BYTES, PartOutcome, Recorded, Release, StoreError,
-};
+pub use store::{Claim, ClaimReason, Created, FanoutStore, Finish, ITEM_LIMIT_BYTES, PartOutcome, Recorded, Release};
 pub use sweeper::{SweepReport, SweptJob};
 pub use worker::{Part, PartFn, PartRecording};

@@ -1,11 +1,9 @@
 //! The [`FanoutStore`] trait: where jobs live, and the atomic steps every
 //! implementation must provide.
 
-use std::fmt;
-use std::sync::Arc;
-
 use super::job::{JobRecord, JobStatus, Outcome, PartFailure, Policy};
-use crate::{BoxError, BoxFuture};
+use crate::BoxFuture;
+use crate::durable::{StoreError, forward_store};
 
 /// DynamoDB's item size limit (400 KB): a job's record, every result and
 /// failure included, must fit in it.
@@ -133,73 +131,11 @@ pub struct Release {
     pub error_code: String,
 }
 
-/// A failure to reach or use the store (network, throttling, permissions,
-/// a malformed item), or a write refused because the job's record would
-/// exceed DynamoDB's item size ([`StoreError::is_too_large`]). Its text is
-/// for logs only.
-#[derive(Debug)]
-pub struct StoreError {
-    operation: &'static str,
-    too_large: bool,
-    source: BoxError,
-}
-
-impl StoreError {
-    /// A failure of `operation` (e.g. `UpdateItem`) caused by `source`.
-    pub fn new(operation: &'static str, source: impl Into<BoxError>) -> StoreError {
-        StoreError { operation, too_large: false, source: source.into() }
-    }
-
-    /// A write of `operation` refused because the record would be larger
-    /// than [`ITEM_LIMIT_BYTES`].
-    pub fn too_large(operation: &'static str, source: impl Into<BoxError>) -> StoreError {
-        StoreError { operation, too_large: true, source: source.into() }
-    }
-
-    /// The store operation that failed.
-    pub fn operation(&self) -> &'static str {
-        self.operation
-    }
-
-    /// Whether the write was refused for the record's size (retrying it
-    /// cannot help).
-    pub fn is_too_large(&self) -> bool {
-        self.too_large
-    }
-}
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "fan-out store: {} failed: {}", self.operation, self.source)
-    }
-}
-
-impl std::error::Error for StoreError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(self.source.as_ref())
-    }
-}
-
-/// `FanoutStore` (503, retryable), or `PartResultTooLarge` (422) for a
-/// write refused for its size; the store's error is only logged.
-impl crate::IntoError for StoreError {
-    fn into_error(self) -> crate::Error {
-        if self.too_large {
-            return crate::Error::unprocessable("the part's result is too large to record")
-                .with_code("PartResultTooLarge")
-                .with_source(self);
-        }
-        crate::Error::unavailable("the fan-out store is unavailable; retry later")
-            .with_code("FanoutStore")
-            .with_source(self)
-    }
-}
-
 /// Storage for fan-out jobs.
 ///
 /// [`MemoryFanoutStore`](super::MemoryFanoutStore) (local runs, unit tests)
 /// and [`DynamoDbFanoutStore`](super::DynamoDbFanoutStore) implement it; so
-/// do `Arc<S>` and `&S`. Every write is atomic and conditional: of
+/// do `Arc<S>`, `Box<S>` and `&S`. Every write is atomic and conditional: of
 /// concurrent writes whose conditions exclude each other (two records of
 /// one part, two claims of one fan-in), exactly one succeeds. The
 /// behaviour suite `halo_test_support::contracts::fanout` checks an
@@ -249,35 +185,13 @@ pub trait FanoutStore: Send + Sync {
     fn due<'a>(&'a self, kind: &'a str, now_ms: u64, limit: usize) -> BoxFuture<'a, Result<Vec<String>, StoreError>>;
 }
 
-macro_rules! forward_store {
-    ($($ty:ty),*) => {$(
-        impl<S: FanoutStore + ?Sized> FanoutStore for $ty {
-            fn create<'a>(&'a self, job: &'a JobRecord) -> BoxFuture<'a, Result<Created, StoreError>> {
-                (**self).create(job)
-            }
-            fn mark_dispatched<'a>(&'a self, job_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-                (**self).mark_dispatched(job_id)
-            }
-            fn record<'a>(&'a self, job_id: &'a str, index: u32, outcome: PartOutcome<'a>) -> BoxFuture<'a, Result<Recorded, StoreError>> {
-                (**self).record(job_id, index, outcome)
-            }
-            fn claim<'a>(&'a self, job_id: &'a str, claim: &'a Claim) -> BoxFuture<'a, Result<Option<JobRecord>, StoreError>> {
-                (**self).claim(job_id, claim)
-            }
-            fn finish<'a>(&'a self, job_id: &'a str, finish: &'a Finish) -> BoxFuture<'a, Result<bool, StoreError>> {
-                (**self).finish(job_id, finish)
-            }
-            fn release<'a>(&'a self, job_id: &'a str, release: &'a Release) -> BoxFuture<'a, Result<bool, StoreError>> {
-                (**self).release(job_id, release)
-            }
-            fn get<'a>(&'a self, job_id: &'a str) -> BoxFuture<'a, Result<Option<JobRecord>, StoreError>> {
-                (**self).get(job_id)
-            }
-            fn due<'a>(&'a self, kind: &'a str, now_ms: u64, limit: usize) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
-                (**self).due(kind, now_ms, limit)
-            }
-        }
-    )*};
-}
-
-forward_store!(Arc<S>, &S);
+forward_store!(FanoutStore {
+    fn create<'a>(&'a self, job: &'a JobRecord) -> BoxFuture<'a, Result<Created, StoreError>>;
+    fn mark_dispatched<'a>(&'a self, job_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn record<'a>(&'a self, job_id: &'a str, index: u32, outcome: PartOutcome<'a>) -> BoxFuture<'a, Result<Recorded, StoreError>>;
+    fn claim<'a>(&'a self, job_id: &'a str, claim: &'a Claim) -> BoxFuture<'a, Result<Option<JobRecord>, StoreError>>;
+    fn finish<'a>(&'a self, job_id: &'a str, finish: &'a Finish) -> BoxFuture<'a, Result<bool, StoreError>>;
+    fn release<'a>(&'a self, job_id: &'a str, release: &'a Release) -> BoxFuture<'a, Result<bool, StoreError>>;
+    fn get<'a>(&'a self, job_id: &'a str) -> BoxFuture<'a, Result<Option<JobRecord>, StoreError>>;
+    fn due<'a>(&'a self, kind: &'a str, now_ms: u64, limit: usize) -> BoxFuture<'a, Result<Vec<String>, StoreError>>;
+});

@@ -11,8 +11,9 @@ use super::dispatch::{JOB_ID_ATTRIBUTE, PART_ATTRIBUTE};
 use super::fan_in::{FanInFn, FanInRun};
 use super::job::{JobRecord, JobStatus, PartFailure};
 use super::jobs::Fanout;
-use super::store::{ClaimReason, ITEM_LIMIT_BYTES, PartOutcome, Recorded, StoreError};
+use super::store::{ClaimReason, ITEM_LIMIT_BYTES, PartOutcome, Recorded};
 use crate::batch::{BatchOptions, BatchResponse, RecordData, Sqs, SqsRecord};
+use crate::durable::StoreError;
 use crate::{Error, IntoError};
 
 /// One part as a worker receives it: its job, its index and its body,
@@ -166,7 +167,7 @@ impl Fanout {
     {
         let text = serde_json::to_string(result)?;
         let recorded = if text.len() >= ITEM_LIMIT_BYTES {
-            Err(StoreError::too_large("record", format!("a result of {} bytes", text.len())))
+            Err(StoreError::too_large("UpdateItem", format!("a result of {} bytes", text.len())))
         } else {
             self.store.record(job_id, index, PartOutcome::Done(&text)).await
         };

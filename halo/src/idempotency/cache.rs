@@ -108,7 +108,7 @@ impl LocalCache {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Lru> {
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::lock::lock(&self.inner)
     }
 }
 

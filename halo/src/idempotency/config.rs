@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::store::{IdempotencyStore, StoreError};
-use crate::platform::{Clock, Fallback, StoreChoice, choose_store, system_clock};
+use super::store::IdempotencyStore;
+use crate::durable::feature::{EnvStore, Feature, TooLarge};
+use crate::durable::{Fallback, StoreError};
+use crate::platform::{Clock, system_clock};
 
 /// The environment variable naming the DynamoDB table of the default store.
 pub const TABLE_ENV: &str = "HALO_IDEMPOTENCY_TABLE";
@@ -281,7 +283,7 @@ fn disabled_by(value: Option<&str>) -> bool {
 }
 
 /// Builds the store the environment asks for, by halo's one store rule
-/// ([`crate::platform::choose_store`]):
+/// ([`crate::durable::choose_store`]):
 ///
 /// - `HALO_IDEMPOTENCY_TABLE` set: a [`DynamoDbIdempotencyStore`](super::DynamoDbIdempotencyStore)
 ///   on that table (with the container's shared DynamoDB client);
@@ -302,22 +304,32 @@ fn disabled_by(value: Option<&str>) -> bool {
 /// # });
 /// ```
 pub async fn store_from_env() -> Result<Arc<dyn IdempotencyStore>, StoreError> {
-    super::DEFAULT_STORE.get_or_try_init(build_from_env).await.cloned()
+    super::DEFAULT_STORE.get().await
 }
 
-async fn build_from_env() -> Result<Arc<dyn IdempotencyStore>, StoreError> {
-    let choice = choose_store("idempotency", TABLE_ENV, Fallback::InitError)
-        .map_err(|e| StoreError::new(super::store::CONFIGURATION, e.to_string()))?;
-    match choice {
-        #[cfg(feature = "dynamodb")]
-        StoreChoice::DynamoDb { table } => {
-            Ok(Arc::new(super::DynamoDbIdempotencyStore::new(crate::platform::dynamodb_client().await, table)))
-        }
-        #[cfg(not(feature = "dynamodb"))]
-        StoreChoice::DynamoDb { .. } => {
-            Err(StoreError::new(super::store::CONFIGURATION, format!("{TABLE_ENV} needs halo's `dynamodb` feature")))
-        }
-        StoreChoice::Memory => Ok(Arc::new(super::MemoryIdempotencyStore::new())),
+/// The idempotency feature's store, described once.
+pub(crate) static STORE: Feature = Feature {
+    name: "idempotency",
+    store: "idempotency store",
+    variable: TABLE_ENV,
+    fallback: Fallback::InitError,
+    code: "IdempotencyStore",
+    unavailable: "the idempotency store is unavailable; retry later",
+    too_large: TooLarge {
+        unprocessable: false,
+        code: "IdempotencyRecordTooLarge",
+        message: "the idempotency record is too large to store",
+    },
+};
+
+impl EnvStore for Arc<dyn IdempotencyStore> {
+    #[cfg(feature = "dynamodb")]
+    fn dynamodb(client: aws_sdk_dynamodb::Client, table: String) -> Self {
+        Arc::new(super::DynamoDbIdempotencyStore::new(client, table))
+    }
+
+    fn memory() -> Self {
+        Arc::new(super::MemoryIdempotencyStore::new())
     }
 }
 

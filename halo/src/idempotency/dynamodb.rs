@@ -1,17 +1,13 @@
 //! [`DynamoDbIdempotencyStore`]: records in a DynamoDB table with Powertools' schema.
 
-use std::collections::HashMap;
-
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue,
-    ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::record::{NotStored, Record, Status};
-use super::store::{Claim, IdempotencyStore, StoreError};
+use super::store::{Claim, IdempotencyStore};
 use crate::BoxFuture;
+use crate::durable::dynamodb::{Item, ItemView, Table, Written, store_error, to_n, to_s};
+use crate::durable::{Key, StoreError, TableSpec};
 
 /// The attribute names of the table; the defaults are Powertools'.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +47,26 @@ impl Default for AttributeNames {
     }
 }
 
+/// The layout of an idempotency table with Powertools' attribute names:
+/// the partition key `id` (string) and TTL on `expiration`.
+///
+/// ```
+/// use halo::durable::{Key, TableSpec};
+///
+/// assert_eq!(halo::idempotency::table_spec(), TableSpec::new(Key::string("id")).ttl("expiration"));
+/// ```
+pub fn table_spec() -> TableSpec {
+    spec_of(&AttributeNames::default(), None)
+}
+
+fn spec_of(names: &AttributeNames, sort_key: Option<&str>) -> TableSpec {
+    let spec = TableSpec::new(Key::string(&names.key)).ttl(&names.expiration);
+    match sort_key {
+        Some(sort_key) => spec.sort_key(Key::string(sort_key)),
+        None => spec,
+    }
+}
+
 /// A [`IdempotencyStore`] on a DynamoDB table whose schema is compatible with
 /// Powertools for AWS Lambda's idempotency table: partition key `id`
 /// (string), `expiration` (TTL, epoch seconds), `in_progress_expiration`
@@ -82,8 +98,7 @@ impl Default for AttributeNames {
 /// ```
 #[derive(Debug, Clone)]
 pub struct DynamoDbIdempotencyStore {
-    client: Client,
-    table: String,
+    table: Table,
     names: AttributeNames,
     /// `(sort key attribute, static partition value)`.
     sort_key: Option<(String, String)>,
@@ -92,7 +107,7 @@ pub struct DynamoDbIdempotencyStore {
 impl DynamoDbIdempotencyStore {
     /// A store on `table` with Powertools' attribute names.
     pub fn new(client: Client, table: impl Into<String>) -> DynamoDbIdempotencyStore {
-        DynamoDbIdempotencyStore { client, table: table.into(), names: AttributeNames::default(), sort_key: None }
+        DynamoDbIdempotencyStore { table: Table::new(client, table), names: AttributeNames::default(), sort_key: None }
     }
 
     /// Uses other attribute names.
@@ -116,97 +131,76 @@ impl DynamoDbIdempotencyStore {
 
     /// The table name.
     pub fn table(&self) -> &str {
-        &self.table
+        self.table.name()
     }
 
     /// The DynamoDB client.
     pub fn client(&self) -> &Client {
-        &self.client
+        self.table.client()
     }
 
-    /// Creates the table (on-demand billing) with TTL on the expiration
-    /// attribute. For tests and local set-ups; deploy tables with your
-    /// infrastructure code (see the example's `template.yaml`).
+    /// The layout of this store's table: the partition key (and the sort
+    /// key, with [`sort_key`](Self::sort_key)), strings, and TTL on the
+    /// expiration attribute.
+    ///
+    /// ```
+    /// # async fn check() {
+    /// let store = halo::idempotency::DynamoDbIdempotencyStore::new(halo::platform::dynamodb_client().await, "t");
+    /// assert_eq!(store.table_spec(), halo::idempotency::table_spec());
+    /// # }
+    /// ```
+    pub fn table_spec(&self) -> TableSpec {
+        spec_of(&self.names, self.sort_key.as_ref().map(|(sort_key, _)| sort_key.as_str()))
+    }
+
+    /// Creates the table as [`table_spec`](Self::table_spec) lays it out
+    /// (on-demand billing, TTL on the expiration attribute). For tests and
+    /// local set-ups; deploy tables with your infrastructure code (see the
+    /// example's `template.yaml`).
     pub async fn create_table(&self) -> Result<(), StoreError> {
-        let build_error = |e| StoreError::new("CreateTable", e);
-        let mut keys = vec![(self.names.key.as_str(), KeyType::Hash)];
-        if let Some((sort_key, _)) = &self.sort_key {
-            keys.push((sort_key.as_str(), KeyType::Range));
-        }
-        let mut request = self.client.create_table().table_name(&self.table).billing_mode(BillingMode::PayPerRequest);
-        for (name, kind) in keys {
-            let definition = AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .map_err(build_error)?;
-            let element =
-                KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(build_error)?;
-            request = request.attribute_definitions(definition).key_schema(element);
-        }
-        request.send().await.map_err(|e| StoreError::new("CreateTable", e))?;
-        crate::platform::tables::wait_active(&self.client, &self.table)
-            .await
-            .map_err(|e| StoreError::new("DescribeTable", e))?;
-        crate::platform::tables::enable_ttl(&self.client, &self.table, &self.names.expiration)
-            .await
-            .map_err(|e| StoreError::new("UpdateTimeToLive", e))
+        self.table.create(&self.table_spec()).await.map_err(|e| e.of(&super::STORE))
     }
 
-    fn key_item(&self, key: &str) -> HashMap<String, AttributeValue> {
-        let mut item = HashMap::with_capacity(2);
+    fn key_item(&self, key: &str) -> Item {
+        let mut item = Item::with_capacity(2);
         match &self.sort_key {
             Some((sort_key, partition)) => {
-                item.insert(self.names.key.clone(), AttributeValue::S(partition.clone()));
-                item.insert(sort_key.clone(), AttributeValue::S(key.to_owned()));
+                item.insert(self.names.key.clone(), to_s(partition));
+                item.insert(sort_key.clone(), to_s(key));
             }
             None => {
-                item.insert(self.names.key.clone(), AttributeValue::S(key.to_owned()));
+                item.insert(self.names.key.clone(), to_s(key));
             }
         }
         item
     }
 
-    fn to_item(&self, record: &Record) -> HashMap<String, AttributeValue> {
+    fn to_item(&self, record: &Record) -> Item {
         let mut item = self.key_item(&record.key);
-        item.insert(self.names.status.clone(), AttributeValue::S(record.status.as_str().to_owned()));
-        item.insert(self.names.expiration.clone(), AttributeValue::N(record.expiration.to_string()));
-        if let Some(deadline) = record.in_progress_expiration {
-            item.insert(self.names.in_progress_expiration.clone(), AttributeValue::N(deadline.to_string()));
-        }
-        if let Some(data) = &record.data {
-            item.insert(self.names.data.clone(), AttributeValue::S(data.clone()));
-        }
-        if let Some(validation) = &record.validation {
-            item.insert(self.names.validation.clone(), AttributeValue::S(validation.clone()));
-        }
-        if let Some(reason) = record.not_stored {
-            item.insert(self.names.not_stored.clone(), AttributeValue::S(reason.as_str().to_owned()));
-        }
-        if let Some(owner) = &record.owner {
-            item.insert(self.names.owner.clone(), AttributeValue::S(owner.clone()));
-        }
+        item.insert(self.names.status.clone(), to_s(record.status.as_str()));
+        item.insert(self.names.expiration.clone(), to_n(record.expiration));
+        let optional = [
+            (&self.names.in_progress_expiration, record.in_progress_expiration.map(to_n)),
+            (&self.names.data, record.data.as_deref().map(to_s)),
+            (&self.names.validation, record.validation.as_deref().map(to_s)),
+            (&self.names.not_stored, record.not_stored.map(|reason| to_s(reason.as_str()))),
+            (&self.names.owner, record.owner.as_deref().map(to_s)),
+        ];
+        item.extend(optional.into_iter().filter_map(|(name, value)| Some((name.clone(), value?))));
         item
     }
 
-    fn record_of(&self, item: &HashMap<String, AttributeValue>) -> Result<Record, String> {
-        let string = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-        let number = |name: &str| -> Result<Option<u64>, String> {
-            match item.get(name) {
-                None => Ok(None),
-                Some(value) => {
-                    let text = value.as_n().map_err(|_| format!("`{name}` is not a number"))?;
-                    // Powertools may write fractional numbers; keep the whole part.
-                    let whole = text.split('.').next().unwrap_or(text);
-                    whole.parse().map(Some).map_err(|_| format!("`{name}` is not an epoch time: {text}"))
-                }
-            }
-        };
+    fn record_of(&self, item: &Item) -> Result<Record, StoreError> {
+        self.parse(item).map_err(|e| StoreError::unavailable("GetItem", e).of(&super::STORE))
+    }
+
+    fn parse(&self, item: &Item) -> Result<Record, String> {
+        let view = ItemView::new(item, "the idempotency record");
         let key_attr = self.sort_key.as_ref().map_or(&self.names.key, |(sort_key, _)| sort_key);
-        let key = string(key_attr).ok_or_else(|| format!("the record has no string `{key_attr}`"))?;
-        let status_text = string(&self.names.status).ok_or("the record has no `status`")?;
+        let key = view.required_string(key_attr)?;
+        let status_text = view.required_string(&self.names.status)?;
         let status = Status::parse(&status_text).ok_or_else(|| format!("unknown status `{status_text}`"))?;
-        let not_stored = match string(&self.names.not_stored) {
+        let not_stored = match view.string(&self.names.not_stored) {
             None => None,
             Some(text) => {
                 Some(NotStored::parse(&text).ok_or_else(|| format!("unknown `{}` `{text}`", self.names.not_stored))?)
@@ -215,20 +209,21 @@ impl DynamoDbIdempotencyStore {
         Ok(Record {
             key,
             status,
-            expiration: number(&self.names.expiration)?.unwrap_or(0),
-            in_progress_expiration: number(&self.names.in_progress_expiration)?,
-            data: string(&self.names.data),
-            validation: string(&self.names.validation),
+            expiration: view.number(&self.names.expiration)?.unwrap_or(0),
+            in_progress_expiration: view.number(&self.names.in_progress_expiration)?,
+            data: view.string(&self.names.data),
+            validation: view.string(&self.names.validation),
             not_stored,
-            owner: string(&self.names.owner),
+            owner: view.string(&self.names.owner),
         })
     }
 
     async fn claim_record(&self, record: &Record, now_ms: u64) -> Result<Claim, StoreError> {
         let result = self
-            .client
+            .table
+            .client()
             .put_item()
-            .table_name(&self.table)
+            .table_name(self.table.name())
             .set_item(Some(self.to_item(record)))
             .condition_expression(
                 "attribute_not_exists(#id) OR #expiry < :now OR (#status = :inprogress AND #in_progress_expiry < :now_ms)",
@@ -237,48 +232,33 @@ impl DynamoDbIdempotencyStore {
             .expression_attribute_names("#expiry", &self.names.expiration)
             .expression_attribute_names("#status", &self.names.status)
             .expression_attribute_names("#in_progress_expiry", &self.names.in_progress_expiration)
-            .expression_attribute_values(":now", AttributeValue::N((now_ms / 1000).to_string()))
-            .expression_attribute_values(":now_ms", AttributeValue::N(now_ms.to_string()))
-            .expression_attribute_values(":inprogress", AttributeValue::S(Status::InProgress.as_str().to_owned()))
+            .expression_attribute_values(":now", to_n(now_ms / 1000))
+            .expression_attribute_values(":now_ms", to_n(now_ms))
+            .expression_attribute_values(":inprogress", to_s(Status::InProgress.as_str()))
             .return_values(ReturnValue::AllOld)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        match result {
-            Ok(output) => {
+        let written = self.table.conditional("PutItem", || self.key_item(&record.key), result).await;
+        match written.map_err(|e| e.of(&super::STORE))? {
+            Written::Applied(output) => {
                 let previous = match output.attributes() {
-                    Some(item) if !item.is_empty() => {
-                        Some(self.record_of(item).map_err(|e| StoreError::new("PutItem", e))?)
-                    }
+                    Some(item) if !item.is_empty() => Some(self.record_of(item)?),
                     _ => None,
                 };
                 Ok(Claim::Claimed { previous })
             }
-            Err(err) => match err.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(failed)) => match failed.item() {
-                    Some(item) => Ok(Claim::Held(self.record_of(item).map_err(|e| StoreError::new("PutItem", e))?)),
-                    // A store that ignores ALL_OLD: read the record instead.
-                    None => match self.get_record(&record.key).await? {
-                        Some(existing) => Ok(Claim::Held(existing)),
-                        None => Err(StoreError::new("PutItem", "the claim failed but no record holds the key")),
-                    },
-                },
-                _ => Err(StoreError::new("PutItem", err)),
-            },
+            Written::Refused(Some(item)) => Ok(Claim::Held(self.record_of(&item)?)),
+            Written::Refused(None) => {
+                Err(StoreError::unavailable("PutItem", "the claim failed but no record holds the key")
+                    .of(&super::STORE))
+            }
         }
     }
 
     async fn get_record(&self, key: &str) -> Result<Option<Record>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(self.key_item(key)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::new("GetItem", e))?;
-        output.item().map(|item| self.record_of(item).map_err(|e| StoreError::new("GetItem", e))).transpose()
+        let item = self.table.get(|| self.key_item(key)).await.map_err(|e| e.of(&super::STORE))?;
+        item.map(|item| self.record_of(&item)).transpose()
     }
 }
 
@@ -289,26 +269,17 @@ impl IdempotencyStore for DynamoDbIdempotencyStore {
 
     fn complete<'a>(&'a self, record: &'a Record) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(self.to_item(record)))
-                .send()
-                .await
-                .map_err(|e| StoreError::new("PutItem", e))?;
+            let put = self.table.client().put_item().table_name(self.table.name()).set_item(Some(self.to_item(record)));
+            put.send().await.map_err(|e| store_error("PutItem", e).of(&super::STORE))?;
             Ok(())
         })
     }
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
-            self.client
-                .delete_item()
-                .table_name(&self.table)
-                .set_key(Some(self.key_item(key)))
-                .send()
-                .await
-                .map_err(|e| StoreError::new("DeleteItem", e))?;
+            let delete =
+                self.table.client().delete_item().table_name(self.table.name()).set_key(Some(self.key_item(key)));
+            delete.send().await.map_err(|e| store_error("DeleteItem", e).of(&super::STORE))?;
             Ok(())
         })
     }

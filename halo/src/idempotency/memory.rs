@@ -1,11 +1,9 @@
 //! [`MemoryIdempotencyStore`]: records in process memory.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 use super::record::Record;
-use super::store::{Claim, IdempotencyStore, StoreError};
+use super::store::{Claim, IdempotencyStore};
 use crate::BoxFuture;
+use crate::durable::{MemoryMap, StoreError};
 
 /// An in-memory [`IdempotencyStore`]: the embedded default for local runs and unit
 /// tests. Clones share their records.
@@ -29,7 +27,7 @@ use crate::BoxFuture;
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct MemoryIdempotencyStore {
-    records: Arc<Mutex<HashMap<String, Record>>>,
+    records: MemoryMap<Record>,
 }
 
 impl MemoryIdempotencyStore {
@@ -40,31 +38,26 @@ impl MemoryIdempotencyStore {
 
     /// How many records the store holds (expired ones included).
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.records.len()
     }
 
     /// Whether the store holds no record.
     pub fn is_empty(&self) -> bool {
-        self.lock().is_empty()
+        self.records.is_empty()
     }
 
     /// Writes `record` as it is (to set up a state in tests).
     pub fn insert(&self, record: Record) {
-        self.lock().insert(record.key.clone(), record);
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Record>> {
-        self.records.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.records.insert(record.key.clone(), record);
     }
 }
 
 impl IdempotencyStore for MemoryIdempotencyStore {
     fn claim<'a>(&'a self, record: &'a Record, now_ms: u64) -> BoxFuture<'a, Result<Claim, StoreError>> {
-        let mut records = self.lock();
-        let claim = match records.get(&record.key) {
+        let claim = self.records.with(|records| match records.get(&record.key) {
             Some(existing) if existing.blocks(now_ms) => Claim::Held(existing.clone()),
             _ => Claim::Claimed { previous: records.insert(record.key.clone(), record.clone()) },
-        };
+        });
         Box::pin(std::future::ready(Ok(claim)))
     }
 
@@ -74,12 +67,12 @@ impl IdempotencyStore for MemoryIdempotencyStore {
     }
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.lock().remove(key);
+        self.records.remove(key);
         Box::pin(std::future::ready(Ok(())))
     }
 
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Record>, StoreError>> {
-        let record = self.lock().get(key).cloned();
+        let record = self.records.get(key);
         Box::pin(std::future::ready(Ok(record)))
     }
 }

@@ -139,18 +139,21 @@ pub use cache::LocalCache;
 pub use checks::{IdempotentError, IdempotentPayload, IdempotentResponse};
 pub use config::{Config, DISABLED_ENV, ITEM_LIMIT_BYTES, Replay, ReplayHook, TABLE_ENV, store_from_env};
 #[cfg(feature = "dynamodb")]
-pub use dynamodb::{AttributeNames, DynamoDbIdempotencyStore};
+pub use dynamodb::{AttributeNames, DynamoDbIdempotencyStore, table_spec};
 pub use key::key_for;
 use key::{hash_value, select_fields};
 pub use memory::MemoryIdempotencyStore;
 pub use record::{NotStored, Record, Status};
-pub use store::{Claim, IdempotencyStore, StoreError};
+pub use store::{Claim, IdempotencyStore};
 pub use token::{current_token, token_for};
 
 use tracing::Instrument as _;
 
+pub use crate::durable::StoreError;
+use crate::durable::feature::FromEnv;
 use crate::retry::{Backoff, retry};
 use crate::{Ctx, Error, IntoError};
+use config::STORE;
 
 /// What happened to one call, as logged in `idempotency_outcome`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -537,6 +540,7 @@ impl Idempotency {
                 Ok(response)
             }
             Err(err) => {
+                let err = err.of(&STORE);
                 tracing::error!(idempotency_key = %claim.key, idempotency_outcome = Outcome::StoreError.as_str(), error_cause = %crate::error::Chain(&err), "idempotency: the function ran but its result could not be stored; the record stays INPROGRESS until the call's deadline");
                 Err(Error::unavailable("the request was processed but its result could not be recorded; retry later")
                     .with_code("IdempotencyResultNotStored")
@@ -554,6 +558,7 @@ impl Idempotency {
             cache.remove(key);
         }
         if let Err(err) = retry(&write_policy(ctx), |_| store.delete(key), |_| true).await.result {
+            let err = err.of(&STORE);
             tracing::error!(idempotency_key = %key, error_cause = %crate::error::Chain(&err), "idempotency: could not release the record after a failure; it blocks until the call's deadline");
         }
     }
@@ -651,19 +656,20 @@ fn count(name: &str, outcome: Outcome) {
 }
 
 fn store_failure(key: &str, err: StoreError) -> Error {
+    let err = err.of(&STORE);
     tracing::warn!(idempotency_key = %key, idempotency_outcome = Outcome::StoreError.as_str(), error_cause = %crate::error::Chain(&err), "idempotency");
     unavailable(err)
 }
 
 fn unavailable(err: StoreError) -> Error {
-    err.into_error()
+    err.of(&STORE).into_error()
 }
 
 pub(crate) fn to_value<P: Serialize + ?Sized>(payload: &P) -> Result<Value, Error> {
     serde_json::to_value(payload).map_err(|err| Error::internal(err).with_code("IdempotencyKey"))
 }
 
-pub(crate) static DEFAULT_STORE: tokio::sync::OnceCell<Arc<dyn IdempotencyStore>> = tokio::sync::OnceCell::const_new();
+pub(crate) static DEFAULT_STORE: FromEnv<Arc<dyn IdempotencyStore>> = FromEnv::new(&STORE);
 
 /// Sets the store used by idempotent functions that name none. Returns
 /// `false` if a default store was already set (or resolved).
@@ -672,7 +678,7 @@ pub(crate) static DEFAULT_STORE: tokio::sync::OnceCell<Arc<dyn IdempotencyStore>
 /// halo::idempotency::set_default_store(halo::idempotency::MemoryIdempotencyStore::new());
 /// ```
 pub fn set_default_store(store: impl IdempotencyStore + 'static) -> bool {
-    DEFAULT_STORE.set(Arc::new(store)).is_ok()
+    DEFAULT_STORE.set(Arc::new(store))
 }
 
 /// Resolves the default store now ([`store_from_env`], once per process).
@@ -697,6 +703,7 @@ async fn default_store() -> Result<Arc<dyn IdempotencyStore>, Error> {
     match store_from_env().await {
         Ok(store) => Ok(store),
         Err(err) => {
+            let err = err.of(&STORE);
             tracing::error!(error_cause = %crate::error::Chain(&err), "idempotency: no store");
             Err(unavailable(err))
         }

@@ -1,10 +1,8 @@
 //! The [`IdempotencyStore`] trait: where idempotency records live.
 
-use std::fmt;
-use std::sync::Arc;
-
 use super::record::Record;
-use crate::{BoxError, BoxFuture};
+use crate::BoxFuture;
+use crate::durable::{StoreError, forward_store};
 
 /// The answer to a claim: the key was free, or another record holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,59 +17,6 @@ pub enum Claim {
     /// deadline); it is returned as it is stored.
     Held(Record),
 }
-
-/// A failure to reach or use the store (network, throttling, permissions,
-/// malformed item). Its text is for logs only.
-#[derive(Debug)]
-pub struct StoreError {
-    operation: &'static str,
-    source: BoxError,
-}
-
-impl StoreError {
-    /// A failure of `operation` (e.g. `PutItem`) caused by `source`.
-    pub fn new(operation: &'static str, source: impl Into<BoxError>) -> StoreError {
-        StoreError { operation, source: source.into() }
-    }
-
-    /// The store operation that failed.
-    pub fn operation(&self) -> &'static str {
-        self.operation
-    }
-}
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.operation == CONFIGURATION {
-            return write!(f, "idempotency store: {}", self.source);
-        }
-        write!(f, "idempotency store: {} failed: {}", self.operation, self.source)
-    }
-}
-
-impl std::error::Error for StoreError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(self.source.as_ref())
-    }
-}
-
-/// `IdempotencyStore` (503, retryable): the store could not be used, so
-/// nothing ran; the store's error is the internal cause. A store that is
-/// not configured (no table inside Lambda) is the operator's mistake, not
-/// an outage: `StoreNotConfigured` (500).
-impl crate::IntoError for StoreError {
-    fn into_error(self) -> crate::Error {
-        if self.operation == CONFIGURATION {
-            return crate::Error::internal(self).with_code("StoreNotConfigured");
-        }
-        crate::Error::unavailable("the idempotency store is unavailable; retry later")
-            .with_code("IdempotencyStore")
-            .with_source(self)
-    }
-}
-
-/// The operation of a [`StoreError`] that says the store is not configured.
-pub(crate) const CONFIGURATION: &str = "configuration";
 
 /// Storage for idempotency records.
 ///
@@ -97,23 +42,9 @@ pub trait IdempotencyStore: Send + Sync {
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Record>, StoreError>>;
 }
 
-macro_rules! forward_store {
-    ($($ty:ty),*) => {$(
-        impl<S: IdempotencyStore + ?Sized> IdempotencyStore for $ty {
-            fn claim<'a>(&'a self, record: &'a Record, now_ms: u64) -> BoxFuture<'a, Result<Claim, StoreError>> {
-                (**self).claim(record, now_ms)
-            }
-            fn complete<'a>(&'a self, record: &'a Record) -> BoxFuture<'a, Result<(), StoreError>> {
-                (**self).complete(record)
-            }
-            fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-                (**self).delete(key)
-            }
-            fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Record>, StoreError>> {
-                (**self).get(key)
-            }
-        }
-    )*};
-}
-
-forward_store!(Arc<S>, Box<S>, &S);
+forward_store!(IdempotencyStore {
+    fn claim<'a>(&'a self, record: &'a Record, now_ms: u64) -> BoxFuture<'a, Result<Claim, StoreError>>;
+    fn complete<'a>(&'a self, record: &'a Record) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Record>, StoreError>>;
+});

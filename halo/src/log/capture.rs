@@ -68,7 +68,7 @@ impl CapturedLines {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
-        self.bytes.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::lock::lock(&self.bytes)
     }
 }
 
@@ -134,7 +134,7 @@ pub struct CapturedWriter {
 
 impl io::Write for CapturedWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.bytes.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).extend_from_slice(buf);
+        crate::lock::lock(&self.bytes).extend_from_slice(buf);
         Ok(buf.len())
     }
 

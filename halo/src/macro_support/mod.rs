@@ -9,8 +9,8 @@ mod handler_types;
 mod idempotency;
 mod saga;
 
+pub use crate::durable::store_use::StoreUse;
 pub use crate::platform::block_on;
-pub use crate::platform::store_use::StoreUse;
 pub use crate::runtime::Stateless;
 pub use breaker::LazyBreaker;
 pub use handler_types::{ErrorType, EventType, ResponseType};

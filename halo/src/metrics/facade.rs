@@ -1,6 +1,7 @@
 //! The `metrics` facade crate's recorder: `counter!`, `gauge!` and
 //! `histogram!` land in the current invocation's EMF lines.
 
+use crate::lock::lock;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -166,8 +167,4 @@ fn unit_of(unit: metrics::Unit) -> Unit {
         F::BitsPerSecond => Unit::BitsPerSecond,
         F::CountPerSecond => Unit::CountPerSecond,
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -180,7 +180,7 @@ impl Metrics {
                 state.apply(&self.key, &LineFacts { ctx: Some(ctx) }, op)
             }),
             Target::Container => {
-                let mut state = CONTAINER.lock().unwrap_or_else(|p| p.into_inner());
+                let mut state = crate::lock::lock(&CONTAINER);
                 state.apply(&self.key, &LineFacts { ctx: None }, op)
             }
         };
@@ -292,6 +292,6 @@ pub fn flush(ctx: &Ctx) {
 
 /// Writes out the metrics added outside any invocation.
 pub(crate) fn flush_container() {
-    let mut state = std::mem::take(&mut *CONTAINER.lock().unwrap_or_else(|p| p.into_inner()));
+    let mut state = std::mem::take(&mut *crate::lock::lock(&CONTAINER));
     state.write_out(&LineFacts { ctx: None });
 }

@@ -230,7 +230,7 @@ impl<T: Send + Sync + 'static> Config<T> {
     /// [`LogSwitches`](super::LogSwitches)).
     pub fn on_change(&self, listener: impl Fn(&T) + Send + Sync + 'static) {
         listener(&self.inner.value.load());
-        self.inner.listeners.lock().unwrap_or_else(|p| p.into_inner()).push(Box::new(listener));
+        crate::lock::lock(&self.inner.listeners).push(Box::new(listener));
     }
 
     fn store(&self, value: T) {
@@ -239,7 +239,7 @@ impl<T: Send + Sync + 'static> Config<T> {
         self.inner.loaded_at.store(self.now(), Ordering::Relaxed);
         self.inner.failures.store(0, Ordering::Relaxed);
         self.inner.not_before.store(0, Ordering::Relaxed);
-        for listener in self.inner.listeners.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        for listener in crate::lock::lock(&self.inner.listeners).iter() {
             listener(&value);
         }
     }

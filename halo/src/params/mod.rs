@@ -404,7 +404,7 @@ impl Params {
         let mut out: Vec<Option<Arc<Parameter>>> = vec![None; names.len()];
         let mut to_read: Vec<String> = Vec::new();
         {
-            let singles = self.singles.lock().unwrap_or_else(|p| p.into_inner());
+            let singles = crate::lock::lock(&self.singles);
             for (slot, name) in out.iter_mut().zip(names) {
                 match singles.get(name) {
                     Some(config) if !options.force => *slot = Some(config.get_within(max_age).into_arc()),
@@ -415,7 +415,7 @@ impl Params {
         }
         if !to_read.is_empty() {
             let read = self.source.get_many(&to_read).await?;
-            let mut singles = self.singles.lock().unwrap_or_else(|p| p.into_inner());
+            let mut singles = crate::lock::lock(&self.singles);
             for parameter in read {
                 let name = parameter.name().to_owned();
                 let config =

@@ -3,12 +3,8 @@
 //!
 //! - **Am I in Lambda?** [`in_lambda`]: `AWS_LAMBDA_RUNTIME_API` is set
 //!   (inside Lambda, or under a Runtime API emulator).
-//! - **Which store?** [`choose_store`]: one rule for every feature backed by
-//!   a DynamoDB table (idempotency, saga log, circuit breaker state):
-//!   DynamoDB when its table variable is set, memory outside Lambda, and
-//!   inside Lambda without the variable a clear init error naming it. A
-//!   feature that can work per container says so with
-//!   [`Fallback::PerContainer`] (the circuit breaker does, and logs it).
+//! - **Which store?** Not here: the durable-state kernel,
+//!   [`crate::durable`], answers it for every feature with a store.
 //! - **Which AWS client?** [`sdk_config`] (feature `aws`): one `SdkConfig`
 //!   per container, loaded on first use and shared by every client halo
 //!   builds; [`dynamodb_client`], [`ssm_client`] and [`sqs_client`] are the
@@ -31,10 +27,6 @@ mod clock;
 mod env;
 #[cfg(feature = "aws")]
 mod https;
-mod store;
-pub(crate) mod store_use;
-#[cfg(feature = "dynamodb")]
-pub(crate) mod tables;
 #[cfg(any(feature = "http-client", feature = "aws"))]
 mod tls;
 mod tokio_runtime;
@@ -49,7 +41,6 @@ pub use aws::ssm_client;
 pub use aws::{aws_loader, sdk_config};
 pub use clock::{Clock, ManualClock, SystemClock, system_clock};
 pub use env::{MAX_CONCURRENCY_ENV, RUNTIME_API_ENV, in_lambda, max_concurrency, non_empty_var};
-pub use store::{Fallback, STORES_ENV, StoreChoice, StoreConfigError, choose_store};
 #[cfg(feature = "http-client")]
 pub(crate) use tls::native_roots;
 pub use tokio_runtime::{block_on, tokio_runtime};

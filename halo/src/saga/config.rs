@@ -2,14 +2,15 @@
 
 use std::sync::Arc;
 
-use super::{LogError, SagaLog};
-use crate::platform::{Fallback, StoreChoice, choose_store};
+use super::SagaLog;
+use crate::durable::feature::{EnvStore, Feature, FromEnv, TooLarge};
+use crate::durable::{Fallback, StoreError};
 
 /// The environment variable naming the DynamoDB table of the default saga log.
 pub const TABLE_ENV: &str = "HALO_SAGA_TABLE";
 
 /// Builds the saga log the environment asks for, by halo's one store rule
-/// ([`crate::platform::choose_store`]):
+/// ([`crate::durable::choose_store`]):
 ///
 /// - `HALO_SAGA_TABLE` set: a [`DynamoDbSagaLog`](super::DynamoDbSagaLog)
 ///   on that table (with the container's shared DynamoDB client);
@@ -35,11 +36,26 @@ pub const TABLE_ENV: &str = "HALO_SAGA_TABLE";
 /// later call returns the same instance, so calling it in a handler never
 /// makes a fresh in-memory log per invocation (which would run a replayed
 /// saga's steps again).
-pub async fn log_from_env() -> Result<Arc<dyn SagaLog>, LogError> {
-    DEFAULT_LOG.get_or_try_init(build_from_env).await.cloned()
+pub async fn log_from_env() -> Result<Arc<dyn SagaLog>, StoreError> {
+    DEFAULT_LOG.get().await
 }
 
-static DEFAULT_LOG: tokio::sync::OnceCell<Arc<dyn SagaLog>> = tokio::sync::OnceCell::const_new();
+static DEFAULT_LOG: FromEnv<Arc<dyn SagaLog>> = FromEnv::new(&STORE);
+
+/// The saga log, described once.
+pub(crate) static STORE: Feature = Feature {
+    name: "saga",
+    store: "saga log",
+    variable: TABLE_ENV,
+    fallback: Fallback::InitError,
+    code: "SagaLogUnavailable",
+    unavailable: "the saga log is unavailable; retry later",
+    too_large: TooLarge {
+        unprocessable: false,
+        code: "SagaRecordTooLarge",
+        message: "the saga record is too large to store",
+    },
+};
 
 /// Sets the log [`log_from_env`] returns, for sagas on a log of your own
 /// (another database): call it in your init function. Returns `false` if
@@ -50,19 +66,16 @@ static DEFAULT_LOG: tokio::sync::OnceCell<Arc<dyn SagaLog>> = tokio::sync::OnceC
 /// assert!(!halo::saga::set_default_log(halo::saga::MemorySagaLog::new()), "set once per process");
 /// ```
 pub fn set_default_log(log: impl SagaLog + 'static) -> bool {
-    DEFAULT_LOG.set(Arc::new(log)).is_ok()
+    DEFAULT_LOG.set(Arc::new(log))
 }
 
-async fn build_from_env() -> Result<Arc<dyn SagaLog>, LogError> {
-    match choose_store("saga", TABLE_ENV, Fallback::InitError).map_err(|e| LogError::Store(e.into()))? {
-        #[cfg(feature = "dynamodb")]
-        StoreChoice::DynamoDb { table } => {
-            Ok(Arc::new(super::DynamoDbSagaLog::new(crate::platform::dynamodb_client().await, table)))
-        }
-        #[cfg(not(feature = "dynamodb"))]
-        StoreChoice::DynamoDb { .. } => {
-            Err(LogError::Store(format!("{TABLE_ENV} needs halo's `dynamodb` feature").into()))
-        }
-        StoreChoice::Memory => Ok(Arc::new(super::MemorySagaLog::new())),
+impl EnvStore for Arc<dyn SagaLog> {
+    #[cfg(feature = "dynamodb")]
+    fn dynamodb(client: aws_sdk_dynamodb::Client, table: String) -> Self {
+        Arc::new(super::DynamoDbSagaLog::new(client, table))
+    }
+
+    fn memory() -> Self {
+        Arc::new(super::MemorySagaLog::new())
     }
 }

@@ -1,19 +1,14 @@
 //! [`DynamoDbSagaLog`]: the saga log in a DynamoDB table, one item per saga.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
-use super::error::LogError;
 use super::log::{SagaLog, SagaRecord};
 use crate::BoxFuture;
+use crate::durable::dynamodb::{Item, Table, Written, store_error, to_n, to_s};
+use crate::durable::{Key, Projection, StoreError, TableSpec};
 
 /// The index of sagas without an outcome (sparse: only they have `open`).
 pub const OPEN_INDEX: &str = "open-index";
@@ -44,13 +39,28 @@ pub const OPEN_INDEX: &str = "open-index";
 /// ```
 #[derive(Debug, Clone)]
 pub struct DynamoDbSagaLog {
-    client: Client,
-    table: String,
+    table: Table,
     retention: Duration,
 }
 
-fn store_error(err: impl Into<crate::BoxError>) -> LogError {
-    LogError::Store(err.into())
+/// A malformed record or a request that could not be built.
+fn malformed(operation: &'static str, err: impl Into<crate::BoxError>) -> StoreError {
+    StoreError::unavailable(operation, err).of(&super::STORE)
+}
+
+/// The layout of the saga log's table: the partition key `saga_id`, the
+/// index of open sagas ([`DynamoDbSagaLog::OPEN_INDEX`]: `open`, `updated_at`, every
+/// attribute) and TTL on `expiration`.
+///
+/// ```
+/// let spec = halo::saga::table_spec();
+/// assert_eq!(spec.partition_key, halo::durable::Key::string("saga_id"));
+/// assert_eq!(spec.ttl_attribute.as_deref(), Some("expiration"));
+/// ```
+pub fn table_spec() -> TableSpec {
+    TableSpec::new(Key::string("saga_id"))
+        .index(OPEN_INDEX, Key::string("open"), Key::number("updated_at"), Projection::All)
+        .ttl("expiration")
 }
 
 impl DynamoDbSagaLog {
@@ -59,7 +69,7 @@ impl DynamoDbSagaLog {
 
     /// A log in `table`; finished sagas are kept 7 days (TTL).
     pub fn new(client: Client, table: impl Into<String>) -> DynamoDbSagaLog {
-        DynamoDbSagaLog { client, table: table.into(), retention: Duration::from_secs(7 * 24 * 3600) }
+        DynamoDbSagaLog { table: Table::new(client, table), retention: Duration::from_secs(7 * 24 * 3600) }
     }
 
     /// How long a finished saga's record stays (its `expiration`).
@@ -70,121 +80,87 @@ impl DynamoDbSagaLog {
 
     /// The table name.
     pub fn table(&self) -> &str {
-        &self.table
+        self.table.name()
     }
 
-    /// Creates the table with its index and TTL on `expiration` (on-demand
-    /// billing) and waits until it is active, for local runs and tests;
-    /// deploy it with your template in production.
-    pub async fn create_table(&self) -> Result<(), LogError> {
-        let attribute = |name: &str, ty| {
-            AttributeDefinition::builder().attribute_name(name).attribute_type(ty).build().map_err(store_error)
-        };
-        let key = |name: &str, ty| KeySchemaElement::builder().attribute_name(name).key_type(ty).build();
-        let index = GlobalSecondaryIndex::builder()
-            .index_name(OPEN_INDEX)
-            .key_schema(key("open", KeyType::Hash).map_err(store_error)?)
-            .key_schema(key("updated_at", KeyType::Range).map_err(store_error)?)
-            .projection(Projection::builder().projection_type(ProjectionType::All).build())
-            .build()
-            .map_err(store_error)?;
-        self.client
-            .create_table()
-            .table_name(&self.table)
-            .attribute_definitions(attribute("saga_id", ScalarAttributeType::S)?)
-            .attribute_definitions(attribute("open", ScalarAttributeType::S)?)
-            .attribute_definitions(attribute("updated_at", ScalarAttributeType::N)?)
-            .key_schema(key("saga_id", KeyType::Hash).map_err(store_error)?)
-            .global_secondary_indexes(index)
-            .billing_mode(BillingMode::PayPerRequest)
-            .send()
-            .await
-            .map_err(|e| store_error(e.into_service_error()))?;
-        crate::platform::tables::wait_active(&self.client, &self.table).await.map_err(store_error)?;
-        // Finished sagas carry `expiration` (their retention): TTL clears them.
-        crate::platform::tables::enable_ttl(&self.client, &self.table, "expiration").await.map_err(store_error)
+    /// Creates the table as [`table_spec`] lays it out (its index, TTL on
+    /// `expiration`, on-demand billing) and waits until it is active, for
+    /// local runs and tests; deploy it with your template in production.
+    pub async fn create_table(&self) -> Result<(), StoreError> {
+        self.table.create(&table_spec()).await.map_err(|e| e.of(&super::STORE))
     }
 
-    fn item(&self, record: &SagaRecord) -> Result<HashMap<String, AttributeValue>, LogError> {
-        let json = serde_json::to_string(record).map_err(store_error)?;
-        let mut item = HashMap::from([
-            ("saga_id".to_owned(), AttributeValue::S(record.saga_id.clone())),
-            ("saga".to_owned(), AttributeValue::S(record.saga.clone())),
-            ("status".to_owned(), AttributeValue::S(record.status.as_str().to_owned())),
-            ("version".to_owned(), AttributeValue::N(record.version.to_string())),
-            ("updated_at".to_owned(), AttributeValue::N(record.updated_at_ms.to_string())),
-            ("record".to_owned(), AttributeValue::S(json)),
+    fn key(saga_id: &str) -> Item {
+        Item::from([("saga_id".to_owned(), to_s(saga_id))])
+    }
+
+    fn item(&self, record: &SagaRecord) -> Result<Item, StoreError> {
+        let json = serde_json::to_string(record).map_err(|e| malformed("PutItem", e))?;
+        let mut item = Item::from([
+            ("saga_id".to_owned(), to_s(&record.saga_id)),
+            ("saga".to_owned(), to_s(&record.saga)),
+            ("status".to_owned(), to_s(record.status.as_str())),
+            ("version".to_owned(), to_n(record.version)),
+            ("updated_at".to_owned(), to_n(record.updated_at_ms)),
+            ("record".to_owned(), to_s(json)),
         ]);
         if let Some(lease) = &record.lease {
-            item.insert("lease_owner".to_owned(), AttributeValue::S(lease.owner.clone()));
-            item.insert("lease_expires".to_owned(), AttributeValue::N(lease.expires_at_ms.to_string()));
+            item.insert("lease_owner".to_owned(), to_s(&lease.owner));
+            item.insert("lease_expires".to_owned(), to_n(lease.expires_at_ms));
         }
         if record.status.is_final() {
             let expiration = record.updated_at_ms / 1000 + self.retention.as_secs();
-            item.insert("expiration".to_owned(), AttributeValue::N(expiration.to_string()));
+            item.insert("expiration".to_owned(), to_n(expiration));
         } else {
-            item.insert("open".to_owned(), AttributeValue::S("1".to_owned()));
+            item.insert("open".to_owned(), to_s("1"));
         }
         Ok(item)
     }
 }
 
-fn parse(item: &HashMap<String, AttributeValue>) -> Result<SagaRecord, LogError> {
-    match item.get("record") {
-        Some(AttributeValue::S(json)) => serde_json::from_str(json).map_err(store_error),
-        _ => Err(store_error("a saga item without its `record` attribute")),
+fn parse(item: &Item) -> Result<SagaRecord, StoreError> {
+    match item.get("record").and_then(|v| v.as_s().ok()) {
+        Some(json) => serde_json::from_str(json).map_err(|e| malformed("GetItem", e)),
+        None => Err(malformed("GetItem", "a saga item without its `record` attribute")),
     }
 }
 
 impl SagaLog for DynamoDbSagaLog {
-    fn load<'a>(&'a self, saga_id: &'a str) -> BoxFuture<'a, Result<Option<SagaRecord>, LogError>> {
+    fn load<'a>(&'a self, saga_id: &'a str) -> BoxFuture<'a, Result<Option<SagaRecord>, StoreError>> {
         Box::pin(async move {
-            let out = self
-                .client
-                .get_item()
-                .table_name(&self.table)
-                .key("saga_id", AttributeValue::S(saga_id.to_owned()))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(|e| store_error(e.into_service_error()))?;
-            out.item.as_ref().map(parse).transpose()
+            let item = self.table.get(|| Self::key(saga_id)).await.map_err(|e| e.of(&super::STORE))?;
+            item.as_ref().map(parse).transpose()
         })
     }
 
-    fn write<'a>(&'a self, record: &'a SagaRecord) -> BoxFuture<'a, Result<(), LogError>> {
+    fn write<'a>(&'a self, record: &'a SagaRecord) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
-            let put = self.client.put_item().table_name(&self.table).set_item(Some(self.item(record)?));
+            let put = self.table.client().put_item().table_name(self.table.name()).set_item(Some(self.item(record)?));
             let put = if record.version <= 1 {
                 put.condition_expression("attribute_not_exists(saga_id)")
             } else {
                 put.condition_expression("#version = :expected")
                     .expression_attribute_names("#version", "version")
-                    .expression_attribute_values(":expected", AttributeValue::N((record.version - 1).to_string()))
+                    .expression_attribute_values(":expected", to_n(record.version - 1))
             };
             let put = put.return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-            match put.send().await {
-                Ok(_) => Ok(()),
-                Err(SdkError::ServiceError(err)) => match err.into_err() {
-                    PutItemError::ConditionalCheckFailedException(failed) => {
-                        // The write's answer may have been lost and the SDK
-                        // sent it again: the item is then this very record
-                        // (same version, same lease, same content). A store
-                        // that does not return the item is read instead.
-                        let current = match failed.item() {
-                            Some(item) => Some(parse(item)?),
-                            None => self.load(&record.saga_id).await?,
-                        };
-                        if current.as_ref() == Some(record) { Ok(()) } else { Err(LogError::Conflict) }
-                    }
-                    other => Err(store_error(other)),
-                },
-                Err(err) => Err(store_error(err.into_service_error())),
+            let written = self.table.conditional("PutItem", || Self::key(&record.saga_id), put.send().await).await;
+            match written.map_err(|e| e.of(&super::STORE))? {
+                Written::Applied(_) => Ok(()),
+                // The write's answer may have been lost and the SDK sent it
+                // again: the item is then this very record (same version,
+                // same lease, same content), its writer's earlier attempt.
+                Written::Refused(Some(item)) if parse(&item)? == *record => Ok(()),
+                Written::Refused(_) => Err(StoreError::conflict("PutItem").of(&super::STORE)),
             }
         })
     }
 
-    fn stalled<'a>(&'a self, updated_before_ms: u64, limit: usize) -> BoxFuture<'a, Result<Vec<SagaRecord>, LogError>> {
+    fn stalled<'a>(
+        &'a self,
+        updated_before_ms: u64,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<SagaRecord>, StoreError>> {
         Box::pin(async move {
             let mut found = Vec::new();
             if limit == 0 {
@@ -193,18 +169,19 @@ impl SagaLog for DynamoDbSagaLog {
             let mut start = None;
             loop {
                 let out = self
-                    .client
+                    .table
+                    .client()
                     .query()
-                    .table_name(&self.table)
+                    .table_name(self.table.name())
                     .index_name(OPEN_INDEX)
                     .key_condition_expression("#open = :one AND updated_at < :before")
                     .expression_attribute_names("#open", "open")
-                    .expression_attribute_values(":one", AttributeValue::S("1".to_owned()))
-                    .expression_attribute_values(":before", AttributeValue::N(updated_before_ms.to_string()))
+                    .expression_attribute_values(":one", to_s("1"))
+                    .expression_attribute_values(":before", to_n(updated_before_ms))
                     .set_exclusive_start_key(start)
                     .send()
                     .await
-                    .map_err(|e| store_error(e.into_service_error()))?;
+                    .map_err(|e| store_error("Query", e).of(&super::STORE))?;
                 for item in out.items() {
                     let record = parse(item)?;
                     if !record.status.is_final() {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::durable::StoreError;
 use crate::{Error, ErrorKind, IntoError};
 
 /// Why a step or a compensation failed, as recorded in the saga log: a stable
@@ -69,14 +70,6 @@ impl IntoError for StepError {
     }
 }
 
-/// `SagaLogUnavailable` (503, retryable), or `StoreNotConfigured` (500), as
-/// [`SagaError::Log`].
-impl IntoError for LogError {
-    fn into_error(self) -> Error {
-        SagaError::Log(self).into_error()
-    }
-}
-
 /// A compensation that still failed after its retries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FailedCompensation {
@@ -84,42 +77,6 @@ pub struct FailedCompensation {
     pub name: String,
     /// Its last error.
     pub error: StepError,
-}
-
-/// A failure of the saga log itself (the store), not of a step.
-#[derive(Debug)]
-pub enum LogError {
-    /// A conditional write lost: someone else wrote the saga since it was
-    /// read (another run took the lease), or the saga already exists.
-    Conflict,
-    /// The store failed (network, throttling, a malformed record, …).
-    Store(crate::BoxError),
-}
-
-impl LogError {
-    /// Whether the log is not configured (no table inside Lambda, a missing
-    /// cargo feature): the operator's mistake, not an outage.
-    pub fn is_configuration(&self) -> bool {
-        matches!(self, LogError::Store(err) if err.is::<crate::platform::StoreConfigError>())
-    }
-}
-
-impl fmt::Display for LogError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LogError::Conflict => f.write_str("the saga record was changed by another run"),
-            LogError::Store(err) => write!(f, "saga log error: {err}"),
-        }
-    }
-}
-
-impl std::error::Error for LogError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            LogError::Conflict => None,
-            LogError::Store(err) => Some(err.as_ref()),
-        }
-    }
 }
 
 /// How a saga run ended when it did not produce its output.
@@ -183,7 +140,7 @@ pub enum SagaError {
     },
     /// The saga log failed; the saga stopped at its last recorded transition
     /// and continues from there when run again.
-    Log(LogError),
+    Log(StoreError),
     /// The saga's definition does not fit the record in the log (another
     /// saga with the same id, or steps renamed), or a definition is invalid.
     Definition(String),
@@ -251,9 +208,9 @@ impl std::error::Error for SagaError {
     }
 }
 
-impl From<LogError> for SagaError {
-    fn from(err: LogError) -> SagaError {
-        SagaError::Log(err)
+impl From<StoreError> for SagaError {
+    fn from(err: StoreError) -> SagaError {
+        SagaError::Log(err.of(&super::STORE))
     }
 }
 
@@ -314,7 +271,6 @@ impl IntoError for SagaError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform::StoreConfigError;
 
     #[test]
     fn a_rollback_carries_the_steps_public_reason_never_its_detail() {
@@ -354,12 +310,13 @@ mod tests {
 
     #[test]
     fn a_log_that_is_not_configured_is_the_operators_500_said_once() {
-        let missing = StoreConfigError::for_test("HALO_SAGA_TABLE", "no saga table is configured: set HALO_SAGA_TABLE");
-        let err = SagaError::Log(LogError::Store(Box::new(missing))).into_error();
+        let missing =
+            StoreError::not_configured("no saga table is configured: set HALO_SAGA_TABLE").of(&crate::saga::STORE);
+        let err = SagaError::Log(missing).into_error();
         assert_eq!((err.status(), err.code(), err.message()), (500, "StoreNotConfigured", "internal error"));
-        assert_eq!(err.source_chain(), "saga log error: no saga table is configured: set HALO_SAGA_TABLE");
+        assert_eq!(err.source_chain(), "saga log: not configured: no saga table is configured: set HALO_SAGA_TABLE");
         assert!(!err.source_chain().contains("retry"), "{}", err.source_chain());
-        let outage = SagaError::Log(LogError::Store("throttled".into())).into_error();
+        let outage = SagaError::Log(StoreError::unavailable("PutItem", "throttled")).into_error();
         assert_eq!((outage.status(), outage.code()), (503, "SagaLogUnavailable"));
     }
 }

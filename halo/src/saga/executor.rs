@@ -13,7 +13,7 @@ use serde_json::Value;
 use tracing::Instrument as _;
 
 use super::definition::{Definition, Node, set_path};
-use super::error::{FailedCompensation, LogError, SagaError, StepError};
+use super::error::{FailedCompensation, SagaError, StepError};
 use super::log::{ActionState, CompensationRecord, Lease, SagaLog, SagaRecord, SagaStatus, StepRecord};
 use super::step::StepCtx;
 use crate::Ctx;
@@ -111,8 +111,8 @@ async fn start(
         }
         run.rebuild_states();
         match run.drive().await {
-            Err(SagaError::Log(LogError::Conflict)) if run.fresh => continue,
-            Err(SagaError::Log(LogError::Conflict)) => {
+            Err(SagaError::Log(err)) if err.is_conflict() && run.fresh => continue,
+            Err(SagaError::Log(err)) if err.is_conflict() => {
                 return Err(SagaError::InProgress { saga_id: saga_id.to_owned() });
             }
             other => return other,

@@ -9,8 +9,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::error::{LogError, StepError};
+use super::error::StepError;
 use crate::BoxFuture;
+use crate::durable::{StoreError, forward_store};
 
 /// Where a saga is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -161,50 +162,32 @@ fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<V
 /// [`write`](SagaLog::write) must be atomic and conditional: a record with
 /// `version == 1` is created only if no record with its id exists, any
 /// other is written only if the stored version is `version - 1`; otherwise
-/// it fails with [`LogError::Conflict`] and changes nothing. A write that
+/// it fails with a conflict ([`StoreError::conflict`]) and changes nothing. A write that
 /// finds exactly its own record stored succeeds: it is the writer's earlier
 /// attempt, applied though its answer was lost (a dropped connection, a 500
 /// after the commit) before the client sent it again.
 pub trait SagaLog: Send + Sync {
     /// The record of `saga_id`, read consistently.
-    fn load<'a>(&'a self, saga_id: &'a str) -> BoxFuture<'a, Result<Option<SagaRecord>, LogError>>;
+    fn load<'a>(&'a self, saga_id: &'a str) -> BoxFuture<'a, Result<Option<SagaRecord>, StoreError>>;
 
     /// Writes `record` if the stored version is `record.version - 1` (or
     /// none is stored and `record.version == 1`).
-    fn write<'a>(&'a self, record: &'a SagaRecord) -> BoxFuture<'a, Result<(), LogError>>;
+    fn write<'a>(&'a self, record: &'a SagaRecord) -> BoxFuture<'a, Result<(), StoreError>>;
 
     /// Sagas without an outcome whose last write is older than
     /// `updated_before_ms`, at most `limit`, oldest first.
-    fn stalled<'a>(&'a self, updated_before_ms: u64, limit: usize) -> BoxFuture<'a, Result<Vec<SagaRecord>, LogError>>;
+    fn stalled<'a>(
+        &'a self,
+        updated_before_ms: u64,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<SagaRecord>, StoreError>>;
 }
 
-impl<L: SagaLog + ?Sized> SagaLog for &L {
-    fn load<'a>(&'a self, saga_id: &'a str) -> BoxFuture<'a, Result<Option<SagaRecord>, LogError>> {
-        (**self).load(saga_id)
-    }
-
-    fn write<'a>(&'a self, record: &'a SagaRecord) -> BoxFuture<'a, Result<(), LogError>> {
-        (**self).write(record)
-    }
-
-    fn stalled<'a>(&'a self, updated_before_ms: u64, limit: usize) -> BoxFuture<'a, Result<Vec<SagaRecord>, LogError>> {
-        (**self).stalled(updated_before_ms, limit)
-    }
-}
-
-impl<L: SagaLog + ?Sized> SagaLog for std::sync::Arc<L> {
-    fn load<'a>(&'a self, saga_id: &'a str) -> BoxFuture<'a, Result<Option<SagaRecord>, LogError>> {
-        (**self).load(saga_id)
-    }
-
-    fn write<'a>(&'a self, record: &'a SagaRecord) -> BoxFuture<'a, Result<(), LogError>> {
-        (**self).write(record)
-    }
-
-    fn stalled<'a>(&'a self, updated_before_ms: u64, limit: usize) -> BoxFuture<'a, Result<Vec<SagaRecord>, LogError>> {
-        (**self).stalled(updated_before_ms, limit)
-    }
-}
+forward_store!(SagaLog {
+    fn load<'a>(&'a self, saga_id: &'a str) -> BoxFuture<'a, Result<Option<SagaRecord>, StoreError>>;
+    fn write<'a>(&'a self, record: &'a SagaRecord) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn stalled<'a>(&'a self, updated_before_ms: u64, limit: usize) -> BoxFuture<'a, Result<Vec<SagaRecord>, StoreError>>;
+});
 
 #[cfg(test)]
 mod tests {

@@ -2,12 +2,9 @@
 //! unit tests. It is never chosen silently inside Lambda: pass it
 //! explicitly.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
-use super::error::LogError;
 use super::log::{SagaLog, SagaRecord};
 use crate::BoxFuture;
+use crate::durable::{MemoryMap, StoreError};
 
 /// A saga log in memory, with the same conditional-write semantics as
 /// [`DynamoDbSagaLog`](super::DynamoDbSagaLog). Records live as long as the
@@ -24,7 +21,7 @@ use crate::BoxFuture;
 /// ```
 #[derive(Debug, Default)]
 pub struct MemorySagaLog {
-    records: Mutex<HashMap<String, SagaRecord>>,
+    records: MemoryMap<SagaRecord>,
 }
 
 impl MemorySagaLog {
@@ -35,28 +32,23 @@ impl MemorySagaLog {
 
     /// How many sagas it holds.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.records.len()
     }
 
     /// Whether it holds no saga.
     pub fn is_empty(&self) -> bool {
-        self.lock().is_empty()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, SagaRecord>> {
-        self.records.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.records.is_empty()
     }
 }
 
 impl SagaLog for MemorySagaLog {
-    fn load<'a>(&'a self, saga_id: &'a str) -> BoxFuture<'a, Result<Option<SagaRecord>, LogError>> {
-        let record = self.lock().get(saga_id).cloned();
+    fn load<'a>(&'a self, saga_id: &'a str) -> BoxFuture<'a, Result<Option<SagaRecord>, StoreError>> {
+        let record = self.records.get(saga_id);
         Box::pin(async move { Ok(record) })
     }
 
-    fn write<'a>(&'a self, record: &'a SagaRecord) -> BoxFuture<'a, Result<(), LogError>> {
-        let result = {
-            let mut records = self.lock();
+    fn write<'a>(&'a self, record: &'a SagaRecord) -> BoxFuture<'a, Result<(), StoreError>> {
+        let result = self.records.with(|records| {
             let stored = records.get(&record.saga_id);
             let fits = match stored {
                 None => record.version == 1,
@@ -68,19 +60,20 @@ impl SagaLog for MemorySagaLog {
                 records.insert(record.saga_id.clone(), record.clone());
                 Ok(())
             } else {
-                Err(LogError::Conflict)
+                Err(StoreError::conflict("PutItem").of(&super::STORE))
             }
-        };
+        });
         Box::pin(async move { result })
     }
 
-    fn stalled<'a>(&'a self, updated_before_ms: u64, limit: usize) -> BoxFuture<'a, Result<Vec<SagaRecord>, LogError>> {
-        let mut found: Vec<SagaRecord> = self
-            .lock()
-            .values()
-            .filter(|r| !r.status.is_final() && r.updated_at_ms < updated_before_ms)
-            .cloned()
-            .collect();
+    fn stalled<'a>(
+        &'a self,
+        updated_before_ms: u64,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<SagaRecord>, StoreError>> {
+        let mut found: Vec<SagaRecord> = self.records.with(|records| {
+            records.values().filter(|r| !r.status.is_final() && r.updated_at_ms < updated_before_ms).cloned().collect()
+        });
         found.sort_by_key(|r| r.updated_at_ms);
         found.truncate(limit);
         Box::pin(async move { Ok(found) })

@@ -127,10 +127,12 @@ mod recover;
 mod saga;
 mod step;
 
+pub use crate::durable::StoreError;
+pub(crate) use config::STORE;
 pub use config::{TABLE_ENV, log_from_env, set_default_log};
 #[cfg(feature = "dynamodb")]
-pub use dynamodb::DynamoDbSagaLog;
-pub use error::{FailedCompensation, LogError, SagaError, StepError};
+pub use dynamodb::{DynamoDbSagaLog, table_spec};
+pub use error::{FailedCompensation, SagaError, StepError};
 pub use executor::DEFAULT_LEASE;
 pub use log::{ActionState, CompensationRecord, Lease, SagaLog, SagaRecord, SagaStatus, StepRecord};
 pub use memory::MemorySagaLog;

@@ -7,10 +7,11 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::error::{LogError, SagaError};
+use super::error::SagaError;
 use super::log::SagaLog;
 use super::saga::Saga;
 use crate::BoxFuture;
+use crate::durable::StoreError;
 use crate::platform::{Clock, SystemClock};
 
 /// A saga definition [`recover`] can continue by id.
@@ -133,7 +134,7 @@ pub async fn recover(
     log: &dyn SagaLog,
     sagas: &[&dyn Recoverable],
     options: RecoverOptions,
-) -> Result<RecoverReport, LogError> {
+) -> Result<RecoverReport, StoreError> {
     let now = options.clock.now_ms();
     let before = now.saturating_sub(options.stalled_after.as_millis() as u64);
     let stalled = log.stalled(before, options.limit).await?;

@@ -4,6 +4,7 @@
 //! environment and a slow or absent collector costs each invocation at
 //! most that bound.
 
+use crate::lock::lock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -125,8 +126,4 @@ impl Pipeline {
             "spans could not be exported (the collector is down or slow); invocations go on, spans are dropped"
         );
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -43,6 +43,7 @@ macro_rules! __breaker_contract {
             publish_without_a_record_takes_any_version,
             publish_of_the_next_version_replaces_the_record,
             publish_of_any_other_version_changes_nothing,
+            a_publish_that_finds_its_own_write_is_accepted,
             records_round_trip_every_field,
             breakers_are_independent,
             lease_probe_grants_slots_up_to_max,
@@ -70,6 +71,7 @@ fn shared(name: &str, state: BreakerState, version: u64) -> SharedState {
         version,
         probes: 0,
         successes: 0,
+        writer: "container-a".to_owned(),
     }
 }
 
@@ -141,10 +143,27 @@ pub async fn publish_of_any_other_version_changes_nothing(store: Arc<dyn Breaker
     let current = shared("payments", BreakerState::HalfOpen, 2);
     published(&*store, &current).await;
     for version in [2, 1, 4, 100] {
-        let stale = SharedState { trips: 9, ..shared("payments", BreakerState::Open, version) };
+        let stale = SharedState {
+            trips: 9,
+            writer: "container-b".to_owned(),
+            ..shared("payments", BreakerState::Open, version)
+        };
         assert!(!publish(&*store, &stale).await, "version {version} over version 2 is refused");
     }
     assert_eq!(load(&*store, "payments").await, Some(current), "refused publishes change nothing");
+}
+
+/// A publish whose stored record has its version and its writer is its own
+/// earlier attempt, applied though its answer was lost: accepted, and the
+/// record stays as it is; the same version by another writer is refused.
+pub async fn a_publish_that_finds_its_own_write_is_accepted(store: Arc<dyn BreakerStore>) {
+    published(&*store, &shared("payments", BreakerState::Closed, 1)).await;
+    let mine = shared("payments", BreakerState::Open, 2);
+    published(&*store, &mine).await;
+    assert!(publish(&*store, &mine).await, "the same transition sent again is this writer's own");
+    let theirs = SharedState { writer: "container-b".to_owned(), ..mine.clone() };
+    assert!(!publish(&*store, &theirs).await, "the same version by another writer is refused");
+    assert_eq!(load(&*store, "payments").await, Some(mine));
 }
 
 /// Every field reads back exactly as published, for every state, with
@@ -247,7 +266,11 @@ pub async fn concurrent_publishes_of_one_version_have_one_winner(store: Arc<dyn 
     published(&*store, &shared("payments", BreakerState::Closed, 1)).await;
     let answers = at_once(8, |i| {
         let store = store.clone();
-        let next = SharedState { open_until_ms: NOW_MS + i as u64, ..shared("payments", BreakerState::Open, 2) };
+        let next = SharedState {
+            open_until_ms: NOW_MS + i as u64,
+            writer: format!("container-{i}"),
+            ..shared("payments", BreakerState::Open, 2)
+        };
         async move {
             let accepted = publish(&*store, &next).await;
             (next, accepted)

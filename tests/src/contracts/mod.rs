@@ -234,7 +234,7 @@ mod tests {
                 breaker::BEHAVIOURS.len(),
                 fanout::BEHAVIOURS.len()
             ),
-            (14, 27, 15, 20)
+            (14, 27, 16, 20)
         );
     }
 

@@ -4,7 +4,7 @@
 //! - [`write`](SagaLog::write) is atomic and conditional: a record of
 //!   version 1 is created only if no record of its saga exists, a record of
 //!   any other version is written only over the version before it;
-//!   anything else fails with [`LogError::Conflict`] and changes nothing. Of
+//!   anything else fails with a conflict ([`StoreError::is_conflict`]) and changes nothing. Of
 //!   concurrent writes of one version exactly one wins.
 //! - [`load`](SagaLog::load) reads the latest record back exactly as
 //!   written, every field included.
@@ -25,9 +25,8 @@
 
 use std::sync::Arc;
 
-use halo::saga::{
-    ActionState, CompensationRecord, Lease, LogError, SagaLog, SagaRecord, SagaStatus, StepError, StepRecord,
-};
+use halo::durable::StoreError;
+use halo::saga::{ActionState, CompensationRecord, Lease, SagaLog, SagaRecord, SagaStatus, StepError, StepRecord};
 use serde_json::json;
 
 use super::at_once;
@@ -119,9 +118,9 @@ async fn load(log: &dyn SagaLog, id: &str) -> Option<SagaRecord> {
     log.load(id).await.unwrap_or_else(|err| panic!("load of `{id}` failed: {err}"))
 }
 
-async fn write(log: &dyn SagaLog, record: &SagaRecord) -> Result<(), LogError> {
+async fn write(log: &dyn SagaLog, record: &SagaRecord) -> Result<(), StoreError> {
     match log.write(record).await {
-        Err(LogError::Store(err)) => {
+        Err(err) if !err.is_conflict() => {
             panic!("write of `{}` version {} failed in the store: {err}", record.saga_id, record.version)
         }
         other => other,
@@ -135,8 +134,8 @@ async fn written(log: &dyn SagaLog, record: &SagaRecord) {
     }
 }
 
-fn assert_conflict(result: Result<(), LogError>, what: &str) {
-    assert!(matches!(result, Err(LogError::Conflict)), "{what}: expected a conflict, got {result:?}");
+fn assert_conflict(result: Result<(), StoreError>, what: &str) {
+    assert!(matches!(&result, Err(err) if err.is_conflict()), "{what}: expected a conflict, got {result:?}");
 }
 
 async fn stalled(log: &dyn SagaLog, before_ms: u64, limit: usize) -> Vec<SagaRecord> {

@@ -9,8 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use halo::durable::StoreError;
 use halo::retry::Backoff;
-use halo::saga::{LogError, Saga, SagaError, SagaLog, SagaRecord, Step, StepCtx, StepOptions};
+use halo::saga::{Saga, SagaError, SagaLog, SagaRecord, Step, StepCtx, StepOptions};
 use halo::{BoxFuture, Ctx};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
@@ -261,11 +262,11 @@ impl CrashLog {
 }
 
 impl SagaLog for CrashLog {
-    fn load<'a>(&'a self, saga_id: &'a str) -> BoxFuture<'a, Result<Option<SagaRecord>, LogError>> {
+    fn load<'a>(&'a self, saga_id: &'a str) -> BoxFuture<'a, Result<Option<SagaRecord>, StoreError>> {
         self.inner.load(saga_id)
     }
 
-    fn write<'a>(&'a self, record: &'a SagaRecord) -> BoxFuture<'a, Result<(), LogError>> {
+    fn write<'a>(&'a self, record: &'a SagaRecord) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let k = self.writes.fetch_add(1, Ordering::SeqCst);
             match self.crash {
@@ -287,7 +288,7 @@ impl SagaLog for CrashLog {
         })
     }
 
-    fn stalled<'a>(&'a self, before: u64, limit: usize) -> BoxFuture<'a, Result<Vec<SagaRecord>, LogError>> {
+    fn stalled<'a>(&'a self, before: u64, limit: usize) -> BoxFuture<'a, Result<Vec<SagaRecord>, StoreError>> {
         self.inner.stalled(before, limit)
     }
 }

@@ -1,6 +1,6 @@
 //! The one rule that picks the backing store of a feature.
 
-use super::env::{RUNTIME_API_ENV, in_lambda, non_empty_var};
+use crate::platform::{RUNTIME_API_ENV, in_lambda, non_empty_var};
 
 /// What a feature without its table variable does inside Lambda.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,13 +45,6 @@ impl std::fmt::Display for StoreConfigError {
 
 impl std::error::Error for StoreConfigError {}
 
-impl StoreConfigError {
-    #[cfg(test)]
-    pub(crate) fn for_test(variable: &'static str, message: &str) -> StoreConfigError {
-        StoreConfigError { variable, message: message.to_owned() }
-    }
-}
-
 /// `StoreNotConfigured` (500): an operator's mistake, only logged.
 impl crate::IntoError for StoreConfigError {
     fn into_error(self) -> crate::Error {
@@ -81,7 +74,7 @@ const TASK_ROOT_ENV: &str = "LAMBDA_TASK_ROOT";
 ///    ([`Fallback::PerContainer`]).
 ///
 /// ```
-/// use halo::platform::{Fallback, StoreChoice, choose_store};
+/// use halo::durable::{Fallback, StoreChoice, choose_store};
 ///
 /// // A local run without the variable: memory.
 /// let choice = choose_store("orders", "HALO_EXAMPLE_UNSET_TABLE", Fallback::InitError).unwrap();
