@@ -71,7 +71,34 @@ pub struct Seen {
 struct State {
     /// Planned faults, per operation, taken in order by its next requests.
     plans: Vec<(String, VecDeque<Fault>)>,
+    /// Random faults for requests without a planned one.
+    random: Option<RandomFaults>,
     seen: Vec<Seen>,
+}
+
+/// A seeded source of faults for the requests of some operations.
+struct RandomFaults {
+    rng: fastrand::Rng,
+    percent: u32,
+    operations: Vec<String>,
+}
+
+impl RandomFaults {
+    /// The faults a random request may get: every kind but a delay.
+    const KINDS: [Fault; 5] = [
+        Fault::Throttled,
+        Fault::ServerError,
+        Fault::Dropped,
+        Fault::AppliedThenDropped,
+        Fault::AppliedThenServerError,
+    ];
+
+    fn next(&mut self, operation: &str) -> Option<Fault> {
+        if !self.operations.iter().any(|op| op == operation) || self.rng.u32(0..100) >= self.percent {
+            return None;
+        }
+        Some(Self::KINDS[self.rng.usize(0..Self::KINDS.len())])
+    }
 }
 
 /// The proxy; it stops when dropped.
@@ -139,6 +166,35 @@ impl FaultProxy {
         }
     }
 
+    /// From now on, each request of `operations` without a planned fault
+    /// gets a fault with probability `percent` %, any kind but a delay
+    /// (throttled, a 500, dropped, and the two applied-then-lost cases),
+    /// drawn from `seed`: a run is repeated by its seed. An empty
+    /// `operations` (or `percent` 0) stops it.
+    pub fn random_faults(&self, seed: u64, percent: u32, operations: &[&str]) {
+        let mut state = self.state.lock().unwrap();
+        state.random = (percent > 0 && !operations.is_empty()).then(|| RandomFaults {
+            rng: fastrand::Rng::with_seed(seed),
+            percent: percent.min(100),
+            operations: operations.iter().map(|op| (*op).to_owned()).collect(),
+        });
+    }
+
+    /// How many requests got a fault, per fault kind name (`Throttled`,
+    /// `AppliedThenDropped`, ...), for a scenario's report.
+    pub fn faults(&self) -> Vec<(String, usize)> {
+        let mut counts: Vec<(String, usize)> = Vec::new();
+        for seen in self.seen() {
+            let Some(fault) = seen.fault else { continue };
+            let name = format!("{fault:?}");
+            match counts.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, count)) => *count += 1,
+                None => counts.push((name, 1)),
+            }
+        }
+        counts
+    }
+
     /// Every request seen so far, in order.
     pub fn seen(&self) -> Vec<Seen> {
         self.state.lock().unwrap().seen.clone()
@@ -176,7 +232,9 @@ async fn handle(
         .to_owned();
     let fault = {
         let mut state = state.lock().unwrap();
-        let fault = state.plans.iter_mut().find(|(op, _)| *op == operation).and_then(|(_, faults)| faults.pop_front());
+        let planned =
+            state.plans.iter_mut().find(|(op, _)| *op == operation).and_then(|(_, faults)| faults.pop_front());
+        let fault = planned.or_else(|| state.random.as_mut().and_then(|random| random.next(&operation)));
         state.seen.push(Seen { operation, fault });
         fault
     };

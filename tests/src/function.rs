@@ -105,6 +105,19 @@ impl FunctionProcess {
         (stdout, self.stderr.lock().unwrap().clone())
     }
 
+    /// Waits up to `timeout` until `count` stderr lines (halo's log lines)
+    /// contain `text`.
+    pub async fn wait_for_stderr(&self, text: &str, count: usize, timeout: std::time::Duration) -> bool {
+        let started = std::time::Instant::now();
+        while started.elapsed() < timeout {
+            if self.stderr.lock().unwrap().iter().filter(|line| line.contains(text)).count() >= count {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        false
+    }
+
     /// The stderr lines written so far.
     pub fn stderr_so_far(&self) -> Vec<String> {
         self.stderr.lock().unwrap().clone()

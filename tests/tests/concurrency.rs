@@ -105,7 +105,11 @@ async fn sigterm_lets_the_invocations_in_flight_finish_and_exits_0() {
         let events = vec![json!({ "action": "sleep", "ms": 300 }); in_flight];
         let answers = invoke_all(&api, events);
         let signal = async {
-            assert!(api.wait_delivered(in_flight, TIMEOUT).await, "{in_flight} invocations in flight");
+            assert!(api.wait_delivered(in_flight, TIMEOUT).await, "{in_flight} invocations delivered");
+            // Delivered is not yet started: wait until each has begun, so
+            // the shutdown line's count is not a race with the signal.
+            let started = function.wait_for_stderr(r#""message":"sleeping""#, in_flight, TIMEOUT).await;
+            assert!(started, "{in_flight} invocations in flight");
             function.terminate();
             Instant::now()
         };

@@ -11,6 +11,7 @@
 mod dynamodb;
 mod store;
 
+use halo::durable::{Fallback, StoreChoice, StoreConfigError, choose_store};
 use std::sync::Arc;
 
 use axum::Json;
@@ -119,21 +120,19 @@ fn router(app: App) -> Router {
         .with_state(app)
 }
 
-/// Once per container: the todo store (`TODO_TABLE` in DynamoDB, else
-/// memory in a local run; inside Lambda the table is required). The
+/// Once per container: the todo store, by halo's one store rule
+/// (`TODO_TABLE` in DynamoDB, else memory in a local run; inside Lambda
+/// the table is required). The
 /// idempotency store of `create` (`HALO_IDEMPOTENCY_TABLE`, same rule) is
 /// resolved by halo after this init, because `#[halo::idempotent]` names no
 /// store of its own.
-async fn init() -> Result<App, String> {
-    let todos = match std::env::var("TODO_TABLE") {
-        Ok(table) if !table.trim().is_empty() => {
+async fn init() -> Result<App, StoreConfigError> {
+    let todos = match choose_store("todo", "TODO_TABLE", Fallback::InitError)? {
+        StoreChoice::DynamoDb { table } => {
             let client = halo::platform::dynamodb_client().await;
             Todos::DynamoDb(dynamodb::DynamoTodos::new(client, table))
         }
-        _ if halo::platform::in_lambda() => {
-            return Err("TODO_TABLE must name the todos table".into());
-        }
-        _ => Todos::Memory(MemoryTodos::default()),
+        StoreChoice::Memory => Todos::Memory(MemoryTodos::default()),
     };
     Ok(App { todos: Arc::new(todos) })
 }

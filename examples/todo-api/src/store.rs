@@ -1,8 +1,8 @@
 //! The todos: the record, and the in-memory store (a local run, one container).
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use halo::durable::MemoryMap;
 use serde::{Deserialize, Serialize};
 
 /// One todo.
@@ -30,37 +30,30 @@ pub enum WriteError {
 /// The todos by id, in this process.
 #[derive(Debug, Default)]
 pub struct MemoryTodos {
-    todos: Mutex<BTreeMap<String, Todo>>,
-    next: Mutex<u64>,
+    todos: MemoryMap<Todo>,
+    next: AtomicU64,
 }
 
 impl MemoryTodos {
-    fn todos(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Todo>> {
-        self.todos.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     /// Creates a todo with a new id.
     pub fn create(&self, title: String) -> Todo {
-        let id = {
-            let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
-            *next += 1;
-            format!("t-{:06}", *next)
-        };
+        let id = format!("t-{:06}", self.next.fetch_add(1, Ordering::SeqCst) + 1);
         let todo = Todo { id: id.clone(), title, done: false, version: 1 };
-        self.todos().insert(id, todo.clone());
+        self.todos.insert(id, todo.clone());
         todo
     }
 
     /// The todo `id`.
     pub fn get(&self, id: &str) -> Option<Todo> {
-        self.todos().get(id).cloned()
+        self.todos.get(id)
     }
 
     /// Up to `limit` todos after the id `after`, and the cursor of the next page.
     pub fn list(&self, after: Option<&str>, limit: usize) -> (Vec<Todo>, Option<String>) {
-        let todos = self.todos();
+        let mut todos: Vec<Todo> = self.todos.values();
+        todos.sort_by(|a, b| a.id.cmp(&b.id));
         let page: Vec<Todo> =
-            todos.values().filter(|t| after.is_none_or(|a| t.id.as_str() > a)).take(limit + 1).cloned().collect();
+            todos.into_iter().filter(|t| after.is_none_or(|a| t.id.as_str() > a)).take(limit + 1).collect();
         if page.len() > limit {
             let items = page[..limit].to_vec();
             let cursor = items.last().map(|t| t.id.clone());
@@ -73,20 +66,21 @@ impl MemoryTodos {
     /// Replaces the todo `id` if its version is still `expected`
     /// (optimistic concurrency).
     pub fn update(&self, id: &str, expected: u64, title: String, done: bool) -> Result<Todo, WriteError> {
-        let mut todos = self.todos();
-        let todo = todos.get_mut(id).ok_or(WriteError::NotFound)?;
-        if todo.version != expected {
-            return Err(WriteError::Stale { current: todo.version });
-        }
-        todo.title = title;
-        todo.done = done;
-        todo.version += 1;
-        Ok(todo.clone())
+        self.todos.with(|todos| {
+            let todo = todos.get_mut(id).ok_or(WriteError::NotFound)?;
+            if todo.version != expected {
+                return Err(WriteError::Stale { current: todo.version });
+            }
+            todo.title = title;
+            todo.done = done;
+            todo.version += 1;
+            Ok(todo.clone())
+        })
     }
 
     /// Deletes the todo `id`.
     pub fn delete(&self, id: &str) -> Result<(), WriteError> {
-        self.todos().remove(id).map(|_| ()).ok_or(WriteError::NotFound)
+        self.todos.remove(id).map(|_| ()).ok_or(WriteError::NotFound)
     }
 }
 

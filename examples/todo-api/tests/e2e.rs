@@ -2,7 +2,8 @@
 //! Gateway REST (v1), HTTP API (v2) and ALB events, and in `serve` mode as a
 //! real HTTP server on loopback. Every route's success path; 400, 404, 409,
 //! 415 and 422 with the JSON error body whose trace id is the request's
-//! correlation id; an idempotent POST replay; the access log line.
+//! correlation id; an idempotent POST replay; the access log line. The
+//! routes run on moto and on dynalite, a second DynamoDB.
 
 mod common;
 
@@ -76,7 +77,21 @@ async fn sixteen_concurrent_creates_through_the_router_stay_apart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crud_over_api_gateway_v1_v2_and_alb_with_json_errors() {
-    let env = common::tables(Moto::shared()).await;
+    crud(&Moto::shared().endpoint()).await;
+}
+
+/// The same requests on the second DynamoDB, dynalite, which (like
+/// DynamoDB Local) returns no item with a failed condition: a stale PUT is
+/// still a 409 with the version read back, never a 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crud_on_dynalite_the_second_dynamodb() {
+    crud(&halo_test_support::dynalite::Dynalite::shared().endpoint()).await;
+}
+
+/// Every route over each event shape, with the tables on the DynamoDB at
+/// `endpoint`.
+async fn crud(endpoint: &str) {
+    let env = common::tables_at(endpoint).await;
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let api = RuntimeApi::start().await;
     let function = FunctionProcess::start(Path::new(BINARY), &api, &env);

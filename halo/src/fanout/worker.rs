@@ -77,7 +77,9 @@ where
 #[non_exhaustive]
 pub enum PartRecording {
     /// This delivery recorded the part (and ran the fan-in if the part
-    /// completed the job).
+    /// completed the job). A write whose answer was lost, sent again by the
+    /// SDK, finds the part holding its outcome while the job runs: that is
+    /// recorded too, never a duplicate.
     Recorded,
     /// The part was recorded before (a redelivery): nothing changed.
     Duplicate,
@@ -179,7 +181,7 @@ impl Fanout {
                 }
                 Ok(PartRecording::Recorded)
             }
-            Ok(Recorded::Refused(job)) => self.refused(job_id, index, job, fan_in).await,
+            Ok(Recorded::Refused(job)) => self.refused(job_id, index, PartOutcome::Done(&text), job, fan_in).await,
             Err(err) if err.is_too_large() => {
                 tracing::error!(
                     job_id,
@@ -224,17 +226,21 @@ impl Fanout {
                 }
                 Ok(PartRecording::Recorded)
             }
-            Recorded::Refused(job) => self.refused(job_id, index, job, fan_in).await,
+            Recorded::Refused(job) => self.refused(job_id, index, PartOutcome::Failed(failure), job, fan_in).await,
         }
     }
 
-    /// A record the store refused: a duplicate, or a job not running. A
-    /// running job that should have ended (its last recording run died
-    /// before claiming the fan-in) is ended now.
+    /// A record the store refused: this write's own earlier attempt (its
+    /// answer lost, the SDK sent it again: the part holds exactly this
+    /// outcome), a duplicate, or a job not running. A running job that
+    /// should have ended (its last recording run died before claiming the
+    /// fan-in, or this write's lost answer said it completed the job) is
+    /// ended now.
     async fn refused<R, J>(
         &self,
         job_id: &str,
         index: u32,
+        outcome: PartOutcome<'_>,
         job: Option<Box<JobRecord>>,
         fan_in: &impl FanInFn<J, R>,
     ) -> Result<PartRecording, Error>
@@ -246,6 +252,24 @@ impl Fanout {
             tracing::warn!(job_id, part = index, "no such job (expired or never started): the part is dropped");
             return Ok(PartRecording::JobNotRunning);
         };
+        // While the job runs, a part holding exactly this outcome holds
+        // this write's own earlier attempt (or an identical redelivery's):
+        // done, and its fan-in is due if it completed the job.
+        let own = job.status == JobStatus::Running
+            && match outcome {
+                PartOutcome::Done(result) => job.results.get(&index).is_some_and(|stored| stored == result),
+                PartOutcome::Failed(failure) => job.failures.get(&index) == Some(failure),
+            };
+        if own {
+            tracing::info!(
+                job_id,
+                part = index,
+                remaining = job.remaining(),
+                "part recorded: it holds this outcome (a write whose answer was lost, or the same outcome redelivered)"
+            );
+            self.fan_in_if_due(job_id, &job, fan_in).await?;
+            return Ok(PartRecording::Recorded);
+        }
         if job.status != JobStatus::Running {
             tracing::info!(
                 job_id,
@@ -260,13 +284,24 @@ impl Fanout {
         } else {
             tracing::warn!(job_id, part = index, total = job.total, "the job has no such part: dropped");
         }
+        self.fan_in_if_due(job_id, &job, fan_in).await?;
+        Ok(PartRecording::Duplicate)
+    }
+
+    /// Claims and runs the fan-in of `job` (as read) if its condition
+    /// holds: failed fast, or every part recorded.
+    async fn fan_in_if_due<R, J>(&self, job_id: &str, job: &JobRecord, fan_in: &impl FanInFn<J, R>) -> Result<(), Error>
+    where
+        R: DeserializeOwned,
+        J: DeserializeOwned,
+    {
         let now = self.clock.now_ms();
         for reason in [ClaimReason::FailFast, ClaimReason::Completion] {
-            if reason.holds(&job, now) {
+            if reason.holds(job, now) {
                 self.try_fan_in(job_id, reason, fan_in).await?;
                 break;
             }
         }
-        Ok(PartRecording::Duplicate)
+        Ok(())
     }
 }

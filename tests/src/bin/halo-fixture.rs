@@ -3,7 +3,7 @@
 //! The event `{"action": ..}` chooses the behaviour: `echo` returns the
 //! event (after sleeping `ms` milliseconds between adding its log key and
 //! logging, so overlapping invocations interleave), `fail` returns an internal error whose cause holds a secret,
-//! `reject` a 422, `panic` panics, `sleep` sleeps `ms` milliseconds, `log`
+//! `reject` a 422, `panic` panics, `sleep` logs `sleeping` and sleeps `ms` milliseconds, `log`
 //! writes one line per level. With `"metrics": true` an echo also counts
 //! `Echoes` before and after its sleep, with its value as metadata.
 
@@ -60,6 +60,7 @@ async fn handler(event: Event, ctx: &halo::Ctx) -> Result<serde_json::Value, hal
         Action::Reject => Err(halo::Error::unprocessable("amount must be positive")),
         Action::Panic => panic!("fixture panic with token=s3cr3t"),
         Action::Sleep => {
+            tracing::info!(ms, "sleeping");
             tokio::time::sleep(Duration::from_millis(ms)).await;
             Ok(serde_json::json!({ "slept_ms": ms }))
         }

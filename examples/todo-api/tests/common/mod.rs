@@ -6,19 +6,30 @@
 
 use std::path::Path;
 
+use halo::durable::dynamodb::Table;
+use halo::durable::{Key, TableSpec};
 use halo::idempotency::DynamoDbIdempotencyStore;
-use halo_test_support::moto::{Moto, create_string_key_table, unique_name};
+use halo_test_support::moto::{Moto, sdk_config, sdk_env, unique_name};
 use halo_test_support::runtime_api::Outcome;
 use serde_json::{Value, json};
 
 /// The todos table and the idempotency table on moto, and the function's
 /// environment pointing at them.
 pub async fn tables(moto: &Moto) -> Vec<(String, String)> {
-    let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+    tables_at(&moto.endpoint()).await
+}
+
+/// The todos table and the idempotency table on the DynamoDB at
+/// `endpoint` (moto, or dynalite), and the function's environment
+/// pointing at them.
+pub async fn tables_at(endpoint: &str) -> Vec<(String, String)> {
+    let client = aws_sdk_dynamodb::Client::new(&sdk_config(endpoint).await);
     let (todos, idempotency) = (unique_name("todos"), unique_name("todo-idempotency"));
-    create_string_key_table(&client, &todos, "id").await;
+    // The template's todos table: the key `id`, TTL on `expiration`.
+    let spec = TableSpec::new(Key::string("id")).ttl("expiration");
+    Table::new(client.clone(), &todos).create(&spec).await.unwrap();
     DynamoDbIdempotencyStore::new(client, &idempotency).create_table().await.unwrap();
-    let mut env = moto.env();
+    let mut env = sdk_env(endpoint);
     env.push(("TODO_TABLE".into(), todos));
     env.push(("HALO_IDEMPOTENCY_TABLE".into(), idempotency));
     env
