@@ -2,7 +2,8 @@
 //! DynamoDB table on moto charge once; a container killed after the charge
 //! and before its record completes is retried without a second charge;
 //! inside Lambda without a table the init fails; a local run uses the
-//! in-memory store.
+//! in-memory store. The two containers also charge once on dynalite, a
+//! second DynamoDB.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -11,9 +12,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use halo::idempotency::{DynamoDbIdempotencyStore, IdempotencyStore, Status, key_for, token_for};
+use halo_test_support::dynalite::Dynalite;
 use halo_test_support::function::{FunctionProcess, parse_json_lines};
 use halo_test_support::http_stub::HttpStub;
-use halo_test_support::moto::{Moto, unique_name};
+use halo_test_support::moto::{Moto, sdk_config, sdk_env, unique_name};
 use halo_test_support::runtime_api::{RuntimeApi, now_ms};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_idempotent-payments");
@@ -26,12 +28,16 @@ fn event(file: &str) -> serde_json::Value {
 /// A fresh idempotency table on moto and the environment a container needs
 /// to use it, with `extra` variables.
 async fn table_on_moto(extra: &[(&str, &str)]) -> (DynamoDbIdempotencyStore, Vec<(String, String)>) {
-    let moto = Moto::shared();
+    table_at(&Moto::shared().endpoint(), extra).await
+}
+
+/// The same on the DynamoDB at `endpoint` (moto, or dynalite).
+async fn table_at(endpoint: &str, extra: &[(&str, &str)]) -> (DynamoDbIdempotencyStore, Vec<(String, String)>) {
     let table = unique_name("payments");
-    let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+    let client = aws_sdk_dynamodb::Client::new(&sdk_config(endpoint).await);
     let store = DynamoDbIdempotencyStore::new(client, &table);
     store.create_table().await.unwrap();
-    let mut env: Vec<(String, String)> = moto.env();
+    let mut env: Vec<(String, String)> = sdk_env(endpoint);
     env.push(("HALO_IDEMPOTENCY_TABLE".into(), table));
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     (store, env)
@@ -43,7 +49,18 @@ fn receipt(outcome: &halo_test_support::runtime_api::Outcome) -> serde_json::Val
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_containers_sharing_the_table_charge_once() {
-    let (_store, env) = table_on_moto(&[]).await;
+    two_containers_charge_once(&Moto::shared().endpoint()).await;
+}
+
+/// The same on dynalite, a second DynamoDB, which returns no item with a
+/// failed condition: the replay reads the record instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_dynalite_two_containers_sharing_the_table_charge_once() {
+    two_containers_charge_once(&Dynalite::shared().endpoint()).await;
+}
+
+async fn two_containers_charge_once(endpoint: &str) {
+    let (_store, env) = table_at(endpoint, &[]).await;
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
 
     let (api_a, api_b) = (RuntimeApi::start().await, RuntimeApi::start().await);

@@ -40,7 +40,12 @@ fn body(outcome: &Outcome) -> Value {
 
 /// The saga log in a new table on moto.
 async fn new_log() -> DynamoDbSagaLog {
-    let client = aws_sdk_dynamodb::Client::new(&Moto::shared().sdk_config().await);
+    new_log_at(&Moto::shared().endpoint()).await
+}
+
+/// The saga log in a new table on the DynamoDB at `endpoint`.
+async fn new_log_at(endpoint: &str) -> DynamoDbSagaLog {
+    let client = aws_sdk_dynamodb::Client::new(&halo_test_support::moto::sdk_config(endpoint).await);
     let log = DynamoDbSagaLog::new(client, unique_name("trips"));
     log.create_table().await.unwrap();
     log
@@ -48,7 +53,13 @@ async fn new_log() -> DynamoDbSagaLog {
 
 /// A function process with the saga table `table` on moto and `extra` env.
 fn start_on(binary: &str, api: &RuntimeApi, table: &str, extra: &[(&str, &str)]) -> FunctionProcess {
-    let mut env = Moto::shared().env();
+    start_at(&Moto::shared().endpoint(), binary, api, table, extra)
+}
+
+/// A function process with the saga table `table` on the DynamoDB at
+/// `endpoint` and `extra` env.
+fn start_at(endpoint: &str, binary: &str, api: &RuntimeApi, table: &str, extra: &[(&str, &str)]) -> FunctionProcess {
+    let mut env = halo_test_support::moto::sdk_env(endpoint);
     env.push(("HALO_SAGA_TABLE".into(), table.to_owned()));
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -158,6 +169,25 @@ async fn books_rolls_back_and_reports_failed_compensations() {
             "saga_rolled_back"
         ]
     );
+}
+
+/// On dynalite, a second DynamoDB that returns no item with a failed
+/// condition: a trip books, its retry is answered from the log, and a
+/// failing one rolls back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_dynalite_a_trip_books_once_and_a_failing_one_rolls_back() {
+    let endpoint = halo_test_support::dynalite::Dynalite::shared().endpoint();
+    let api = RuntimeApi::start().await;
+    let table = new_log_at(&endpoint).await.table().to_owned();
+    let function = start_at(&endpoint, API, &api, &table, &[("TRIP_STUBS", "1")]);
+    let run = unique_name("t");
+    let booked = api.invoke(&trip_event("book-trip.json", &format!("{run}-ok")), TIMEOUT).await;
+    let again = api.invoke(&trip_event("book-trip.json", &format!("{run}-ok")), TIMEOUT).await;
+    let rolled_back = api.invoke(&trip_event("book-trip-flight-fails.json", &format!("{run}-rb")), TIMEOUT).await;
+    drop(function);
+    assert_eq!(booked.body["statusCode"], 200, "{:?}", booked.body);
+    assert_eq!(body(&again), body(&booked), "the retried trip is answered from the saga log");
+    assert_eq!(rolled_back.body["statusCode"], 409, "{:?}", rolled_back.body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
