@@ -172,6 +172,17 @@ pub fn decode_event<E: DeserializeOwned>(payload: &str) -> Result<E, Error> {
 /// assert_eq!((err.status(), err.code()), (400, "InvalidBody"));
 /// assert_eq!(err.message(), "the body does not match the expected shape at `quantity`: invalid type, expected u32");
 /// assert_eq!(halo::decode_body::<Order>("<html>").unwrap_err().message(), "the body is not JSON: expected value");
+///
+/// // An unknown key is not named (it is the caller's): its parent is, with
+/// // the fields expected there.
+/// #[derive(serde::Deserialize, Debug)]
+/// #[serde(deny_unknown_fields)]
+/// struct Line { sku: String }
+/// #[derive(serde::Deserialize, Debug)]
+/// struct Cart { lines: Vec<Line> }
+///
+/// let err = halo::decode_body::<Cart>(r#"{"lines": [{"sku": "a", "<b>x</b>": 1}]}"#).unwrap_err();
+/// assert_eq!(err.message(), "the body does not match the expected shape at `lines[0]`: unknown field, expected `sku`");
 /// ```
 pub fn decode_body<T: DeserializeOwned>(body: &str) -> Result<T, Error> {
     decode_json(body, "the body").map_err(|message| Error::bad_request(message).with_code("InvalidBody"))
@@ -208,13 +219,49 @@ fn decode_tracked<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, Stri
 /// `"<what> does not match the expected shape at `path`: reason"`, with
 /// the path and reason made safe for a caller ([`crate::public_text`]).
 fn mismatch_message(what: &str, err: &serde_path_to_error::Error<serde_json::Error>) -> String {
-    let path = err.path().to_string();
     let reason = crate::public_text::decode_reason(err.inner());
+    // An unknown field's path ends in the caller's own key: name its
+    // parent, whose expected fields the reason lists.
+    let path = if reason.starts_with("unknown field") { parent_path(err.path()) } else { err.path().to_string() };
     if path == "." {
         format!("{what} does not match the expected shape: {reason}")
     } else {
         format!("{what} does not match the expected shape at `{}`: {reason}", crate::public_text::field_path(&path))
     }
+}
+
+/// `path` without its last segment (`.` for a top-level one), written as
+/// `serde_path_to_error` writes a path.
+fn parent_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+
+    let segments: Vec<&Segment> = path.iter().collect();
+    let Some((_, parents)) = segments.split_last() else { return ".".to_owned() };
+    let mut out = String::new();
+    for segment in parents {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Segment::Enum { variant } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(variant);
+            }
+            Segment::Unknown => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push('?');
+            }
+        }
+    }
+    if out.is_empty() { ".".to_owned() } else { out }
 }
 
 /// Encodes a handler's response as JSON.

@@ -37,6 +37,7 @@ pub mod emf;
 pub mod fault_proxy;
 pub mod function;
 pub mod hostile;
+pub mod hostile_bodies;
 pub mod http_stub;
 pub mod moto;
 pub mod otlp;

@@ -270,3 +270,14 @@ fn local_invoke_of_a_duplicate_event_replays_it() {
         lines.iter().filter(|l| l["message"] == "idempotency").map(|l| l["cold_start"].clone()).collect();
     assert_eq!(cold, [true, false, false], "only the first call is a cold start");
 }
+
+/// Hostile request bodies (an unknown key, a wrong type in each field, a
+/// hostile nested object, broken JSON, text that is not JSON): no error
+/// response carries the caller's text back.
+#[test]
+fn no_error_response_carries_the_callers_text() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_idempotent-payments"));
+    let errors = halo_test_support::hostile_bodies::assert_no_caller_text_in_errors(dir, binary, "events/charge.json");
+    assert!(errors >= 3, "the hostile bodies were refused: {errors} error responses");
+}

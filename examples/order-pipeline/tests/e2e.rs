@@ -240,3 +240,15 @@ async fn the_consumer_s_record_span_links_to_the_api_call_that_sent_the_order() 
     );
     assert_eq!(record.attribute("messaging.message.id"), messages[0].message_id.as_deref());
 }
+
+/// Hostile request bodies (an unknown key, a wrong type in each field, a
+/// hostile nested object, broken JSON, text that is not JSON): no error
+/// response carries the caller's text back.
+#[test]
+fn no_error_response_carries_the_callers_text() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_order-api"));
+    let errors =
+        halo_test_support::hostile_bodies::assert_no_caller_text_in_errors(dir, binary, "events/create-order.json");
+    assert!(errors >= 3, "the hostile bodies were refused: {errors} error responses");
+}

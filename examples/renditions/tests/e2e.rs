@@ -277,3 +277,14 @@ fn the_local_run_of_the_readme() {
         ]
     );
 }
+
+/// Hostile request bodies (an unknown key, a wrong type in each field, a
+/// hostile nested object, broken JSON, text that is not JSON): no error
+/// response carries the caller's text back.
+#[test]
+fn no_error_response_carries_the_callers_text() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_renditions-api"));
+    let errors = halo_test_support::hostile_bodies::assert_no_caller_text_in_errors(dir, binary, "events/upload.json");
+    assert!(errors >= 3, "the hostile bodies were refused: {errors} error responses");
+}

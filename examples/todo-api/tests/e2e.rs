@@ -247,3 +247,15 @@ async fn inside_lambda_the_table_is_required() {
     assert!(errors[0]["errorMessage"].as_str().unwrap().contains("TODO_TABLE"), "{errors:?}");
     assert!(function.wait_exit(Duration::from_secs(10)).await, "the process exits");
 }
+
+/// Hostile request bodies (an unknown key, a wrong type in each field, a
+/// hostile nested object, broken JSON, text that is not JSON): no error
+/// response carries the caller's text back.
+#[test]
+fn no_error_response_carries_the_callers_text() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_todo-api"));
+    let errors =
+        halo_test_support::hostile_bodies::assert_no_caller_text_in_errors(dir, binary, "events/create-v2.json");
+    assert!(errors >= 3, "the hostile bodies were refused: {errors} error responses");
+}

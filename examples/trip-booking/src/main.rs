@@ -50,9 +50,9 @@ async fn handler(
     state: &State,
 ) -> Result<ApiGatewayProxyResponse, halo::Error> {
     let body = request.body.as_deref().unwrap_or_default();
-    let trip: TripRequest = serde_json::from_str(body).map_err(|e| {
-        halo::Error::bad_request(format!("the body is not a trip request: {e}")).with_code("InvalidTrip")
-    })?;
+    // halo's decoder: a 400 `InvalidBody` that names where the body went
+    // wrong and never quotes what the caller sent.
+    let trip: TripRequest = halo::decode_body(body)?;
     if !is_valid_trip_id(&trip.trip_id) {
         return Err(halo::Error::unprocessable("`trip_id` must be 1 to 128 characters of A-Z a-z 0-9 . _ : -"));
     }

@@ -425,3 +425,15 @@ async fn a_rolled_back_booking_is_one_trace_of_steps_compensations_and_calls() {
         .filter(|l| l["function_request_id"] == outcome.request_id.as_str() && l["trace_id"] == hex.as_str());
     assert!(traced.count() >= 1);
 }
+
+/// Hostile request bodies (an unknown key, a wrong type in each field, a
+/// hostile nested object, broken JSON, text that is not JSON): no error
+/// response carries the caller's text back.
+#[test]
+fn no_error_response_carries_the_callers_text() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_trip-booking"));
+    let errors =
+        halo_test_support::hostile_bodies::assert_no_caller_text_in_errors(dir, binary, "events/book-trip.json");
+    assert!(errors >= 3, "the hostile bodies were refused: {errors} error responses");
+}
