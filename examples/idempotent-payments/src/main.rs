@@ -92,7 +92,7 @@ type InitError = Box<dyn std::error::Error + Send + Sync>;
 /// Lambda without a table.
 async fn init() -> Result<State, InitError> {
     let provider = match std::env::var(PROVIDER_ENV).ok().filter(|url| !url.trim().is_empty()) {
-        Some(base_url) => Some(Provider { client: halo::http::Client::new().map_err(|e| e.to_string())?, base_url }),
+        Some(base_url) => Some(Provider { client: halo::http::Client::new()?, base_url }),
         None => None,
     };
     Ok(State { provider })

@@ -26,9 +26,12 @@ pub struct App {
     pub deadline: Duration,
 }
 
+/// Why an init failed, with its whole cause chain (halo logs each cause).
+pub type InitError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Builds the [`App`] (the `init` of every binary).
-pub async fn init() -> Result<App, String> {
-    let fanout = Fanout::from_env(KIND).await.map_err(|e| e.to_string())?;
+pub async fn init() -> Result<App, InitError> {
+    let fanout = Fanout::from_env(KIND).await?;
     let deadline = match halo::platform::non_empty_var(DEADLINE_ENV) {
         Some(seconds) => Duration::from_secs(seconds.parse().map_err(|_| format!("{DEADLINE_ENV} is not a number"))?),
         None => Duration::from_secs(900),
@@ -38,9 +41,9 @@ pub async fn init() -> Result<App, String> {
 
 /// [`init`], for the function that starts jobs: inside Lambda it also
 /// needs the parts queue (`HALO_FANOUT_QUEUE_URL`).
-pub async fn init_api() -> Result<App, String> {
+pub async fn init_api() -> Result<App, InitError> {
     let app = init().await?;
-    let fanout = app.fanout.require_dispatcher().map_err(|e| e.to_string())?;
+    let fanout = app.fanout.require_dispatcher()?;
     Ok(App { fanout, ..app })
 }
 

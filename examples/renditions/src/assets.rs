@@ -2,7 +2,7 @@
 //! or memory in a local run.
 
 use halo::durable::dynamodb::{Item, Table, to_s};
-use halo::durable::{Fallback, MemoryMap, StoreChoice, choose_store};
+use halo::durable::{Fallback, MemoryMap, StoreChoice, StoreConfigError, choose_store};
 use serde::{Deserialize, Serialize};
 
 use crate::asset::Output;
@@ -50,8 +50,8 @@ impl Assets {
     /// The store the environment asks for, by halo's store rule: the
     /// table named by `ASSETS_TABLE`, memory in a local run, an init error
     /// inside Lambda without it.
-    pub async fn from_env() -> Result<Assets, String> {
-        match choose_store("assets", TABLE_ENV, Fallback::InitError).map_err(|e| e.to_string())? {
+    pub async fn from_env() -> Result<Assets, StoreConfigError> {
+        match choose_store("assets", TABLE_ENV, Fallback::InitError)? {
             StoreChoice::DynamoDb { table } => {
                 Ok(Assets::DynamoDb(Table::new(halo::platform::dynamodb_client().await, table)))
             }

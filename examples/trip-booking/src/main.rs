@@ -18,7 +18,6 @@
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::HeaderValue;
-use halo::IntoError;
 use serde::{Deserialize, Serialize};
 use trip_booking::trip::{Trip, is_valid_trip_id};
 use trip_booking::{State, init};
@@ -76,8 +75,7 @@ async fn handler(
     let booked = match request.query_string_parameters.first("definition") {
         Some("asl") => {
             let state_doc = serde_json::to_value(&input)?;
-            let done =
-                state.saga_asl.run(&*state.log, &input.trip_id, state_doc).await.map_err(IntoError::into_error)?;
+            let done = state.saga_asl.run(&*state.log, &input.trip_id, state_doc).await?;
             let id = |result: &str| done[result]["id"].as_str().map(str::to_owned);
             Booked {
                 trip_id: input.trip_id,
@@ -88,8 +86,7 @@ async fn handler(
             }
         }
         None | Some("macros") => {
-            let done =
-                state.saga.run(&*state.log, &input.trip_id, input.clone()).await.map_err(IntoError::into_error)?;
+            let done = state.saga.run(&*state.log, &input.trip_id, input.clone()).await?;
             Booked {
                 trip_id: done.trip_id,
                 hotel: done.hotel,
