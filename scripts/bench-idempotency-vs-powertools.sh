@@ -38,10 +38,10 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 
-cargo bench -p halo --bench idempotency --no-run --quiet 2>/dev/null || cargo bench -p halo --bench idempotency --no-run
+cargo bench -p halo-lambda --bench idempotency --no-run --quiet 2>/dev/null || cargo bench -p halo-lambda --bench idempotency --no-run
 LINES=""
 for _ in $(seq 1 "$ROUNDS"); do
-    LINES+="$(HALO_BENCH_SUMMARY="$PER_ROUND" HALO_BENCH_MOTO_ENDPOINT="$ENDPOINT" cargo bench -p halo --bench idempotency --quiet 2>/dev/null)"$'\n'
+    LINES+="$(HALO_BENCH_SUMMARY="$PER_ROUND" HALO_BENCH_MOTO_ENDPOINT="$ENDPOINT" cargo bench -p halo-lambda --bench idempotency --quiet 2>/dev/null)"$'\n'
     LINES+="$(.venv/bin/python scripts/bench_idempotency_powertools.py "$ENDPOINT" "$PER_ROUND")"$'\n'
     LINES+="$(.venv/bin/python scripts/bench_moto_service_time.py "$ENDPOINT" "$PER_ROUND")"$'\n'
 done

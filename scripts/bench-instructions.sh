@@ -18,11 +18,19 @@ PATHS=${PATHS:-"bare halo halo_error"} # also: scan (the event scan alone)
 AGAINST=""
 if [ "${1:-}" = "--against" ]; then AGAINST=$2; fi
 
+# The library's package in checkout $1: `halo-lambda`, or `halo` before
+# the rename.
+package() {
+    if grep -q '^name = "halo-lambda"' "$1/halo/Cargo.toml"; then echo halo-lambda; else echo halo; fi
+}
+
 build() { # dir -> path of the instructions binary
     # With --against both checkouts' halo crates share one artifact name in
     # one target directory, and cargo can take the other's for fresh:
     # remove it first.
-    (cd "$1" && cargo clean -p halo --release -q && cargo bench -p halo --bench instructions --no-run --message-format=json 2>/dev/null) \
+    local pkg
+    pkg=$(package "$1")
+    (cd "$1" && cargo clean -p "$pkg" --release -q && cargo bench -p "$pkg" --bench instructions --no-run --message-format=json 2>/dev/null) \
         | python3 -c 'import json,sys
 for line in sys.stdin:
     m = json.loads(line)
@@ -73,5 +81,5 @@ if [ -n "$AGAINST" ]; then
     base=$(CARGO_TARGET_DIR="$PWD/target" build "$dir")
     measure "$AGAINST" "$base"
     # Drop REV's halo so this checkout's next build is its own.
-    cargo clean -p halo --release -q
+    cargo clean -p "$(package .)" --release -q
 fi

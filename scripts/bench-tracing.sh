@@ -9,8 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TIME=${TIME:-5}
-cargo bench -p halo --features full --bench tracing --no-run -q
+cargo bench -p halo-lambda --features full --bench tracing --no-run -q
 for mode in off record export; do
-    HALO_BENCH_TRACING=$mode cargo bench -p halo --features full --bench tracing -q -- \
+    HALO_BENCH_TRACING=$mode cargo bench -p halo-lambda --features full --bench tracing -q -- \
         --warm-up-time 1 --measurement-time "$TIME" 2>&1 | grep -E "set up in|time:|receiver got"
 done

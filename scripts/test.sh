@@ -36,11 +36,11 @@ cargo fmt --all --check
 step "cargo clippy (workspace, all targets)"
 cargo clippy --workspace --all-targets -- -D warnings
 
-# Every feature combination of halo a user can pick builds without a
-# warning, so a feature-gated break cannot land.
+# halo without default features, each feature alone, a common set and
+# `full` build without a warning, so a feature-gated break cannot land.
 for features in "" batch http-client aws dynamodb ssm axum metrics-facade otel fanout "batch,dynamodb,ssm,http-client" full; do
-    step "cargo clippy -p halo --no-default-features --features '$features'"
-    cargo clippy -p halo --lib --no-default-features --features "$features" -- -D warnings
+    step "cargo clippy -p halo-lambda --no-default-features --features '$features'"
+    cargo clippy -p halo-lambda --lib --no-default-features --features "$features" -- -D warnings
 done
 
 # Every example's CloudFormation/SAM template, including the Lambda
@@ -77,6 +77,13 @@ if grep -E '^warning' "$new_user_log"; then
     echo "error: building halo in a fresh resolution printed the warnings above" >&2
     exit 1
 fi
+
+# The crates as they would be published (package `halo-lambda`, library
+# `halo`; `halo-lambda-macros`): each is packaged and its packaged sources
+# build on their own, so a file left out or a dependency without a version
+# fails here, not on crates.io.
+step "cargo package -p halo-lambda-macros -p halo-lambda"
+cargo package -p halo-lambda-macros -p halo-lambda --allow-dirty --quiet
 
 # The deploy path: a Lambda bootstrap built the way users build it (x86_64;
 # --arm64 needs an aarch64 std this machine cannot fetch). zig's cache stays

@@ -1,6 +1,6 @@
 //! Batch processing overhead per record and the concurrency speed-up.
 //!
-//! `cargo bench -p halo --bench batch`
+//! `cargo bench -p halo-lambda --bench batch`
 //!
 //! - `sqs/direct/N`: the user's work alone: decode each record's JSON body
 //!   and call the per-record fn (a no-op);

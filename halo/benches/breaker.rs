@@ -1,6 +1,6 @@
 //! Circuit breaker cost on the call path (no I/O) and shared-state reads.
 //!
-//! `cargo bench -p halo --bench breaker`
+//! `cargo bench -p halo-lambda --bench breaker`
 //!
 //! - `closed/direct` vs `closed/breaker`: a ready future awaited directly
 //!   and through a closed breaker (admit, run, classify, record);

@@ -2,7 +2,7 @@
 //! over a bare lambda_http-style adapter, on the same API Gateway HTTP API
 //! event and the same route.
 //!
-//! `cargo bench -p halo --features axum --bench http_router`
+//! `cargo bench -p halo-lambda --features axum --bench http_router`
 //!
 //! - `bare`: the event into an `http::Request` (`lambda_http`), the router,
 //!   the body collected, the HTTP API response encoded: what

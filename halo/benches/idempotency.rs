@@ -2,7 +2,7 @@
 //! requests per call for a first call, a replay and a replay served by the
 //! local cache.
 //!
-//! `cargo bench -p halo --bench idempotency` runs criterion, then prints a
+//! `cargo bench -p halo-lambda --bench idempotency` runs criterion, then prints a
 //! summary (one JSON line per case). `HALO_BENCH_SUMMARY=N` skips criterion
 //! and measures N calls per case; `HALO_BENCH_MOTO_ENDPOINT=http://127.0.0.1:PORT`
 //! uses a running moto server instead of starting one (the comparison with

@@ -17,7 +17,7 @@
 //! in alternating batches of 2,000 invocations, `HALO_BENCH_ITERS` pairs of
 //! them, and prints the median of the per-batch differences (a drift of
 //! the machine's speed hits both sides of a pair, so it cancels out):
-//! `cargo bench -p halo --bench instructions --no-run`, then run the
+//! `cargo bench -p halo-lambda --bench instructions --no-run`, then run the
 //! binary it names with `HALO_BENCH_PATH=paired HALO_BENCH_ITERS=100`.
 
 #[path = "support/invocation.rs"]

@@ -1,7 +1,7 @@
 //! Per-invocation overhead of halo's stack over a bare lambda_runtime-style
 //! service, on the same API Gateway event and the same handler work.
 //!
-//! `cargo bench -p halo --bench overhead`
+//! `cargo bench -p halo-lambda --bench overhead`
 //!
 //! - `bare`: decode the event bytes into `ApiGatewayProxyRequest`, run the
 //!   handler, encode the response (what `lambda_runtime::run` with a

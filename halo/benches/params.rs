@@ -1,7 +1,7 @@
 //! Hot-path cost of reading configuration with `halo::params` (goal: under
 //! 100 ns, no I/O).
 //!
-//! `cargo bench -p halo --bench params`
+//! `cargo bench -p halo-lambda --bench params`
 //!
 //! - `config_get`: [`Config::get`] on a loaded, refreshable config (an
 //!   `ArcSwap` guard, one clock read for the max-age check);

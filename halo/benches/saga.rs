@@ -1,6 +1,6 @@
 //! Saga overhead per step with the in-memory log.
 //!
-//! `cargo bench -p halo --bench saga`
+//! `cargo bench -p halo-lambda --bench saga`
 //!
 //! - `direct/N`: the N trivial steps called one after the other, no saga;
 //! - `saga/N`: the same steps as a saga on a fresh `MemorySagaLog` (N + 1
@@ -14,7 +14,7 @@
 //!
 //! Overhead per step = (saga/N − direct/N) / N. DynamoDB writes per saga
 //! are counted on the wire against moto by
-//! `cargo test -p halo --test saga_moto dynamodb_writes_per_saga -- --nocapture`.
+//! `cargo test -p halo-lambda --test saga_moto dynamodb_writes_per_saga -- --nocapture`.
 
 use std::hint::black_box;
 use std::time::Duration;

@@ -5,7 +5,7 @@
 //! One process sets tracing up once, so each mode is a run of its own:
 //! `scripts/bench-tracing.sh` runs the three in a row.
 //!
-//! `HALO_BENCH_TRACING=off|record|export cargo bench -p halo --features full --bench tracing`
+//! `HALO_BENCH_TRACING=off|record|export cargo bench -p halo-lambda --features full --bench tracing`
 
 #[path = "support/invocation.rs"]
 #[allow(dead_code)]

@@ -32,7 +32,7 @@ halo_test_support::fanout_pipeline_tests!(moto_rig);
 /// time from the last part's completion (its work returned) to the
 /// fan-in's start, against moto.
 ///
-/// `cargo test -p halo --features full --test fanout_moto fanout_figures -- --nocapture`
+/// `cargo test -p halo-lambda --features full --test fanout_moto fanout_figures -- --nocapture`
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fanout_figures() {
     use std::collections::HashMap;

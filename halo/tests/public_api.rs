@@ -4,7 +4,7 @@
 //! them from the sources and compares; a change of the public surface is a
 //! diff of that file, reviewed like any other.
 //!
-//! After an intended change: `HALO_BLESS_PUBLIC_API=1 cargo test -p halo --test public_api`.
+//! After an intended change: `HALO_BLESS_PUBLIC_API=1 cargo test -p halo-lambda --test public_api`.
 //!
 //! Left out: `#[doc(hidden)]` items (the macros' `halo::__private`),
 //! `#[cfg(test)]` code and `pub(crate)` items.
@@ -283,7 +283,7 @@ fn the_public_api_is_the_recorded_one() {
     let added: Vec<String> = new.difference(&old).map(|l| format!("+ {l}")).collect();
     panic!(
         "halo's public API differs from halo/{RECORD}:\n{}\n{}\n\nIf the change is intended, record it: \
-         HALO_BLESS_PUBLIC_API=1 cargo test -p halo --test public_api",
+         HALO_BLESS_PUBLIC_API=1 cargo test -p halo-lambda --test public_api",
         removed.join("\n"),
         added.join("\n")
     );
