@@ -18,7 +18,8 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use halo::BoxFuture;
-use halo::breaker::{BreakerStore, CircuitBreaker, MemoryBreakerStore, Policy, SharedState, StoreError};
+use halo::breaker::{BreakerStore, CircuitBreaker, MemoryBreakerStore, Policy, SharedState};
+use halo::durable::StoreError;
 
 fn poll_ready<F: std::future::Future>(future: F) -> F::Output {
     // Every future here is ready at once: poll it without a runtime.

@@ -4,7 +4,8 @@
 //! registers the same log call sites without the capturing subscriber.
 
 use halo::BoxFuture;
-use halo::idempotency::{Claim, Config, Idempotency, IdempotencyStore, MemoryIdempotencyStore, Record, StoreError};
+use halo::durable::StoreError;
+use halo::idempotency::{Claim, Config, Idempotency, IdempotencyStore, MemoryIdempotencyStore, Record};
 use tracing_subscriber::layer::SubscriberExt;
 
 /// An SDK-like error: its own text says nothing, its source says what.

@@ -5,6 +5,7 @@
 //! is controlled with an injected clock and explicit deadlines, never by
 //! sleeping.
 
+use halo::durable::StoreError;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -13,7 +14,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use halo::idempotency::{
     Claim, Config, DynamoDbIdempotencyStore, Idempotency, IdempotencyStore, MemoryIdempotencyStore, NotStored, Record,
-    Status, StoreError,
+    Status,
 };
 use halo::{Ctx, Error};
 use halo_test_support::moto::{Moto, unique_name};

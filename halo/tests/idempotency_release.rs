@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use halo::BoxFuture;
-use halo::idempotency::{Claim, Config, Idempotency, IdempotencyStore, MemoryIdempotencyStore, Record, StoreError};
+use halo::durable::StoreError;
+use halo::idempotency::{Claim, Config, Idempotency, IdempotencyStore, MemoryIdempotencyStore, Record};
 
 /// The memory store, whose first `failing_deletes` deletes fail.
 struct FlakyDeletes {

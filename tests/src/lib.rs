@@ -16,6 +16,13 @@
 //! - [`otlp`]: an OpenTelemetry collector (OTLP/HTTP) on loopback that
 //!   decodes and keeps the spans it receives.
 //! - [`hostile`]: hostile client text for property-based tests.
+//! - [`hostile_bodies`]: hostile request bodies run through a compiled
+//!   example API; no error response may carry them back.
+//! - [`dynalite`]: dynalite, a second DynamoDB (written by other people),
+//!   on a free loopback port.
+//! - [`fault_proxy`]: an HTTP proxy between the SDK and moto that injects
+//!   faults (throttles, 500s, drops, and writes applied whose answers are
+//!   lost), planned one by one or at random from a seed.
 //! - [`sqs`]: SQS queues with dead-letter queues on moto, and their
 //!   messages in the shape of Lambda's SQS event.
 //! - [`tls_stub`]: an HTTPS server on loopback whose certificate
@@ -25,8 +32,8 @@
 //! - [`emf`]: checks CloudWatch Embedded Metric Format lines against the
 //!   EMF schema and CloudWatch's extraction rules.
 //! - [`contracts`]: behaviour suites for halo's store traits (idempotency
-//!   store, saga log, breaker store), to run against any implementation
-//!   with [`store_contract_tests!`].
+//!   store, saga log, breaker store, fan-out store), to run against any
+//!   implementation with [`store_contract_tests!`].
 
 #[deny(missing_docs)]
 pub mod cargo_lambda;

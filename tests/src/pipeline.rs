@@ -8,6 +8,7 @@
 //! [`fanout_pipeline_tests!`](crate::fanout_pipeline_tests) writes one test
 //! per scenario, each on a fresh [`Rig`].
 
+use halo::durable::StoreError;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
@@ -18,7 +19,7 @@ use aws_lambda_events::event::sqs::SqsMessage;
 use halo::batch::{BatchOptions, RawData, Sqs};
 use halo::fanout::{
     Claim, ClaimReason, DispatchError, Dispatcher, FanIn, Fanout, FanoutError, FanoutStore, JobStatus,
-    MemoryDispatcher, NewJob, Outcome, Part, PartMessage, PartOutcome, PartRecording, Policy, Started, StoreError,
+    MemoryDispatcher, NewJob, Outcome, Part, PartMessage, PartOutcome, PartRecording, Policy, Started,
 };
 use halo::platform::{Clock, ManualClock};
 use halo::retry::Backoff;

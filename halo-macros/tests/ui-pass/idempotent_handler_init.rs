@@ -7,7 +7,7 @@ mod app {
         pub store: halo::idempotency::MemoryIdempotencyStore,
     }
 
-    pub async fn init() -> Result<State, halo::idempotency::StoreError> {
+    pub async fn init() -> Result<State, halo::durable::StoreError> {
         halo::idempotency::init().await?;
         Ok(State { store: halo::idempotency::MemoryIdempotencyStore::new() })
     }

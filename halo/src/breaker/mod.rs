@@ -60,11 +60,9 @@ mod probe;
 mod state;
 mod store;
 
-pub use crate::durable::StoreError;
 pub use circuit::CircuitBreaker;
 #[cfg(feature = "dynamodb")]
 pub use dynamodb::{DynamoDbBreakerStore, table_spec};
-#[doc(hidden)]
 pub use env::{TABLE_ENV, from_env};
 pub use fallback::{FallbackReason, run_fallback};
 pub use memory::MemoryBreakerStore;

@@ -24,7 +24,7 @@ pub enum Health {
 /// every minute); calls keep tripping the breaker on their own too.
 ///
 /// ```no_run
-/// # async fn run(store: &dyn halo::breaker::BreakerStore) -> Result<(), halo::breaker::StoreError> {
+/// # async fn run(store: &dyn halo::breaker::BreakerStore) -> Result<(), halo::durable::StoreError> {
 /// use std::time::Duration;
 /// use halo::breaker::{Policy, probe};
 ///

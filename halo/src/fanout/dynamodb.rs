@@ -124,9 +124,6 @@ fn malformed(operation: &'static str, err: String) -> StoreError {
 }
 
 impl DynamoDbFanoutStore {
-    /// The name of the sweeper's index.
-    pub const DUE_INDEX: &'static str = DUE_INDEX;
-
     /// A store on `table`.
     pub fn new(client: Client, table: impl Into<String>) -> DynamoDbFanoutStore {
         DynamoDbFanoutStore { table: Table::new(client, table) }

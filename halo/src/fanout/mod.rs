@@ -94,7 +94,6 @@ mod store;
 mod sweeper;
 mod worker;
 
-pub use crate::durable::StoreError;
 pub use dead_letter::DEAD_LETTERED;
 pub use dispatch::{
     BATCH_BYTES, BATCH_SIZE, DispatchError, Dispatcher, JOB_ID_ATTRIBUTE, PART_ATTRIBUTE, PartMessage, batches,

@@ -73,7 +73,7 @@
 //! as its idempotency key and derive the ids you create from it, so the
 //! provider deduplicates the second run and returns the same result.
 //!
-//! //! # Stores
+//! # Stores
 //!
 //! [`DynamoDbIdempotencyStore`] (a table with Powertools' schema) in Lambda;
 //! [`MemoryIdempotencyStore`] for local runs and unit tests. The default store comes
@@ -149,7 +149,7 @@ pub use token::{current_token, token_for};
 
 use tracing::Instrument as _;
 
-pub use crate::durable::StoreError;
+use crate::durable::StoreError;
 use crate::durable::feature::FromEnv;
 use crate::retry::{Backoff, retry};
 use crate::{Ctx, Error, IntoError};
@@ -690,7 +690,7 @@ pub fn set_default_store(store: impl IdempotencyStore + 'static) -> bool {
 /// ```no_run
 /// struct State;
 ///
-/// async fn init() -> Result<State, halo::idempotency::StoreError> {
+/// async fn init() -> Result<State, halo::durable::StoreError> {
 ///     halo::idempotency::init().await?;
 ///     Ok(State)
 /// }

@@ -127,7 +127,6 @@ mod recover;
 mod saga;
 mod step;
 
-pub use crate::durable::StoreError;
 pub(crate) use config::STORE;
 pub use config::{TABLE_ENV, log_from_env, set_default_log};
 #[cfg(feature = "dynamodb")]
