@@ -29,7 +29,7 @@ use halo::saga::{DynamoDbSagaLog, Saga, SagaError, SagaLog, SagaStatus, StepCtx}
 use halo_test_support::fault_proxy::FaultProxy;
 use halo_test_support::moto::{Moto, sdk_config, unique_name};
 
-/// The seeds every scenario runs with.
+/// Every scenario runs once with each of these seeds.
 const SEEDS: [u64; 3] = [11, 29, 47];
 
 /// The share of requests faulted.
