@@ -59,8 +59,9 @@ impl DynamoDbBreakerStore {
         self.table.create(&table_spec()).await.map_err(of_breaker)
     }
 
-    fn record_of(item: &Item) -> Result<SharedState, StoreError> {
-        Self::parse(item).map_err(|e| of_breaker(StoreError::unavailable("GetItem", e)))
+    /// The record of `item`, which `operation` returned.
+    fn record_of(item: &Item, operation: &'static str) -> Result<SharedState, StoreError> {
+        Self::parse(item).map_err(|e| of_breaker(StoreError::unavailable(operation, e)))
     }
 
     fn parse(item: &Item) -> Result<SharedState, String> {
@@ -112,7 +113,7 @@ impl BreakerStore for DynamoDbBreakerStore {
     fn load<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<SharedState>, StoreError>> {
         Box::pin(async move {
             let item = self.table.get(|| key(name)).await.map_err(of_breaker)?;
-            item.as_ref().map(Self::record_of).transpose()
+            item.as_ref().map(|item| Self::record_of(item, "GetItem")).transpose()
         })
     }
 
@@ -145,7 +146,7 @@ impl BreakerStore for DynamoDbBreakerStore {
                 // This transition's own earlier attempt, applied though its
                 // answer was lost.
                 Written::Refused(Some(item)) => {
-                    let stored = Self::record_of(&item)?;
+                    let stored = Self::record_of(&item, "PutItem")?;
                     Ok(stored.version == next.version && stored.writer == next.writer)
                 }
                 Written::Refused(None) => Ok(false),

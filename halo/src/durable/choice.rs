@@ -200,7 +200,7 @@ mod tests {
         let message = err.to_string();
         for says in [
             "set HALO_IDEMPOTENCY_TABLE",
-            "AWS_LAMBDA_RUNTIME_API is set",
+            &format!("{RUNTIME_API_ENV} is set"),
             "cargo lambda watch",
             "invoke",
             "HALO_STORES=memory",

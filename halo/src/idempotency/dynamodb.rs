@@ -190,8 +190,9 @@ impl DynamoDbIdempotencyStore {
         item
     }
 
-    fn record_of(&self, item: &Item) -> Result<Record, StoreError> {
-        self.parse(item).map_err(|e| StoreError::unavailable("GetItem", e).of(&super::STORE))
+    /// The record of `item`, which `operation` returned.
+    fn record_of(&self, item: &Item, operation: &'static str) -> Result<Record, StoreError> {
+        self.parse(item).map_err(|e| StoreError::unavailable(operation, e).of(&super::STORE))
     }
 
     fn parse(&self, item: &Item) -> Result<Record, String> {
@@ -243,12 +244,12 @@ impl DynamoDbIdempotencyStore {
         match written.map_err(|e| e.of(&super::STORE))? {
             Written::Applied(output) => {
                 let previous = match output.attributes() {
-                    Some(item) if !item.is_empty() => Some(self.record_of(item)?),
+                    Some(item) if !item.is_empty() => Some(self.record_of(item, "PutItem")?),
                     _ => None,
                 };
                 Ok(Claim::Claimed { previous })
             }
-            Written::Refused(Some(item)) => Ok(Claim::Held(self.record_of(&item)?)),
+            Written::Refused(Some(item)) => Ok(Claim::Held(self.record_of(&item, "PutItem")?)),
             Written::Refused(None) => {
                 Err(StoreError::unavailable("PutItem", "the claim failed but no record holds the key")
                     .of(&super::STORE))
@@ -258,7 +259,7 @@ impl DynamoDbIdempotencyStore {
 
     async fn get_record(&self, key: &str) -> Result<Option<Record>, StoreError> {
         let item = self.table.get(|| self.key_item(key)).await.map_err(|e| e.of(&super::STORE))?;
-        item.map(|item| self.record_of(&item)).transpose()
+        item.map(|item| self.record_of(&item, "GetItem")).transpose()
     }
 }
 
