@@ -1,17 +1,18 @@
 //! `#[halo::circuit_breaker(name = "...", ...)]`: parse → validate →
-//! expand. Parses the breaker's name, its `Policy` and the fallback,
+//! expand. Parses the breaker's name, its `BreakerPolicy` and the fallback,
 //! validates the guarded function (a free, non-generic `async fn` with
 //! named parameters and a result) and wraps it with a breaker built once
 //! per container (`halo::breaker::from_env`). On an error the function is
 //! kept unchanged, so its callers still compile.
 
-use proc_macro2::{Ident, Span, TokenStream};
+use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{FnArg, ItemFn, LitStr, Pat, Path, ReturnType};
+use syn::{ItemFn, LitStr, Path, Type};
 
 use crate::args::{Args, Key, Millis};
 use crate::expand;
+use crate::signature::{Param, Signature};
 
 const MACRO: &str = "halo::circuit_breaker";
 const KEYS: &[Key] = &[
@@ -44,13 +45,17 @@ struct Options {
     fallback: Option<Path>,
 }
 
-pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
-    let function: ItemFn = syn::parse2(input)?;
+pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
+    let fallback = TokenStream::new();
+    let function = match expand::function(MACRO, "an `async fn` returning `Result<T, E>`", input, &fallback) {
+        Ok(function) => function,
+        Err(kept) => return kept,
+    };
     let expansion = parse(args).and_then(|options| {
         let params = validate(&function)?;
         Ok(expand_valid(&function, &params, &options))
     });
-    Ok(expand::or_keep_function(&function, TokenStream::new(), expansion))
+    expand::or_keep_function(&function, &fallback, expansion)
 }
 
 fn parse(tokens: TokenStream) -> syn::Result<Options> {
@@ -110,43 +115,19 @@ fn rate(args: &mut Args) -> syn::Result<Option<f64>> {
     }
 }
 
-/// The names of the function's parameters.
-fn validate(function: &ItemFn) -> syn::Result<Vec<Ident>> {
-    let sig = &function.sig;
-    if sig.asyncness.is_none() {
-        return Err(syn::Error::new(sig.fn_token.span(), format!("`#[{MACRO}]` guards an `async fn`: add `async`")));
-    }
-    if !sig.generics.params.is_empty() {
-        return Err(syn::Error::new_spanned(&sig.generics, format!("`#[{MACRO}]` does not support generic functions")));
-    }
-    let mut idents = Vec::new();
-    for input in &sig.inputs {
-        match input {
-            FnArg::Receiver(receiver) => {
-                return Err(syn::Error::new_spanned(
-                    receiver,
-                    format!("`#[{MACRO}]` guards free functions; call one from your method instead"),
-                ));
-            }
-            FnArg::Typed(typed) => match typed.pat.as_ref() {
-                Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => idents.push(pat.ident.clone()),
-                other => {
-                    return Err(syn::Error::new_spanned(other, "name each parameter (`name: Type`), without patterns"));
-                }
-            },
-        }
-    }
-    if matches!(sig.output, ReturnType::Default) {
-        return Err(syn::Error::new(
-            sig.paren_token.span.join(),
-            "a guarded function returns `Result<T, E>` (`E: From<halo::Error>`)",
-        ));
-    }
-    Ok(idents)
+/// A free, non-generic `async fn` with named parameters and a result:
+/// its parameters.
+fn validate(function: &ItemFn) -> syn::Result<Vec<Param<'_>>> {
+    let signature = Signature::new(MACRO, function);
+    signature.require_async("async fn name(...) -> Result<T, E>")?;
+    signature.require_free("name the parameter and result types (call a generic fn from the guarded one)")?;
+    let params = signature.named_params()?;
+    signature.require_return("`Result<T, E>` (`E: From<halo::Error>`)")?;
+    Ok(params)
 }
 
 fn policy(options: &Options) -> TokenStream {
-    let mut policy = quote! { ::halo::breaker::Policy::default() };
+    let mut policy = quote! { ::halo::breaker::BreakerPolicy::default() };
     if let Some(n) = options.consecutive_failures {
         policy = quote! { #policy.consecutive_failures(#n) };
     }
@@ -178,7 +159,7 @@ fn policy(options: &Options) -> TokenStream {
     policy
 }
 
-fn expand_valid(function: &ItemFn, idents: &[Ident], options: &Options) -> TokenStream {
+fn expand_valid(function: &ItemFn, params: &[Param<'_>], options: &Options) -> TokenStream {
     let name = &options.name;
     let policy = policy(options);
     let sig = &function.sig;
@@ -189,25 +170,49 @@ fn expand_valid(function: &ItemFn, idents: &[Ident], options: &Options) -> Token
     let mut inner_sig = sig.clone();
     inner_sig.ident = inner.clone();
 
-    let (save, on_error) = match &options.fallback {
-        None => (quote! {}, quote! { ::std::result::Result::Err(::std::convert::From::from(__halo_error)) }),
+    // What the guarded call gets, and what the fallback gets. Without a
+    // fallback, the parameters are moved into the call. With one, an
+    // owned value is cloned for the fallback before the call; a reference
+    // is lent to the call (`&mut *x` for `&mut T`) and then passed on as
+    // it is, so a `&State` or a `&halo::Ctx` needs no `Clone`.
+    let mut args = Vec::new();
+    let mut saves = Vec::new();
+    let mut fallback_args = Vec::new();
+    for (index, param) in params.iter().enumerate() {
+        let ident = param.ident;
+        match (&options.fallback, param.ty) {
+            (None, _) => args.push(quote! { #ident }),
+            (Some(_), Type::Reference(reference)) => {
+                args.push(match reference.mutability {
+                    Some(_) => quote! { &mut *#ident },
+                    None => quote! { #ident },
+                });
+                fallback_args.push(quote! { #ident });
+            }
+            (Some(_), _) => {
+                let saved = format_ident!("__halo_saved{index}", span = Span::mixed_site());
+                saves.push(quote! { let #saved = ::std::clone::Clone::clone(&#ident); });
+                args.push(quote! { #ident });
+                fallback_args.push(quote! { #saved });
+            }
+        }
+    }
+    let on_error = match &options.fallback {
+        None => quote! { ::std::result::Result::Err(::std::convert::From::from(__halo_error)) },
         Some(path) => {
             let span = path.span();
-            let saved: Vec<_> = (0..idents.len()).map(syn::Index::from).collect();
             // Spanned on the user's `fallback = path`: a fallback whose
             // parameters or result do not fit is reported there.
             let call = quote_spanned! {span=>
-                ::halo::breaker::run_fallback(::halo::breaker::FallbackReason::of(&__halo_error), #path(#(__halo_saved.#saved),*)).await
+                ::halo::breaker::run_fallback(::halo::breaker::FallbackReason::of(&__halo_error), #path(#(#fallback_args),*)).await
             };
-            let save = quote! { let __halo_saved = (#(::std::clone::Clone::clone(&#idents),)*); };
-            let on_error = quote! {
+            quote! {
                 if __halo_breaker.is_failure(&__halo_error) {
                     #call
                 } else {
                     ::std::result::Result::Err(::std::convert::From::from(__halo_error))
                 }
-            };
-            (save, on_error)
+            }
         }
     };
 
@@ -218,8 +223,9 @@ fn expand_valid(function: &ItemFn, idents: &[Ident], options: &Options) -> Token
             static __HALO_BREAKER: ::halo::__private::LazyBreaker =
                 ::halo::__private::LazyBreaker::new(#name, || #policy);
             let __halo_breaker = __HALO_BREAKER.get().await;
-            #save
-            match __halo_breaker.call(#inner(#(#idents),*)).await {
+            #(#saves)*
+            let __halo_result = __halo_breaker.call(#inner(#(#args),*)).await;
+            match __halo_result {
                 ::std::result::Result::Ok(__halo_value) => ::std::result::Result::Ok(__halo_value),
                 ::std::result::Result::Err(__halo_error) => { #on_error }
             }

@@ -11,6 +11,7 @@ use syn::{FnArg, ItemFn, Path};
 
 use crate::args::{Args, Key, Millis};
 use crate::expand;
+use crate::signature::Signature;
 
 const MACRO: &str = "halo::handler";
 const KEYS: &[Key] =
@@ -24,13 +25,17 @@ struct Options {
     metrics: Option<bool>,
 }
 
-pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
-    let function: ItemFn = syn::parse2(input)?;
+pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
+    let fallback = expand::stub_main();
+    let function = match expand::function(MACRO, "an `async fn`", input, &fallback) {
+        Ok(function) => function,
+        Err(kept) => return kept,
+    };
     let expansion = parse(args).and_then(|options| {
-        validate(&function, options.init.is_some())?;
-        Ok(expand_valid(&function, options))
+        let signature = validate(&function, options.init.is_some())?;
+        Ok(expand_valid(&function, &signature, options))
     });
-    Ok(expand::or_keep_function(&function, quote! { fn main() {} }, expansion))
+    expand::or_keep_function(&function, &fallback, expansion)
 }
 
 fn parse(tokens: TokenStream) -> syn::Result<Options> {
@@ -44,7 +49,7 @@ fn parse(tokens: TokenStream) -> syn::Result<Options> {
     Ok(options)
 }
 
-fn expand_valid(function: &ItemFn, options: Options) -> TokenStream {
+fn expand_valid(function: &ItemFn, signature: &Signature<'_>, options: Options) -> TokenStream {
     let shim = syn::Ident::new("__halo_send_handler", proc_macro2::Span::mixed_site());
     let mut options_expr = quote! { ::halo::Options::from_env() };
     if let Some(margin) = options.timeout_margin {
@@ -58,15 +63,12 @@ fn expand_valid(function: &ItemFn, options: Options) -> TokenStream {
             // The state is typed as the handler's parameter says, spanned
             // on that parameter: an init that builds another type is one
             // "expected `Result<S, _>`" error there.
-            let state = match function.sig.inputs.iter().nth(2) {
-                Some(FnArg::Typed(arg)) => match arg.ty.as_ref() {
-                    syn::Type::Reference(reference) => {
-                        let ty = &reference.elem;
-                        let init = respan(quote!(#init), ty.span());
-                        quote::quote_spanned! {ty.span()=> let state: ::std::result::Result<#ty, _> = #init().await; }
-                    }
-                    _ => quote! { let state = #init().await; },
-                },
+            let state = match signature.param_type(2) {
+                Some(syn::Type::Reference(reference)) => {
+                    let ty = &reference.elem;
+                    let init = respan(quote!(#init), ty.span());
+                    quote::quote_spanned! {ty.span()=> let state: ::std::result::Result<#ty, _> = #init().await; }
+                }
                 _ => quote! { let state = #init().await; },
             };
             (
@@ -87,12 +89,10 @@ fn expand_valid(function: &ItemFn, options: Options) -> TokenStream {
     // spans of the user's tokens: a type that does not fit
     // `halo::HandlerEvent`, `halo::HandlerResponse` or `halo::IntoError` is
     // one error there, in those traits' words.
-    let event = match function.sig.inputs.first() {
-        Some(FnArg::Typed(event)) => event.ty.to_token_stream(),
-        _ => quote!(_),
-    };
-    let response = ok_type(&function.sig.output).map_or_else(|| quote!(_), ToTokens::to_token_stream);
-    let error = err_type(&function.sig.output).map_or_else(|| quote!(_), ToTokens::to_token_stream);
+    let event = signature.param_type(0).map_or_else(|| quote!(_), ToTokens::to_token_stream);
+    let result = signature.result_types();
+    let response = result.map_or_else(|| quote!(_), |(ok, _)| ok.to_token_stream());
+    let error = result.and_then(|(_, err)| err).map_or_else(|| quote!(_), ToTokens::to_token_stream);
     // Each through its check's projection, spanned on the user's type.
     let checked = |ty: TokenStream, check: &str| {
         if ty.to_string() == "_" {
@@ -173,65 +173,20 @@ fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
         .collect()
 }
 
-fn validate(function: &ItemFn, has_init: bool) -> syn::Result<()> {
-    let sig = &function.sig;
-    if sig.asyncness.is_none() {
-        return Err(syn::Error::new(
-            sig.fn_token.span(),
-            "`#[halo::handler]` needs an `async fn`: write `async fn handler(event: E, ctx: &halo::Ctx)`",
-        ));
-    }
-    if let Some(receiver) = sig.inputs.iter().find(|arg| matches!(arg, FnArg::Receiver(_))) {
-        return Err(syn::Error::new_spanned(receiver, "a handler cannot take `self`: it must be a free `async fn`"));
-    }
-    if !sig.generics.params.is_empty() {
-        return Err(syn::Error::new_spanned(
-            &sig.generics,
-            "a handler cannot be generic: name the event and response types",
-        ));
-    }
-    let expected = if has_init { 3 } else { 2 };
-    if sig.inputs.len() != expected {
-        let shape = if has_init {
-            "3 parameters `(event: E, ctx: &halo::Ctx, state: &S)` (with `init`, the third receives the state)"
-        } else {
-            "2 parameters `(event: E, ctx: &halo::Ctx)` (add `init = path` for a third, `state: &S`)"
-        };
-        let span = if sig.inputs.is_empty() { sig.paren_token.span.join() } else { sig.inputs.span() };
-        return Err(syn::Error::new(span, format!("a handler takes {shape}; found {}", sig.inputs.len())));
-    }
-    let borrowed = [
-        (1, "the context is lent to the handler: write `ctx: &halo::Ctx`"),
-        (2, "the state is shared by every invocation: write `state: &S` (S is what `init` returns)"),
-    ];
-    for (index, message) in borrowed {
-        if let Some(FnArg::Typed(arg)) = sig.inputs.iter().nth(index)
-            && !matches!(*arg.ty, syn::Type::Reference(_))
-        {
-            return Err(syn::Error::new_spanned(&arg.ty, message));
-        }
-    }
-    Ok(())
-}
-
-/// `R` of a `-> Result<R, E>` return type.
-fn ok_type(output: &syn::ReturnType) -> Option<&syn::Type> {
-    result_arg(output, 0)
-}
-
-/// `E` of a `Result<T, E>` return type, when written out.
-fn err_type(output: &syn::ReturnType) -> Option<&syn::Type> {
-    result_arg(output, 1)
-}
-
-/// The `index`th type argument of a return type written `Result<..>`.
-fn result_arg(output: &syn::ReturnType, index: usize) -> Option<&syn::Type> {
-    let syn::ReturnType::Type(_, ty) = output else { return None };
-    let syn::Type::Path(path) = &**ty else { return None };
-    let last = path.path.segments.last()?;
-    let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
-    match args.args.iter().nth(index)? {
-        syn::GenericArgument::Type(ty) if last.ident == "Result" => Some(ty),
-        _ => None,
-    }
+/// An `async fn(event: E, ctx: &halo::Ctx)`, with `state: &S` third
+/// when there is an `init`.
+fn validate(function: &ItemFn, has_init: bool) -> syn::Result<Signature<'_>> {
+    let signature = Signature::new(MACRO, function);
+    signature.require_async("async fn handler(event: E, ctx: &halo::Ctx)")?;
+    signature.require_free("name the event and response types")?;
+    let (count, shape) = if has_init {
+        (3, "3 parameters `(event: E, ctx: &halo::Ctx, state: &S)` (with `init`, the third receives the state)")
+    } else {
+        (2, "2 parameters `(event: E, ctx: &halo::Ctx)` (add `init = path` for a third, `state: &S`)")
+    };
+    signature.require_param_count(count, shape)?;
+    signature.require_reference(1, "lends the context to the handler: write `ctx: &halo::Ctx`")?;
+    signature
+        .require_reference(2, "shares the state with every invocation: write `state: &S` (S is what `init` returns)")?;
+    Ok(signature)
 }

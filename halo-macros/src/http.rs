@@ -11,6 +11,7 @@ use syn::{ItemFn, Path, ReturnType};
 
 use crate::args::{Args, Key};
 use crate::expand;
+use crate::signature::Signature;
 
 const MACRO: &str = "halo::http";
 const KEYS: &[Key] = &[Key::new("init"), Key::new("metrics")];
@@ -23,13 +24,17 @@ struct Options {
     metrics: Option<bool>,
 }
 
-pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
-    let function: ItemFn = syn::parse2(input)?;
+pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
+    let fallback = expand::stub_main();
+    let function = match expand::function(MACRO, "a `fn` that builds an `axum::Router`", input, &fallback) {
+        Ok(function) => function,
+        Err(kept) => return kept,
+    };
     let expansion = parse(args).and_then(|options| {
         validate(&function, options.init.is_some())?;
         Ok(expand_valid(&function, options))
     });
-    Ok(expand::or_keep_function(&function, quote! { fn main() {} }, expansion))
+    expand::or_keep_function(&function, &fallback, expansion)
 }
 
 fn parse(tokens: TokenStream) -> syn::Result<Options> {
@@ -69,43 +74,22 @@ fn expand_valid(function: &ItemFn, options: Options) -> TokenStream {
     quote! { #function #main }
 }
 
+/// A plain, free `fn` returning the router, taking the state when there
+/// is an `init`.
 fn validate(function: &ItemFn, has_init: bool) -> syn::Result<()> {
-    let sig = &function.sig;
-    if let Some(asyncness) = &sig.asyncness {
-        return Err(syn::Error::new(
-            asyncness.span(),
-            "`#[halo::http]` needs a plain `fn` that builds the router; do async set-up in \
-             `init = path` (an `async fn` returning `Result<S, E>`) and take `S` as the parameter",
+    let signature = Signature::new(MACRO, function);
+    signature.require_not_async(
+        "that builds the router; do async set-up in `init = path` (an `async fn` returning `Result<S, E>`) \
+         and take `S` as the parameter",
+    )?;
+    signature.require_free("name the router's state type")?;
+    if has_init {
+        signature.require_param_count(1, "one parameter with `init`: the state that `init` returns")?;
+    } else if signature.param_count() != 0 {
+        return Err(signature.params_error(
+            "without `init` takes no parameters: add `init = path` to receive the state that `init` builds",
         ));
     }
-    if !sig.generics.params.is_empty() {
-        return Err(syn::Error::new_spanned(&sig.generics, "the router function cannot be generic"));
-    }
-    if let Some(receiver) = sig.receiver() {
-        return Err(syn::Error::new_spanned(receiver, "the router function cannot take `self`"));
-    }
-    match (has_init, sig.inputs.len()) {
-        (false, 0) | (true, 1) => {}
-        (false, _) => {
-            return Err(syn::Error::new_spanned(
-                &sig.inputs,
-                "without `init`, the router function takes no parameters; add `init = path` to receive \
-                 the state that `init` builds",
-            ));
-        }
-        (true, count) => {
-            let span = if count == 0 { sig.paren_token.span.join() } else { sig.inputs.span() };
-            return Err(syn::Error::new(
-                span,
-                "with `init`, the router function takes one parameter: the state that `init` returns",
-            ));
-        }
-    }
-    if let ReturnType::Default = sig.output {
-        return Err(syn::Error::new(
-            sig.paren_token.span.close(),
-            "`#[halo::http]` needs a function returning `axum::Router`",
-        ));
-    }
+    signature.require_return("`axum::Router`")?;
     Ok(())
 }

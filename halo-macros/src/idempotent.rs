@@ -1,5 +1,5 @@
 //! `#[halo::idempotent(...)]`: parse → validate → expand. Parses the
-//! arguments into an `idempotency::Config`, validates the function (an
+//! arguments into an `idempotency::IdempotencyConfig`, validates the function (an
 //! `async fn` returning `Result`, with a payload parameter) and wraps its
 //! body in `::halo::idempotency::Idempotency`. On an error the function is
 //! kept unchanged.
@@ -7,12 +7,13 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Expr, FnArg, Ident, ItemFn, LitStr, Pat, ReturnType, Type};
+use syn::{Expr, FnArg, Ident, ItemFn, LitStr, Pat, Type};
 
 use crate::args::{Args, Key, Millis};
 use crate::expand;
+use crate::signature::{Signature, is_ctx_ref};
 
-const MACRO: &str = "idempotent";
+const MACRO: &str = "halo::idempotent";
 const KEYS: &[Key] = &[
     Key::new("name"),
     Key::new("key"),
@@ -47,13 +48,17 @@ struct Function<'f> {
     ctx: Option<Ident>,
 }
 
-pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
-    let function: ItemFn = syn::parse2(input)?;
+pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
+    let fallback = TokenStream::new();
+    let function = match expand::function(MACRO, "an `async fn` returning `Result<T, E>`", input, &fallback) {
+        Ok(function) => function,
+        Err(kept) => return kept,
+    };
     let expansion = parse(args).and_then(|options| {
         let checked = validate(&function, &options)?;
         Ok(expand_valid(&function, &checked, &options))
     });
-    Ok(expand::or_keep_function(&function, TokenStream::new(), expansion))
+    expand::or_keep_function(&function, &fallback, expansion)
 }
 
 fn parse(tokens: TokenStream) -> syn::Result<Options> {
@@ -106,22 +111,19 @@ fn pointers(args: &mut Args, key: &str) -> syn::Result<Option<Vec<LitStr>>> {
     Ok(Some(pointers))
 }
 
+/// An `async fn` returning `Result<T, E>` with a payload parameter (a
+/// method too: the body is wrapped in place).
 fn validate<'f>(function: &'f ItemFn, options: &Options) -> syn::Result<Function<'f>> {
-    let sig = &function.sig;
-    if sig.asyncness.is_none() {
-        return Err(syn::Error::new(
-            sig.fn_token.span(),
-            "`#[idempotent]` needs an `async fn` returning `Result<T, E>`",
-        ));
-    }
-    let ReturnType::Type(_, ret) = &sig.output else {
-        return Err(syn::Error::new(
-            sig.paren_token.span.close(),
-            "`#[idempotent]` needs a function returning `Result<T, E>` (T: Serialize + DeserializeOwned, E: From<halo::Error>)",
-        ));
-    };
-    let payload = payload_param(function, options.payload.as_ref())?;
-    Ok(Function { ret, payload, ctx: ctx_param(function) })
+    let signature = Signature::new(MACRO, function);
+    signature.require_async("async fn name(event: E) -> Result<T, E2>")?;
+    let ret = signature.require_return("`Result<T, E>` (T: Serialize + DeserializeOwned, E: From<halo::Error>)")?;
+    let payload = payload_param(&signature, options.payload.as_ref())?;
+    let ctx = signature
+        .inputs()
+        .filter(|arg| matches!(arg, FnArg::Typed(typed) if is_ctx_ref(&typed.ty)))
+        .find_map(|arg| signature.named(arg, "the context").ok())
+        .map(|param| param.ident.clone());
+    Ok(Function { ret, payload, ctx })
 }
 
 fn expand_valid(function: &ItemFn, checked: &Function<'_>, options: &Options) -> TokenStream {
@@ -129,7 +131,7 @@ fn expand_valid(function: &ItemFn, checked: &Function<'_>, options: &Options) ->
         Some(lit) => lit.value(),
         None => function.sig.ident.to_string(),
     };
-    let mut config = quote! { ::halo::idempotency::Config::new(#name) };
+    let mut config = quote! { ::halo::idempotency::IdempotencyConfig::new(#name) };
     for (method, pointers) in [("key", &options.key), ("validate", &options.validate)] {
         if let Some(pointers) = pointers {
             let method = Ident::new(method, Span::call_site());
@@ -184,11 +186,11 @@ fn expand_valid(function: &ItemFn, checked: &Function<'_>, options: &Options) ->
     let payload_json =
         quote_spanned! {payload_span=> ::halo::idempotency::IdempotentPayload::idempotency_payload(&#payload) };
     let ret = checked.ret;
-    let (response, error) = match result_types(ret) {
-        Some((response, error)) => (quote!(#response), quote!(#error)),
-        None => (quote!(_), quote!(_)),
-    };
-    let (response_span, error_span) = result_types(ret).map_or((ret.span(), ret.span()), |(r, e)| (r.span(), e.span()));
+    let result = Signature::new(MACRO, function).result_types();
+    let response = result.map_or_else(|| quote!(_), |(response, _)| quote!(#response));
+    let error = result.and_then(|(_, error)| error).map_or_else(|| quote!(_), |error| quote!(#error));
+    let response_span = result.map_or_else(|| ret.span(), |(response, _)| response.span());
+    let error_span = result.and_then(|(_, error)| error).map_or_else(|| ret.span(), Spanned::span);
     let run = quote_spanned! {response_span=>
         <#response as ::halo::idempotency::IdempotentResponse>::run_idempotent(
             &__HALO_IDEMPOTENCY, __halo_store, __halo_payload, __halo_ctx, __halo_body,
@@ -223,76 +225,36 @@ fn expand_valid(function: &ItemFn, checked: &Function<'_>, options: &Options) ->
 
 /// The declared type of the parameter `name`.
 fn payload_type<'f>(function: &'f ItemFn, name: &Ident) -> Option<&'f Type> {
-    function.sig.inputs.iter().find_map(|arg| match arg {
-        FnArg::Typed(typed) if param_ident(arg) == Some(name) => Some(typed.ty.as_ref()),
+    Signature::new(MACRO, function).inputs().find_map(|arg| match arg {
+        FnArg::Typed(typed) if matches!(typed.pat.as_ref(), Pat::Ident(pat) if pat.ident == *name) => {
+            Some(typed.ty.as_ref())
+        }
         _ => None,
     })
 }
 
-/// `T` and `E` of a return type written `Result<T, E>` (any path ending in
-/// `Result`).
-fn result_types(ret: &Type) -> Option<(&Type, &Type)> {
-    let Type::Path(path) = ret else { return None };
-    let last = path.path.segments.last().filter(|s| s.ident == "Result")?;
-    let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
-    let mut types = args.args.iter().filter_map(|arg| match arg {
-        syn::GenericArgument::Type(ty) => Some(ty),
-        _ => None,
-    });
-    match (types.next(), types.next(), types.next()) {
-        (Some(response), Some(error), None) => Some((response, error)),
-        _ => None,
-    }
-}
-
-fn param_ident(arg: &FnArg) -> Option<&Ident> {
-    match arg {
-        FnArg::Typed(typed) => match typed.pat.as_ref() {
-            Pat::Ident(pat) => Some(&pat.ident),
-            _ => None,
-        },
-        FnArg::Receiver(_) => None,
-    }
-}
-
-fn is_ctx_ref(arg: &FnArg) -> bool {
-    let FnArg::Typed(typed) = arg else { return false };
-    let Type::Reference(reference) = typed.ty.as_ref() else { return false };
-    matches!(reference.elem.as_ref(), Type::Path(path) if path.path.segments.last().is_some_and(|s| s.ident == "Ctx"))
-}
-
 /// The parameter whose value is the payload: `payload = name`, else the
 /// first parameter that is not `self` or a `&Ctx`.
-fn payload_param(function: &ItemFn, chosen: Option<&Expr>) -> syn::Result<Ident> {
-    let inputs = &function.sig.inputs;
+fn payload_param(signature: &Signature<'_>, chosen: Option<&Expr>) -> syn::Result<Ident> {
+    let named = || signature.inputs().filter_map(|arg| signature.named(arg, "the payload").ok());
     if let Some(value) = chosen {
         let wanted = match value {
-            Expr::Path(path) if path.path.get_ident().is_some() => path.path.get_ident().cloned(),
+            Expr::Path(path) => path.path.get_ident(),
             _ => None,
         };
         let Some(wanted) = wanted else {
-            return Err(syn::Error::new_spanned(value, "`payload` takes the name of a parameter"));
+            return Err(syn::Error::new_spanned(value, "`payload` takes the name of a parameter: `payload = event`"));
         };
-        return match inputs.iter().filter_map(param_ident).find(|ident| **ident == wanted) {
-            Some(ident) => Ok(ident.clone()),
+        return match named().find(|param| param.ident == wanted) {
+            Some(param) => Ok(param.ident.clone()),
             None => Err(syn::Error::new_spanned(value, format!("the function has no parameter named `{wanted}`"))),
         };
     }
-    let candidate = inputs.iter().find(|arg| !matches!(arg, FnArg::Receiver(_)) && !is_ctx_ref(arg));
+    let candidate = signature.inputs().find(|arg| matches!(arg, FnArg::Typed(typed) if !is_ctx_ref(&typed.ty)));
     match candidate {
-        Some(arg) => param_ident(arg).cloned().ok_or_else(|| {
-            syn::Error::new_spanned(arg, "the payload parameter must be a plain name (`event: E`), not a pattern")
-        }),
+        Some(arg) => signature.named(arg, "the payload parameter").map(|param| param.ident.clone()),
         None => {
-            let span = if inputs.is_empty() { function.sig.paren_token.span.join() } else { inputs.span() };
-            Err(syn::Error::new(
-                span,
-                "`#[idempotent]` needs a parameter whose value is the payload (`event: E` with `E: Serialize`)",
-            ))
+            Err(signature.params_error("needs a parameter whose value is the payload (`event: E` with `E: Serialize`)"))
         }
     }
-}
-
-fn ctx_param(function: &ItemFn) -> Option<Ident> {
-    function.sig.inputs.iter().find(|arg| is_ctx_ref(arg)).and_then(param_ident).cloned()
 }

@@ -3,9 +3,13 @@
 //!
 //! Each macro is parse → validate → expand: it parses its arguments with
 //! the one argument model of `args.rs` (`key = value`, `key(...)`, string
-//! durations with `_ms` aliases), validates the function, and expands to
-//! public `::halo::...` APIs. Errors point at the offending token and say
-//! what is allowed; with an error, the user's function is kept.
+//! durations with `_ms` aliases), validates the function with the one
+//! signature model of `signature.rs`, and expands to `::halo::...` paths.
+//! Errors name the attribute (`#[halo::handler]`), point at the offending
+//! token and say what to write; with an error, the user's function is
+//! kept. A function that does not parse (a syntax error while editing) is
+//! emitted unchanged, so rustc's syntax error is the only one. No macro
+//! reads another attribute's tokens.
 
 use proc_macro::TokenStream;
 
@@ -16,12 +20,13 @@ mod handler;
 mod http;
 mod idempotent;
 mod saga_step;
+mod signature;
 
 /// Marks an async fn as the Lambda handler and generates `main`; see
 /// `halo::handler` for the full documentation.
 #[proc_macro_attribute]
 pub fn handler(args: TokenStream, input: TokenStream) -> TokenStream {
-    handler::expand(args.into(), input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+    handler::expand(args.into(), input.into()).into()
 }
 
 /// Serves the axum `Router` a function builds, on Lambda and locally, and
@@ -29,7 +34,7 @@ pub fn handler(args: TokenStream, input: TokenStream) -> TokenStream {
 /// documentation.
 #[proc_macro_attribute]
 pub fn http(args: TokenStream, input: TokenStream) -> TokenStream {
-    http::expand(args.into(), input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+    http::expand(args.into(), input.into()).into()
 }
 
 /// Makes an async fn idempotent: one run per payload, the stored result
@@ -37,14 +42,14 @@ pub fn http(args: TokenStream, input: TokenStream) -> TokenStream {
 /// documentation.
 #[proc_macro_attribute]
 pub fn idempotent(args: TokenStream, input: TokenStream) -> TokenStream {
-    idempotent::expand(args.into(), input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+    idempotent::expand(args.into(), input.into()).into()
 }
 
 /// Makes an async fn a saga step with an optional compensation; see
 /// `halo::saga_step` for the full documentation.
 #[proc_macro_attribute]
 pub fn saga_step(args: TokenStream, input: TokenStream) -> TokenStream {
-    saga_step::expand(args.into(), input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+    saga_step::expand(args.into(), input.into()).into()
 }
 
 /// Guards an async fn with a circuit breaker shared by the fleet, with an
@@ -52,5 +57,5 @@ pub fn saga_step(args: TokenStream, input: TokenStream) -> TokenStream {
 /// documentation.
 #[proc_macro_attribute]
 pub fn circuit_breaker(args: TokenStream, input: TokenStream) -> TokenStream {
-    circuit_breaker::expand(args.into(), input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+    circuit_breaker::expand(args.into(), input.into()).into()
 }

@@ -13,13 +13,15 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{FnArg, GenericArgument, Ident, ItemFn, Path, PathArguments, ReturnType, Type};
+use syn::{Ident, ItemFn, LitStr, Path, Type};
 
 use crate::args::{Args, Key, Millis};
 use crate::expand;
+use crate::signature::Signature;
 
 const MACRO: &str = "halo::saga_step";
 const KEYS: &[Key] = &[
+    Key::new("name"),
     Key::new("compensate"),
     Key::new("retry"),
     Key::new("compensation_retry"),
@@ -37,6 +39,8 @@ const RETRY_KEYS: &[Key] = &[
 /// The macro's arguments.
 #[derive(Default)]
 struct Options {
+    /// `name = "..."`: the name recorded in the saga log.
+    name: Option<LitStr>,
     compensate: Option<Path>,
     retry: Option<Backoff>,
     compensation_retry: Option<Backoff>,
@@ -54,14 +58,19 @@ struct Backoff {
 }
 
 /// The step's types, from a valid signature.
-struct Signature {
+struct StepTypes {
     input: Type,
     output: Type,
     error: Type,
 }
 
-pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
-    let function: ItemFn = syn::parse2(input)?;
+pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
+    let fallback = TokenStream::new();
+    let function = match expand::function(MACRO, "an `async fn(ctx: &halo::saga::StepCtx, input: I)`", input, &fallback)
+    {
+        Ok(function) => function,
+        Err(kept) => return kept,
+    };
     let options = parse(args);
     let expansion = match (options, validate(&function)) {
         (Ok(options), Ok(signature)) => Ok(expand_valid(&function, &signature, &options)),
@@ -76,12 +85,22 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<Token
     // runtime resolves it at init.
     let registration = quote! { ::halo::__private::inventory::submit! { ::halo::__private::SAGA_LOG } };
     let expansion = expansion.map(|step| quote! { #step #registration });
-    Ok(expand::or_keep_function(&function, TokenStream::new(), expansion))
+    expand::or_keep_function(&function, &fallback, expansion)
 }
 
 fn parse(tokens: TokenStream) -> syn::Result<Options> {
     let mut args = Args::parse(MACRO, tokens, KEYS)?;
+    let name = args.take_str("name")?;
+    if let Some(name) = &name
+        && name.value().trim().is_empty()
+    {
+        return Err(syn::Error::new_spanned(
+            name,
+            "`name` is the step's name in the saga log: a non-empty string, e.g. `name = \"reserve-stock\"`",
+        ));
+    }
     let options = Options {
+        name,
         compensate: args.take_path("compensate").map_err(|err| {
             syn::Error::new(
                 err.span(),
@@ -142,68 +161,27 @@ impl Backoff {
     }
 }
 
-/// `Result<O, E>` → `(O, E)`.
-fn result_types(ret: &ReturnType) -> Option<(Type, Type)> {
-    let ReturnType::Type(_, ty) = ret else { return None };
-    let Type::Path(path) = ty.as_ref() else { return None };
-    let last = path.path.segments.last()?;
-    if last.ident != "Result" {
-        return None;
-    }
-    let PathArguments::AngleBracketed(args) = &last.arguments else { return None };
-    let mut types = args.args.iter().filter_map(|a| match a {
-        GenericArgument::Type(t) => Some(t.clone()),
-        _ => None,
-    });
-    Some((types.next()?, types.next()?))
+/// An `async fn(ctx: &StepCtx, input: I) -> Result<O, E>`: its types.
+fn validate(function: &ItemFn) -> syn::Result<StepTypes> {
+    let signature = Signature::new(MACRO, function);
+    signature.require_async("async fn step(ctx: &halo::saga::StepCtx, input: I) -> Result<O, E>")?;
+    signature.require_free("name its input and output types")?;
+    signature.require_param_count(2, "2 parameters `(ctx: &halo::saga::StepCtx, input: I)`")?;
+    let input = signature
+        .param_type(1)
+        .cloned()
+        .ok_or_else(|| signature.params_error("takes 2 parameters `(ctx: &halo::saga::StepCtx, input: I)`"))?;
+    let (output, error) = signature.require_result("`Result<O, E>` (O: the step's output, E: its error)")?;
+    Ok(StepTypes { input, output: output.clone(), error: error.clone() })
 }
 
-fn validate(function: &ItemFn) -> syn::Result<Signature> {
-    let sig = &function.sig;
-    if sig.asyncness.is_none() {
-        return Err(syn::Error::new(
-            sig.fn_token.span(),
-            "`#[halo::saga_step]` needs an `async fn`: write `async fn step(ctx: &halo::saga::StepCtx, input: I) -> Result<O, E>`",
-        ));
-    }
-    if let Some(receiver) = sig.inputs.iter().find(|arg| matches!(arg, FnArg::Receiver(_))) {
-        return Err(syn::Error::new_spanned(receiver, "a saga step cannot take `self`: it must be a free `async fn`"));
-    }
-    if !sig.generics.params.is_empty() {
-        return Err(syn::Error::new_spanned(
-            &sig.generics,
-            "a saga step cannot be generic: name its input and output types",
-        ));
-    }
-    if sig.inputs.len() != 2 {
-        let span = if sig.inputs.is_empty() { sig.paren_token.span.join() } else { sig.inputs.span() };
-        return Err(syn::Error::new(
-            span,
-            format!(
-                "a saga step takes 2 parameters `(ctx: &halo::saga::StepCtx, input: I)`; found {}",
-                sig.inputs.len()
-            ),
-        ));
-    }
-    let input = match &sig.inputs[1] {
-        FnArg::Typed(pat) => pat.ty.as_ref().clone(),
-        FnArg::Receiver(r) => return Err(syn::Error::new_spanned(r, "expected `input: I`")),
-    };
-    let Some((output, error)) = result_types(&sig.output) else {
-        let span = match &sig.output {
-            ReturnType::Default => sig.paren_token.span.join(),
-            ReturnType::Type(_, ty) => ty.span(),
-        };
-        return Err(syn::Error::new(span, "a saga step returns `Result<Output, Error>`"));
-    };
-    Ok(Signature { input, output, error })
-}
-
-fn expand_valid(function: &ItemFn, signature: &Signature, options: &Options) -> TokenStream {
+fn expand_valid(function: &ItemFn, signature: &StepTypes, options: &Options) -> TokenStream {
     let sig = &function.sig;
     let (input_ty, output_ty, error_ty) = (&signature.input, &signature.output, &signature.error);
     let name = &sig.ident;
     let name_str = name.to_string();
+    // The name in the saga log: `name = "..."`, else the function's.
+    let log_name = options.name.as_ref().map_or_else(|| name_str.clone(), LitStr::value);
     let vis = &function.vis;
     let (docs, attrs): (Vec<_>, Vec<_>) = function.attrs.iter().partition(|a| a.path().is_ident("doc"));
     let block = &function.block;
@@ -279,7 +257,7 @@ fn expand_valid(function: &ItemFn, signature: &Signature, options: &Options) -> 
             type Error = #error_ty;
 
             fn name(&self) -> &str {
-                #name_str
+                #log_name
             }
 
             fn run(

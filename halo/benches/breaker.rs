@@ -18,7 +18,8 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use halo::BoxFuture;
-use halo::breaker::{BreakerStore, CircuitBreaker, MemoryBreakerStore, Policy, SharedState};
+use halo::breaker::store::{BreakerStore, SharedState};
+use halo::breaker::{BreakerPolicy, CircuitBreaker, MemoryBreakerStore};
 use halo::durable::StoreError;
 
 fn poll_ready<F: std::future::Future>(future: F) -> F::Output {
@@ -33,7 +34,7 @@ fn poll_ready<F: std::future::Future>(future: F) -> F::Output {
 }
 
 fn call_path(c: &mut Criterion) {
-    let closed = CircuitBreaker::new("payments", Policy::default());
+    let closed = CircuitBreaker::new("payments", BreakerPolicy::default());
     let mut group = c.benchmark_group("closed");
     group.bench_function("direct", |b| b.iter(|| poll_ready(async { Ok::<_, halo::Error>(black_box(42)) })));
     group.bench_function("breaker", |b| {
@@ -42,7 +43,7 @@ fn call_path(c: &mut Criterion) {
     group.finish();
 
     let hour = Duration::from_secs(3600);
-    let open = CircuitBreaker::new("payments", Policy::default().consecutive_failures(1).open_for(hour, hour));
+    let open = CircuitBreaker::new("payments", BreakerPolicy::default().consecutive_failures(1).open_for(hour, hour));
     let _ = poll_ready(open.call(async { Err::<(), _>(halo::Error::upstream("503")) }));
     c.bench_function("open/reject", |b| {
         b.iter(|| poll_ready(open.call(async { Ok::<_, halo::Error>(black_box(42)) })).unwrap_err())
@@ -74,11 +75,11 @@ fn shared_reads(_c: &mut Criterion) {
     let store = Arc::new(Counting { inner: MemoryBreakerStore::new(), reads: AtomicU64::new(0) });
     let now = Arc::new(AtomicU64::new(1_800_000_000_000));
     let clock_now = now.clone();
-    let policy = Policy::default();
+    let policy = BreakerPolicy::default();
     let refresh_ms = 2_000;
     let shared: Arc<dyn BreakerStore> = store.clone();
     let breaker = CircuitBreaker::shared("payments", policy, shared)
-        .with_clock(Arc::new(move || clock_now.load(Ordering::SeqCst)))
+        .clock(Arc::new(move || clock_now.load(Ordering::SeqCst)))
         .without_background_refresh();
     let mut last_sync = 0u64;
     for ms in 0..60_000u64 {

@@ -74,8 +74,11 @@ fn bench(c: &mut Criterion) {
 
     let function = Arc::new(halo::FunctionInfo::for_test());
     let options = halo::Options::from_env();
-    let service = halo::HandlerService::with_state(halo::http::with_halo_layers(router()), halo::http::handle_event);
-    let stack = halo::layers::stack(service, &options);
+    let service = halo::test_support::HandlerService::with_state(
+        halo::test_support::with_halo_layers(router()),
+        halo::test_support::handle_event,
+    );
+    let stack = halo::test_support::stack(service, &options);
     group.bench_function("halo", |b| {
         b.iter(|| {
             let payload = black_box(EVENT).to_owned();

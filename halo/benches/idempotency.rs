@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 use criterion::{Criterion, criterion_group};
 use halo::Ctx;
-use halo::idempotency::{Config, DynamoDbIdempotencyStore, Idempotency};
+use halo::idempotency::{DynamoDbIdempotencyStore, Idempotency, IdempotencyConfig};
 use halo_test_support::moto::{Moto, sdk_config, unique_name};
 use halo_test_support::sdk_requests::RequestCounter;
 use serde_json::{Value, json};
@@ -59,7 +59,7 @@ impl Setup {
             store.create_table().await.unwrap();
             (client, store)
         });
-        let config = Config::new("charge").key(["/body/payment_id"]).validate(["/body/amount"]);
+        let config = IdempotencyConfig::new("charge").key(["/body/payment_id"]).validate(["/body/amount"]);
         Setup {
             runtime,
             client,

@@ -6,10 +6,10 @@
 //! `HALO_BENCH_PATH` picks the path (`bare`, `halo`, `halo_error`,
 //! `halo_metrics`: the full stack with three metrics, one dimension and
 //! the cold-start line, `scan`: the event scan alone,
-//! `halo::event::detect`, or the decoding of the event into
+//! `halo::test_support::detect`, or the decoding of the event into
 //! `ApiGatewayProxyRequest` alone: `decode_lambda` the way lambda_runtime
 //! does it, tracking the field path, `decode_halo` with
-//! `halo::decode_event`) and
+//! `halo::test_support::decode_event`) and
 //! `HALO_BENCH_ITERS` the number of invocations (default 1, which is what
 //! `cargo test --benches` runs: a smoke test of every path).
 //!
@@ -71,13 +71,13 @@ fn main() {
                 "halo" => drop(black_box(stacks.halo(bytes))),
                 "halo_error" => drop(black_box(stacks.halo_error(bytes))),
                 "halo_metrics" => drop(black_box(stacks.halo_metrics(bytes))),
-                "scan" => drop(black_box(halo::event::detect(black_box(invocation::EVENT)))),
+                "scan" => drop(black_box(halo::test_support::detect(black_box(invocation::EVENT)))),
                 "decode_lambda" => {
                     drop(black_box(invocation::lambda_decode::<ApiGatewayProxyRequest>(black_box(bytes))))
                 }
-                "decode_halo" => {
-                    drop(black_box(halo::decode_event::<ApiGatewayProxyRequest>(black_box(invocation::EVENT))))
-                }
+                "decode_halo" => drop(black_box(halo::test_support::decode_event::<ApiGatewayProxyRequest>(
+                    black_box(invocation::EVENT),
+                ))),
                 other => panic!(
                     "unknown HALO_BENCH_PATH {other:?}: bare, halo, halo_error, halo_metrics, scan, decode_lambda, decode_halo or paired"
                 ),

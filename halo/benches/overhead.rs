@@ -21,7 +21,7 @@
 //! `bare` decodes the event bytes the way lambda_runtime does (through
 //! `serde_path_to_error`, which tracks the field path of every key);
 //! `halo` takes them as halo's runtime does (UTF-8 text) and decodes with
-//! `halo::decode_event`, which works the path out only for an event that
+//! `halo::test_support::decode_event`, which works the path out only for an event that
 //! fails to decode. `component/decode_lambda_runtime` and
 //! `component/decode_halo` time the two decodings alone: what halo saves
 //! there is part of its overhead figure.
@@ -53,15 +53,15 @@ fn overhead(c: &mut Criterion) {
     group.bench_function("halo_error", |b| b.iter(|| black_box(stacks.halo_error(bytes))));
     group.bench_function("halo_metrics", |b| b.iter(|| black_box(stacks.halo_metrics(bytes))));
 
-    // Components of halo's part, for the README's breakdown.
+    // Components of halo's part, for BENCHMARKS.md's breakdown.
     let raw_event = std::str::from_utf8(bytes).unwrap();
     group.bench_function("component/correlation_and_sampling", |b| {
-        b.iter(|| black_box(halo::correlation::decide(halo::correlation::extract(black_box(raw_event)), 0.1)))
+        b.iter(|| black_box(halo::test_support::decide(halo::correlation::extract(black_box(raw_event)), 0.1)))
     });
-    let (correlation, _) = halo::correlation::decide(halo::correlation::extract(raw_event), 0.0);
+    let correlation = halo::test_support::decide(halo::correlation::extract(raw_event), 0.0);
     let error = halo::Error::not_found("no such greeting");
     group.bench_function("component/error_mapping", |b| {
-        b.iter(|| black_box(halo::layers::error_response(black_box(&error), &correlation)))
+        b.iter(|| black_box(halo::test_support::error_response(black_box(&error), &correlation)))
     });
     // Decoding the event into the handler's type: the way lambda_runtime
     // does it (tracking the field path of every key), and halo's (the
@@ -70,7 +70,7 @@ fn overhead(c: &mut Criterion) {
         b.iter(|| black_box(lambda_decode::<ApiGatewayProxyRequest>(black_box(bytes))))
     });
     group.bench_function("component/decode_halo", |b| {
-        b.iter(|| black_box(halo::decode_event::<ApiGatewayProxyRequest>(black_box(raw_event))))
+        b.iter(|| black_box(halo::test_support::decode_event::<ApiGatewayProxyRequest>(black_box(raw_event))))
     });
     group.bench_function("component/two_log_lines", |b| {
         let ctx = halo::Ctx::builder("8f7c7a0e").function(function.clone()).build();
@@ -88,7 +88,7 @@ fn overhead(c: &mut Criterion) {
         // One value added to the invocation's set; every 100th writes the
         // line (to a sink), as the limits require.
         let ctx = halo::Ctx::builder("8f7c7a0e").function(function.clone()).build();
-        halo::metrics::attach(&ctx, invocation::bench_metrics().resolve().unwrap());
+        halo::metrics::attach(&ctx, &invocation::bench_metrics()).unwrap();
         let metrics = halo::metrics::Metrics::of(&ctx);
         b.iter(|| metrics.add_metric(black_box("Latency"), halo::metrics::Unit::Milliseconds, black_box(1.25)).unwrap())
     });

@@ -3,13 +3,13 @@
 //!
 //! `cargo bench -p halo-lambda --bench params`
 //!
-//! - `config_get`: [`Config::get`] on a loaded, refreshable config (an
+//! - `config_get`: [`LiveConfig::get`] on a loaded, refreshable config (an
 //!   `ArcSwap` guard, one clock read for the max-age check);
 //! - `config_get_into_arc`: the same, kept as an `Arc` (one more atomic
 //!   increment and decrement);
 //! - `config_get_field`: the same plus reading a nested field, what a
 //!   handler does;
-//! - `config_get_fixed`: [`Config::fixed`] (no max-age check), for scale;
+//! - `config_get_fixed`: [`LiveConfig::fixed`] (no max-age check), for scale;
 //! - `cached_single_get`: `Params::get::<u32>` of a cached single parameter
 //!   (a mutex-guarded map look-up plus parsing the text), for comparison.
 //!
@@ -20,7 +20,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use halo::params::{Config, EnvSource, Params, Secret};
+use halo::params::{EnvSource, LiveConfig, Params, Secret};
 
 #[derive(serde::Deserialize)]
 struct Db {
@@ -46,14 +46,14 @@ fn hot_path(c: &mut Criterion) {
         ("HALO_PARAM_DB__PASSWORD", "hunter2"),
         ("HALO_PARAM_SHOP__PROD__PORT", "8080"),
     ]));
-    let config: Config<Settings> = runtime.block_on(params.load("/shop/prod")).expect("load");
+    let config: LiveConfig<Settings> = runtime.block_on(params.load("/shop/prod")).expect("load");
     let settings = config.get();
     assert_eq!(
         (settings.greeting.as_str(), settings.origins.len(), settings.db.host.as_str()),
         ("hello", 2, "db.internal")
     );
     assert_eq!(settings.db.password.expose(), "hunter2");
-    let fixed = Config::fixed(42u64);
+    let fixed = LiveConfig::fixed(42u64);
 
     let mut group = c.benchmark_group("params_hot_path");
     group.bench_function("config_get", |b| b.iter(|| black_box(config.get())));

@@ -54,7 +54,8 @@ fn tracing(c: &mut Criterion) {
     let subscriber = tracing_subscriber::registry().with(halo::log::JsonLayer::new(std::io::sink)).with(layer);
     tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
 
-    let service = halo::layers::stack(halo::HandlerService::new(traced_handler), &halo::Options::from_env());
+    let service =
+        halo::test_support::stack(halo::test_support::HandlerService::new(traced_handler), &halo::Options::from_env());
     let function = std::sync::Arc::new(halo::FunctionInfo::for_test());
     let xray = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1".to_owned();
     let invoke = || {

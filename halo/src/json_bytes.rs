@@ -93,6 +93,20 @@ fn find(bytes: &[u8], mask: impl Fn(u64) -> u64, is_match: impl Fn(u8) -> bool) 
     chunks.remainder().iter().position(|&b| is_match(b)).map(|found| at + found)
 }
 
+/// Appends `value` as a JSON string (quoted and escaped).
+pub(crate) fn push_json_str(out: &mut Vec<u8>, value: &str) {
+    // Ids, names and most messages need no escaping: copied as they are.
+    if !needs_json_escape(value.as_bytes()) {
+        out.reserve(value.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(value.as_bytes());
+        out.push(b'"');
+        return;
+    }
+    // Writing to a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, value);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,8 @@
 //! Retries with exponential backoff and full jitter, bounded in attempts and
 //! in time. The one retry utility of halo: the HTTP client, saga
-//! compensations, idempotency waits and batch processing all use it.
+//! compensations, idempotency waits, the fan-out's fan-in and batch
+//! processing all use it. The guide's chapter on timeouts and outgoing
+//! calls ([`crate::timeout`]) shows it with the budget it respects.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -53,24 +55,28 @@ impl Backoff {
     }
 
     /// The same policy with another attempt limit (at least 1).
+    #[must_use]
     pub fn with_max_attempts(mut self, max_attempts: u32) -> Backoff {
         self.max_attempts = max_attempts.max(1);
         self
     }
 
     /// The delay ceiling before the first retry.
+    #[must_use]
     pub fn initial_delay(mut self, delay: Duration) -> Backoff {
         self.initial_delay = delay;
         self
     }
 
     /// The largest delay ceiling.
+    #[must_use]
     pub fn max_delay(mut self, delay: Duration) -> Backoff {
         self.max_delay = delay;
         self
     }
 
     /// How much the ceiling grows per retry (at least 1.0).
+    #[must_use]
     pub fn multiplier(mut self, multiplier: f64) -> Backoff {
         self.multiplier = if multiplier.is_finite() { multiplier.max(1.0) } else { 1.0 };
         self
@@ -78,18 +84,21 @@ impl Backoff {
 
     /// Waits exactly the ceiling instead of a random part of it (for
     /// deterministic schedules such as Step Functions' `Retry`).
+    #[must_use]
     pub fn without_jitter(mut self) -> Backoff {
         self.jitter = false;
         self
     }
 
     /// No retry starts after `deadline`, and no wait crosses it.
+    #[must_use]
     pub fn deadline(mut self, deadline: Instant) -> Backoff {
         self.deadline = Some(deadline);
         self
     }
 
     /// Bounds the whole retry loop to `budget` from now.
+    #[must_use]
     pub fn budget(self, budget: Duration) -> Backoff {
         self.deadline(Instant::now() + budget)
     }
@@ -97,11 +106,6 @@ impl Backoff {
     /// The maximum number of attempts.
     pub fn max_attempts(&self) -> u32 {
         self.max_attempts
-    }
-
-    /// The deadline, if any.
-    pub fn deadline_instant(&self) -> Option<Instant> {
-        self.deadline
     }
 
     /// The delay ceiling before retry `retry` (1-based).
@@ -123,7 +127,7 @@ impl Backoff {
 
     /// The wait before retry `retry`, or `None` when no retry may start:
     /// attempts used up, or the wait would cross the deadline.
-    pub fn next_wait(&self, retry: u32) -> Option<Duration> {
+    pub(crate) fn next_wait(&self, retry: u32) -> Option<Duration> {
         if retry >= self.max_attempts {
             return None;
         }
@@ -137,6 +141,7 @@ impl Backoff {
 
 /// What the retry loop saw: the final result and how many attempts ran.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Retried<T, E> {
     /// The last attempt's result.
     pub result: Result<T, E>,

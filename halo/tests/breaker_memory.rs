@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
-use halo::breaker::{BreakerState, BreakerStore, CircuitBreaker, MemoryBreakerStore, Policy};
+use halo::breaker::store::BreakerStore;
+use halo::breaker::{BreakerPolicy, BreakerState, CircuitBreaker, MemoryBreakerStore};
 
 /// A clock the test moves.
 #[derive(Clone)]
@@ -50,20 +51,20 @@ fn failing() -> Result<(), halo::Error> {
     Err(halo::Error::upstream("payments answered 503"))
 }
 
-fn policy() -> Policy {
-    Policy::default()
+fn policy() -> BreakerPolicy {
+    BreakerPolicy::default()
         .consecutive_failures(3)
         .open_for(Duration::from_secs(10), Duration::from_secs(60))
         .without_jitter()
 }
 
-fn local(clock: &TestClock, policy: Policy) -> CircuitBreaker {
-    CircuitBreaker::new("payments", policy).with_clock(clock.clock())
+fn local(clock: &TestClock, policy: BreakerPolicy) -> CircuitBreaker {
+    CircuitBreaker::new("payments", policy).clock(clock.clock())
 }
 
-fn container(clock: &TestClock, policy: Policy, store: &Arc<MemoryBreakerStore>) -> CircuitBreaker {
+fn container(clock: &TestClock, policy: BreakerPolicy, store: &Arc<MemoryBreakerStore>) -> CircuitBreaker {
     let store: Arc<dyn BreakerStore> = store.clone();
-    CircuitBreaker::shared("payments", policy, store).with_clock(clock.clock()).without_background_refresh()
+    CircuitBreaker::shared("payments", policy, store).clock(clock.clock()).without_background_refresh()
 }
 
 /// The store contract on the in-memory store.
@@ -101,7 +102,8 @@ async fn trips_after_n_consecutive_failures_and_then_fails_fast_without_calling(
 #[tokio::test]
 async fn trips_on_the_failure_rate_of_the_window_with_a_minimum_of_calls() {
     let clock = TestClock::new();
-    let rate = Policy::default().consecutive_failures(0).failure_rate(0.5, Duration::from_secs(10), 6).without_jitter();
+    let rate =
+        BreakerPolicy::default().consecutive_failures(0).failure_rate(0.5, Duration::from_secs(10), 6).without_jitter();
     let breaker = local(&clock, rate);
     let downstream = Downstream::default();
     // F S F S F: 60 % failures but only 5 calls: below the minimum.

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use halo::breaker::{BreakerState, BreakerStore, CircuitBreaker, DynamoDbBreakerStore, Policy};
+use halo::breaker::store::BreakerStore;
+use halo::breaker::{BreakerPolicy, BreakerState, CircuitBreaker, DynamoDbBreakerStore};
 use halo_test_support::moto::{Moto, unique_name};
 use halo_test_support::sdk_requests::RequestCounter;
 
@@ -17,8 +18,8 @@ fn clock(now: &Arc<AtomicU64>) -> Arc<dyn halo::platform::Clock> {
     Arc::new(move || now.load(Ordering::SeqCst))
 }
 
-fn policy() -> Policy {
-    Policy::default()
+fn policy() -> BreakerPolicy {
+    BreakerPolicy::default()
         .consecutive_failures(3)
         .open_for(Duration::from_secs(10), Duration::from_secs(60))
         .without_jitter()
@@ -39,9 +40,9 @@ mod store_contract {
     halo_test_support::store_contract_tests!(breaker, || super::store(halo_test_support::moto::Moto::shared(), None));
 }
 
-fn container(now: &Arc<AtomicU64>, policy: Policy, store: &Arc<DynamoDbBreakerStore>) -> CircuitBreaker {
+fn container(now: &Arc<AtomicU64>, policy: BreakerPolicy, store: &Arc<DynamoDbBreakerStore>) -> CircuitBreaker {
     let store: Arc<dyn BreakerStore> = store.clone();
-    CircuitBreaker::shared("payments", policy, store).with_clock(clock(now)).without_background_refresh()
+    CircuitBreaker::shared("payments", policy, store).clock(clock(now)).without_background_refresh()
 }
 
 async fn fail(breaker: &CircuitBreaker) {

@@ -5,7 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use halo::breaker::{BreakerState, BreakerStore, Health, MemoryBreakerStore, Policy, probe};
+use halo::breaker::store::BreakerStore;
+use halo::breaker::{BreakerPolicy, BreakerState, Health, MemoryBreakerStore, probe};
 use halo_test_support::http_stub::HttpStub;
 
 /// A stub answering every request with `status`, or never answering.
@@ -16,7 +17,7 @@ async fn stub(status: Option<u16>) -> String {
 #[tokio::test]
 async fn a_500_or_a_timeout_opens_the_breaker_and_a_200_lets_it_probe() {
     let store = Arc::new(MemoryBreakerStore::new());
-    let policy = Policy::default().open_for(Duration::from_secs(30), Duration::from_secs(300));
+    let policy = BreakerPolicy::default().open_for(Duration::from_secs(30), Duration::from_secs(300));
     let timeout = Duration::from_millis(300);
 
     let healthy = stub(Some(200)).await;

@@ -8,7 +8,8 @@ use futures_util::FutureExt;
 use halo::durable::StoreError;
 use halo::params::{ParamsError, ParamsErrorKind};
 use halo::saga::{SagaError, StepError};
-use halo::{Ctx, Error, HandlerService, Invocation};
+use halo::test_support::HandlerService;
+use halo::{Ctx, Error, Invocation};
 use tower::{Service, ServiceExt};
 
 fn through<E>(err: E) -> Error
@@ -30,6 +31,10 @@ fn rolled_back() -> SagaError {
     }
 }
 
+fn asl_error() -> halo::saga::asl::AslError {
+    halo::saga::Saga::from_asl("not a definition", &halo::saga::asl::AslRegistry::new()).unwrap_err()
+}
+
 #[test]
 fn each_error_type_keeps_its_meaning() {
     let cases: Vec<(Error, u16, &str)> = vec![
@@ -38,7 +43,7 @@ fn each_error_type_keeps_its_meaning() {
         (through(SagaError::Log(StoreError::conflict("PutItem"))), 503, "SagaLogUnavailable"),
         (through(SagaError::from(StoreError::unavailable("PutItem", "throttled"))), 503, "SagaLogUnavailable"),
         (through(StepError::new("NoSeats", "flight full")), 500, "NoSeats"),
-        (through(halo::saga::asl::AslError { issues: Vec::new() }), 500, "SagaDefinitionError"),
+        (through(asl_error()), 500, "SagaDefinitionError"),
         (through(StoreError::unavailable("PutItem", "throttled")), 503, "StoreUnavailable"),
         (through(StoreError::not_configured("set HALO_IDEMPOTENCY_TABLE")), 500, "StoreNotConfigured"),
         (through(ParamsError::new(ParamsErrorKind::Unavailable, "cannot reach SSM")), 503, "ParamsUnavailable"),
@@ -59,7 +64,8 @@ fn each_error_type_keeps_its_meaning() {
 #[cfg(feature = "fanout")]
 #[test]
 fn fan_out_errors_keep_their_meaning() {
-    use halo::fanout::{DispatchError, FanoutError};
+    use halo::fanout::FanoutError;
+    use halo::fanout::dispatch::DispatchError;
     let cases: Vec<(Error, u16, &str)> = vec![
         (through(FanoutError::InvalidJob("a job has 1 to 10000 parts".into())), 400, "InvalidJob"),
         (through(FanoutError::Conflict { job_id: "job-1".into() }), 409, "JobConflict"),
@@ -90,7 +96,7 @@ fn a_halo_error_boxes_as_a_std_error() {
     let err = init().unwrap_err();
     assert_eq!(err.to_string(), "Unavailable: the table is missing");
     assert_eq!(err.source().map(ToString::to_string).as_deref(), Some("ResourceNotFound"));
-    assert_eq!(halo::describe_init_error(&err), "Unavailable: the table is missing: ResourceNotFound");
+    assert_eq!(halo::test_support::describe_init_error(&err), "Unavailable: the table is missing: ResourceNotFound");
 }
 
 async fn book(_: ApiGatewayProxyRequest, _: &Ctx) -> Result<ApiGatewayProxyResponse, Error> {
@@ -103,7 +109,7 @@ fn a_rolled_back_saga_answers_409_through_the_stack() {
     let event = include_str!("../../tests/fixtures/aws/aws_lambda_events/example-apigw-request.json");
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let response = runtime.block_on(async {
-        let mut stack = halo::layers::stack(HandlerService::new(book), &halo::Options::default());
+        let mut stack = halo::test_support::stack(HandlerService::new(book), &halo::Options::default());
         let invocation = Invocation::new(event, Ctx::for_test());
         stack.ready().await.unwrap().call(invocation).now_or_never().unwrap().unwrap()
     });

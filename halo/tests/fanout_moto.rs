@@ -27,7 +27,7 @@ async fn moto_rig() -> Rig<SqsQueue> {
 
 halo_test_support::fanout_pipeline_tests!(moto_rig);
 
-/// The figures of the README's Performance section: DynamoDB requests on a
+/// The figures of BENCHMARKS.md's fan-out section: DynamoDB requests on a
 /// part's success path and for the fan-in, counted on the wire, and the
 /// time from the last part's completion (its work returned) to the
 /// fan-in's start, against moto.

@@ -23,9 +23,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::config::retry::RetryConfig;
-use halo::idempotency::{Config, DynamoDbIdempotencyStore, Idempotency};
+use halo::idempotency::{DynamoDbIdempotencyStore, Idempotency, IdempotencyConfig};
 use halo::platform::ManualClock;
-use halo::saga::{DynamoDbSagaLog, Saga, SagaError, SagaLog, SagaStatus, StepCtx};
+use halo::saga::log::{SagaLog, SagaStatus};
+use halo::saga::{DynamoDbSagaLog, Saga, SagaError, StepCtx};
 use halo_test_support::fault_proxy::FaultProxy;
 use halo_test_support::moto::{Moto, sdk_config, unique_name};
 
@@ -63,7 +64,7 @@ async fn idempotency_under_random_faults_runs_each_key_once() {
         let store = DynamoDbIdempotencyStore::new(client(&proxy).await, unique_name("scenario-idem"));
         store.create_table().await.unwrap();
         proxy.random_faults(seed, FAULT_PERCENT, &["PutItem", "GetItem", "DeleteItem"]);
-        let charge = Idempotency::new(Config::new("charge").key(["/id"])).with_store(store);
+        let charge = Idempotency::new(IdempotencyConfig::new("charge").key(["/id"])).with_store(store);
         let charged: Vec<AtomicU32> = (0..KEYS).map(|_| AtomicU32::new(0)).collect();
         let failed_once: Vec<AtomicU32> = (0..KEYS).map(|_| AtomicU32::new(0)).collect();
         let mut answered = 0;
@@ -146,7 +147,7 @@ async fn sagas_under_random_faults_commit_or_roll_back_running_each_step_once() 
         log.create_table().await.unwrap();
         proxy.random_faults(seed, FAULT_PERCENT, &["PutItem", "GetItem"]);
         let clock = ManualClock::at(1_800_000_000_000);
-        let saga = Saga::<u32>::new("trip").step(reserve_seat).step(pay).with_clock(Arc::new(clock.clone()));
+        let saga = Saga::<u32>::new("trip").step(reserve_seat).step(pay).clock(Arc::new(clock.clone()));
         let mut log_failures: Vec<String> = Vec::new();
         for trip in 0..TRIPS {
             let id = format!("seed{seed}-trip{trip}");
@@ -222,7 +223,8 @@ async fn sync_all(breakers: &[halo::breaker::CircuitBreaker], what: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn breakers_under_random_faults_agree_on_one_state() {
-    use halo::breaker::{BreakerState, BreakerStore, CircuitBreaker, DynamoDbBreakerStore, Policy};
+    use halo::breaker::store::BreakerStore;
+    use halo::breaker::{BreakerPolicy, BreakerState, CircuitBreaker, DynamoDbBreakerStore};
 
     for seed in SEEDS {
         let proxy = FaultProxy::start(&Moto::shared().endpoint()).await;
@@ -232,7 +234,7 @@ async fn breakers_under_random_faults_agree_on_one_state() {
         proxy.random_faults(seed, FAULT_PERCENT, &["GetItem", "PutItem", "UpdateItem"]);
         let store: Arc<dyn BreakerStore> = Arc::new(store);
         let clock = ManualClock::at(1_800_000_000_000);
-        let policy = Policy::default()
+        let policy = BreakerPolicy::default()
             .consecutive_failures(3)
             .open_for(Duration::from_secs(30), Duration::from_secs(30))
             .without_jitter()
@@ -240,7 +242,7 @@ async fn breakers_under_random_faults_agree_on_one_state() {
         let containers: Vec<CircuitBreaker> = (0..3)
             .map(|_| {
                 CircuitBreaker::shared("payments", policy.clone(), Arc::clone(&store))
-                    .with_clock(Arc::new(clock.clone()))
+                    .clock(Arc::new(clock.clone()))
                     .without_background_refresh()
             })
             .collect();
@@ -283,7 +285,7 @@ async fn breakers_under_random_faults_agree_on_one_state() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fan_out_parts_under_random_faults_are_counted_once_and_fan_in_once() {
-    use halo::fanout::{DynamoDbFanoutStore, FanIn, Fanout, JobStatus, MemoryDispatcher, NewJob, Outcome};
+    use halo::fanout::{DynamoDbFanoutStore, FanIn, Fanout, JobOutcome, JobStatus, MemoryDispatcher, NewJob};
 
     const PARTS: u32 = 24;
     for seed in SEEDS {
@@ -323,7 +325,7 @@ async fn fan_out_parts_under_random_faults_are_counted_once_and_fan_in_once() {
 
         let runs = fan_ins.lock().unwrap().clone();
         assert_eq!(runs.len(), 1, "seed {seed}: the fan-in ran exactly once");
-        assert_eq!(runs[0].outcome, Outcome::Completed, "seed {seed}");
+        assert_eq!(runs[0].outcome, JobOutcome::Completed, "seed {seed}");
         let expected: std::collections::BTreeMap<u32, u32> = (0..PARTS).map(|i| (i, i * 2)).collect();
         assert_eq!(runs[0].results, expected, "seed {seed}: every part's result, once");
         let view = fanout.status(&job_id).await.unwrap().unwrap();

@@ -6,7 +6,8 @@
 
 use aws_lambda_events::event::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use futures_util::FutureExt;
-use halo::{Ctx, Error, HandlerService, Invocation};
+use halo::test_support::HandlerService;
+use halo::{Ctx, Error, Invocation};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use tower::{Service, ServiceExt};
@@ -111,7 +112,7 @@ fn invoke(event: &Value) -> (Value, String) {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let response = tracing::subscriber::with_default(subscriber, || {
         runtime.block_on(async {
-            let mut stack = halo::layers::stack(HandlerService::new(echo_nothing), &halo::Options::default());
+            let mut stack = halo::test_support::stack(HandlerService::new(echo_nothing), &halo::Options::default());
             let invocation = Invocation::new(event.to_string(), Ctx::for_test());
             let call = stack.ready().await.unwrap().call(invocation);
             std::panic::AssertUnwindSafe(call).catch_unwind().await.expect("no panic")
@@ -138,7 +139,7 @@ proptest! {
     fn decoding_errors_never_quote_the_caller(position in position(), text in hostile()) {
         let event = hostile_event(&position, &text);
         let raw = serde_json::value::to_raw_value(&event).unwrap();
-        if let Err(err) = halo::decode_event::<ApiGatewayProxyRequest>(raw.get()) {
+        if let Err(err) = halo::test_support::decode_event::<ApiGatewayProxyRequest>(raw.get()) {
             prop_assert_eq!(err.code(), "InvalidEvent");
             assert_no_echo(err.message())?;
         }
@@ -166,7 +167,7 @@ proptest! {
     fn correlation_extraction_takes_anything(value in any_json(), text in hostile()) {
         for event in [value.clone(), json!({ "headers": { "x-correlation-id": text.clone() }, "requestContext": value }), json!({ "Records": [{ "eventSource": "aws:sqs", "messageAttributes": { "x-correlation-id": { "stringValue": text.clone() } } }] })] {
             let raw = serde_json::value::to_raw_value(&event).unwrap();
-            let (correlation, _) = halo::correlation::decide(halo::correlation::extract(raw.get()), 0.5);
+            let correlation = halo::test_support::decide(halo::correlation::extract(raw.get()), 0.5);
             prop_assert!(halo::correlation::is_valid_id(&correlation.id));
             prop_assert!(correlation.caller.as_deref().is_none_or(halo::correlation::is_valid_id));
         }

@@ -5,7 +5,8 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use halo::idempotency::{Config, DynamoDbIdempotencyStore, Idempotency, Status};
+use halo::idempotency::store::Status;
+use halo::idempotency::{DynamoDbIdempotencyStore, Idempotency, IdempotencyConfig};
 use halo_test_support::fault_proxy::{Fault, FaultProxy};
 use halo_test_support::moto::{Moto, sdk_config, unique_name};
 
@@ -21,7 +22,7 @@ async fn a_claim_whose_answer_is_lost_is_recognised_as_the_calls_own() {
     for fault in [Fault::AppliedThenDropped, Fault::AppliedThenServerError] {
         let proxy = FaultProxy::start(&Moto::shared().endpoint()).await;
         let store = store_through(&proxy).await;
-        let charge = Idempotency::new(Config::new("charge").key(["/id"])).with_store(store.clone());
+        let charge = Idempotency::new(IdempotencyConfig::new("charge").key(["/id"])).with_store(store.clone());
         let runs = AtomicU32::new(0);
         let event = serde_json::json!({ "id": "p-1" });
         let ctx = halo::Ctx::for_test();

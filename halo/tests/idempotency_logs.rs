@@ -5,7 +5,8 @@
 
 use halo::BoxFuture;
 use halo::durable::StoreError;
-use halo::idempotency::{Claim, Config, Idempotency, IdempotencyStore, MemoryIdempotencyStore, Record};
+use halo::idempotency::store::{Claim, Record};
+use halo::idempotency::{Idempotency, IdempotencyConfig, IdempotencyStore, MemoryIdempotencyStore};
 use tracing_subscriber::layer::SubscriberExt;
 
 /// An SDK-like error: its own text says nothing, its source says what.
@@ -56,7 +57,7 @@ async fn store_failures_and_calls_without_a_key_are_logged_as_they_should() {
         tracing::subscriber::set_default(tracing_subscriber::registry().with(halo::log::JsonLayer::new(lines.clone())));
 
     // A store failure: the whole cause chain, each cause once.
-    let charge = Idempotency::new(Config::new("charge").key(["/id"])).with_store(Throttled);
+    let charge = Idempotency::new(IdempotencyConfig::new("charge").key(["/id"])).with_store(Throttled);
     let event = serde_json::json!({ "id": "p-1" });
     let err = charge.run(&event, None, async { Ok::<u32, halo::Error>(1) }).await.unwrap_err();
     assert_eq!((err.status(), err.code()), (503, "IdempotencyStore"));
@@ -69,7 +70,8 @@ async fn store_failures_and_calls_without_a_key_are_logged_as_they_should() {
     );
 
     // A call without a key: an expected case, at INFO.
-    let create = Idempotency::new(Config::new("create").key(["/key"])).with_store(MemoryIdempotencyStore::new());
+    let create =
+        Idempotency::new(IdempotencyConfig::new("create").key(["/key"])).with_store(MemoryIdempotencyStore::new());
     let no_key = serde_json::json!({ "key": null, "body": { "title": "buy milk" } });
     let created: u32 = create.run(&no_key, None, async { Ok::<_, halo::Error>(1) }).await.unwrap();
     assert_eq!(created, 1, "the call ran without idempotency");

@@ -12,9 +12,9 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use halo::idempotency::store::{Claim, NotStored, Record, Status};
 use halo::idempotency::{
-    Claim, Config, DynamoDbIdempotencyStore, Idempotency, IdempotencyStore, MemoryIdempotencyStore, NotStored, Record,
-    Status,
+    DynamoDbIdempotencyStore, Idempotency, IdempotencyConfig, IdempotencyStore, MemoryIdempotencyStore,
 };
 use halo::{Ctx, Error};
 use halo_test_support::moto::{Moto, unique_name};
@@ -38,9 +38,9 @@ impl TestClock {
     fn advance(&self, by: Duration) {
         self.0.fetch_add(by.as_millis() as u64, Ordering::SeqCst);
     }
-    fn config(&self, name: &str) -> Config {
+    fn config(&self, name: &str) -> IdempotencyConfig {
         let clock = self.clone();
-        Config::new(name).clock(move || clock.now())
+        IdempotencyConfig::new(name).clock(std::sync::Arc::new(move || clock.now()))
     }
     /// A context whose deadline is `after` from the clock's now.
     fn ctx(&self, after: Duration) -> Ctx {
@@ -94,7 +94,7 @@ fn payment(id: &str, amount: u64) -> Value {
     json!({ "body": json!({ "payment_id": id, "amount": amount }).to_string(), "headers": { "x-api-key": "k" } })
 }
 
-fn charge_config(clock: &TestClock) -> Config {
+fn charge_config(clock: &TestClock) -> IdempotencyConfig {
     clock.config("charge").key(["/body/payment_id"]).validate(["/body/amount"])
 }
 
@@ -404,8 +404,9 @@ async fn crashed_invocation_blocks_until_its_deadline_only(store: Arc<dyn Idempo
 }
 
 async fn concurrent_duplicate_waits_for_the_result(store: Arc<dyn IdempotencyStore>) {
-    let charge =
-        Arc::new(Idempotency::new(Config::new("charge").key(["/body/payment_id"]).wait(Duration::from_secs(10))));
+    let charge = Arc::new(Idempotency::new(
+        IdempotencyConfig::new("charge").key(["/body/payment_id"]).wait(Duration::from_secs(10)),
+    ));
     let ctx = Ctx::builder("req").timeout(Duration::from_secs(30)).build();
     let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
     let (release, released) = tokio::sync::oneshot::channel::<()>();
@@ -438,7 +439,7 @@ async fn concurrent_duplicate_waits_for_the_result(store: Arc<dyn IdempotencySto
 /// 32 concurrent invocations with one payload, 20 rounds (a new payment id
 /// per round): the body runs exactly once per round.
 async fn thirty_two_concurrent(store: Arc<dyn IdempotencyStore>, wait: bool) {
-    let mut config = Config::new("concurrent").key(["/body/payment_id"]).validate(["/body/amount"]);
+    let mut config = IdempotencyConfig::new("concurrent").key(["/body/payment_id"]).validate(["/body/amount"]);
     if wait {
         config = config.wait(Duration::from_secs(20));
     }
@@ -574,7 +575,7 @@ async fn oversized_response_is_returned_once_and_never_run_again(store: Arc<dyn 
 
 async fn sixteen_concurrent_duplicates_of_an_oversized_response_run_once(store: Arc<dyn IdempotencyStore>) {
     for wait in [false, true] {
-        let mut config = Config::new("oversized").key(["/body/payment_id"]).max_response_bytes(1024);
+        let mut config = IdempotencyConfig::new("oversized").key(["/body/payment_id"]).max_response_bytes(1024);
         if wait {
             config = config.wait(Duration::from_secs(20));
         }
@@ -1034,7 +1035,7 @@ async fn unreachable_store_is_a_503_and_the_body_does_not_run() {
     let subscriber = tracing_subscriber::registry().with(halo::log::JsonLayer::new(lines.clone()));
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let charge = Idempotency::new(Config::new("charge").key(["/body/payment_id"]));
+    let charge = Idempotency::new(IdempotencyConfig::new("charge").key(["/body/payment_id"]));
     let calls = Calls::default();
     let ctx = Ctx::for_test();
     let err = charge.run_with_store(&store, &payment("p-1", 10), Some(&ctx), calls.body(json!(1))).await.unwrap_err();
@@ -1054,7 +1055,7 @@ async fn refused_request_is_a_503_and_the_body_does_not_run() {
     // claim: the body must not run and the cause stays out of the message.
     let client = aws_sdk_dynamodb::Client::new(&Moto::shared().sdk_config().await);
     let store = DynamoDbIdempotencyStore::new(client, unique_name("never-created"));
-    let charge = Idempotency::new(Config::new("charge").key(["/body/payment_id"]));
+    let charge = Idempotency::new(IdempotencyConfig::new("charge").key(["/body/payment_id"]));
     let calls = Calls::default();
     let ctx = Ctx::for_test();
 
@@ -1108,8 +1109,8 @@ async fn every_call_logs_its_key_and_outcome() {
 #[tokio::test]
 async fn evict_makes_a_key_run_again() {
     let store = MemoryIdempotencyStore::new();
-    let charge =
-        Idempotency::new(Config::new("charge").key(["/body/payment_id"]).local_cache(4)).with_store(store.clone());
+    let charge = Idempotency::new(IdempotencyConfig::new("charge").key(["/body/payment_id"]).local_cache(4))
+        .with_store(store.clone());
     let calls = Calls::default();
     let ctx = Ctx::for_test();
     charge.run(&payment("p-1", 1), Some(&ctx), calls.body(json!(1))).await.unwrap();

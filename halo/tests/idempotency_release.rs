@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use halo::BoxFuture;
 use halo::durable::StoreError;
-use halo::idempotency::{Claim, Config, Idempotency, IdempotencyStore, MemoryIdempotencyStore, Record};
+use halo::idempotency::store::{Claim, Record};
+use halo::idempotency::{Idempotency, IdempotencyConfig, IdempotencyStore, MemoryIdempotencyStore};
 
 /// The memory store, whose first `failing_deletes` deletes fail.
 struct FlakyDeletes {
@@ -43,7 +44,7 @@ async fn a_release_that_fails_once_is_retried_and_the_next_call_runs() {
         failing_deletes: AtomicU32::new(1),
         deletes: AtomicU32::new(0),
     });
-    let charge = Idempotency::new(Config::new("charge").key(["/id"])).with_store(Arc::clone(&store));
+    let charge = Idempotency::new(IdempotencyConfig::new("charge").key(["/id"])).with_store(Arc::clone(&store));
     let event = serde_json::json!({ "id": "p-1" });
     let ctx = halo::Ctx::for_test();
 

@@ -164,7 +164,7 @@ async fn a_method_using_the_current_context() {
     assert_eq!((first, again), (1, 1));
     let key = halo::idempotency::key_for("ledger", &serde_json::json!({ "amount": 5, "id": 1 }));
     let record = halo::idempotency::IdempotencyStore::get(&ledger.store, &key).await.unwrap().unwrap();
-    assert_eq!(record.status, halo::idempotency::Status::Completed);
+    assert_eq!(record.status, halo::idempotency::store::Status::Completed);
     assert_eq!(ledger.entries.load(Ordering::SeqCst), 1);
 }
 

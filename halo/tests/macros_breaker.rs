@@ -57,3 +57,35 @@ async fn the_fallback_answers_failures_and_an_open_circuit_but_not_caller_errors
     assert_eq!(stock("sku-1".into(), false).await.unwrap(), -1, "an open circuit, seen by the fallback");
     assert_eq!(CALLS.load(Ordering::SeqCst), before, "an open circuit does not run the body");
 }
+
+/// The handler's state, built by its `init`: not `Clone`, and lent to the
+/// guarded function and its fallback.
+struct Services {
+    quotes: std::sync::Mutex<Vec<String>>,
+    cached: i64,
+}
+
+#[halo::circuit_breaker(name = "quotes-test", consecutive_failures = 1, open_for = "1h", fallback = cached_quote)]
+async fn quote(services: &Services, ctx: &halo::Ctx, sku: String) -> Result<i64, halo::Error> {
+    services.quotes.lock().unwrap().push(format!("{}:{sku}", ctx.request_id()));
+    if sku == "down" { Err(halo::Error::upstream("quotes answered 503")) } else { Ok(10) }
+}
+
+async fn cached_quote(services: &Services, ctx: &halo::Ctx, sku: String) -> Result<i64, halo::Error> {
+    services.quotes.lock().unwrap().push(format!("{}:{sku}:fallback", ctx.request_id()));
+    Ok(services.cached)
+}
+
+#[tokio::test]
+async fn a_guarded_function_takes_the_state_and_context_by_reference_and_so_does_its_fallback() {
+    let services = Services { quotes: std::sync::Mutex::new(Vec::new()), cached: 3 };
+    let ctx = halo::Ctx::for_test();
+    let id = ctx.request_id().to_owned();
+    assert_eq!(quote(&services, &ctx, "sku-1".into()).await.unwrap(), 10);
+    assert_eq!(quote(&services, &ctx, "down".into()).await.unwrap(), 3, "the failure gets the fallback");
+    assert_eq!(quote(&services, &ctx, "sku-1".into()).await.unwrap(), 3, "open: only the fallback runs");
+    assert_eq!(
+        *services.quotes.lock().unwrap(),
+        [format!("{id}:sku-1"), format!("{id}:down"), format!("{id}:down:fallback"), format!("{id}:sku-1:fallback")]
+    );
+}

@@ -142,3 +142,26 @@ fn string_durations_and_their_ms_aliases_give_the_same_options() {
     assert_eq!(format!("{:?}", timed_by_strings.options()), by_hand);
     assert_eq!(format!("{:?}", timed_by_ms.options()), by_hand);
 }
+
+/// Renamed from `reserve_seat`: the log keeps the name it had.
+#[halo::saga_step(name = "reserve_seat")]
+async fn hold_seat(ctx: &StepCtx, order: Order) -> Result<String, halo::Error> {
+    Ok(format!("{}:{}", order.id, ctx.idempotency_token()))
+}
+
+#[tokio::test]
+async fn the_log_records_the_step_name_given_else_the_function_name() {
+    use halo::saga::log::SagaLog;
+
+    assert_eq!(hold_seat.name(), "reserve_seat");
+    assert_eq!(notify.name(), "notify");
+    let log = MemorySagaLog::new();
+    let saga = Saga::<Order>::new("seats")
+        .step_with(hold_seat, Order::clone)
+        .step_with(notify, |(order, _): &(Order, String)| order.clone());
+    let ((_, seat), ()) = saga.run(&log, "s-1", Order { id: "o9".into(), fail_at: None }).await.unwrap();
+    assert_eq!(seat, "o9:s-1/reserve_seat", "the idempotency token has the given name too");
+    let record = log.load("s-1").await.unwrap().expect("the saga's record");
+    let names: Vec<&str> = record.steps.iter().map(|step| step.name.as_str()).collect();
+    assert_eq!(names, ["reserve_seat", "notify"]);
+}

@@ -10,7 +10,8 @@ use std::time::Duration;
 use futures_util::FutureExt;
 use halo::log::CapturedLines;
 use halo::metrics::{self, Unit};
-use halo::{Ctx, Error, HandlerService};
+use halo::test_support::HandlerService;
+use halo::{Ctx, Error};
 
 #[path = "support/metrics_stack.rs"]
 mod metrics_stack;
@@ -47,7 +48,7 @@ async fn work(event: Work, _ctx: &Ctx) -> Result<String, Error> {
 #[tokio::test]
 async fn metrics_are_written_however_the_invocation_ends() {
     let lines = CapturedLines::default();
-    let service = halo::layers::stack(HandlerService::new(work), &options(&lines));
+    let service = halo::test_support::stack(HandlerService::new(work), &options(&lines));
     let long = Duration::from_secs(3);
     assert!(invoke(&service, "r-ok", r#"{"mode":"ok","tag":"ok"}"#, long).await.is_ok());
     assert_eq!(invoke(&service, "r-error", r#"{"mode":"error","tag":"error"}"#, long).await.unwrap_err().status(), 422);
@@ -75,7 +76,7 @@ async fn metrics_are_written_however_the_invocation_ends() {
 fn overlapping_invocations_each_write_exactly_their_own_metrics() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build().unwrap();
     let lines = CapturedLines::default();
-    let service = halo::layers::stack(HandlerService::new(work), &options(&lines));
+    let service = halo::test_support::stack(HandlerService::new(work), &options(&lines));
     runtime.block_on(async {
         let calls = (0..64).map(|i| {
             let service = service.clone();

@@ -7,8 +7,9 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use halo::log::CapturedLines;
-use halo::metrics::{MetricsConfig, MetricsOutput, builtin};
-use halo::{Ctx, Error, HandlerService};
+use halo::metrics::{MetricsConfig, MetricsOutput};
+use halo::test_support::HandlerService;
+use halo::{Ctx, Error};
 
 #[path = "support/metrics_stack.rs"]
 mod metrics_stack;
@@ -17,7 +18,7 @@ use metrics_stack::{emf_lines, invoke, options};
 /// Builtin metrics are on for this test binary (a process-wide switch).
 static BUILTIN: LazyLock<()> = LazyLock::new(|| {
     let config = MetricsConfig::from_env().namespace("HaloTest").builtin(true).output(MetricsOutput::Stderr);
-    config.resolve().unwrap().install();
+    halo::test_support::install_metrics(&config);
 });
 
 async fn charge(request: String) -> Result<String, Error> {
@@ -32,7 +33,7 @@ struct Step {
 static STORE: LazyLock<halo::idempotency::MemoryIdempotencyStore> =
     LazyLock::new(halo::idempotency::MemoryIdempotencyStore::new);
 static BREAKER: LazyLock<halo::breaker::CircuitBreaker> = LazyLock::new(|| {
-    halo::breaker::CircuitBreaker::new("pricing", halo::breaker::Policy::default().consecutive_failures(1))
+    halo::breaker::CircuitBreaker::new("pricing", halo::breaker::BreakerPolicy::default().consecutive_failures(1))
 });
 
 #[halo::saga_step(compensate = undo_reserve)]
@@ -53,7 +54,7 @@ async fn pay(_ctx: &halo::saga::StepCtx, _id: String) -> Result<(), Error> {
 async fn features(event: Step, _ctx: &Ctx) -> Result<String, Error> {
     match event.feature.as_str() {
         "charge" => {
-            let idempotency = halo::idempotency::Idempotency::new(halo::idempotency::Config::new("charge"));
+            let idempotency = halo::idempotency::Idempotency::new(halo::idempotency::IdempotencyConfig::new("charge"));
             idempotency.run_with_store(&*STORE, &"order-1".to_owned(), None, charge("order-1".into())).await
         }
         "pricing" => BREAKER.call(async { Err::<String, _>(Error::upstream("pricing is down")) }).await,
@@ -88,7 +89,7 @@ async fn features(event: Step, _ctx: &Ctx) -> Result<String, Error> {
 async fn builtin_metrics_count_what_halo_s_features_decide() {
     LazyLock::force(&BUILTIN);
     let lines = CapturedLines::default();
-    let service = halo::layers::stack(HandlerService::new(features), &options(&lines));
+    let service = halo::test_support::stack(HandlerService::new(features), &options(&lines));
     let long = Duration::from_secs(3);
     for (request, feature) in [
         ("i-1", "charge"),
@@ -111,22 +112,22 @@ async fn builtin_metrics_count_what_halo_s_features_decide() {
             .filter_map(|l| l[metric].as_f64())
             .sum()
     };
-    assert_eq!(count("i-1", builtin::IDEMPOTENCY_CLAIMED, "charge"), 1.0);
-    assert_eq!(count("i-2", builtin::IDEMPOTENCY_REPLAYED, "charge"), 1.0);
-    assert_eq!(count("i-2", builtin::IDEMPOTENCY_CLAIMED, "charge"), 0.0);
-    assert_eq!(count("b-1", builtin::BREAKER_OPENED, "pricing"), 1.0);
-    assert_eq!(count("b-2", builtin::BREAKER_REJECTED, "pricing"), 1.0);
-    assert_eq!(count("s-1", builtin::SAGA_ROLLED_BACK, "checkout"), 1.0);
-    assert_eq!(count("q-1", builtin::BATCH_RECORD_FAILED, "sqs"), 1.0);
+    assert_eq!(count("i-1", "IdempotencyClaimed", "charge"), 1.0);
+    assert_eq!(count("i-2", "IdempotencyReplayed", "charge"), 1.0);
+    assert_eq!(count("i-2", "IdempotencyClaimed", "charge"), 0.0);
+    assert_eq!(count("b-1", "BreakerOpened", "pricing"), 1.0);
+    assert_eq!(count("b-2", "BreakerRejected", "pricing"), 1.0);
+    assert_eq!(count("s-1", "SagaRolledBack", "checkout"), 1.0);
+    assert_eq!(count("q-1", "BatchRecordFailed", "sqs"), 1.0);
     let without_operation = |request: &str, metric: &str| -> f64 {
         emf.iter()
             .filter(|l| l["function_request_id"] == request && l.get("operation").is_none())
             .filter_map(|l| l[metric].as_f64())
             .sum()
     };
-    assert_eq!(without_operation("p-1", builtin::INVOCATION_PANIC), 1.0);
-    assert_eq!(without_operation("t-1", builtin::INVOCATION_TIMEOUT), 1.0);
-    assert_eq!(without_operation("i-1", builtin::INVOCATION_TIMEOUT), 0.0);
+    assert_eq!(without_operation("p-1", "InvocationPanic"), 1.0);
+    assert_eq!(without_operation("t-1", "InvocationTimeout"), 1.0);
+    assert_eq!(without_operation("i-1", "InvocationTimeout"), 0.0);
     for line in emf.iter().filter(|l| l.get("operation").is_some()) {
         assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Dimensions"], serde_json::json!([["service", "operation"]]));
     }

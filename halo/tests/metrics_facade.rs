@@ -14,7 +14,7 @@ fn the_metrics_facade_lands_in_the_invocation_s_lines() {
     let lines = CapturedLines::default();
     let config = MetricsConfig::from_env().namespace("HaloTest").output(MetricsOutput::Captured(lines.clone()));
     let ctx = Ctx::builder("facade-1").build();
-    halo::metrics::attach(&ctx, config.resolve().unwrap());
+    halo::metrics::attach(&ctx, &config).unwrap();
     ctx.clone()
         .scope(async {
             ::metrics::describe_histogram!("latency", ::metrics::Unit::Milliseconds, "request latency");

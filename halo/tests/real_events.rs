@@ -15,7 +15,8 @@ use aws_lambda_events::event::lambda_function_urls::{LambdaFunctionUrlRequest, L
 use aws_lambda_events::event::sns::SnsEvent;
 use futures_util::FutureExt;
 use halo::batch::{BatchOptions, BatchResponse, DynamoDbStream, Kinesis, RawData, Sqs};
-use halo::{Ctx, Error, HandlerService, Invocation};
+use halo::test_support::HandlerService;
+use halo::{Ctx, Error, Invocation};
 use serde_json::Value;
 use tower::{Service, ServiceExt};
 use tracing_subscriber::layer::SubscriberExt;
@@ -179,7 +180,7 @@ fn invoke(kind: Kind, event: &str) -> (Result<Value, Error>, Vec<Value>) {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let result = tracing::subscriber::with_default(subscriber, || {
         runtime.block_on(async {
-            let mut stack = halo::layers::stack(service(kind), &halo::Options::default());
+            let mut stack = halo::test_support::stack(service(kind), &halo::Options::default());
             let ctx =
                 Ctx::builder("8f7c7a0e-2a5e-4c1b-9d7e-0b7f6b1c2d3e").timeout(std::time::Duration::from_secs(5)).build();
             let invocation = Invocation::new(event, ctx);
@@ -208,9 +209,10 @@ fn header(event: &Value, name: &str) -> Option<String> {
     None
 }
 
-/// The correlation id the README documents for an HTTP event: the first
-/// valid one of the `x-correlation-id` header, the request id, the trace
-/// root; `None` when the event has none (then it is generated).
+/// The correlation id the guide documents for an HTTP event
+/// (`docs/correlation.md`): the first valid one of the `x-correlation-id`
+/// header, the request id, the trace root; `None` when the event has none
+/// (then it is generated).
 fn documented_http_id(event: &Value) -> Option<String> {
     let trace_root = header(event, "x-amzn-trace-id")
         .and_then(|t| t.split(';').find_map(|p| p.trim().strip_prefix("Root=").map(str::to_owned)));

@@ -11,7 +11,8 @@ use axum::Router;
 use axum::extract::Request;
 use axum::routing::any;
 use futures_util::FutureExt;
-use halo::{Ctx, HandlerService, Invocation};
+use halo::test_support::HandlerService;
+use halo::{Ctx, Invocation};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use tower::{Service, ServiceExt};
@@ -33,7 +34,7 @@ async fn echo(request: Request) -> axum::Json<Value> {
 }
 
 fn router() -> Router {
-    halo::http::with_halo_layers(Router::new().route("/", any(echo)).route("/{*rest}", any(echo)))
+    halo::test_support::with_halo_layers(Router::new().route("/", any(echo)).route("/{*rest}", any(echo)))
 }
 
 fn fixtures_dir() -> PathBuf {
@@ -72,8 +73,8 @@ fn invoke(event: &Value) -> Answer {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let response = tracing::subscriber::with_default(subscriber, || {
         runtime.block_on(async {
-            let service = HandlerService::with_state(router(), halo::http::handle_event);
-            let mut stack = halo::layers::stack(service, &halo::Options::default());
+            let service = HandlerService::with_state(router(), halo::test_support::handle_event);
+            let mut stack = halo::test_support::stack(service, &halo::Options::default());
             let invocation = Invocation::new(event.to_string(), Ctx::for_test());
             let call = stack.ready().await.unwrap().call(invocation);
             std::panic::AssertUnwindSafe(call).catch_unwind().await.expect("no panic")

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use halo::saga::asl::{AslError, AslRegistry};
-use halo::saga::{MemorySagaLog, Saga, SagaError, SagaLog, SagaStatus};
+use halo::saga::log::{SagaLog, SagaStatus};
+use halo::saga::{MemorySagaLog, Saga, SagaError};
 use serde_json::{Value, json};
 
 const TRIP: &str = include_str!("fixtures/trip.asl.json");
@@ -51,7 +52,7 @@ fn registry(world: &Arc<World>) -> AslRegistry {
 }
 
 fn trip_saga(world: &Arc<World>) -> Saga<Value> {
-    Saga::from_asl(TRIP, &registry(world)).expect("the trip definition loads").named("trip")
+    Saga::from_asl(TRIP, &registry(world)).expect("the trip definition loads").with_name("trip")
 }
 
 #[tokio::test]

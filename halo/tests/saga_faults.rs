@@ -5,7 +5,8 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use halo::saga::{DynamoDbSagaLog, Saga, SagaStatus, StepCtx};
+use halo::saga::log::SagaStatus;
+use halo::saga::{DynamoDbSagaLog, Saga, StepCtx};
 use halo_test_support::fault_proxy::{Fault, FaultProxy};
 use halo_test_support::moto::{Moto, sdk_config, unique_name};
 
@@ -44,7 +45,7 @@ async fn a_transition_whose_answer_is_lost_is_the_runs_own() {
         assert_eq!(output.map_err(|e| e.to_string()), Ok(70), "write {n} {fault:?}: the saga committed");
         let after = (RESERVED.load(Ordering::SeqCst), CHARGED.load(Ordering::SeqCst));
         assert_eq!((after.0 - before.0, after.1 - before.1), (1, 1), "write {n} {fault:?}: each step ran once");
-        let record = halo::saga::SagaLog::load(&log, &id).await.unwrap().unwrap();
+        let record = halo::saga::log::SagaLog::load(&log, &id).await.unwrap().unwrap();
         assert_eq!(record.status, SagaStatus::Committed, "write {n} {fault:?}");
         assert!(proxy.seen().iter().any(|s| s.fault == Some(fault)), "the fault was injected");
     }

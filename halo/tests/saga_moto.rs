@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use halo::saga::{DynamoDbSagaLog, MemorySagaLog, Saga, SagaLog};
+use halo::saga::log::SagaLog;
+use halo::saga::{DynamoDbSagaLog, MemorySagaLog, Saga};
 use halo_test_support::contracts::saga_log::world::{CrashLog, Trip, World, booking, in_ctx, trip};
 use halo_test_support::moto::{Moto, unique_name};
 use halo_test_support::sdk_requests::RequestCounter;
@@ -37,7 +38,7 @@ fn saga_of(world: &Arc<World>, n: usize) -> Saga<Trip> {
 }
 
 /// DynamoDB requests per saga, counted on the wire: success and rollback
-/// (last step fails), N = 3 and N = 10. Prints the table for the README.
+/// (last step fails), N = 3 and N = 10. Prints the table of BENCHMARKS.md.
 #[tokio::test]
 async fn dynamodb_writes_per_saga() {
     let counter = RequestCounter::default();

@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use halo::durable::{Index, Key, KeyType, Projection, TableSpec};
+use halo::durable::{KeyAttribute, Projection, TableSpec};
 use serde_yaml::Value;
 
 /// The variable of each feature's table and its specification.
@@ -17,7 +17,7 @@ fn specs() -> Vec<(&'static str, TableSpec)> {
         ("HALO_IDEMPOTENCY_TABLE", halo::idempotency::table_spec()),
         ("HALO_SAGA_TABLE", halo::saga::table_spec()),
         ("HALO_BREAKER_TABLE", halo::breaker::table_spec()),
-        ("HALO_FANOUT_TABLE", halo::fanout::table_spec()),
+        ("HALO_FANOUT_TABLE", halo::test_support::fanout::table_spec()),
     ]
 }
 
@@ -63,7 +63,7 @@ fn variables(template: &Value) -> Vec<(String, Value)> {
     found
 }
 
-fn key_of(definitions: &Value, element: &Value) -> Key {
+fn key_of(definitions: &Value, element: &Value) -> KeyAttribute {
     let name = element["AttributeName"].as_str().expect("a key element names its attribute").to_owned();
     let definition = definitions
         .as_sequence()
@@ -71,16 +71,15 @@ fn key_of(definitions: &Value, element: &Value) -> Key {
         .flatten()
         .find(|d| d["AttributeName"].as_str() == Some(&name))
         .unwrap_or_else(|| panic!("the key attribute `{name}` has a definition"));
-    let kind = match definition["AttributeType"].as_str() {
-        Some("S") => KeyType::String,
-        Some("N") => KeyType::Number,
+    match definition["AttributeType"].as_str() {
+        Some("S") => KeyAttribute::string(name),
+        Some("N") => KeyAttribute::number(name),
         other => panic!("`{name}` has the key type {other:?}"),
-    };
-    Key { name, kind }
+    }
 }
 
 /// `(partition key, sort key)` of a `KeySchema`.
-fn keys_of(definitions: &Value, schema: &Value) -> (Key, Option<Key>) {
+fn keys_of(definitions: &Value, schema: &Value) -> (KeyAttribute, Option<KeyAttribute>) {
     let elements = schema.as_sequence().expect("a KeySchema is a list");
     let with_type = |kind: &str| elements.iter().find(|e| e["KeyType"].as_str() == Some(kind));
     let partition = key_of(definitions, with_type("HASH").expect("a HASH key"));
@@ -104,11 +103,14 @@ fn spec_of(table: &Value) -> TableSpec {
             other => panic!("an index with the projection {other:?}"),
         };
         let name = index["IndexName"].as_str().expect("an index has a name").to_owned();
-        spec.indexes.push(Index { name, partition_key, sort_key, projection });
+        let sort_key = sort_key.expect("every index of halo has a sort key");
+        spec = spec.index(name, partition_key, sort_key, projection);
     }
     let ttl = &properties["TimeToLiveSpecification"];
-    if ttl["Enabled"].as_bool() == Some(true) {
-        spec.ttl_attribute = ttl["AttributeName"].as_str().map(str::to_owned);
+    if ttl["Enabled"].as_bool() == Some(true)
+        && let Some(attribute) = ttl["AttributeName"].as_str()
+    {
+        spec = spec.ttl(attribute);
     }
     let defined: BTreeSet<&str> =
         definitions.as_sequence().into_iter().flatten().filter_map(|d| d["AttributeName"].as_str()).collect();
@@ -159,5 +161,5 @@ Properties:
     )
     .unwrap();
     assert_ne!(spec_of(&template), halo::saga::table_spec(), "no index and no TTL is another layout");
-    assert_eq!(spec_of(&template), TableSpec::new(Key::string("saga_id")));
+    assert_eq!(spec_of(&template), TableSpec::new(KeyAttribute::string("saga_id")));
 }

@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 
 use halo::log::{CapturedLines, JsonLayer};
 use halo::saga::{MemorySagaLog, Saga, StepCtx};
+use halo::test_support::HandlerService;
 use halo::trace::TraceConfig;
-use halo::{Ctx, Error, FunctionInfo, HandlerService, Invocation, Options};
+use halo::{Ctx, Error, FunctionInfo, Invocation, Options};
 use halo_test_support::http_stub::HttpStub;
 use halo_test_support::otlp::{OtlpReceiver, ReceivedSpan};
 use serde_json::{Value, json};
@@ -46,13 +47,12 @@ static SETUP: LazyLock<Setup> = LazyLock::new(|| {
 });
 
 fn function() -> Arc<FunctionInfo> {
-    Arc::new(FunctionInfo {
-        service: "trips".into(),
-        name: "book-trip".into(),
-        version: "7".into(),
-        memory_size: 256,
-        provisioned: false,
-    })
+    let mut function = FunctionInfo::for_test();
+    function.service = "trips".into();
+    function.name = "book-trip".into();
+    function.version = "7".into();
+    function.memory_size = 256;
+    Arc::new(function)
 }
 
 const ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:book-trip";
@@ -66,7 +66,7 @@ fn xray_root() -> (String, String) {
 /// One invocation of `event` through the full stack with the X-Ray header
 /// `xray`, then the flush halo does after each answer.
 async fn invoke(
-    service: &halo::layers::InvocationService,
+    service: &halo::InvocationService,
     request_id: &str,
     xray: Option<String>,
     event: Value,
@@ -137,7 +137,7 @@ async fn a_saga_s_steps_compensations_and_calls_nest_under_the_invocation_that_c
     LazyLock::force(&SETUP);
     let _answering = COLLECTOR.read().await;
     let stub = HttpStub::start(|_, _| Some((201, "{}".into()))).await;
-    let service = halo::layers::stack(HandlerService::new(book_trip), &Options::from_env());
+    let service = halo::test_support::stack(HandlerService::new(book_trip), &Options::from_env());
     let (root, trace_id) = xray_root();
     let xray = format!("Root={root};Parent=53995c3f42cd8ad8;Sampled=1");
     let err =
@@ -206,7 +206,7 @@ async fn unavailable(_event: Value, _ctx: &Ctx) -> Result<Value, Error> {
 async fn an_http_event_s_traceparent_is_the_parent_and_its_status_is_recorded() {
     LazyLock::force(&SETUP);
     let _answering = COLLECTOR.read().await;
-    let service = halo::layers::stack(HandlerService::new(unavailable), &Options::from_env());
+    let service = halo::test_support::stack(HandlerService::new(unavailable), &Options::from_env());
     let trace_id = format!("{:032x}", fastrand::u128(..));
     let event = json!({
         "resource": "/hello", "path": "/hello", "httpMethod": "GET",
@@ -236,7 +236,7 @@ async fn consume(batch: halo::batch::Sqs<Value>, _ctx: &Ctx) -> Result<halo::bat
 async fn each_batch_record_has_a_span_linked_to_its_producer() {
     LazyLock::force(&SETUP);
     let _answering = COLLECTOR.read().await;
-    let service = halo::layers::stack(HandlerService::new(consume), &Options::from_env());
+    let service = halo::test_support::stack(HandlerService::new(consume), &Options::from_env());
     let producer_w3c = format!("{:032x}", fastrand::u128(..));
     let (producer_root, producer_xray) = xray_root();
     let event = json!({ "Records": [
@@ -289,7 +289,7 @@ impl<F: std::future::Future> InstrumentIn for F {}
 async fn overlapping_invocations_each_have_their_own_trace() {
     LazyLock::force(&SETUP);
     let _answering = COLLECTOR.read().await;
-    let service = halo::layers::stack(HandlerService::new(nested), &Options::from_env());
+    let service = halo::test_support::stack(HandlerService::new(nested), &Options::from_env());
     let roots: Vec<(String, String)> = (0..64).map(|_| xray_root()).collect();
     let calls = roots.iter().enumerate().map(|(i, (root, _))| {
         let (service, xray) = (service.clone(), format!("Root={root};Parent=3333333333333333;Sampled=1"));
@@ -313,7 +313,7 @@ async fn overlapping_invocations_each_have_their_own_trace() {
 async fn a_collector_that_is_down_or_hangs_costs_at_most_the_bound_and_spans_flow_again() {
     LazyLock::force(&SETUP);
     let _alone = COLLECTOR.write().await;
-    let service = halo::layers::stack(HandlerService::new(nested), &Options::from_env());
+    let service = halo::test_support::stack(HandlerService::new(nested), &Options::from_env());
     for (mode, label) in [(0, "down"), (1, "hanging")] {
         if mode == 0 {
             SETUP.receiver.refuse();

@@ -17,12 +17,17 @@ use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::SqsMessage;
 use halo::batch::{BatchOptions, RawData, Sqs};
+use halo::fanout::dispatch::{DispatchError, Dispatcher, PartMessage};
+use halo::fanout::store::{
+    ClaimReason, FanoutStore, Finish, JobClaim, JobCreated, JobRecord, PartOutcome, Recorded, Release,
+};
 use halo::fanout::{
-    Claim, ClaimReason, DispatchError, Dispatcher, FanIn, Fanout, FanoutError, FanoutStore, JobStatus,
-    MemoryDispatcher, NewJob, Outcome, Part, PartMessage, PartOutcome, PartRecording, Policy, Started,
+    FanIn, Fanout, FanoutError, JobOutcome, JobPolicy, JobStatus, MemoryDispatcher, NewJob, Part, PartRecording,
+    Started,
 };
 use halo::platform::{Clock, ManualClock};
 use halo::retry::Backoff;
+use halo::test_support::fanout as queue_steps;
 use halo::{BoxFuture, Error};
 
 use crate::sqs::{Queues, sqs_message};
@@ -111,7 +116,7 @@ fn receive_count(message: &SqsMessage) -> u32 {
 impl PipelineQueue for MemoryQueue {
     async fn receive(&self) -> Vec<SqsMessage> {
         let (dead, live): (Vec<_>, Vec<_>) =
-            self.queue.take(10).into_iter().partition(|m| receive_count(m) > MAX_RECEIVES);
+            queue_steps::take(&self.queue, 10).into_iter().partition(|m| receive_count(m) > MAX_RECEIVES);
         self.dead.lock().unwrap().extend(dead);
         live
     }
@@ -119,7 +124,7 @@ impl PipelineQueue for MemoryQueue {
     async fn delete(&self, _messages: Vec<SqsMessage>) {}
 
     async fn redeliver(&self, messages: Vec<SqsMessage>) {
-        self.queue.put_back(messages);
+        queue_steps::put_back(&self.queue, messages);
     }
 
     async fn hold(&self, _messages: Vec<SqsMessage>) {}
@@ -222,7 +227,7 @@ fn event_of<T>(messages: Vec<SqsMessage>) -> Sqs<T> {
 }
 
 fn part_index(message: &SqsMessage) -> u32 {
-    let attribute = message.message_attributes.get(halo::fanout::PART_ATTRIBUTE);
+    let attribute = message.message_attributes.get(queue_steps::PART_ATTRIBUTE);
     attribute.and_then(|a| a.string_value.as_deref()?.parse().ok()).expect("a part index")
 }
 
@@ -334,7 +339,7 @@ pub async fn hundred_parts_on_four_consumers_every_message_twice<Q: PipelineQueu
     let fan_ins = world.fan_ins();
     assert_eq!(fan_ins.len(), 1, "the fan-in ran exactly once");
     assert_eq!(fan_ins[0].results, doubles(0..100), "with all 100 results");
-    assert_eq!((fan_ins[0].outcome, fan_ins[0].context.as_str()), (Outcome::Completed, "a hundred"));
+    assert_eq!((fan_ins[0].outcome, fan_ins[0].context.as_str()), (JobOutcome::Completed, "a hundred"));
     assert!(fan_ins[0].failed.is_empty() && fan_ins[0].missing.is_empty());
     let deliveries = world.deliveries.lock().unwrap().clone();
     assert_eq!(deliveries.len(), 100, "one message per part");
@@ -358,13 +363,14 @@ pub async fn a_failing_part_is_collected<Q: PipelineQueue>(rig: Rig<Q>) {
     assert_eq!(handle_dead_letters(&fanout, &world, &*rig.queue).await, 1, "one message was dead-lettered");
     let fan_ins = world.fan_ins();
     assert_eq!(fan_ins.len(), 1);
-    assert_eq!(fan_ins[0].outcome, Outcome::Completed);
+    assert_eq!(fan_ins[0].outcome, JobOutcome::Completed);
     assert_eq!(fan_ins[0].results, doubles([0, 1, 2, 4, 5]));
     assert_eq!(fan_ins[0].failed.keys().copied().collect::<Vec<_>>(), [3]);
     assert_eq!(fan_ins[0].failed[&3].code, "DeadLettered");
     let status = status(&fanout, "job-collect").await;
     assert_eq!((status.status, status.completed, status.failed), (JobStatus::Completed, 5, 1));
-    assert_eq!(status.failed_parts, [halo::fanout::FailedPart { index: 3, code: "DeadLettered".into() }]);
+    let failed: Vec<(u32, &str)> = status.failed_parts.iter().map(|f| (f.index, f.code.as_str())).collect();
+    assert_eq!(failed, [(3, "DeadLettered")]);
 }
 
 /// Under fail-fast the first failed part ends the job at once: the fan-in
@@ -372,7 +378,7 @@ pub async fn a_failing_part_is_collected<Q: PipelineQueue>(rig: Rig<Q>) {
 /// arriving later, is not recorded.
 pub async fn a_failing_part_fails_fast<Q: PipelineQueue>(rig: Rig<Q>) {
     let fanout = rig.fanout();
-    start(&fanout, NewJob::new("job-fast", "fast".to_owned()).policy(Policy::FailFast), 5).await;
+    start(&fanout, NewJob::new("job-fast", "fast".to_owned()).policy(JobPolicy::FailFast), 5).await;
     let world = World::failing([1]);
     let slow = |m: &SqsMessage| part_index(m) == 4;
     let held = consume(&fanout, &world, &*rig.queue, Acks::Once, slow, || true).await;
@@ -380,7 +386,7 @@ pub async fn a_failing_part_fails_fast<Q: PipelineQueue>(rig: Rig<Q>) {
     handle_dead_letters(&fanout, &world, &*rig.queue).await;
     let fan_ins = world.fan_ins();
     assert_eq!(fan_ins.len(), 1);
-    assert_eq!((fan_ins[0].outcome, fan_ins[0].missing.as_slice()), (Outcome::FailedFast, &[4][..]));
+    assert_eq!((fan_ins[0].outcome, fan_ins[0].missing.as_slice()), (JobOutcome::FailedFast, &[4][..]));
     assert_eq!(fan_ins[0].failed.keys().copied().collect::<Vec<_>>(), [1]);
     assert_eq!(fan_ins[0].results, doubles([0, 2, 3]));
     assert_eq!(status(&fanout, "job-fast").await.status, JobStatus::Failed);
@@ -421,10 +427,7 @@ impl CrashingStore {
 }
 
 impl FanoutStore for CrashingStore {
-    fn create<'a>(
-        &'a self,
-        job: &'a halo::fanout::JobRecord,
-    ) -> BoxFuture<'a, Result<halo::fanout::Created, StoreError>> {
+    fn create<'a>(&'a self, job: &'a JobRecord) -> BoxFuture<'a, Result<JobCreated, StoreError>> {
         self.inner.create(job)
     }
     fn mark_dispatched<'a>(&'a self, job_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
@@ -435,7 +438,7 @@ impl FanoutStore for CrashingStore {
         job_id: &'a str,
         index: u32,
         outcome: PartOutcome<'a>,
-    ) -> BoxFuture<'a, Result<halo::fanout::Recorded, StoreError>> {
+    ) -> BoxFuture<'a, Result<Recorded, StoreError>> {
         let crash = self.crashes.lock().unwrap().remove(&(job_id.to_owned(), index));
         Box::pin(async move {
             if crash == Some(Crash::BeforeRecording) {
@@ -451,25 +454,17 @@ impl FanoutStore for CrashingStore {
     fn claim<'a>(
         &'a self,
         job_id: &'a str,
-        claim: &'a Claim,
-    ) -> BoxFuture<'a, Result<Option<halo::fanout::JobRecord>, StoreError>> {
+        claim: &'a JobClaim,
+    ) -> BoxFuture<'a, Result<Option<JobRecord>, StoreError>> {
         self.inner.claim(job_id, claim)
     }
-    fn finish<'a>(
-        &'a self,
-        job_id: &'a str,
-        finish: &'a halo::fanout::Finish,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+    fn finish<'a>(&'a self, job_id: &'a str, finish: &'a Finish) -> BoxFuture<'a, Result<bool, StoreError>> {
         self.inner.finish(job_id, finish)
     }
-    fn release<'a>(
-        &'a self,
-        job_id: &'a str,
-        release: &'a halo::fanout::Release,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+    fn release<'a>(&'a self, job_id: &'a str, release: &'a Release) -> BoxFuture<'a, Result<bool, StoreError>> {
         self.inner.release(job_id, release)
     }
-    fn get<'a>(&'a self, job_id: &'a str) -> BoxFuture<'a, Result<Option<halo::fanout::JobRecord>, StoreError>> {
+    fn get<'a>(&'a self, job_id: &'a str) -> BoxFuture<'a, Result<Option<JobRecord>, StoreError>> {
         self.inner.get(job_id)
     }
     fn due<'a>(&'a self, kind: &'a str, now_ms: u64, limit: usize) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
@@ -535,11 +530,12 @@ pub async fn the_sweeper_ends_an_overdue_job<Q: PipelineQueue>(rig: Rig<Q>) {
     assert!(sweep(&fanout, &world).await.ended.is_empty(), "not due before its deadline");
     clock.advance_ms(1);
     let report = sweep(&fanout, &world).await;
-    let ended = halo::fanout::SweptJob { job_id: "job-late".into(), outcome: Outcome::TimedOut, missing: vec![2, 3] };
-    assert_eq!(report.ended, [ended]);
+    let ended: Vec<(&str, JobOutcome, &[u32])> =
+        report.ended.iter().map(|e| (e.job_id.as_str(), e.outcome, e.missing.as_slice())).collect();
+    assert_eq!(ended, [("job-late", JobOutcome::TimedOut, &[2, 3][..])]);
     let fan_ins = world.fan_ins();
     assert_eq!(fan_ins.len(), 1);
-    assert_eq!((fan_ins[0].outcome, fan_ins[0].missing.as_slice()), (Outcome::TimedOut, &[2, 3][..]));
+    assert_eq!((fan_ins[0].outcome, fan_ins[0].missing.as_slice()), (JobOutcome::TimedOut, &[2, 3][..]));
     assert_eq!(fan_ins[0].results, doubles([0, 1]));
     let status = status(&fanout, "job-late").await;
     assert_eq!((status.status, status.missing), (JobStatus::TimedOut, vec![2, 3]));
@@ -558,19 +554,18 @@ pub async fn the_sweeper_retries_stuck_fan_ins<Q: PipelineQueue>(rig: Rig<Q>) {
     world.fan_in_failures.store(1, Ordering::SeqCst);
     consume(&fanout, &world, &*rig.queue, Acks::Once, |_| false, || true).await;
     assert_eq!((world.fan_in_calls.load(Ordering::SeqCst), world.fan_ins().len()), (1, 0), "the fan-in failed");
-    let stuck = fanout.job("job-flaky").await.expect("the job").expect("the job exists");
+    let stuck = fanout_job(&rig, "job-flaky").await;
     assert_eq!((stuck.status, stuck.fan_in_error.as_deref()), (JobStatus::Completing, Some("Unavailable")));
 
     // Another job's fan-in was claimed by a run that died (no finish).
     start(&fanout, NewJob::new("job-dead-run", "dead run".to_owned()), 1).await;
-    let store = fanout.store();
+    let store = &rig.store;
     assert!(matches!(
         store.record("job-dead-run", 0, PartOutcome::Done("0")).await,
-        Ok(halo::fanout::Recorded::Counted { remaining: 0 })
+        Ok(Recorded::Counted { remaining: 0 })
     ));
     let now = clock.now_ms();
-    let claim =
-        Claim { reason: ClaimReason::Completion, token: "dead".into(), now_ms: now, lease_until_ms: now + 30_000 };
+    let claim = JobClaim::new(ClaimReason::Completion, "dead", now, now + 30_000);
     assert!(store.claim("job-dead-run", &claim).await.expect("claim").is_some());
     // Its message is still in the queue: drop it (the dead run had taken it).
     let leftover = rig.queue.receive().await;
@@ -694,7 +689,7 @@ pub async fn an_interrupted_start_is_finished_by_starting_again<Q: PipelineQueue
     assert_eq!(status(&fanout, "job-25").await.completed, 25);
 }
 
-async fn fanout_job<Q: PipelineQueue>(rig: &Rig<Q>, job_id: &str) -> halo::fanout::JobRecord {
+async fn fanout_job<Q: PipelineQueue>(rig: &Rig<Q>, job_id: &str) -> JobRecord {
     rig.store.get(job_id).await.expect("get").expect("the job exists")
 }
 

@@ -15,10 +15,9 @@ async fn stub(reply: fn(usize) -> Option<(u16, &'static str)>) -> (HttpStub, Str
 
 fn invocation(timeout: Duration) -> halo::Ctx {
     let ctx = halo::Ctx::builder("req-1").timeout(timeout).timeout_margin(Duration::from_millis(200)).build();
-    ctx.set_correlation(halo::correlation::Correlation {
-        debug: true,
-        ..halo::correlation::Correlation::new("corr-http-1")
-    });
+    let mut correlation = halo::correlation::Correlation::new("corr-http-1");
+    correlation.debug = true;
+    ctx.set_correlation(correlation);
     ctx
 }
 

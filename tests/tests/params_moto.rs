@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aws_sdk_ssm::config::retry::RetryConfig;
 use aws_sdk_ssm::types::ParameterType;
-use halo::params::{Config, GetOptions, Params, ParamsErrorKind, RefreshPolicy, Secret, SsmSource};
+use halo::params::{GetOptions, LiveConfig, Params, ParamsErrorKind, RefreshPolicy, Secret, SsmSource};
 use halo::retry::Backoff;
 use halo_test_support::moto::{Moto, unique_name};
 use halo_test_support::sdk_requests::RequestCounter;
@@ -39,10 +39,10 @@ async fn put(client: &aws_sdk_ssm::Client, name: &str, value: &str, kind: Parame
 }
 
 fn fast_policy() -> RefreshPolicy {
-    RefreshPolicy {
-        attempts: Backoff::new(2).initial_delay(Duration::from_millis(5)),
-        cooldown: Backoff::new(u32::MAX).initial_delay(Duration::from_millis(5)).without_jitter(),
-    }
+    RefreshPolicy::new(
+        Backoff::new(2).initial_delay(Duration::from_millis(5)),
+        Backoff::new(u32::MAX).initial_delay(Duration::from_millis(5)).without_jitter(),
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -91,7 +91,7 @@ async fn loads_a_nested_struct_from_every_parameter_type() {
     counter.reset();
 
     let params = Params::new(SsmSource::new(client));
-    let config: Config<Settings> = params.load(&format!("{path}/")).await.expect("load");
+    let config: LiveConfig<Settings> = params.load(&format!("{path}/")).await.expect("load");
     let settings = config.get();
     assert_eq!(settings.greeting, "hello", "prefix stripped, neighbour path ignored");
     assert_eq!(settings.origins, ["https://a.example", "https://b.example"], "StringList");
@@ -121,7 +121,7 @@ async fn reads_every_page_of_a_path_with_more_than_ten_parameters() {
     struct Many {
         items: BTreeMap<String, u32>,
     }
-    let config: Config<Many> = Params::new(SsmSource::new(client)).load(&path).await.expect("load");
+    let config: LiveConfig<Many> = Params::new(SsmSource::new(client)).load(&path).await.expect("load");
     let items = &config.get().items;
     assert_eq!(items.len(), 23);
     assert_eq!(items["key00"], 0);
@@ -178,9 +178,9 @@ async fn no_request_within_the_max_age_then_stale_while_revalidate() {
     struct Greeting {
         greeting: String,
     }
-    let params = Params::new(SsmSource::new(client.clone())).with_refresh_policy(fast_policy());
+    let params = Params::new(SsmSource::new(client.clone())).refresh_policy(fast_policy());
     counter.reset();
-    let config: Config<Greeting> = params.load(&path).await.unwrap();
+    let config: LiveConfig<Greeting> = params.load(&path).await.unwrap();
     assert_eq!(counter.total(), 1);
 
     // Within the max age (300 s by default): memory only.
@@ -202,7 +202,7 @@ async fn no_request_within_the_max_age_then_stale_while_revalidate() {
     assert_eq!(counter.count("GetParametersByPath"), 1, "one refresh for two stale reads");
 
     // The same with a path loaded with a small max age.
-    let short: Config<Greeting> = params.load_with(&path, Duration::from_millis(50)).await.unwrap();
+    let short: LiveConfig<Greeting> = params.load_with(&path, Duration::from_millis(50)).await.unwrap();
     put(&client, &format!("{path}/greeting"), "v3", ParameterType::String).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while short.age() < Duration::from_millis(50) {
@@ -233,8 +233,8 @@ async fn a_failed_refresh_keeps_the_stale_value_and_warns() {
         greeting: String,
         password: Secret<String>,
     }
-    let params = Params::new(SsmSource::new(client)).with_refresh_policy(fast_policy());
-    let config: Config<Down> = params.load_with(&path, Duration::ZERO).await.unwrap();
+    let params = Params::new(SsmSource::new(client)).refresh_policy(fast_policy());
+    let config: LiveConfig<Down> = params.load_with(&path, Duration::ZERO).await.unwrap();
     moto.stop();
 
     let lines = halo::log::CapturedLines::default();
@@ -274,7 +274,7 @@ async fn a_failed_refresh_keeps_the_stale_value_and_warns() {
 }
 
 /// A handler that logs its configuration, as a careless user would.
-async fn handler(name: String, _ctx: &halo::Ctx, config: &Config<Settings>) -> Result<String, halo::Error> {
+async fn handler(name: String, _ctx: &halo::Ctx, config: &LiveConfig<Settings>) -> Result<String, halo::Error> {
     let settings = config.get();
     tracing::info!(settings = ?settings, "handling with settings");
     tracing::info!(password = %settings.db.password, "the password field on its own");
@@ -288,7 +288,7 @@ async fn a_secret_never_appears_in_debug_logs_or_errors() {
     let path = format!("/{}/secret", unique_name("halo-params"));
     put_settings(&client, &path).await;
     let params = Params::new(SsmSource::new(client.clone()));
-    let config: Config<Settings> = params.load(&path).await.unwrap();
+    let config: LiveConfig<Settings> = params.load(&path).await.unwrap();
 
     let debug = format!("{:?} {:#?}", config.get(), config.get().db);
     assert!(debug.contains("***") && !debug.contains(SECRET), "{debug}");

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_ssm::types::ParameterType;
-use halo::params::{Config, LogSwitches, Params, SsmSource};
+use halo::params::{LiveConfig, LogSwitches, Params, SsmSource};
 use halo_test_support::moto::{Moto, unique_name};
 use serde::Deserialize;
 use tracing_subscriber::filter::LevelFilter;
@@ -37,7 +37,7 @@ async fn log_level_and_sample_rate_follow_their_parameters() {
     put(&client, &format!("{path}/log/level"), "debug").await;
     put(&client, &format!("{path}/log/debug_sample_rate"), "0.1").await;
 
-    let config: Config<Settings> = Params::new(SsmSource::new(client.clone())).load(&path).await.unwrap();
+    let config: LiveConfig<Settings> = Params::new(SsmSource::new(client.clone())).load(&path).await.unwrap();
     let rates = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&rates);
     config.on_change(move |settings| {

@@ -1,5 +1,6 @@
 //! Every Rust snippet in README.md and in the examples' READMEs quotes code
-//! that compiles: each one is found, line by line, in a source file of the
+//! that compiles (the guide's chapters, `halo/docs/*.md`, are compiled as
+//! doc tests instead): each one is found, line by line, in a source file of the
 //! repository that the test command builds (the examples, halo's own tests,
 //! and the new-user crate in `tests/new-user`, which is built outside the
 //! workspace the way a user builds it).
@@ -203,9 +204,10 @@ fn the_matcher_rejects_a_changed_line_and_accepts_elisions() {
 }
 
 /// The `[dependencies]` names of the first TOML block of the README's
-/// install section (commented-out lines count: they are optional ones).
+/// install section, `## Install` (commented-out lines count: they are
+/// optional ones).
 fn install_section_dependencies(readme: &str) -> Vec<String> {
-    let section = readme.split("## Use halo in your crate").nth(1).expect("README has an install section");
+    let section = readme.split("## Install").nth(1).expect("README has an install section");
     let block = section.split("```toml").nth(1).and_then(|b| b.split("```").next()).expect("a TOML block");
     block
         .lines()

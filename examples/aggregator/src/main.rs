@@ -7,30 +7,31 @@
 //! cargo run -p aggregator -- invoke examples/aggregator/events/get-invoice.json
 //! ```
 
-use aggregator::services::{self, Part};
+use aggregator::services::{self, Part, Services};
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::HeaderValue;
 use serde_json::json;
 
-async fn init() -> Result<(), String> {
-    services::configure().map(|_| ()).map_err(|e| format!("HTTP client: {e}"))
+/// The HTTP client and the services' URLs, once per container.
+async fn init() -> Result<Services, halo::Error> {
+    Services::from_env()
 }
 
 #[halo::handler(init = init)]
 async fn handler(
     request: ApiGatewayProxyRequest,
     _ctx: &halo::Ctx,
-    _state: &(),
+    services: &Services,
 ) -> Result<ApiGatewayProxyResponse, halo::Error> {
     let id = request.path_parameters.get("id").cloned().unwrap_or_default();
     if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
         return Err(halo::Error::bad_request("the invoice id is 1 to 64 characters of A-Z a-z 0-9 -"));
     }
     let (customer, lines, payment) = futures_util::future::join3(
-        services::customer(id.clone()),
-        services::lines(id.clone()),
-        services::payment(id.clone()),
+        services::customer(services, id.clone()),
+        services::lines(services, id.clone()),
+        services::payment(services, id.clone()),
     )
     .await;
     let parts: [(&str, Part); 3] = [("customer", customer?), ("lines", lines?), ("payment", payment?)];

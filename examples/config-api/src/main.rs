@@ -15,7 +15,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use halo::params::{Config, LogSwitches, Params, ParamsError, Secret};
+use halo::params::{LiveConfig, LogSwitches, Params, ParamsError, Secret};
 
 /// The stage when `HALO_STAGE` is not set.
 const DEFAULT_STAGE: &str = "dev";
@@ -52,7 +52,7 @@ struct Features {
 
 struct State {
     stage: String,
-    settings: Config<Settings>,
+    settings: LiveConfig<Settings>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -112,7 +112,7 @@ mod tests {
     fn state() -> State {
         State {
             stage: "test".into(),
-            settings: Config::fixed(Settings {
+            settings: LiveConfig::fixed(Settings {
                 greeting: "hi".into(),
                 allowed_origins: vec!["https://app.example".into()],
                 limits: Limits { max_items: 5, page_size: 2 },

@@ -6,9 +6,7 @@
 //! cargo run -p hello-api -- invoke examples/hello-api/events/get-hello.json
 //! ```
 
-use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
-use aws_lambda_events::encodings::Body;
-use aws_lambda_events::http::HeaderValue;
+use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 use serde::Serialize;
 
 /// The longest name we greet.
@@ -21,7 +19,7 @@ struct Greeting {
 
 /// Greets `?name=` (default `world`).
 #[halo::handler]
-async fn handler(request: ApiGatewayProxyRequest, ctx: &halo::Ctx) -> Result<ApiGatewayProxyResponse, halo::Error> {
+async fn handler(request: ApiGatewayProxyRequest, ctx: &halo::Ctx) -> Result<halo::JsonResponse, halo::Error> {
     tracing::debug!(remaining_ms = ctx.remaining().as_millis() as u64, "request received");
     let requested = request.query_string_parameters.first("name");
     if let Some(name) = requested {
@@ -33,15 +31,7 @@ async fn handler(request: ApiGatewayProxyRequest, ctx: &halo::Ctx) -> Result<Api
         return Err(halo::Error::bad_request(format!("`name` is longer than {MAX_NAME_LEN} characters")));
     }
     tracing::info!(name, path = request.path.as_deref().unwrap_or("/"), "greeting");
-    json_response(200, &Greeting { message: format!("hello, {name}") })
-}
-
-fn json_response<T: Serialize>(status: i64, body: &T) -> Result<ApiGatewayProxyResponse, halo::Error> {
-    let mut response = ApiGatewayProxyResponse::default();
-    response.status_code = status;
-    response.headers.insert("content-type", HeaderValue::from_static("application/json"));
-    response.body = Some(Body::Text(serde_json::to_string(body)?));
-    Ok(response)
+    halo::JsonResponse::new(200, &Greeting { message: format!("hello, {name}") })
 }
 
 #[cfg(test)]
@@ -56,14 +46,14 @@ mod tests {
     #[tokio::test]
     async fn greets_by_name() {
         let response = handler(request("\"name\": \"Ada\""), &halo::Ctx::for_test()).await.unwrap();
-        assert_eq!(response.status_code, 200);
-        assert_eq!(response.body, Some(Body::Text(r#"{"message":"hello, Ada"}"#.into())));
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.body(), r#"{"message":"hello, Ada"}"#);
     }
 
     #[tokio::test]
     async fn greets_the_world_without_a_name() {
         let response = handler(request("\"other\": \"x\""), &halo::Ctx::for_test()).await.unwrap();
-        assert_eq!(response.body, Some(Body::Text(r#"{"message":"hello, world"}"#.into())));
+        assert_eq!(response.body(), r#"{"message":"hello, world"}"#);
     }
 
     #[tokio::test]

@@ -21,9 +21,7 @@
 //! idempotency token as its `Idempotency-Key` (without it the charge is only
 //! logged).
 
-use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
-use aws_lambda_events::encodings::Body;
-use aws_lambda_events::http::HeaderValue;
+use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 use halo::idempotent;
 use serde::{Deserialize, Serialize};
 use serde_json::error::Category;
@@ -105,7 +103,7 @@ async fn handler(
     request: ApiGatewayProxyRequest,
     ctx: &halo::Ctx,
     state: &State,
-) -> Result<ApiGatewayProxyResponse, halo::Error> {
+) -> Result<halo::JsonResponse, halo::Error> {
     let charge = parse_charge(request.body.as_deref().unwrap_or_default())?;
     if charge.amount == 0 || charge.amount > MAX_AMOUNT {
         return Err(halo::Error::unprocessable(format!("`amount` must be between 1 and {MAX_AMOUNT}")));
@@ -127,7 +125,7 @@ async fn handler(
         currency: &charge.currency,
         status: "succeeded",
     };
-    json_response(201, &receipt)
+    halo::JsonResponse::new(201, &receipt)
 }
 
 /// The fields of a charge request, for error messages.
@@ -161,14 +159,6 @@ fn parse_charge(body: &str) -> Result<ChargeRequest, halo::Error> {
     Ok(charge)
 }
 
-fn json_response<T: Serialize>(status: i64, body: &T) -> Result<ApiGatewayProxyResponse, halo::Error> {
-    let mut response = ApiGatewayProxyResponse::default();
-    response.status_code = status;
-    response.headers.insert("content-type", HeaderValue::from_static("application/json"));
-    response.body = Some(Body::Text(serde_json::to_string(body)?));
-    Ok(response)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,11 +168,8 @@ mod tests {
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
 
-    fn receipt(response: &ApiGatewayProxyResponse) -> serde_json::Value {
-        match &response.body {
-            Some(Body::Text(text)) => serde_json::from_str(text).unwrap(),
-            other => panic!("unexpected body {other:?}"),
-        }
+    fn receipt(response: &halo::JsonResponse) -> serde_json::Value {
+        serde_json::from_str(response.body()).unwrap()
     }
 
     // Unit tests run on the in-memory store (no table configured, not in
@@ -193,7 +180,7 @@ mod tests {
     async fn a_retry_gets_the_same_receipt_and_a_tampered_amount_is_rejected() {
         let first = handler(event("charge.json"), &halo::Ctx::builder("req-1").build(), &LOCAL).await.unwrap();
         let retry = handler(event("charge-retry.json"), &halo::Ctx::builder("req-2").build(), &LOCAL).await.unwrap();
-        assert_eq!(first.status_code, 201);
+        assert_eq!(first.status(), 201);
         assert_eq!(receipt(&first), receipt(&retry), "the same charge, not a second one");
         let key = halo::idempotency::key_for("charge", &serde_json::json!("pay_7Hq2"));
         let token = halo::idempotency::token_for(&key);

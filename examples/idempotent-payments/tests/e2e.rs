@@ -11,7 +11,8 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use halo::idempotency::{DynamoDbIdempotencyStore, IdempotencyStore, Status, key_for, token_for};
+use halo::idempotency::store::Status;
+use halo::idempotency::{DynamoDbIdempotencyStore, IdempotencyStore, key_for, token_for};
 use halo_test_support::dynalite::Dynalite;
 use halo_test_support::function::{FunctionProcess, parse_json_lines};
 use halo_test_support::http_stub::HttpStub;

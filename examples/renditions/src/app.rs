@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use halo::fanout::{FanIn, Fanout, Outcome, Part as FanoutPart};
+use halo::fanout::{FanIn, Fanout, JobOutcome, Part as FanoutPart};
 
 use crate::asset::{Output, Task, Upload, render};
 use crate::assets::{Asset, AssetStatus, Assets};
@@ -32,7 +32,7 @@ pub type InitError = Box<dyn std::error::Error + Send + Sync>;
 /// Builds the [`App`] (the `init` of every binary).
 pub async fn init() -> Result<App, InitError> {
     let fanout = Fanout::from_env(KIND).await?;
-    let deadline = match halo::platform::non_empty_var(DEADLINE_ENV) {
+    let deadline = match std::env::var(DEADLINE_ENV).ok().filter(|v| !v.trim().is_empty()) {
         Some(seconds) => Duration::from_secs(seconds.parse().map_err(|_| format!("{DEADLINE_ENV} is not a number"))?),
         None => Duration::from_secs(900),
     };
@@ -61,7 +61,7 @@ impl App {
     /// job (a run that dies is run again by the sweeper; the write is
     /// idempotent).
     pub async fn publish(&self, fan_in: FanIn<Upload, Output>) -> Result<(), halo::Error> {
-        let ready = fan_in.outcome == Outcome::Completed && fan_in.failed.is_empty();
+        let ready = fan_in.outcome == JobOutcome::Completed && fan_in.failed.is_empty();
         let (metadata, renditions): (Vec<Output>, Vec<Output>) =
             fan_in.results.into_values().partition(|o| matches!(o, Output::Metadata { .. }));
         let asset = Asset {
@@ -76,7 +76,7 @@ impl App {
         if ready {
             tracing::info!(asset_id = %asset.asset_id, renditions = asset.renditions.len(), "asset ready");
         } else {
-            tracing::warn!(asset_id = %asset.asset_id, failed = ?asset.failed_parts, missing = ?asset.missing_parts, outcome = fan_in.outcome.as_str(), "asset failed");
+            tracing::warn!(asset_id = %asset.asset_id, failed = ?asset.failed_parts, missing = ?asset.missing_parts, outcome = ?fan_in.outcome, "asset failed");
         }
         Ok(())
     }

@@ -24,7 +24,7 @@ const TOMBSTONE_TTL_SECS: u64 = 24 * 3600;
 
 /// The todos table.
 #[derive(Debug, Clone)]
-pub struct DynamoTodos {
+pub(crate) struct DynamoTodos {
     table: Table,
 }
 
@@ -62,13 +62,13 @@ fn todo(item: &Item) -> Result<Option<Todo>, halo::Error> {
 
 impl DynamoTodos {
     /// The store on `table`.
-    pub fn new(client: Client, table: impl Into<String>) -> DynamoTodos {
+    pub(crate) fn new(client: Client, table: impl Into<String>) -> DynamoTodos {
         DynamoTodos { table: Table::new(client, table) }
     }
 
     /// Stores a new todo. Its id is new and random: a todo found under it
     /// after a failed condition is this create's own earlier attempt.
-    pub async fn create(&self, title: String) -> Result<Todo, halo::Error> {
+    pub(crate) async fn create(&self, title: String) -> Result<Todo, halo::Error> {
         let todo = Todo { id: format!("t-{}", halo::correlation::generate_id()), title, done: false, version: 1 };
         let put = self
             .table
@@ -86,14 +86,18 @@ impl DynamoTodos {
     }
 
     /// The todo `id` (a deleted one is gone).
-    pub async fn get(&self, id: &str) -> Result<Option<Todo>, halo::Error> {
+    pub(crate) async fn get(&self, id: &str) -> Result<Option<Todo>, halo::Error> {
         let stored = self.table.get(|| key(id)).await.map_err(unavailable)?;
         Ok(stored.as_ref().map(todo).transpose()?.flatten())
     }
 
     /// A page of up to `limit` todos after the cursor `after` (a page may
     /// hold fewer where it skipped tombstones).
-    pub async fn list(&self, after: Option<&str>, limit: usize) -> Result<(Vec<Todo>, Option<String>), halo::Error> {
+    pub(crate) async fn list(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Todo>, Option<String>), halo::Error> {
         let mut scan = self.table.client().scan().table_name(self.table.name()).limit(limit as i32);
         if let Some(after) = after {
             scan = scan.exclusive_start_key("id", to_s(after));
@@ -108,7 +112,7 @@ impl DynamoTodos {
     }
 
     /// Replaces the todo if its stored version is `expected`.
-    pub async fn update(
+    pub(crate) async fn update(
         &self,
         id: &str,
         expected: u64,
@@ -155,7 +159,7 @@ impl DynamoTodos {
     /// Deletes the todo `id`: a tombstone carrying this delete's token
     /// replaces it (`UpdateItem` removing its fields), and TTL clears it
     /// away a day later.
-    pub async fn delete(&self, id: &str) -> Result<Result<(), WriteError>, halo::Error> {
+    pub(crate) async fn delete(&self, id: &str) -> Result<Result<(), WriteError>, halo::Error> {
         let token = halo::correlation::generate_id();
         let expiration = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// One todo.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Todo {
+pub(crate) struct Todo {
     /// Its id.
     pub id: String,
     /// What to do.
@@ -20,7 +20,7 @@ pub struct Todo {
 
 /// Why a write did not happen.
 #[derive(Debug, PartialEq)]
-pub enum WriteError {
+pub(crate) enum WriteError {
     /// No todo with this id.
     NotFound,
     /// The todo changed since the version the caller read.
@@ -29,14 +29,14 @@ pub enum WriteError {
 
 /// The todos by id, in this process.
 #[derive(Debug, Default)]
-pub struct MemoryTodos {
+pub(crate) struct MemoryTodos {
     todos: MemoryMap<Todo>,
     next: AtomicU64,
 }
 
 impl MemoryTodos {
     /// Creates a todo with a new id.
-    pub fn create(&self, title: String) -> Todo {
+    pub(crate) fn create(&self, title: String) -> Todo {
         let id = format!("t-{:06}", self.next.fetch_add(1, Ordering::SeqCst) + 1);
         let todo = Todo { id: id.clone(), title, done: false, version: 1 };
         self.todos.insert(id, todo.clone());
@@ -44,12 +44,12 @@ impl MemoryTodos {
     }
 
     /// The todo `id`.
-    pub fn get(&self, id: &str) -> Option<Todo> {
+    pub(crate) fn get(&self, id: &str) -> Option<Todo> {
         self.todos.get(id)
     }
 
     /// Up to `limit` todos after the id `after`, and the cursor of the next page.
-    pub fn list(&self, after: Option<&str>, limit: usize) -> (Vec<Todo>, Option<String>) {
+    pub(crate) fn list(&self, after: Option<&str>, limit: usize) -> (Vec<Todo>, Option<String>) {
         let mut todos: Vec<Todo> = self.todos.values();
         todos.sort_by(|a, b| a.id.cmp(&b.id));
         let page: Vec<Todo> =
@@ -65,7 +65,7 @@ impl MemoryTodos {
 
     /// Replaces the todo `id` if its version is still `expected`
     /// (optimistic concurrency).
-    pub fn update(&self, id: &str, expected: u64, title: String, done: bool) -> Result<Todo, WriteError> {
+    pub(crate) fn update(&self, id: &str, expected: u64, title: String, done: bool) -> Result<Todo, WriteError> {
         self.todos.with(|todos| {
             let todo = todos.get_mut(id).ok_or(WriteError::NotFound)?;
             if todo.version != expected {
@@ -79,14 +79,14 @@ impl MemoryTodos {
     }
 
     /// Deletes the todo `id`.
-    pub fn delete(&self, id: &str) -> Result<(), WriteError> {
+    pub(crate) fn delete(&self, id: &str) -> Result<(), WriteError> {
         self.todos.remove(id).map(|_| ()).ok_or(WriteError::NotFound)
     }
 }
 
 /// Where the todos live: DynamoDB (`TODO_TABLE`) or this process's memory.
 #[derive(Debug)]
-pub enum Todos {
+pub(crate) enum Todos {
     /// One process's todos: a local run.
     Memory(MemoryTodos),
     /// The shared table.
@@ -95,7 +95,7 @@ pub enum Todos {
 
 impl Todos {
     /// Creates a todo.
-    pub async fn create(&self, title: String) -> Result<Todo, halo::Error> {
+    pub(crate) async fn create(&self, title: String) -> Result<Todo, halo::Error> {
         match self {
             Todos::Memory(m) => Ok(m.create(title)),
             Todos::DynamoDb(d) => d.create(title).await,
@@ -103,7 +103,7 @@ impl Todos {
     }
 
     /// The todo `id`.
-    pub async fn get(&self, id: &str) -> Result<Option<Todo>, halo::Error> {
+    pub(crate) async fn get(&self, id: &str) -> Result<Option<Todo>, halo::Error> {
         match self {
             Todos::Memory(m) => Ok(m.get(id)),
             Todos::DynamoDb(d) => d.get(id).await,
@@ -111,7 +111,11 @@ impl Todos {
     }
 
     /// A page of todos and the next cursor.
-    pub async fn list(&self, after: Option<&str>, limit: usize) -> Result<(Vec<Todo>, Option<String>), halo::Error> {
+    pub(crate) async fn list(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Todo>, Option<String>), halo::Error> {
         match self {
             Todos::Memory(m) => Ok(m.list(after, limit)),
             Todos::DynamoDb(d) => d.list(after, limit).await,
@@ -119,7 +123,7 @@ impl Todos {
     }
 
     /// Replaces the todo if its version is still `expected`.
-    pub async fn update(
+    pub(crate) async fn update(
         &self,
         id: &str,
         expected: u64,
@@ -133,7 +137,7 @@ impl Todos {
     }
 
     /// Deletes the todo `id`.
-    pub async fn delete(&self, id: &str) -> Result<Result<(), WriteError>, halo::Error> {
+    pub(crate) async fn delete(&self, id: &str) -> Result<Result<(), WriteError>, halo::Error> {
         match self {
             Todos::Memory(m) => Ok(m.delete(id)),
             Todos::DynamoDb(d) => d.delete(id).await,

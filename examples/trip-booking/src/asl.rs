@@ -54,5 +54,5 @@ pub fn trip_saga_asl() -> Result<Saga<Value, Value>, halo::saga::asl::AslError> 
         .task("CancelHotel", |ctx, state| cancel(ctx, state, "hotels", "BookHotel", "cancel_hotel"))
         .task("CancelFlight", |ctx, state| cancel(ctx, state, "flights", "BookFlight", "cancel_flight"))
         .task("CancelRental", |ctx, state| cancel(ctx, state, "rentals", "BookRental", "cancel_rental"));
-    Ok(Saga::from_asl(TRIP_ASL, &registry)?.named("trip-asl"))
+    Ok(Saga::from_asl(TRIP_ASL, &registry)?.with_name("trip-asl"))
 }

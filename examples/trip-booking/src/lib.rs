@@ -17,7 +17,8 @@ pub mod trip;
 
 use std::sync::Arc;
 
-use halo::saga::{Saga, SagaLog};
+use halo::saga::Saga;
+use halo::saga::log::SagaLog;
 use serde_json::Value;
 
 /// The variable with the booking services' base URL. Unset in a local run:
@@ -32,6 +33,12 @@ pub struct State {
     pub saga: Saga<trip::Trip>,
     /// The saga loaded from the ASL definition.
     pub saga_asl: Saga<Value, Value>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State").finish_non_exhaustive()
+    }
 }
 
 /// Builds the per-container state once: the saga log from the environment,
@@ -52,6 +59,6 @@ pub async fn init() -> Result<State, String> {
         _ => stubs::start().await.map_err(|e| format!("stub services: {e}"))?,
     };
     let services = services::Services::new(base).map_err(|e| format!("HTTP client: {e}"))?;
-    let saga_asl = asl::trip_saga_asl().map_err(|e| format!("trip.asl.json: {e}"))?.with_state(services.clone());
-    Ok(State { log, saga: steps::trip_saga().with_state(services), saga_asl })
+    let saga_asl = asl::trip_saga_asl().map_err(|e| format!("trip.asl.json: {e}"))?.state(services.clone());
+    Ok(State { log, saga: steps::trip_saga().state(services), saga_asl })
 }

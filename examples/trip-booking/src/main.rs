@@ -15,9 +15,7 @@
 //! cargo run -p trip-booking -- invoke examples/trip-booking/events/book-trip.json
 //! ```
 
-use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
-use aws_lambda_events::encodings::Body;
-use aws_lambda_events::http::HeaderValue;
+use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 use serde::{Deserialize, Serialize};
 use trip_booking::trip::{Trip, is_valid_trip_id};
 use trip_booking::{State, init};
@@ -47,7 +45,7 @@ async fn handler(
     request: ApiGatewayProxyRequest,
     _ctx: &halo::Ctx,
     state: &State,
-) -> Result<ApiGatewayProxyResponse, halo::Error> {
+) -> Result<halo::JsonResponse, halo::Error> {
     let body = request.body.as_deref().unwrap_or_default();
     // halo's decoder: a 400 `InvalidBody` that names where the body went
     // wrong and never quotes what the caller sent.
@@ -97,13 +95,5 @@ async fn handler(
         }
         Some(_) => return Err(halo::Error::bad_request("`definition` is `macros` or `asl`")),
     };
-    json_response(200, &booked)
-}
-
-fn json_response<T: Serialize>(status: i64, body: &T) -> Result<ApiGatewayProxyResponse, halo::Error> {
-    let mut response = ApiGatewayProxyResponse::default();
-    response.status_code = status;
-    response.headers.insert("content-type", HeaderValue::from_static("application/json"));
-    response.body = Some(Body::Text(serde_json::to_string(body)?));
-    Ok(response)
+    halo::JsonResponse::new(200, &booked)
 }

@@ -9,7 +9,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use halo::saga::{ActionState, DynamoDbSagaLog, SagaLog, SagaStatus};
+use halo::saga::DynamoDbSagaLog;
+use halo::saga::log::{ActionState, SagaLog, SagaStatus};
 use halo_test_support::function::{FunctionProcess, parse_json_lines};
 use halo_test_support::moto::{Moto, unique_name};
 use halo_test_support::runtime_api::{Outcome, RuntimeApi};

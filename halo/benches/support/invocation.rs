@@ -13,10 +13,10 @@ use tower::{Service, ServiceExt};
 use tracing_subscriber::layer::SubscriberExt;
 
 /// The event every path decodes: an API Gateway REST request.
-pub const EVENT: &str = include_str!("../../../examples/hello-api/events/get-hello.json");
+pub(crate) const EVENT: &str = include_str!("../../../examples/hello-api/events/get-hello.json");
 
 /// How lambda_runtime decodes an event body into the service's type.
-pub fn lambda_decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> T {
+pub(crate) fn lambda_decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> T {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut de).unwrap()
 }
@@ -67,7 +67,7 @@ async fn metrics_handler(
 
 /// A metrics configuration writing every line to a function that only
 /// looks at it.
-pub fn bench_metrics() -> halo::metrics::MetricsConfig {
+pub(crate) fn bench_metrics() -> halo::metrics::MetricsConfig {
     let sink = halo::metrics::MetricsOutput::Custom(Arc::new(|line: &[u8]| {
         black_box(line);
     }));
@@ -76,18 +76,16 @@ pub fn bench_metrics() -> halo::metrics::MetricsConfig {
 
 /// Installs the JSON logger writing to a sink, at INFO, as the global
 /// subscriber (once per process).
-pub fn install_logger() {
+pub(crate) fn install_logger() {
     let subscriber = tracing_subscriber::registry().with(halo::log::JsonLayer::new(std::io::sink));
     tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
-    halo::log::LogSettings {
-        level: tracing_subscriber::filter::LevelFilter::INFO,
-        ..halo::log::LogSettings::current()
-    }
-    .apply();
+    let mut settings = halo::log::LogSettings::current();
+    settings.level = tracing_subscriber::filter::LevelFilter::INFO;
+    settings.apply();
 }
 
 /// The bare lambda_runtime-style path: decode, handler, encode.
-pub fn bare(bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn bare(bytes: &[u8]) -> Vec<u8> {
     let request: ApiGatewayProxyRequest = lambda_decode(black_box(bytes));
     let response = bare_handler(request).now_or_never().unwrap().unwrap();
     serde_json::to_vec(&response).unwrap()
@@ -95,23 +93,23 @@ pub fn bare(bytes: &[u8]) -> Vec<u8> {
 
 /// halo's full stack around the same handler work (plus two log lines),
 /// and around a failing handler.
-pub struct Stacks {
+pub(crate) struct Stacks {
     function: Arc<halo::FunctionInfo>,
-    ok: halo::layers::InvocationService,
-    failing: halo::layers::InvocationService,
-    metrics: halo::layers::InvocationService,
+    ok: halo::InvocationService,
+    failing: halo::InvocationService,
+    metrics: halo::InvocationService,
 }
 
 impl Stacks {
     /// Builds both stacks with the options from the environment.
-    pub fn new() -> Stacks {
+    pub(crate) fn new() -> Stacks {
         let options = halo::Options::from_env();
         Stacks {
             function: Arc::new(halo::FunctionInfo::for_test()),
-            ok: halo::layers::stack(halo::HandlerService::new(halo_handler), &options),
-            failing: halo::layers::stack(halo::HandlerService::new(failing_handler), &options),
-            metrics: halo::layers::stack(
-                halo::HandlerService::new(metrics_handler),
+            ok: halo::test_support::stack(halo::test_support::HandlerService::new(halo_handler), &options),
+            failing: halo::test_support::stack(halo::test_support::HandlerService::new(failing_handler), &options),
+            metrics: halo::test_support::stack(
+                halo::test_support::HandlerService::new(metrics_handler),
                 &options.clone().metrics(bench_metrics()),
             ),
         }
@@ -131,7 +129,7 @@ impl Stacks {
     /// One invocation through the full stack with metrics on: the
     /// handler's three metrics and one dimension, and (as if every
     /// invocation were a container's first) the `ColdStart` line.
-    pub fn halo_metrics(&self, bytes: &[u8]) -> Vec<u8> {
+    pub(crate) fn halo_metrics(&self, bytes: &[u8]) -> Vec<u8> {
         let payload = String::from_utf8(black_box(bytes).to_vec()).unwrap();
         let mut service = self.metrics.clone();
         let ctx = self.ctx_builder().cold_start(true).build();
@@ -141,7 +139,7 @@ impl Stacks {
 
     /// One invocation through the full stack, from the bytes the Runtime
     /// API sent (as halo's runtime takes them); the encoded response.
-    pub fn halo(&self, bytes: &[u8]) -> Vec<u8> {
+    pub(crate) fn halo(&self, bytes: &[u8]) -> Vec<u8> {
         let payload = String::from_utf8(black_box(bytes).to_vec()).unwrap();
         let mut service = self.ok.clone();
         let response =
@@ -150,7 +148,7 @@ impl Stacks {
     }
 
     /// One failing invocation through the full stack.
-    pub fn halo_error(&self, bytes: &[u8]) -> Box<RawValue> {
+    pub(crate) fn halo_error(&self, bytes: &[u8]) -> Box<RawValue> {
         let payload = String::from_utf8(black_box(bytes).to_vec()).unwrap();
         let mut service = self.failing.clone();
         let response =
@@ -161,7 +159,7 @@ impl Stacks {
     /// The function facts the contexts are built with (the overhead
     /// benchmark builds its own contexts with them).
     #[allow(dead_code)]
-    pub fn function(&self) -> Arc<halo::FunctionInfo> {
+    pub(crate) fn function(&self) -> Arc<halo::FunctionInfo> {
         self.function.clone()
     }
 }

@@ -23,7 +23,7 @@ use crate::Error;
 ///     })
 ///     .await
 ///     .unwrap();
-/// assert!(response.batch_item_failures.is_empty());
+/// assert!(response.is_success());
 /// # });
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,8 +5,10 @@ use crate::retry::Backoff;
 /// Options of a batch run.
 ///
 /// ```
-/// let options = halo::batch::BatchOptions::default().concurrency(8).fail_when_all_fail(false);
-/// assert_eq!(options.max_concurrency(), 8);
+/// use halo::batch::BatchOptions;
+///
+/// let options = BatchOptions::default().concurrency(8).fail_when_all_fail(false);
+/// assert_ne!(options, BatchOptions::default());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BatchOptions {
@@ -27,6 +29,7 @@ impl BatchOptions {
     /// Runs up to `n` records of a **standard** SQS batch at once (at least
     /// 1). FIFO queues and streams always run one record at a time, in
     /// order.
+    #[must_use]
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = n.max(1);
         self
@@ -35,6 +38,7 @@ impl BatchOptions {
     /// Whether a batch whose records all failed fails the invocation (the
     /// default), so the event source retries it with its backoff, instead
     /// of reporting every record in `batchItemFailures`.
+    #[must_use]
     pub fn fail_when_all_fail(mut self, yes: bool) -> Self {
         self.fail_when_all_fail = yes;
         self
@@ -49,20 +53,21 @@ impl BatchOptions {
     /// ```
     /// use halo::retry::Backoff;
     /// let options = halo::batch::BatchOptions::default().retry(Backoff::new(3));
-    /// assert_eq!(options.record_retry().max_attempts(), 3);
+    /// # let _ = options;
     /// ```
+    #[must_use]
     pub fn retry(mut self, policy: Backoff) -> Self {
         self.record_retry = policy;
         self
     }
 
     /// The in-place retry policy of a record.
-    pub fn record_retry(&self) -> Backoff {
+    pub(crate) fn record_retry(&self) -> Backoff {
         self.record_retry
     }
 
     /// The concurrency bound for standard SQS batches.
-    pub fn max_concurrency(&self) -> usize {
+    pub(crate) fn max_concurrency(&self) -> usize {
         self.concurrency
     }
 

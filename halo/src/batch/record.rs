@@ -118,8 +118,8 @@ where
 }
 
 /// Decodes a record body (JSON text) into `T`, naming the failing field but
-/// never quoting the body (see [`crate::handler::decode_json`]).
+/// never quoting the body (see [`crate::runtime::handler::decode_json`]).
 pub(crate) fn decode_body<T: DeserializeOwned>(body: &str) -> Result<T, Error> {
-    crate::handler::decode_json(body, "the record body")
+    crate::runtime::handler::decode_json(body, "the record body")
         .map_err(|message| Error::bad_request(message).with_code("InvalidRecord"))
 }

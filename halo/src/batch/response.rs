@@ -10,22 +10,23 @@ use crate::Error;
 /// restart from). An empty list means the whole batch succeeded.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct BatchResponse {
     /// The failed records.
-    pub batch_item_failures: Vec<ItemFailure>,
+    batch_item_failures: Vec<ItemFailure>,
 }
 
 /// One failed record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ItemFailure {
+pub(crate) struct ItemFailure {
     /// The SQS message id, or the Kinesis / DynamoDB Streams sequence number.
-    pub item_identifier: String,
+    item_identifier: String,
 }
 
 impl BatchResponse {
     /// A response reporting `ids` as failed.
-    pub fn with_failures<I: IntoIterator<Item = String>>(ids: I) -> BatchResponse {
+    pub fn from_failed_ids<I: IntoIterator<Item = String>>(ids: I) -> BatchResponse {
         BatchResponse {
             batch_item_failures: ids.into_iter().map(|item_identifier| ItemFailure { item_identifier }).collect(),
         }
@@ -50,5 +51,5 @@ pub(crate) fn finish(failed: Vec<String>, total: usize, options: &BatchOptions) 
         return Err(Error::new(crate::ErrorKind::Internal, format!("all {total} records of the batch failed"))
             .with_code("BatchFailed"));
     }
-    Ok(BatchResponse::with_failures(failed))
+    Ok(BatchResponse::from_failed_ids(failed))
 }

@@ -12,8 +12,9 @@ use super::data::RecordData;
 use super::options::BatchOptions;
 use super::record::{Producer, run_record, with_retries};
 use super::response::{BatchResponse, finish};
-use crate::correlation::{Incoming, names};
+use crate::correlation::Incoming;
 use crate::event::EventSource;
+use crate::event::names;
 use crate::{Error, IntoError};
 
 /// An SQS event whose message bodies are JSON of type `T` (or, with
@@ -39,6 +40,7 @@ impl<T> From<SqsEvent> for Sqs<T> {
 
 /// One SQS message, its body decoded.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SqsRecord<T> {
     /// The decoded body.
     pub body: T,

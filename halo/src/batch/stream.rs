@@ -39,6 +39,7 @@ impl<'de, T> Deserialize<'de> for Kinesis<T> {
 
 /// One Kinesis record, its data decoded.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct KinesisRecord<T> {
     /// The decoded data.
     pub data: T,
@@ -143,8 +144,8 @@ impl DynamoDbStream {
 
 /// Logs that processing stopped at the checkpoint.
 fn checkpoint_note(response: BatchResponse, total: usize) -> BatchResponse {
-    if let Some(failure) = response.batch_item_failures.first() {
-        tracing::warn!(checkpoint = %failure.item_identifier, records = total, "stream batch stopped at the first failure");
+    if let Some(checkpoint) = response.failed_ids().first() {
+        tracing::warn!(checkpoint = %checkpoint, records = total, "stream batch stopped at the first failure");
     }
     response
 }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use tracing::Instrument as _;
 
-use super::policy::Policy;
+use super::policy::BreakerPolicy;
 use super::state::{Admission, BreakerState, Machine, Transition, half_open_deadline};
 use super::store::{BreakerStore, SharedState};
 use crate::durable::StoreError;
@@ -24,7 +24,7 @@ pub struct CircuitBreaker {
 
 struct Inner {
     name: String,
-    policy: Policy,
+    policy: BreakerPolicy,
     machine: Mutex<Machine>,
     store: Option<Arc<dyn BreakerStore>>,
     /// This breaker's token in the records it writes.
@@ -50,18 +50,18 @@ impl std::fmt::Debug for CircuitBreaker {
 
 impl CircuitBreaker {
     /// A breaker whose state lives in this container only.
-    pub fn new(name: impl Into<String>, policy: Policy) -> CircuitBreaker {
+    pub fn new(name: impl Into<String>, policy: BreakerPolicy) -> CircuitBreaker {
         CircuitBreaker::build(name.into(), policy, None)
     }
 
     /// A breaker whose state is shared through `store` by every container
     /// of the fleet (read in the background every
-    /// [`Policy::refresh_every`], never on the call path).
-    pub fn shared(name: impl Into<String>, policy: Policy, store: Arc<dyn BreakerStore>) -> CircuitBreaker {
+    /// [`BreakerPolicy::refresh_every`], never on the call path).
+    pub fn shared(name: impl Into<String>, policy: BreakerPolicy, store: Arc<dyn BreakerStore>) -> CircuitBreaker {
         CircuitBreaker::build(name.into(), policy, Some(store))
     }
 
-    fn build(name: String, policy: Policy, store: Option<Arc<dyn BreakerStore>>) -> CircuitBreaker {
+    fn build(name: String, policy: BreakerPolicy, store: Option<Arc<dyn BreakerStore>>) -> CircuitBreaker {
         let local_only = store.is_none();
         CircuitBreaker {
             inner: Arc::new(Inner {
@@ -82,13 +82,15 @@ impl CircuitBreaker {
 
     /// Uses `clock` instead of the system clock (tests move time with a
     /// [`ManualClock`](crate::platform::ManualClock)).
-    pub fn with_clock(self, clock: Arc<dyn Clock>) -> CircuitBreaker {
-        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|_| panic!("with_clock is for a breaker being built"));
+    #[must_use]
+    pub fn clock(self, clock: Arc<dyn Clock>) -> CircuitBreaker {
+        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|_| panic!("clock is for a breaker being built"));
         CircuitBreaker { inner: Arc::new(Inner { clock, ..inner }) }
     }
 
     /// Does not start the background refresh: call [`sync`](Self::sync)
     /// yourself (tests, or a scheduler of your own).
+    #[must_use]
     pub fn without_background_refresh(self) -> CircuitBreaker {
         self.inner.background.store(false, Ordering::SeqCst);
         self
@@ -166,7 +168,7 @@ impl CircuitBreaker {
     /// [`CircuitBreaker::call`] is the way to run a call: an admission
     /// taken here and never followed by a call holds its probe slot (in
     /// half-open) until the half-open period ends
-    /// ([`Policy::half_open_timeout`](super::Policy::half_open_timeout)).
+    /// ([`BreakerPolicy::half_open_timeout`](super::BreakerPolicy::half_open_timeout)).
     pub fn admit(&self) -> Result<Admission, Error> {
         let now = self.inner.clock.now_ms();
         let (admission, transition) = self.machine().admit(now, &self.inner.policy);

@@ -6,9 +6,9 @@ use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::state::BreakerState;
 use super::store::{BreakerStore, SharedState};
-use crate::BoxFuture;
 use crate::durable::dynamodb::{Item, ItemView, Table, Written, to_n, to_s};
-use crate::durable::{Key, StoreError, TableSpec};
+use crate::durable::{KeyAttribute, StoreError, TableSpec};
+use crate::future::BoxFuture;
 
 /// Breaker state shared through a DynamoDB table with the partition key
 /// `name` (string); attributes `state`, `open_until` (epoch ms), `trips`,
@@ -32,11 +32,11 @@ pub struct DynamoDbBreakerStore {
 ///
 /// ```
 /// let spec = halo::breaker::table_spec();
-/// assert_eq!(spec.partition_key, halo::durable::Key::string("name"));
+/// assert_eq!(spec.partition_key, halo::durable::KeyAttribute::string("name"));
 /// assert!(spec.indexes.is_empty() && spec.ttl_attribute.is_none());
 /// ```
 pub fn table_spec() -> TableSpec {
-    TableSpec::new(Key::string("name"))
+    TableSpec::new(KeyAttribute::string("name"))
 }
 
 fn key(name: &str) -> Item {

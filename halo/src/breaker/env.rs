@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::circuit::CircuitBreaker;
-use super::policy::Policy;
+use super::policy::BreakerPolicy;
 use super::store::BreakerStore;
 use crate::durable::Fallback;
 use crate::durable::feature::{EnvStore, Feature, FromEnv, TooLarge};
@@ -42,28 +42,32 @@ impl EnvStore for Option<Arc<dyn BreakerStore>> {
 
 static SHARED_STORE: FromEnv<Option<Arc<dyn BreakerStore>>> = FromEnv::new(&STORE);
 
-/// A breaker named `name` as the environment asks, by halo's one store
-/// rule ([`crate::durable::choose_store`]) with the breaker's documented
-/// opt-out: shared through the DynamoDB table `HALO_BREAKER_TABLE` when it
-/// is set; otherwise with this container's state only. Inside Lambda that
-/// is logged as a warning (every container then trips on its own), not an
-/// init error: a breaker's shared state is an optimisation, never needed
-/// for correctness ([`Fallback::PerContainer`]). Every breaker of the
-/// container shares one store.
-///
-/// ```
-/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// let breaker = halo::breaker::from_env("payments", halo::breaker::Policy::default()).await;
-/// assert_eq!(breaker.name(), "payments");
-/// # });
-/// ```
-pub async fn from_env(name: &str, policy: Policy) -> CircuitBreaker {
-    match SHARED_STORE.get().await {
-        Ok(Some(store)) => CircuitBreaker::shared(name, policy, store),
-        Ok(None) => CircuitBreaker::new(name, policy),
-        Err(err) => {
-            tracing::warn!(breaker = name, error_cause = %crate::error::Chain(&err), "this breaker's state is per container");
-            CircuitBreaker::new(name, policy)
+impl CircuitBreaker {
+    /// A breaker named `name` as the environment asks, by halo's one store
+    /// rule ([`crate::durable::choose_store`]) with the breaker's documented
+    /// opt-out: shared through the DynamoDB table `HALO_BREAKER_TABLE` when it
+    /// is set; otherwise with this container's state only. Inside Lambda that
+    /// is logged as a warning (every container then trips on its own), not an
+    /// init error: a breaker's shared state is an optimisation, never needed
+    /// for correctness ([`Fallback::PerContainer`]). Every breaker of the
+    /// container shares one store.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use halo::breaker::{BreakerPolicy, CircuitBreaker};
+    ///
+    /// let breaker = CircuitBreaker::from_env("payments", BreakerPolicy::default()).await;
+    /// assert_eq!(breaker.name(), "payments");
+    /// # });
+    /// ```
+    pub async fn from_env(name: &str, policy: BreakerPolicy) -> CircuitBreaker {
+        match SHARED_STORE.get().await {
+            Ok(Some(store)) => CircuitBreaker::shared(name, policy, store),
+            Ok(None) => CircuitBreaker::new(name, policy),
+            Err(err) => {
+                tracing::warn!(breaker = name, error_cause = %crate::error::Chain(&err), "this breaker's state is per container");
+                CircuitBreaker::new(name, policy)
+            }
         }
     }
 }

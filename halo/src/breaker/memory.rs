@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::state::BreakerState;
 use super::store::{BreakerStore, SharedState};
-use crate::BoxFuture;
 use crate::durable::{MemoryMap, StoreError};
+use crate::future::BoxFuture;
 
 /// Shared breaker state in memory: the "containers" of one process share
 /// it. [`set_available`](MemoryBreakerStore::set_available) simulates an

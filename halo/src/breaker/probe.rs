@@ -3,13 +3,14 @@
 
 use std::time::Duration;
 
-use super::policy::Policy;
+use super::policy::BreakerPolicy;
 use super::state::BreakerState;
 use super::store::{BreakerStore, SharedState};
 use crate::durable::StoreError;
 
 /// What the probe found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Health {
     /// The URL answered below 500 in time.
     Healthy,
@@ -24,18 +25,18 @@ pub enum Health {
 /// every minute); calls keep tripping the breaker on their own too.
 ///
 /// ```no_run
-/// # async fn run(store: &dyn halo::breaker::BreakerStore) -> Result<(), halo::durable::StoreError> {
+/// # async fn run(store: &dyn halo::breaker::store::BreakerStore) -> Result<(), halo::durable::StoreError> {
 /// use std::time::Duration;
-/// use halo::breaker::{Policy, probe};
+/// use halo::breaker::{BreakerPolicy, probe};
 ///
-/// let health = probe(store, "payments", "https://payments.internal/health", &Policy::default(), Duration::from_secs(2)).await?;
+/// let health = probe(store, "payments", "https://payments.internal/health", &BreakerPolicy::default(), Duration::from_secs(2)).await?;
 /// # Ok(()) }
 /// ```
 pub async fn probe(
     store: &dyn BreakerStore,
     name: &str,
     url: &str,
-    policy: &Policy,
+    policy: &BreakerPolicy,
     timeout: Duration,
 ) -> Result<Health, StoreError> {
     let health = check(url, timeout).await;

@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::policy::Policy;
+use super::policy::BreakerPolicy;
 
 /// A breaker's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum BreakerState {
     /// Calls flow; failures are counted.
     Closed,
@@ -21,7 +22,7 @@ pub enum BreakerState {
 
 impl BreakerState {
     /// `CLOSED`, `OPEN` or `HALF_OPEN` (as stored and logged).
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             BreakerState::Closed => "CLOSED",
             BreakerState::Open => "OPEN",
@@ -29,8 +30,9 @@ impl BreakerState {
         }
     }
 
+    #[cfg(any(test, feature = "dynamodb"))]
     /// The state named by [`as_str`](BreakerState::as_str).
-    pub fn parse(text: &str) -> Option<BreakerState> {
+    pub(crate) fn parse(text: &str) -> Option<BreakerState> {
         match text {
             "CLOSED" => Some(BreakerState::Closed),
             "OPEN" => Some(BreakerState::Open),
@@ -42,17 +44,18 @@ impl BreakerState {
 
 /// A change of state, with why it happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transition {
+pub(crate) struct Transition {
     /// The state before.
-    pub from: BreakerState,
+    pub(crate) from: BreakerState,
     /// The state after.
-    pub to: BreakerState,
+    pub(crate) to: BreakerState,
     /// Why (`consecutive failures`, `failure rate`, `probe failed`, …).
-    pub reason: &'static str,
+    pub(crate) reason: &'static str,
 }
 
 /// What the breaker lets a call do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Admission {
     /// Closed: the call runs and is counted.
     Allowed,
@@ -107,7 +110,7 @@ impl Machine {
     }
 
     /// Whether a call may run now.
-    pub(crate) fn admit(&mut self, now_ms: u64, policy: &Policy) -> (Admission, Option<Transition>) {
+    pub(crate) fn admit(&mut self, now_ms: u64, policy: &BreakerPolicy) -> (Admission, Option<Transition>) {
         let mut transition = None;
         if self.state == BreakerState::Open && now_ms >= self.open_until_ms {
             let permits = if self.local_only { policy.probes } else { 0 };
@@ -138,7 +141,7 @@ impl Machine {
         admission: Admission,
         failed: bool,
         now_ms: u64,
-        policy: &Policy,
+        policy: &BreakerPolicy,
     ) -> Option<Transition> {
         match admission {
             Admission::Probe => {
@@ -175,7 +178,7 @@ impl Machine {
         }
     }
 
-    fn count(&mut self, now_ms: u64, failed: bool, policy: &Policy) {
+    fn count(&mut self, now_ms: u64, failed: bool, policy: &BreakerPolicy) {
         self.consecutive_failures = if failed { self.consecutive_failures + 1 } else { 0 };
         if let Some((_, window, _)) = policy.failure_rate {
             let since = now_ms.saturating_sub(window.as_millis() as u64);
@@ -189,14 +192,14 @@ impl Machine {
         }
     }
 
-    fn rate_exceeded(&self, policy: &Policy) -> bool {
+    fn rate_exceeded(&self, policy: &BreakerPolicy) -> bool {
         let Some((rate, _, min_calls)) = policy.failure_rate else { return false };
         let calls = self.window.len() as u32;
         calls >= min_calls && f64::from(self.window_failures) >= rate * f64::from(calls)
     }
 
     /// Opens the breaker for the `trip`-th consecutive time.
-    pub(crate) fn trip(&mut self, now_ms: u64, policy: &Policy, trip: u32, reason: &'static str) -> Transition {
+    pub(crate) fn trip(&mut self, now_ms: u64, policy: &BreakerPolicy, trip: u32, reason: &'static str) -> Transition {
         let from = self.state;
         self.state = BreakerState::Open;
         self.trips = trip;
@@ -219,7 +222,7 @@ impl Machine {
     pub(crate) fn enter_half_open(
         &mut self,
         now_ms: u64,
-        policy: &Policy,
+        policy: &BreakerPolicy,
         permits: u32,
         reason: &'static str,
     ) -> Transition {
@@ -293,6 +296,6 @@ impl Machine {
 }
 
 /// When a half-open period starting at `now_ms` ends undecided.
-pub(crate) fn half_open_deadline(now_ms: u64, policy: &Policy) -> u64 {
+pub(crate) fn half_open_deadline(now_ms: u64, policy: &BreakerPolicy) -> u64 {
     now_ms.saturating_add(policy.half_open_timeout.as_millis() as u64)
 }

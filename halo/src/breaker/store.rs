@@ -1,11 +1,15 @@
-//! Where breakers share their state across containers.
+//! What a breaker store implements: the [`BreakerStore`] trait and the
+//! record it keeps. Service authors pick a store
+//! ([`MemoryBreakerStore`](super::MemoryBreakerStore),
+//! [`CircuitBreaker::from_env`](super::CircuitBreaker::from_env)); they need nothing here.
 
 use super::state::BreakerState;
-use crate::BoxFuture;
 use crate::durable::{StoreError, forward_store};
+use crate::future::BoxFuture;
 
 /// A breaker's shared record: one item per breaker.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SharedState {
     /// The breaker's name.
     pub name: String,
@@ -26,6 +30,24 @@ pub struct SharedState {
     /// again, finds its own write and is not taken for another
     /// container's.
     pub writer: String,
+}
+
+impl SharedState {
+    /// The record of breaker `name` in `state` at `version`, never tripped,
+    /// with no probe leased and no writer; a store reading its records sets
+    /// the other fields after.
+    pub fn new(name: impl Into<String>, state: BreakerState, version: u64) -> SharedState {
+        SharedState {
+            name: name.into(),
+            state,
+            open_until_ms: 0,
+            trips: 0,
+            version,
+            probes: 0,
+            successes: 0,
+            writer: String::new(),
+        }
+    }
 }
 
 /// Shared breaker state: [`DynamoDbBreakerStore`](super::DynamoDbBreakerStore)

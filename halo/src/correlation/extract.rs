@@ -1,9 +1,12 @@
 //! Correlation data of an event, from the event scan.
 
+#[cfg(test)]
 use serde_json::value::RawValue;
 
 use super::Incoming;
-use crate::event::{Scan, scan, scan_record};
+#[cfg(test)]
+use crate::event::scan_record;
+use crate::event::{Scan, scan};
 
 /// Reads the correlation id, the debug-sampling decision and the caller from
 /// an event's JSON, whatever its source:
@@ -11,7 +14,7 @@ use crate::event::{Scan, scan, scan_record};
 /// | source | where |
 /// |---|---|
 /// | API Gateway REST/HTTP, ALB, function URL | headers `x-correlation-id`, `debug-log-enabled`, `x-user-agent` (any case, single or multi-value); fallback ids: the request id, then the `Root` of `x-amzn-trace-id` |
-/// | SQS, Kinesis, DynamoDB Streams | nothing: each record carries its own id, read per record with [`extract_record`]; the invocation gets its own |
+/// | SQS, Kinesis, DynamoDB Streams | nothing: each record carries its own id, read per record; the invocation gets its own |
 /// | SNS (one record per invocation) | message attributes of the same names (`Value`) |
 /// | EventBridge | fields of `detail` |
 /// | direct invoke | top-level fields |
@@ -34,6 +37,7 @@ pub fn extract(event: &str) -> Incoming {
     Incoming::from(scan(event))
 }
 
+#[cfg(test)]
 /// Reads correlation data from one SQS or SNS record (or any record of a
 /// batch). Batch handlers call this per record.
 ///
@@ -47,7 +51,7 @@ pub fn extract(event: &str) -> Incoming {
 /// assert_eq!(incoming.source, EventSource::Sqs);
 /// assert_eq!(incoming.correlation_id.as_deref(), Some("c-7"));
 /// ```
-pub fn extract_record(record: &RawValue) -> Incoming {
+pub(crate) fn extract_record(record: &RawValue) -> Incoming {
     Incoming::from(scan_record(record.get()))
 }
 

@@ -1,7 +1,7 @@
 //! Correlation id validation and generation.
 
 /// The longest correlation id halo accepts from outside.
-pub const MAX_LEN: usize = 128;
+pub(crate) const MAX_LEN: usize = 128;
 
 /// Whether `id` is acceptable as a correlation id: 1 to 128 characters from
 /// `[A-Za-z0-9._:/+=-]`. Anything else (spaces, quotes, backslashes,

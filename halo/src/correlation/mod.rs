@@ -1,28 +1,26 @@
-//! Correlation ids: read from every kind of incoming event, validated,
-//! generated when absent, written on every log line, and carried onward on
-//! outgoing calls together with the debug-sampling decision.
-//!
-//! The wire format is the same everywhere: the names `x-correlation-id`,
-//! `debug-log-enabled` and `x-user-agent`, as HTTP headers, SQS/SNS message
-//! attributes, fields of an EventBridge `detail`, or top-level fields of a
-//! direct-invoke payload. What halo sends ([`propagate`]) halo reads back
-//! ([`extract`]), so a whole call chain shares one id and one sampling
-//! decision.
+#![doc = include_str!("../../docs/correlation.md")]
 
 mod extract;
+pub(crate) mod header;
 mod id;
+mod layer;
 pub mod propagate;
+pub(crate) mod sampling;
 mod trust;
 
-pub use crate::event::names;
-pub use extract::{extract, extract_record};
-pub use id::{MAX_LEN, generate_id, is_valid_id};
+pub use extract::extract;
+#[cfg(test)]
+use extract::extract_record;
+pub(crate) use id::MAX_LEN;
+pub use id::{generate_id, is_valid_id};
+pub(crate) use layer::CorrelationLayer;
 pub use trust::{TRUSTED_SOURCES_ENV, TrustedSources};
 
 use crate::event::EventSource;
 
 /// What an incoming event says about correlation, before validation.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Incoming {
     /// The event's source.
     pub source: EventSource,
@@ -76,6 +74,7 @@ pub trait Extractor: Send + Sync + 'static {
 
 /// The correlation of one invocation, after validation and sampling.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Correlation {
     /// The correlation id (valid, incoming or generated).
     pub id: String,
@@ -96,7 +95,7 @@ impl Correlation {
 
 /// Why an incoming id was not used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rejected {
+pub(crate) enum Rejected {
     /// Longer than [`MAX_LEN`].
     TooLong,
     /// Empty, or a character outside `[A-Za-z0-9._:/+=-]`.
@@ -105,11 +104,7 @@ pub enum Rejected {
 
 impl Rejected {
     /// Why the id was rejected, for a log line (never the id itself).
-    ///
-    /// ```
-    /// assert_eq!(halo::correlation::Rejected::TooLong.reason(), "longer than 128 characters");
-    /// ```
-    pub fn reason(self) -> &'static str {
+    pub(crate) fn reason(self) -> &'static str {
         match self {
             Rejected::TooLong => "longer than 128 characters",
             Rejected::BadCharacters => "empty or has characters outside [A-Za-z0-9._:/+=-]",
@@ -124,18 +119,7 @@ impl Rejected {
 /// is one, else a draw against `sample_rate`.
 ///
 /// Returns the rejection reason when an incoming id was replaced.
-///
-/// ```
-/// use halo::correlation::{Incoming, Rejected, decide};
-/// use halo::event::EventSource;
-///
-/// let incoming = Incoming::new(EventSource::Direct, Some("bad id\n".into()), Some(true), None);
-/// let (correlation, rejected) = decide(incoming, 0.0);
-/// assert_eq!(rejected, Some(Rejected::BadCharacters));
-/// assert!(halo::correlation::is_valid_id(&correlation.id));
-/// assert!(correlation.debug, "the upstream decision wins");
-/// ```
-pub fn decide(incoming: Incoming, sample_rate: f64) -> (Correlation, Option<Rejected>) {
+pub(crate) fn decide(incoming: Incoming, sample_rate: f64) -> (Correlation, Option<Rejected>) {
     let mut rejected = None;
     let id = match incoming.correlation_id {
         Some(id) if is_valid_id(&id) => Some(id),

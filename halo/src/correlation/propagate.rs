@@ -4,8 +4,8 @@
 
 use serde_json::{Map, Value};
 
-use super::names;
 use crate::Ctx;
+use crate::event::names;
 
 /// The `(name, value)` pairs to send: `x-correlation-id`,
 /// `debug-log-enabled` and `x-user-agent` (this function's service name),

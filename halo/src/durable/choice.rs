@@ -4,6 +4,7 @@ use crate::platform::{RUNTIME_API_ENV, in_lambda, non_empty_var};
 
 /// What a feature without its table variable does inside Lambda.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Fallback {
     /// Fail the container's init: an in-memory store would not be shared
     /// by the fleet and would not survive the container (idempotency, saga
@@ -31,6 +32,7 @@ pub enum StoreChoice {
 /// missing inside Lambda, or names a table while halo was built without
 /// its `dynamodb` feature. The message names the variable and what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StoreConfigError {
     /// The variable that names the table.
     pub variable: &'static str,
@@ -51,6 +53,8 @@ impl crate::IntoError for StoreConfigError {
         crate::Error::internal(self).with_code("StoreNotConfigured")
     }
 }
+
+crate::error::from::own_error!(StoreConfigError);
 
 /// The variable that puts halo's stores in memory under a Runtime API
 /// emulator (`cargo lambda watch`): `HALO_STORES=memory`. Each store it

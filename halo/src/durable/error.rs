@@ -23,19 +23,6 @@ pub enum StoreErrorKind {
     NotConfigured,
 }
 
-impl StoreErrorKind {
-    /// A short name for logs (`unavailable`, `conflict`, `too_large`,
-    /// `not_configured`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StoreErrorKind::Unavailable => "unavailable",
-            StoreErrorKind::Conflict => "conflict",
-            StoreErrorKind::TooLarge => "too_large",
-            StoreErrorKind::NotConfigured => "not_configured",
-        }
-    }
-}
-
 /// A failure of a durable store: the operation that failed (`PutItem`,
 /// `GetItem`, …), its [kind](StoreErrorKind), and its cause. The store's
 /// text is for logs only: converted into a halo [`Error`](crate::Error) it
@@ -67,7 +54,7 @@ pub struct StoreError {
 
 impl StoreError {
     /// A failure of `kind` in `operation`, caused by `source`.
-    pub fn new(kind: StoreErrorKind, operation: &'static str, source: impl Into<BoxError>) -> StoreError {
+    fn new(kind: StoreErrorKind, operation: &'static str, source: impl Into<BoxError>) -> StoreError {
         StoreError { feature: None, operation, kind, source: Some(source.into()) }
     }
 
@@ -173,6 +160,8 @@ impl crate::IntoError for StoreError {
         }
     }
 }
+
+crate::error::from::own_error!(StoreError);
 
 #[cfg(test)]
 mod tests {

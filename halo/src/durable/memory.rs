@@ -71,12 +71,12 @@ impl<V: Clone> MemoryMap<V> {
     }
 
     /// How many records it holds.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.with(|records| records.len())
     }
 
     /// Whether it holds no record.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.with(|records| records.is_empty())
     }
 }

@@ -4,6 +4,7 @@
 
 /// The type of a key attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum KeyType {
     /// A string (`S`).
     String,
@@ -11,39 +12,31 @@ pub enum KeyType {
     Number,
 }
 
-impl KeyType {
-    /// DynamoDB's name of the type (`S`, `N`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            KeyType::String => "S",
-            KeyType::Number => "N",
-        }
-    }
-}
-
 /// A key attribute: its name and type.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Key {
+#[non_exhaustive]
+pub struct KeyAttribute {
     /// The attribute name.
     pub name: String,
     /// Its type.
     pub kind: KeyType,
 }
 
-impl Key {
+impl KeyAttribute {
     /// A string key attribute.
-    pub fn string(name: impl Into<String>) -> Key {
-        Key { name: name.into(), kind: KeyType::String }
+    pub fn string(name: impl Into<String>) -> KeyAttribute {
+        KeyAttribute { name: name.into(), kind: KeyType::String }
     }
 
     /// A number key attribute.
-    pub fn number(name: impl Into<String>) -> Key {
-        Key { name: name.into(), kind: KeyType::Number }
+    pub fn number(name: impl Into<String>) -> KeyAttribute {
+        KeyAttribute { name: name.into(), kind: KeyType::Number }
     }
 }
 
 /// Which attributes a global secondary index holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Projection {
     /// Every attribute.
     All,
@@ -51,25 +44,16 @@ pub enum Projection {
     KeysOnly,
 }
 
-impl Projection {
-    /// DynamoDB's name of the projection (`ALL`, `KEYS_ONLY`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Projection::All => "ALL",
-            Projection::KeysOnly => "KEYS_ONLY",
-        }
-    }
-}
-
 /// A global secondary index.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Index {
     /// The index name.
     pub name: String,
     /// Its partition key.
-    pub partition_key: Key,
+    pub partition_key: KeyAttribute,
     /// Its sort key.
-    pub sort_key: Option<Key>,
+    pub sort_key: Option<KeyAttribute>,
     /// What it holds.
     pub projection: Projection,
 }
@@ -78,18 +62,18 @@ pub struct Index {
 /// attribute. Tables are billed on demand.
 ///
 /// ```
-/// use halo::durable::{Key, TableSpec};
+/// use halo::durable::{KeyAttribute, TableSpec};
 ///
-/// let spec = TableSpec::new(Key::string("id")).ttl("expiration");
-/// assert_eq!(spec.attribute_definitions(), vec![Key::string("id")]);
+/// let spec = TableSpec::new(KeyAttribute::string("id")).ttl("expiration");
+/// assert_eq!(spec.attribute_definitions(), vec![KeyAttribute::string("id")]);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TableSpec {
     /// The partition key.
-    pub partition_key: Key,
+    pub partition_key: KeyAttribute,
     /// The sort key, if the key is composite.
-    pub sort_key: Option<Key>,
+    pub sort_key: Option<KeyAttribute>,
     /// The global secondary indexes.
     pub indexes: Vec<Index>,
     /// The epoch-seconds attribute TTL deletes items by.
@@ -98,22 +82,24 @@ pub struct TableSpec {
 
 impl TableSpec {
     /// A table keyed by `partition_key` alone, without index or TTL.
-    pub fn new(partition_key: Key) -> TableSpec {
+    pub fn new(partition_key: KeyAttribute) -> TableSpec {
         TableSpec { partition_key, sort_key: None, indexes: Vec::new(), ttl_attribute: None }
     }
 
     /// Adds a sort key.
-    pub fn sort_key(mut self, key: Key) -> TableSpec {
+    #[must_use]
+    pub fn sort_key(mut self, key: KeyAttribute) -> TableSpec {
         self.sort_key = Some(key);
         self
     }
 
     /// Adds a global secondary index.
+    #[must_use]
     pub fn index(
         mut self,
         name: impl Into<String>,
-        partition_key: Key,
-        sort_key: Key,
+        partition_key: KeyAttribute,
+        sort_key: KeyAttribute,
         projection: Projection,
     ) -> TableSpec {
         self.indexes.push(Index { name: name.into(), partition_key, sort_key: Some(sort_key), projection });
@@ -121,6 +107,7 @@ impl TableSpec {
     }
 
     /// Turns TTL on for the epoch-seconds attribute `attribute`.
+    #[must_use]
     pub fn ttl(mut self, attribute: impl Into<String>) -> TableSpec {
         self.ttl_attribute = Some(attribute.into());
         self
@@ -128,8 +115,8 @@ impl TableSpec {
 
     /// Every key attribute of the table and its indexes, once each, in
     /// order of appearance (what a template's `AttributeDefinitions` lists).
-    pub fn attribute_definitions(&self) -> Vec<Key> {
-        let mut keys: Vec<Key> = Vec::new();
+    pub fn attribute_definitions(&self) -> Vec<KeyAttribute> {
+        let mut keys: Vec<KeyAttribute> = Vec::new();
         let all = std::iter::once(&self.partition_key)
             .chain(&self.sort_key)
             .chain(self.indexes.iter().flat_map(|index| std::iter::once(&index.partition_key).chain(&index.sort_key)));

@@ -12,8 +12,11 @@ pub(crate) mod fields;
 mod scan;
 mod source;
 
-pub use scan::detect;
-pub(crate) use scan::{Scan, Signals, scan, scan_record};
+#[cfg(any(test, feature = "test-support"))]
+pub(crate) use scan::detect;
+#[cfg(test)]
+pub(crate) use scan::scan_record;
+pub(crate) use scan::{Scan, Signals, scan};
 pub use source::EventSource;
 
 /// The wire names halo reads from events and writes on outgoing calls: as

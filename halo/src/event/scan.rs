@@ -35,14 +35,8 @@ pub(crate) struct Scan {
 /// | EventBridge | `detail` and `detail-type` |
 /// | direct invoke | anything else, including text that is not JSON |
 ///
-/// ```
-/// use halo::event::{EventSource, detect};
-///
-/// assert_eq!(detect(r#"{"Records":[{"eventSource":"aws:sqs","body":"{}"}]}"#), EventSource::Sqs);
-/// assert_eq!(detect(r#"{"version":"2.0","requestContext":{"http":{"method":"GET"}}}"#), EventSource::ApiGatewayV2);
-/// assert_eq!(detect("not json"), EventSource::Direct);
-/// ```
-pub fn detect(event: &str) -> EventSource {
+#[cfg(any(test, feature = "test-support"))]
+pub(crate) fn detect(event: &str) -> EventSource {
     scan(event).source
 }
 
@@ -68,6 +62,7 @@ pub(crate) fn scan(event: &str) -> Scan {
     Scan { source: EventSource::Direct, signals: top.direct.into_signals() }
 }
 
+#[cfg(test)]
 /// Scans one SQS or SNS record (or any record of a batch).
 pub(crate) fn scan_record(record: &str) -> Scan {
     read::<Record<'_>>(record).into_scan()

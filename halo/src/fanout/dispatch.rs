@@ -1,27 +1,33 @@
-//! Sending parts: the [`Dispatcher`] trait and the message a part travels in.
+//! What a dispatcher author implements: the [`Dispatcher`] trait (sending
+//! parts), the [`PartMessage`] a part travels in and the
+//! [`DispatchError`] a send fails with. A service picks a dispatcher
+//! ([`SqsDispatcher`](super::SqsDispatcher),
+//! [`MemoryDispatcher`](super::MemoryDispatcher)) and never needs this
+//! module.
 
 use std::fmt;
 
 use crate::{BoxError, BoxFuture};
 
 /// The message attribute holding a part's job id.
-pub const JOB_ID_ATTRIBUTE: &str = "halo-fanout-job-id";
+pub(crate) const JOB_ID_ATTRIBUTE: &str = "halo-fanout-job-id";
 
 /// The message attribute holding a part's index (0-based, decimal).
-pub const PART_ATTRIBUTE: &str = "halo-fanout-part";
+pub(crate) const PART_ATTRIBUTE: &str = "halo-fanout-part";
 
 /// The most messages one `SendMessageBatch` takes.
-pub const BATCH_SIZE: usize = 10;
+pub(crate) const BATCH_SIZE: usize = 10;
 
 /// The most bytes one message, and one `SendMessageBatch` in all, may
 /// carry (bodies and attributes): SQS's 256 KB.
-pub const BATCH_BYTES: usize = 256 * 1024;
+pub(crate) const BATCH_BYTES: usize = 256 * 1024;
 
 /// One part on its way to a worker: the body is the part as JSON; the job
 /// id, the part's index and the correlation of the starting invocation
 /// (`x-correlation-id`, `debug-log-enabled`, `x-user-agent`) travel as
 /// string message attributes.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PartMessage {
     /// The job.
     pub job_id: String,
@@ -38,12 +44,7 @@ impl PartMessage {
     /// The message of part `index` of `job_id`, with the current
     /// invocation's correlation attributes
     /// ([`propagate::message_attributes`](crate::correlation::propagate::message_attributes)).
-    ///
-    /// ```
-    /// let message = halo::fanout::PartMessage::new("job-1", 3, r#"{"width":64}"#.into());
-    /// assert!(message.attributes.contains(&("halo-fanout-part".to_owned(), "3".to_owned())));
-    /// ```
-    pub fn new(job_id: &str, index: u32, body: String) -> PartMessage {
+    pub(crate) fn new(job_id: &str, index: u32, body: String) -> PartMessage {
         let mut attributes =
             vec![(JOB_ID_ATTRIBUTE.to_owned(), job_id.to_owned()), (PART_ATTRIBUTE.to_owned(), index.to_string())];
         attributes.extend(
@@ -56,7 +57,7 @@ impl PartMessage {
 
     /// What the message counts against SQS's size limit: its body, and each
     /// attribute's name, data type (`String`) and value.
-    pub fn size(&self) -> usize {
+    pub(crate) fn size(&self) -> usize {
         self.body.len()
             + self.attributes.iter().map(|(name, value)| name.len() + "String".len() + value.len()).sum::<usize>()
     }
@@ -64,16 +65,7 @@ impl PartMessage {
 
 /// `messages` in the groups one `SendMessageBatch` each can take: at most
 /// [`BATCH_SIZE`] messages and [`BATCH_BYTES`] in all, in order.
-///
-/// ```
-/// use halo::fanout::{PartMessage, batches};
-///
-/// let small: Vec<PartMessage> = (0..25).map(|i| PartMessage::new("job-1", i, "1".into())).collect();
-/// assert_eq!(batches(&small).iter().map(|b| b.len()).collect::<Vec<_>>(), [10, 10, 5]);
-/// let large: Vec<PartMessage> = (0..4).map(|i| PartMessage::new("job-1", i, "x".repeat(100 * 1024))).collect();
-/// assert_eq!(batches(&large).iter().map(|b| b.len()).collect::<Vec<_>>(), [2, 2]);
-/// ```
-pub fn batches(messages: &[PartMessage]) -> Vec<&[PartMessage]> {
+pub(crate) fn batches(messages: &[PartMessage]) -> Vec<&[PartMessage]> {
     let mut groups = Vec::new();
     let (mut start, mut bytes) = (0, 0);
     for (i, message) in messages.iter().enumerate() {
@@ -126,11 +118,13 @@ impl crate::IntoError for DispatchError {
     }
 }
 
+crate::error::from::own_error!(DispatchError);
+
 /// Where parts are sent: [`SqsDispatcher`](super::SqsDispatcher) (an SQS
 /// queue, `SendMessageBatch`) or [`MemoryDispatcher`](super::MemoryDispatcher)
 /// (local runs and tests).
 pub trait Dispatcher: Send + Sync {
-    /// Sends up to [`BATCH_SIZE`] messages in one request; returns the
+    /// Sends up to 10 messages (at most 256 KB in all) in one request; returns the
     /// indexes of the parts that were not accepted (to send again).
     fn send_batch<'a>(&'a self, messages: &'a [PartMessage]) -> BoxFuture<'a, Result<Vec<u32>, DispatchError>>;
 }
@@ -138,5 +132,24 @@ pub trait Dispatcher: Send + Sync {
 impl<D: Dispatcher + ?Sized> Dispatcher for std::sync::Arc<D> {
     fn send_batch<'a>(&'a self, messages: &'a [PartMessage]) -> BoxFuture<'a, Result<Vec<u32>, DispatchError>> {
         (**self).send_batch(messages)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_hold_ten_messages_and_256_kb_at_most() {
+        let small: Vec<PartMessage> = (0..25).map(|i| PartMessage::new("job-1", i, "1".into())).collect();
+        assert_eq!(batches(&small).iter().map(|b| b.len()).collect::<Vec<_>>(), [10, 10, 5]);
+        let large: Vec<PartMessage> = (0..4).map(|i| PartMessage::new("job-1", i, "x".repeat(100 * 1024))).collect();
+        assert_eq!(batches(&large).iter().map(|b| b.len()).collect::<Vec<_>>(), [2, 2]);
+    }
+
+    #[test]
+    fn a_message_carries_its_part_index() {
+        let message = PartMessage::new("job-1", 3, r#"{"width":64}"#.into());
+        assert!(message.attributes.contains(&(PART_ATTRIBUTE.to_owned(), "3".to_owned())));
     }
 }

@@ -6,15 +6,15 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
-use super::job::{FanInClaim, JobRecord, JobStatus, Outcome, PartFailure, Policy};
-use super::store::{Claim, ClaimReason, Created, FanoutStore, Finish, PartOutcome, Recorded, Release};
-use crate::BoxFuture;
+use super::job::{FanInClaim, JobOutcome, JobPolicy, JobRecord, JobStatus, PartFailure};
+use super::store::{ClaimReason, FanoutStore, Finish, JobClaim, JobCreated, PartOutcome, Recorded, Release};
 use crate::durable::dynamodb::{Item, ItemView, Table, Written, store_error, to_n, to_s};
-use crate::durable::{Key, Projection, StoreError, TableSpec};
+use crate::durable::{KeyAttribute, Projection, StoreError, TableSpec};
+use crate::future::BoxFuture;
 
 /// The index of the jobs the sweeper looks at: sparse (only jobs that are
 /// not final have `open`), partitioned by kind, sorted by `due`.
-pub const DUE_INDEX: &str = "due-index";
+pub(crate) const DUE_INDEX: &str = "due-index";
 
 /// Attribute names of a job item.
 mod attr {
@@ -50,7 +50,7 @@ mod attr {
 ///
 /// The table has the partition key `job_id` (string), TTL on `expiration`
 /// (set when a job ends) and, for the sweeper, a global secondary index
-/// [`DUE_INDEX`] on `open` (string, hash: the job's kind while it is not
+/// `due-index` on `open` (string, hash: the job's kind while it is not
 /// final) and `due` (number, range: its deadline while running, its
 /// fan-in claim's lease while completing), projecting the keys only. The
 /// sweeper queries that index (`open = kind AND due <= now`) instead of
@@ -97,15 +97,9 @@ pub struct DynamoDbFanoutStore {
 
 /// The layout of the job table: the partition key `job_id`, the sweeper's
 /// index ([`DUE_INDEX`]: `open`, `due`, keys only) and TTL on `expiration`.
-///
-/// ```
-/// let spec = halo::fanout::table_spec();
-/// assert_eq!(spec.indexes[0].name, halo::fanout::DUE_INDEX);
-/// assert_eq!(spec.ttl_attribute.as_deref(), Some("expiration"));
-/// ```
-pub fn table_spec() -> TableSpec {
-    TableSpec::new(Key::string(attr::JOB_ID))
-        .index(DUE_INDEX, Key::string(attr::OPEN), Key::number(attr::DUE), Projection::KeysOnly)
+pub(crate) fn table_spec() -> TableSpec {
+    TableSpec::new(KeyAttribute::string(attr::JOB_ID))
+        .index(DUE_INDEX, KeyAttribute::string(attr::OPEN), KeyAttribute::number(attr::DUE), Projection::KeysOnly)
         .ttl(attr::EXPIRATION)
 }
 
@@ -129,12 +123,7 @@ impl DynamoDbFanoutStore {
         DynamoDbFanoutStore { table: Table::new(client, table) }
     }
 
-    /// The table name.
-    pub fn table(&self) -> &str {
-        self.table.name()
-    }
-
-    /// Creates the table as [`table_spec`] lays it out (its index, TTL,
+    /// Creates the table as described above (its index, TTL,
     /// on-demand billing), for local set-ups and tests; deploy it with your
     /// template in production (see the `renditions` example's
     /// `template.yaml`).
@@ -252,7 +241,7 @@ impl DynamoDbFanoutStore {
         }
     }
 
-    async fn claim_fan_in(&self, job_id: &str, claim: &Claim) -> Result<Option<JobRecord>, StoreError> {
+    async fn claim_fan_in(&self, job_id: &str, claim: &JobClaim) -> Result<Option<JobRecord>, StoreError> {
         let condition = match claim.reason {
             ClaimReason::Completion => {
                 "#status = :running AND #remaining = :zero AND (#policy = :collect OR #failed = :zero)"
@@ -281,7 +270,7 @@ impl DynamoDbFanoutStore {
                 values.extend([
                     (":running", to_s(JobStatus::Running.as_str())),
                     (":zero", to_n(0)),
-                    (":collect", to_s(Policy::Collect.as_str())),
+                    (":collect", to_s(JobPolicy::Collect.as_str())),
                 ]);
             }
             ClaimReason::FailFast => {
@@ -289,7 +278,7 @@ impl DynamoDbFanoutStore {
                 values.extend([
                     (":running", to_s(JobStatus::Running.as_str())),
                     (":zero", to_n(0)),
-                    (":fail_fast", to_s(Policy::FailFast.as_str())),
+                    (":fail_fast", to_s(JobPolicy::FailFast.as_str())),
                 ]);
             }
             ClaimReason::Deadline => {
@@ -324,9 +313,9 @@ fn parse(item: &Item) -> Result<JobRecord, String> {
     let status = view.required_string(attr::STATUS)?;
     let status = JobStatus::parse(&status).ok_or_else(|| format!("unknown job status `{status}`"))?;
     let policy = view.required_string(attr::POLICY)?;
-    let policy = Policy::parse(&policy).ok_or_else(|| format!("unknown policy `{policy}`"))?;
+    let policy = JobPolicy::parse(&policy).ok_or_else(|| format!("unknown policy `{policy}`"))?;
     let outcome = match view.string(attr::OUTCOME) {
-        Some(text) => Some(Outcome::parse(&text).ok_or_else(|| format!("unknown outcome `{text}`"))?),
+        Some(text) => Some(JobOutcome::parse(&text).ok_or_else(|| format!("unknown outcome `{text}`"))?),
         None => None,
     };
     let index = |key: &str| key.parse::<u32>().map_err(|_| format!("`{key}` is not a part index"));
@@ -369,7 +358,7 @@ fn parse(item: &Item) -> Result<JobRecord, String> {
 }
 
 impl FanoutStore for DynamoDbFanoutStore {
-    fn create<'a>(&'a self, job: &'a JobRecord) -> BoxFuture<'a, Result<Created, StoreError>> {
+    fn create<'a>(&'a self, job: &'a JobRecord) -> BoxFuture<'a, Result<JobCreated, StoreError>> {
         Box::pin(async move {
             let result = self
                 .table
@@ -383,9 +372,9 @@ impl FanoutStore for DynamoDbFanoutStore {
                 .send()
                 .await;
             match self.table.conditional("PutItem", || key(&job.job_id), result).await.map_err(of_fanout)? {
-                Written::Applied(_) => Ok(Created::New),
+                Written::Applied(_) => Ok(JobCreated::New),
                 Written::Refused(Some(item)) => {
-                    parse(&item).map(|job| Created::Existing(Box::new(job))).map_err(|e| malformed("PutItem", e))
+                    parse(&item).map(|job| JobCreated::Existing(Box::new(job))).map_err(|e| malformed("PutItem", e))
                 }
                 Written::Refused(None) => {
                     Err(malformed("PutItem", "the create failed but no job has the id".to_owned()))
@@ -416,7 +405,11 @@ impl FanoutStore for DynamoDbFanoutStore {
         Box::pin(self.record_outcome(job_id, index, outcome))
     }
 
-    fn claim<'a>(&'a self, job_id: &'a str, claim: &'a Claim) -> BoxFuture<'a, Result<Option<JobRecord>, StoreError>> {
+    fn claim<'a>(
+        &'a self,
+        job_id: &'a str,
+        claim: &'a JobClaim,
+    ) -> BoxFuture<'a, Result<Option<JobRecord>, StoreError>> {
         Box::pin(self.claim_fan_in(job_id, claim))
     }
 

@@ -88,3 +88,5 @@ impl IntoError for FanoutError {
         }
     }
 }
+
+crate::error::from::own_error!(FanoutError);

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use super::job::{JobRecord, Outcome, PartFailure};
+use super::job::{JobOutcome, JobRecord, PartFailure};
 use super::jobs::Fanout;
-use super::store::{Claim, ClaimReason, Finish, Release};
+use super::store::{ClaimReason, Finish, JobClaim, Release};
 use crate::durable::StoreError;
 use crate::retry::retry;
 use crate::{BoxFuture, Ctx, Error, IntoError};
@@ -25,7 +25,7 @@ pub struct FanIn<J, R> {
     /// The context the job was started with.
     pub context: J,
     /// How the job ended.
-    pub outcome: Outcome,
+    pub outcome: JobOutcome,
     /// The number of parts.
     pub total: u32,
     /// The results of the parts that succeeded, by index.
@@ -41,18 +41,7 @@ pub struct FanIn<J, R> {
 
 impl<J: DeserializeOwned, R: DeserializeOwned> FanIn<J, R> {
     /// The fan-in of a claimed `job`, its context and results decoded.
-    ///
-    /// ```
-    /// use halo::fanout::{FanIn, JobRecord, Outcome};
-    ///
-    /// let mut job = JobRecord::new("job-1", "sums", 2, 60_000, 1_000);
-    /// job.results.insert(0, "40".into());
-    /// job.results.insert(1, "2".into());
-    /// job.outcome = Some(Outcome::Completed);
-    /// let fan_in: FanIn<(), u32> = FanIn::from_record(&job).unwrap();
-    /// assert_eq!(fan_in.results.values().sum::<u32>(), 42);
-    /// ```
-    pub fn from_record(job: &JobRecord) -> Result<FanIn<J, R>, Error> {
+    pub(crate) fn from_record(job: &JobRecord) -> Result<FanIn<J, R>, Error> {
         let decode_error = |what: String| Error::internal(what).with_code("FanInDecode");
         let context = serde_json::from_str(&job.context)
             .map_err(|e| decode_error(format!("the context of job {} does not decode: {e}", job.job_id)))?;
@@ -66,7 +55,7 @@ impl<J: DeserializeOwned, R: DeserializeOwned> FanIn<J, R> {
         Ok(FanIn {
             job_id: job.job_id.clone(),
             context,
-            outcome: job.outcome.unwrap_or(Outcome::Completed),
+            outcome: job.outcome.unwrap_or(JobOutcome::Completed),
             total: job.total,
             results,
             failed: job.failures.clone(),
@@ -101,7 +90,7 @@ pub(crate) enum FanInRun {
     /// The claim's condition did not hold (not ready, or another run has it).
     NotClaimed,
     /// This run ran it and the job ended this way.
-    Ran(Outcome),
+    Ran(JobOutcome),
     /// This run ran it and it failed; the job waits for the sweeper.
     Failed,
 }
@@ -146,11 +135,11 @@ impl Fanout {
     {
         let now = self.clock.now_ms();
         let token = uuid::Uuid::new_v4().to_string();
-        let claim = Claim { reason, token, now_ms: now, lease_until_ms: now + self.lease().as_millis() as u64 };
+        let claim = JobClaim { reason, token, now_ms: now, lease_until_ms: now + self.lease().as_millis() as u64 };
         let Some(job) = self.store.claim(job_id, &claim).await? else {
             return Ok(FanInRun::NotClaimed);
         };
-        let outcome = job.outcome.unwrap_or(Outcome::Completed);
+        let outcome = job.outcome.unwrap_or(JobOutcome::Completed);
         tracing::info!(
             job_id,
             outcome = outcome.as_str(),

@@ -1,5 +1,5 @@
 //! The job model: a job's status, policy, parts' outcomes and the record a
-//! [`FanoutStore`](super::FanoutStore) keeps of it.
+//! [`FanoutStore`](super::store::FanoutStore) keeps of it.
 
 use std::collections::BTreeMap;
 
@@ -9,33 +9,29 @@ use serde::{Deserialize, Serialize};
 /// reached the dead-letter queue, or its result could not be stored).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Policy {
+#[non_exhaustive]
+pub enum JobPolicy {
     /// Wait for every part; the fan-in runs with the failed parts listed
-    /// ([`Outcome::Completed`]). The default.
+    /// ([`JobOutcome::Completed`]). The default.
     #[default]
     Collect,
     /// End the job at the first failed part: the fan-in runs at once with
-    /// [`Outcome::FailedFast`], and later parts are no longer recorded.
+    /// [`JobOutcome::FailedFast`], and later parts are no longer recorded.
     FailFast,
 }
 
-impl Policy {
-    /// The name stored with the job (`COLLECT`, `FAIL_FAST`).
-    pub fn as_str(self) -> &'static str {
+impl JobPolicy {
+    /// The name stored with the job (`COLLECT`, `FAIL_FAST`), its serde form.
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
-            Policy::Collect => "COLLECT",
-            Policy::FailFast => "FAIL_FAST",
+            JobPolicy::Collect => "COLLECT",
+            JobPolicy::FailFast => "FAIL_FAST",
         }
     }
 
     /// The policy stored as `name`.
-    ///
-    /// ```
-    /// use halo::fanout::Policy;
-    /// assert_eq!(Policy::parse(Policy::FailFast.as_str()), Some(Policy::FailFast));
-    /// ```
-    pub fn parse(name: &str) -> Option<Policy> {
-        [Policy::Collect, Policy::FailFast].into_iter().find(|p| p.as_str() == name)
+    pub(crate) fn parse(name: &str) -> Option<JobPolicy> {
+        [JobPolicy::Collect, JobPolicy::FailFast].into_iter().find(|p| p.as_str() == name)
     }
 }
 
@@ -47,23 +43,24 @@ impl Policy {
 /// runs it again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum JobStatus {
     /// Parts are being processed.
     Running,
     /// The fan-in is running, or failed and waits for the sweeper.
     Completing,
     /// Every part was recorded (some possibly failed, under
-    /// [`Policy::Collect`]) and the fan-in ran: final.
+    /// [`JobPolicy::Collect`]) and the fan-in ran: final.
     Completed,
-    /// A part failed under [`Policy::FailFast`] and the fan-in ran: final.
+    /// A part failed under [`JobPolicy::FailFast`] and the fan-in ran: final.
     Failed,
     /// The deadline passed with parts missing and the fan-in ran: final.
     TimedOut,
 }
 
 impl JobStatus {
-    /// The name stored with the job (`RUNNING`, `COMPLETING`, …).
-    pub fn as_str(self) -> &'static str {
+    /// The name stored with the job (`RUNNING`, `COMPLETING`, …), its serde form.
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             JobStatus::Running => "RUNNING",
             JobStatus::Completing => "COMPLETING",
@@ -74,19 +71,18 @@ impl JobStatus {
     }
 
     /// The status stored as `name`.
-    ///
-    /// ```
-    /// use halo::fanout::JobStatus;
-    /// assert_eq!(JobStatus::parse("TIMED_OUT"), Some(JobStatus::TimedOut));
-    /// assert!(JobStatus::TimedOut.is_final() && !JobStatus::Completing.is_final());
-    /// ```
-    pub fn parse(name: &str) -> Option<JobStatus> {
+    pub(crate) fn parse(name: &str) -> Option<JobStatus> {
         [JobStatus::Running, JobStatus::Completing, JobStatus::Completed, JobStatus::Failed, JobStatus::TimedOut]
             .into_iter()
             .find(|s| s.as_str() == name)
     }
 
     /// Whether the job has ended (its fan-in ran).
+    ///
+    /// ```
+    /// use halo::fanout::JobStatus;
+    /// assert!(JobStatus::TimedOut.is_final() && !JobStatus::Completing.is_final());
+    /// ```
     pub fn is_final(self) -> bool {
         matches!(self, JobStatus::Completed | JobStatus::Failed | JobStatus::TimedOut)
     }
@@ -95,40 +91,42 @@ impl JobStatus {
 /// How a job ended, as its fan-in is told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Outcome {
-    /// Every part was recorded; under [`Policy::Collect`] some may have
+#[non_exhaustive]
+pub enum JobOutcome {
+    /// Every part was recorded; under [`JobPolicy::Collect`] some may have
     /// failed ([`FanIn::failed`](super::FanIn::failed)).
     Completed,
-    /// A part failed under [`Policy::FailFast`].
+    /// A part failed under [`JobPolicy::FailFast`].
     FailedFast,
     /// The deadline passed with parts missing ([`FanIn::missing`](super::FanIn::missing)).
     TimedOut,
 }
 
-impl Outcome {
+impl JobOutcome {
     /// The final status of a job that ends this way.
-    pub fn status(self) -> JobStatus {
+    pub(crate) fn status(self) -> JobStatus {
         match self {
-            Outcome::Completed => JobStatus::Completed,
-            Outcome::FailedFast => JobStatus::Failed,
-            Outcome::TimedOut => JobStatus::TimedOut,
+            JobOutcome::Completed => JobStatus::Completed,
+            JobOutcome::FailedFast => JobStatus::Failed,
+            JobOutcome::TimedOut => JobStatus::TimedOut,
         }
     }
 
     /// The name stored with the job (that of its final status).
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         self.status().as_str()
     }
 
     /// The outcome stored as `name`.
-    pub fn parse(name: &str) -> Option<Outcome> {
-        [Outcome::Completed, Outcome::FailedFast, Outcome::TimedOut].into_iter().find(|o| o.as_str() == name)
+    pub(crate) fn parse(name: &str) -> Option<JobOutcome> {
+        [JobOutcome::Completed, JobOutcome::FailedFast, JobOutcome::TimedOut].into_iter().find(|o| o.as_str() == name)
     }
 }
 
 /// Why a part failed: a stable code and a detail for operators (the
 /// detail may hold internal text: never put it in a response).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PartFailure {
     /// The stable code, e.g. `DeadLettered` or `PartResultTooLarge`.
     pub code: String,
@@ -145,6 +143,7 @@ impl PartFailure {
 
 /// The run that holds a job's fan-in, until when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FanInClaim {
     /// The claim's random token: only its holder may finish or release it.
     pub token: String,
@@ -153,9 +152,17 @@ pub struct FanInClaim {
     pub lease_until_ms: u64,
 }
 
+/// The claim a store keeps once `claim` won.
+impl From<&super::store::JobClaim> for FanInClaim {
+    fn from(claim: &super::store::JobClaim) -> FanInClaim {
+        FanInClaim { token: claim.token.clone(), lease_until_ms: claim.lease_until_ms }
+    }
+}
+
 /// A job as stored: one record (one DynamoDB item) holding its counters,
 /// every recorded part's result or failure, and its fan-in's state.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct JobRecord {
     /// The job id (the key).
     pub job_id: String,
@@ -165,7 +172,7 @@ pub struct JobRecord {
     /// Where the job is.
     pub status: JobStatus,
     /// What a failed part does.
-    pub policy: Policy,
+    pub policy: JobPolicy,
     /// The number of parts.
     pub total: u32,
     /// The recorded results, by part index (JSON text).
@@ -183,7 +190,7 @@ pub struct JobRecord {
     /// them again when started again.
     pub dispatched: bool,
     /// How the job ends, once its fan-in is claimed.
-    pub outcome: Option<Outcome>,
+    pub outcome: Option<JobOutcome>,
     /// The fan-in's claim, while `Completing`.
     pub claim: Option<FanInClaim>,
     /// How many times the fan-in was claimed.
@@ -200,11 +207,11 @@ pub struct JobRecord {
 
 impl JobRecord {
     /// A new running job of `total` parts, created at `now_ms`, with an
-    /// empty context (`null`) and [`Policy::Collect`].
+    /// empty context (`null`) and [`JobPolicy::Collect`].
     ///
     /// ```
-    /// let job = halo::fanout::JobRecord::new("job-1", "thumbnails", 3, 60_000, 1_000);
-    /// assert_eq!((job.remaining(), job.missing()), (3, vec![0, 1, 2]));
+    /// let job = halo::fanout::store::JobRecord::new("job-1", "thumbnails", 3, 60_000, 1_000);
+    /// assert_eq!((job.remaining(), job.due_ms()), (3, Some(60_000)));
     /// ```
     pub fn new(
         job_id: impl Into<String>,
@@ -217,7 +224,7 @@ impl JobRecord {
             job_id: job_id.into(),
             kind: kind.into(),
             status: JobStatus::Running,
-            policy: Policy::Collect,
+            policy: JobPolicy::Collect,
             total,
             results: BTreeMap::new(),
             failures: BTreeMap::new(),
@@ -236,12 +243,12 @@ impl JobRecord {
     }
 
     /// Parts recorded as done.
-    pub fn completed(&self) -> u32 {
+    pub(crate) fn completed(&self) -> u32 {
         self.results.len() as u32
     }
 
     /// Parts recorded as failed.
-    pub fn failed(&self) -> u32 {
+    pub(crate) fn failed(&self) -> u32 {
         self.failures.len() as u32
     }
 
@@ -251,12 +258,12 @@ impl JobRecord {
     }
 
     /// The indexes of the parts not recorded yet, in order.
-    pub fn missing(&self) -> Vec<u32> {
+    pub(crate) fn missing(&self) -> Vec<u32> {
         (0..self.total).filter(|i| !self.is_recorded(*i)).collect()
     }
 
     /// Whether part `index` is recorded (done or failed).
-    pub fn is_recorded(&self, index: u32) -> bool {
+    pub(crate) fn is_recorded(&self, index: u32) -> bool {
         self.results.contains_key(&index) || self.failures.contains_key(&index)
     }
 

@@ -30,7 +30,7 @@ use crate::retry::Backoff;
 ///
 /// let fanout = Fanout::in_memory("thumbnails").fan_in_lease(Duration::from_secs(60));
 /// assert_eq!(fanout.kind(), "thumbnails");
-/// assert!(fanout.local_queue().is_some());
+/// assert!(fanout.is_local());
 /// ```
 #[derive(Clone)]
 pub struct Fanout {
@@ -88,6 +88,7 @@ impl Fanout {
     }
 
     /// Sends parts with `dispatcher`.
+    #[must_use]
     pub fn dispatcher(mut self, dispatcher: Arc<dyn Dispatcher>) -> Fanout {
         self.dispatcher = Some(dispatcher);
         self.local_queue = None;
@@ -95,7 +96,8 @@ impl Fanout {
     }
 
     /// Sends parts to `queue`, in memory; [`Fanout::run_local`] runs them.
-    pub fn local_queue_to(mut self, queue: MemoryDispatcher) -> Fanout {
+    #[must_use]
+    pub(crate) fn local_queue_to(mut self, queue: MemoryDispatcher) -> Fanout {
         self.dispatcher = Some(Arc::new(queue.clone()));
         self.local_queue = Some(queue);
         self
@@ -103,6 +105,7 @@ impl Fanout {
 
     /// Reads the time from `clock` (tests move time with a
     /// [`ManualClock`](crate::platform::ManualClock)).
+    #[must_use]
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Fanout {
         self.clock = clock;
         self
@@ -111,6 +114,7 @@ impl Fanout {
     /// How the fan-in is retried in place when it fails with a retryable
     /// error (never past the invocation's budget); after that the sweeper
     /// retries it.
+    #[must_use]
     pub fn fan_in_retry(mut self, policy: Backoff) -> Fanout {
         self.fan_in_retry = policy;
         self
@@ -119,12 +123,14 @@ impl Fanout {
     /// How long a claim of the fan-in lasts at most (it also ends with the
     /// invocation's deadline): a run that dies holding it is retried by
     /// the sweeper after that.
+    #[must_use]
     pub fn fan_in_lease(mut self, lease: Duration) -> Fanout {
         self.fan_in_lease = lease;
         self
     }
 
     /// How long an ended job's record is kept (its TTL).
+    #[must_use]
     pub fn retention(mut self, retention: Duration) -> Fanout {
         self.retention = retention;
         self
@@ -150,14 +156,10 @@ impl Fanout {
         &self.kind
     }
 
-    /// The store.
-    pub fn store(&self) -> &dyn FanoutStore {
-        &*self.store
-    }
-
-    /// The in-memory queue parts are sent to, in a local run.
-    pub fn local_queue(&self) -> Option<&MemoryDispatcher> {
-        self.local_queue.as_ref()
+    /// Whether parts go to the process's in-memory queue (a local run):
+    /// then [`Fanout::run_local`] runs them.
+    pub fn is_local(&self) -> bool {
+        self.local_queue.is_some()
     }
 }
 
@@ -174,7 +176,7 @@ impl Fanout {
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// let fanout = halo::fanout::Fanout::from_env("thumbnails").await.unwrap();
-    /// assert!(fanout.local_queue().is_some(), "a local run sends parts to memory");
+    /// assert!(fanout.is_local(), "a local run sends parts to memory");
     /// # });
     /// ```
     pub async fn from_env(kind: impl Into<String>) -> Result<Fanout, FanoutError> {

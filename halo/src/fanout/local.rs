@@ -15,14 +15,15 @@ use crate::batch::{BatchOptions, RawData, RecordData, Sqs};
 
 /// Deliveries of a part's message before a local run dead-letters it (a
 /// queue's `maxReceiveCount`).
-pub const LOCAL_MAX_RECEIVES: u32 = 3;
+pub(crate) const LOCAL_MAX_RECEIVES: u32 = 3;
 
 /// What [`Fanout::run_local`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LocalRun {
     /// Messages delivered to the worker (redeliveries included).
     pub deliveries: usize,
-    /// Messages that failed [`LOCAL_MAX_RECEIVES`] times and went to the
+    /// Messages that failed 3 times and went to the
     /// dead-letter handler.
     pub dead_lettered: usize,
 }
@@ -31,7 +32,7 @@ impl Fanout {
     /// Runs the parts waiting in the local queue ([`Fanout::in_memory`], or
     /// [`Fanout::from_env`] in a local run) as SQS and Lambda would: in
     /// batches of ten through [`Fanout::process`], failed parts delivered
-    /// again, and after [`LOCAL_MAX_RECEIVES`] deliveries handed to
+    /// again, and after 3 deliveries handed to
     /// [`Fanout::process_dead_letters`]; until the queue is empty. Without
     /// a local queue it does nothing.
     ///

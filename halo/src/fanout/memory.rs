@@ -1,9 +1,9 @@
 //! [`MemoryFanoutStore`]: jobs in process memory.
 
 use super::job::{FanInClaim, JobRecord, JobStatus};
-use super::store::{Claim, Created, FanoutStore, Finish, ITEM_LIMIT_BYTES, PartOutcome, Recorded, Release};
-use crate::BoxFuture;
+use super::store::{FanoutStore, Finish, ITEM_LIMIT_BYTES, JobClaim, JobCreated, PartOutcome, Recorded, Release};
 use crate::durable::{MemoryMap, StoreError};
+use crate::future::BoxFuture;
 
 /// An in-memory [`FanoutStore`]: the embedded default for local runs and
 /// unit tests. Clones share their jobs.
@@ -16,7 +16,8 @@ use crate::durable::{MemoryMap, StoreError};
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// use halo::fanout::{FanoutStore, JobRecord, MemoryFanoutStore, PartOutcome, Recorded};
+/// use halo::fanout::MemoryFanoutStore;
+/// use halo::fanout::store::{FanoutStore, JobRecord, PartOutcome, Recorded};
 ///
 /// let store = MemoryFanoutStore::new();
 /// store.create(&JobRecord::new("job-1", "thumbnails", 2, 60_000, 1_000)).await.unwrap();
@@ -37,16 +38,6 @@ impl MemoryFanoutStore {
     pub fn new() -> MemoryFanoutStore {
         MemoryFanoutStore::default()
     }
-
-    /// How many jobs the store holds.
-    pub fn len(&self) -> usize {
-        self.jobs.lock().len()
-    }
-
-    /// Whether the store holds no job.
-    pub fn is_empty(&self) -> bool {
-        self.jobs.lock().is_empty()
-    }
 }
 
 /// About what the record takes as a DynamoDB item: its texts, the keys of
@@ -62,10 +53,10 @@ fn ready<T: Send + 'static>(value: T) -> BoxFuture<'static, T> {
 }
 
 impl FanoutStore for MemoryFanoutStore {
-    fn create<'a>(&'a self, job: &'a JobRecord) -> BoxFuture<'a, Result<Created, StoreError>> {
+    fn create<'a>(&'a self, job: &'a JobRecord) -> BoxFuture<'a, Result<JobCreated, StoreError>> {
         let mut jobs = self.jobs.lock();
         let created = match jobs.get(&job.job_id) {
-            Some(existing) => Created::Existing(Box::new(existing.clone())),
+            Some(existing) => JobCreated::Existing(Box::new(existing.clone())),
             None if approximate_size(job) > ITEM_LIMIT_BYTES => {
                 return ready(Err(
                     StoreError::too_large("PutItem", "the job's record would exceed 400 KB").of(&super::env::STORE)
@@ -73,7 +64,7 @@ impl FanoutStore for MemoryFanoutStore {
             }
             None => {
                 jobs.insert(job.job_id.clone(), job.clone());
-                Created::New
+                JobCreated::New
             }
         };
         ready(Ok(created))
@@ -112,7 +103,11 @@ impl FanoutStore for MemoryFanoutStore {
         ready(Ok(Recorded::Counted { remaining }))
     }
 
-    fn claim<'a>(&'a self, job_id: &'a str, claim: &'a Claim) -> BoxFuture<'a, Result<Option<JobRecord>, StoreError>> {
+    fn claim<'a>(
+        &'a self,
+        job_id: &'a str,
+        claim: &'a JobClaim,
+    ) -> BoxFuture<'a, Result<Option<JobRecord>, StoreError>> {
         let mut jobs = self.jobs.lock();
         let claimed = match jobs.get_mut(job_id) {
             Some(job) if claim.reason.holds(job, claim.now_ms) => {

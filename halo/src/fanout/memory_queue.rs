@@ -1,14 +1,12 @@
 //! [`MemoryDispatcher`]: a queue in process memory, for local runs and tests.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage, SqsMessageAttribute};
 
 use super::dispatch::{DispatchError, Dispatcher, PartMessage};
-use crate::BoxFuture;
-use crate::batch::Sqs;
+use crate::future::BoxFuture;
 
 /// The SQS attribute counting deliveries.
 const RECEIVE_COUNT: &str = "ApproximateReceiveCount";
@@ -17,25 +15,24 @@ const RECEIVE_COUNT: &str = "ApproximateReceiveCount";
 /// messages Lambda would deliver (body, message attributes, a message id,
 /// `ApproximateReceiveCount`). Clones share the queue.
 ///
-/// [`Fanout::run_local`](super::Fanout::run_local) delivers its messages
-/// to the worker; tests take batches with [`MemoryDispatcher::take_batch`]
-/// and may deliver them as often as they like.
+/// [`Fanout::in_memory`](super::Fanout::in_memory), and
+/// [`Fanout::from_env`](super::Fanout::from_env) in a local run, send parts
+/// to one, which [`Fanout::run_local`](super::Fanout::run_local) delivers
+/// to the worker. Given to [`Fanout::dispatcher`](super::Fanout::dispatcher)
+/// it keeps the parts and delivers none: a test of starting jobs on
+/// another store.
 ///
 /// ```
-/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// use halo::fanout::{Dispatcher, MemoryDispatcher, PartMessage};
+/// use std::sync::Arc;
+/// use halo::fanout::{Fanout, MemoryDispatcher, MemoryFanoutStore};
 ///
-/// let queue = MemoryDispatcher::new();
-/// queue.send_batch(&[PartMessage::new("job-1", 0, "7".into())]).await.unwrap();
-/// let batch = queue.take_batch::<u32>(10).expect("one message");
-/// assert_eq!(batch.messages()[0].body.as_deref(), Some("7"));
-/// assert!(queue.is_empty());
-/// # });
+/// let fanout = Fanout::new("thumbnails", Arc::new(MemoryFanoutStore::new()))
+///     .dispatcher(Arc::new(MemoryDispatcher::new()));
+/// assert!(!fanout.is_local());
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct MemoryDispatcher {
     queue: Arc<Mutex<VecDeque<SqsMessage>>>,
-    sent: Arc<AtomicUsize>,
 }
 
 impl MemoryDispatcher {
@@ -44,23 +41,8 @@ impl MemoryDispatcher {
         MemoryDispatcher::default()
     }
 
-    /// Messages waiting.
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    /// Whether no message waits.
-    pub fn is_empty(&self) -> bool {
-        self.lock().is_empty()
-    }
-
-    /// Messages sent since the queue was made.
-    pub fn sent(&self) -> usize {
-        self.sent.load(Ordering::SeqCst)
-    }
-
     /// Takes up to `max` waiting messages, counting a delivery of each.
-    pub fn take(&self, max: usize) -> Vec<SqsMessage> {
+    pub(crate) fn take(&self, max: usize) -> Vec<SqsMessage> {
         let mut queue = self.lock();
         let count = max.min(queue.len());
         let mut messages: Vec<SqsMessage> = queue.drain(..count).collect();
@@ -71,15 +53,8 @@ impl MemoryDispatcher {
         messages
     }
 
-    /// Takes up to `max` waiting messages as the SQS event Lambda would
-    /// hand a worker; `None` when none waits.
-    pub fn take_batch<T>(&self, max: usize) -> Option<Sqs<T>> {
-        let messages = self.take(max);
-        (!messages.is_empty()).then(|| event(messages).into())
-    }
-
     /// Puts messages back at the end of the queue (a redelivery).
-    pub fn put_back(&self, messages: impl IntoIterator<Item = SqsMessage>) {
+    pub(crate) fn put_back(&self, messages: impl IntoIterator<Item = SqsMessage>) {
         self.lock().extend(messages);
     }
 
@@ -123,7 +98,6 @@ fn message(part: &PartMessage) -> SqsMessage {
 impl Dispatcher for MemoryDispatcher {
     fn send_batch<'a>(&'a self, messages: &'a [PartMessage]) -> BoxFuture<'a, Result<Vec<u32>, DispatchError>> {
         self.lock().extend(messages.iter().map(message));
-        self.sent.fetch_add(messages.len(), Ordering::SeqCst);
         Box::pin(std::future::ready(Ok(Vec::new())))
     }
 }

@@ -4,7 +4,7 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 
 use super::dispatch::{DispatchError, Dispatcher, PartMessage};
-use crate::BoxFuture;
+use crate::future::BoxFuture;
 
 /// Sends parts to an SQS queue, up to ten per `SendMessageBatch`, each
 /// with its job id, part index and correlation as string message
@@ -32,11 +32,6 @@ impl SqsDispatcher {
     /// A dispatcher to the queue at `queue_url`.
     pub fn new(client: Client, queue_url: impl Into<String>) -> SqsDispatcher {
         SqsDispatcher { client, queue_url: queue_url.into() }
-    }
-
-    /// The queue's URL.
-    pub fn queue_url(&self) -> &str {
-        &self.queue_url
     }
 
     async fn send(&self, messages: &[PartMessage]) -> Result<Vec<u32>, DispatchError> {

@@ -7,16 +7,16 @@ use serde::Serialize;
 
 use super::dispatch::{BATCH_BYTES, DispatchError, Dispatcher, PartMessage, batches};
 use super::error::FanoutError;
-use super::job::{JobRecord, Policy};
+use super::job::{JobPolicy, JobRecord};
 use super::jobs::Fanout;
-use super::store::Created;
+use super::store::JobCreated;
 use crate::Ctx;
 
 /// The most parts a job may have.
-pub const MAX_PARTS: usize = 10_000;
+pub(crate) const MAX_PARTS: usize = 10_000;
 
 /// The longest job id (ASCII letters, digits and `-_.:#/@+=`).
-pub const MAX_JOB_ID_LEN: usize = 200;
+pub(crate) const MAX_JOB_ID_LEN: usize = 200;
 
 /// The largest context: it is stored in the job's item, with the results.
 const MAX_CONTEXT_BYTES: usize = 64 * 1024;
@@ -29,11 +29,11 @@ const DISPATCH_CONCURRENCY: usize = 4;
 ///
 /// ```
 /// use std::time::Duration;
-/// use halo::fanout::{NewJob, Policy};
+/// use halo::fanout::{NewJob, JobPolicy};
 ///
 /// let job = NewJob::new("asset-42", serde_json::json!({ "bucket": "uploads" }))
 ///     .deadline(Duration::from_secs(600))
-///     .policy(Policy::FailFast);
+///     .policy(JobPolicy::FailFast);
 /// assert_eq!(job.id(), "asset-42");
 /// ```
 #[derive(Debug, Clone)]
@@ -41,30 +41,32 @@ pub struct NewJob<J> {
     id: String,
     context: J,
     deadline: Duration,
-    policy: Policy,
+    policy: JobPolicy,
 }
 
 impl<J: Serialize> NewJob<J> {
     /// A job `id` whose fan-in receives `context` (ids, names: it is
     /// stored with the job, at most 64 KB of JSON). Defaults: a deadline
-    /// of one hour from the start, [`Policy::Collect`].
+    /// of one hour from the start, [`JobPolicy::Collect`].
     ///
     /// The id is the job's identity: starting the same id again creates
     /// and sends nothing twice, so derive it from what the job is for (an
     /// upload's object key, an order id).
     pub fn new(id: impl Into<String>, context: J) -> NewJob<J> {
-        NewJob { id: id.into(), context, deadline: Duration::from_secs(3600), policy: Policy::Collect }
+        NewJob { id: id.into(), context, deadline: Duration::from_secs(3600), policy: JobPolicy::Collect }
     }
 
     /// The sweeper ends the job this long after its start if parts are
     /// still missing.
+    #[must_use]
     pub fn deadline(mut self, deadline: Duration) -> NewJob<J> {
         self.deadline = deadline;
         self
     }
 
     /// What a failed part does.
-    pub fn policy(mut self, policy: Policy) -> NewJob<J> {
+    #[must_use]
+    pub fn policy(mut self, policy: JobPolicy) -> NewJob<J> {
         self.policy = policy;
         self
     }
@@ -77,6 +79,7 @@ impl<J: Serialize> NewJob<J> {
 
 /// What [`Fanout::start`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Started {
     /// The job was created and every part sent.
     Dispatched,
@@ -119,11 +122,9 @@ impl Fanout {
     /// let sizes = [64, 256, 1024];
     /// let started = fanout.start(NewJob::new("photo-1", "photo-1.jpg"), &sizes).await.unwrap();
     /// assert_eq!(started, Started::Dispatched);
-    /// assert_eq!(fanout.local_queue().unwrap().len(), 3);
     /// // The same id again: nothing is created or sent twice.
     /// let again = fanout.start(NewJob::new("photo-1", "photo-1.jpg"), &sizes).await.unwrap();
     /// assert_eq!(again, Started::AlreadyStarted);
-    /// assert_eq!(fanout.local_queue().unwrap().len(), 3);
     /// # });
     /// ```
     pub async fn start<J: Serialize, P: Serialize>(&self, job: NewJob<J>, parts: &[P]) -> Result<Started, FanoutError> {
@@ -156,8 +157,8 @@ impl Fanout {
         record.context = context;
         record.correlation_id = Ctx::with_current(|ctx| ctx.and_then(|c| c.correlation_id().map(str::to_owned)));
         let started = match self.store.create(&record).await? {
-            Created::New => Started::Dispatched,
-            Created::Existing(existing) => {
+            JobCreated::New => Started::Dispatched,
+            JobCreated::Existing(existing) => {
                 if existing.kind != record.kind || existing.total != record.total || existing.context != record.context
                 {
                     return Err(FanoutError::Conflict { job_id: job.id });

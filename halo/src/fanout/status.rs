@@ -3,12 +3,13 @@
 use serde::Serialize;
 
 use super::error::FanoutError;
-use super::job::{JobRecord, JobStatus, Outcome};
+use super::job::{JobOutcome, JobRecord, JobStatus};
 use super::jobs::Fanout;
 
 /// A failed part as a status shows it: its index and code (never the
 /// failure's detail, which may hold internal text).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct FailedPart {
     /// The part's index.
     pub index: u32,
@@ -19,13 +20,14 @@ pub struct FailedPart {
 /// Where a job is, safe to return to a client: its status, its counts,
 /// the missing and failed parts (not the results).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct JobView {
     /// The job id.
     pub job_id: String,
     /// Where it is.
     pub status: JobStatus,
     /// How it ended (or is ending).
-    pub outcome: Option<Outcome>,
+    pub outcome: Option<JobOutcome>,
     /// The number of parts.
     pub total: u32,
     /// Parts done.
@@ -84,7 +86,7 @@ impl Fanout {
 
     /// The whole record of `job_id` (results included), `None` if there is
     /// no such job.
-    pub async fn job(&self, job_id: &str) -> Result<Option<JobRecord>, FanoutError> {
+    pub(crate) async fn job(&self, job_id: &str) -> Result<Option<JobRecord>, FanoutError> {
         Ok(self.store.get(job_id).await?)
     }
 }

@@ -6,23 +6,25 @@ use serde::de::DeserializeOwned;
 
 use super::error::FanoutError;
 use super::fan_in::{FanInFn, FanInRun};
-use super::job::Outcome;
+use super::job::JobOutcome;
 use super::jobs::Fanout;
 use super::store::ClaimReason;
 
 /// A job the sweeper ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct SweptJob {
     /// The job id.
     pub job_id: String,
     /// How it ended.
-    pub outcome: Outcome,
+    pub outcome: JobOutcome,
     /// The parts that never arrived.
     pub missing: Vec<u32>,
 }
 
 /// What [`Fanout::sweep`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct SweepReport {
     /// Jobs whose fan-in ran now, and how they ended.
     pub ended: Vec<SweptJob>,
@@ -38,7 +40,7 @@ impl Fanout {
     /// each:
     ///
     /// - a running job past its deadline with parts missing: `fan_in` runs
-    ///   with [`Outcome::TimedOut`] and the missing parts listed;
+    ///   with [`JobOutcome::TimedOut`] and the missing parts listed;
     /// - a running job whose parts are all recorded, or that has a failed
     ///   part under fail-fast, whose fan-in was never claimed (its last
     ///   worker died): its fan-in runs;
@@ -49,11 +51,11 @@ impl Fanout {
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// use std::sync::Arc;
     /// use std::time::Duration;
-    /// use halo::fanout::{FanIn, Fanout, NewJob, Outcome};
+    /// use halo::fanout::{FanIn, Fanout, NewJob, JobOutcome};
     /// use halo::platform::ManualClock;
     ///
     /// async fn report(fan_in: FanIn<(), u32>) -> Result<(), halo::Error> {
-    ///     assert_eq!((fan_in.outcome, fan_in.missing), (Outcome::TimedOut, vec![0, 1]));
+    ///     assert_eq!((fan_in.outcome, fan_in.missing), (JobOutcome::TimedOut, vec![0, 1]));
     ///     Ok(())
     /// }
     ///

@@ -19,6 +19,7 @@ use crate::{Error, IntoError};
 /// One part as a worker receives it: its job, its index and its body,
 /// from an SQS record of the parts queue.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Part<P> {
     /// The job.
     pub job_id: String,
@@ -121,9 +122,9 @@ impl Fanout {
     ///
     /// let fanout = Fanout::in_memory("squares");
     /// fanout.start(NewJob::new("job-1", "squares of 1, 2, 3"), &[1_u64, 2, 3]).await.unwrap();
-    /// let batch = fanout.local_queue().unwrap().take_batch::<u64>(10).unwrap();
-    /// let response = fanout.process(batch, &BatchOptions::default(), square, sum).await.unwrap();
-    /// assert!(response.is_success());
+    /// // A local run hands the queued parts to `process` as SQS would.
+    /// let run = fanout.run_local(&BatchOptions::default(), square, sum).await.unwrap();
+    /// assert_eq!(run.deliveries, 3);
     /// let status = fanout.status("job-1").await.unwrap().unwrap();
     /// assert_eq!(status.status, halo::fanout::JobStatus::Completed);
     /// # });
@@ -201,9 +202,9 @@ impl Fanout {
     }
 
     /// Records part `index` as failed for good, once, and ends the job per
-    /// its policy: at once under [`Policy::FailFast`](super::Policy::FailFast),
+    /// its policy: at once under [`JobPolicy::FailFast`](super::JobPolicy::FailFast),
     /// with the fan-in once every part is recorded under
-    /// [`Policy::Collect`](super::Policy::Collect).
+    /// [`JobPolicy::Collect`](super::JobPolicy::Collect).
     pub async fn record_failure<R, J>(
         &self,
         job_id: &str,

@@ -11,18 +11,8 @@ use super::record::{Record, Status};
 /// It never answers what the store would not: it holds only completed
 /// records, drops them once expired, and answers only when the validation
 /// hash matches (a mismatch is left to the store to report).
-///
-/// ```
-/// use halo::idempotency::{LocalCache, Record};
-///
-/// let cache = LocalCache::new(2);
-/// let done = Record::in_progress("k", 10, 0, None).completed("\"ok\"".into(), 10);
-/// cache.put(&done);
-/// assert_eq!(cache.get("k", None, 9_000).as_deref(), Some("\"ok\""));
-/// assert_eq!(cache.get("k", None, 11_000), None, "expired");
-/// ```
 #[derive(Debug)]
-pub struct LocalCache {
+pub(crate) struct LocalCache {
     capacity: usize,
     inner: Mutex<Lru>,
 }
@@ -37,33 +27,36 @@ struct Lru {
 
 impl LocalCache {
     /// A cache of at most `capacity` records (at least 1).
-    pub fn new(capacity: usize) -> LocalCache {
+    pub(crate) fn new(capacity: usize) -> LocalCache {
         LocalCache { capacity: capacity.max(1), inner: Mutex::new(Lru::default()) }
     }
 
     /// The maximum number of records.
-    pub fn capacity(&self) -> usize {
+    pub(crate) fn capacity(&self) -> usize {
         self.capacity
     }
 
     /// How many records the cache holds.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.lock().entries.len()
     }
 
     /// Whether the cache is empty.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The stored response of `key` if a completed, unexpired record with
     /// the same `validation` hash is cached. An expired record is dropped.
-    pub fn get(&self, key: &str, validation: Option<&str>, now_ms: u64) -> Option<String> {
+    #[cfg(test)]
+    pub(crate) fn get(&self, key: &str, validation: Option<&str>, now_ms: u64) -> Option<String> {
         self.get_record(key, validation, now_ms).and_then(|record| record.data)
     }
 
     /// Like [`LocalCache::get`], the whole completed record.
-    pub fn get_record(&self, key: &str, validation: Option<&str>, now_ms: u64) -> Option<Record> {
+    pub(crate) fn get_record(&self, key: &str, validation: Option<&str>, now_ms: u64) -> Option<Record> {
         let mut lru = self.lock();
         let (tick, record) = lru.entries.get(key)?;
         let tick = *tick;
@@ -82,7 +75,7 @@ impl LocalCache {
 
     /// Caches `record` if it is completed; evicts the least recently used
     /// record when full.
-    pub fn put(&self, record: &Record) {
+    pub(crate) fn put(&self, record: &Record) {
         if record.status != Status::Completed || record.data.is_none() {
             return;
         }
@@ -100,7 +93,7 @@ impl LocalCache {
     }
 
     /// Forgets `key`.
-    pub fn remove(&self, key: &str) {
+    pub(crate) fn remove(&self, key: &str) {
         let mut lru = self.lock();
         if let Some((tick, _)) = lru.entries.remove(key) {
             lru.order.remove(&tick);

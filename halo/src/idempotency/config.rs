@@ -1,4 +1,4 @@
-//! [`Config`]: what makes two invocations "the same" and how long that lasts,
+//! [`IdempotencyConfig`]: what makes two invocations "the same" and how long that lasts,
 //! and the default store chosen from the environment.
 
 use std::sync::Arc;
@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::store::IdempotencyStore;
+use super::IdempotencyStore;
 use crate::durable::feature::{EnvStore, Feature, TooLarge};
 use crate::durable::{Fallback, StoreError};
 use crate::platform::{Clock, system_clock};
@@ -21,15 +21,15 @@ pub const TABLE_ENV: &str = "HALO_IDEMPOTENCY_TABLE";
 pub const DISABLED_ENV: &str = "HALO_IDEMPOTENCY_DISABLED";
 
 /// DynamoDB's item size limit (400 KB).
-pub const ITEM_LIMIT_BYTES: usize = 400 * 1024;
+pub(crate) const ITEM_LIMIT_BYTES: usize = 400 * 1024;
 
 /// Settings of one idempotent function.
 ///
 /// ```
 /// use std::time::Duration;
-/// use halo::idempotency::Config;
+/// use halo::idempotency::IdempotencyConfig;
 ///
-/// let config = Config::new("charge")
+/// let config = IdempotencyConfig::new("charge")
 ///     .key(["/body/payment_id"])
 ///     .validate(["/body/amount"])
 ///     .expires_after(Duration::from_secs(24 * 3600))
@@ -38,7 +38,7 @@ pub const ITEM_LIMIT_BYTES: usize = 400 * 1024;
 /// assert_eq!(config.name(), "charge");
 /// ```
 #[derive(Clone)]
-pub struct Config {
+pub struct IdempotencyConfig {
     pub(crate) name: String,
     pub(crate) key: Vec<String>,
     pub(crate) validate: Vec<String>,
@@ -53,7 +53,7 @@ pub struct Config {
     pub(crate) enabled: bool,
 }
 
-/// What a [`Config::on_replay`] hook learns about a replayed call.
+/// What a [`IdempotencyConfig::on_replay`] hook learns about a replayed call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Replay<'a> {
@@ -65,12 +65,12 @@ pub struct Replay<'a> {
     pub from_cache: bool,
 }
 
-/// A hook that adjusts a replayed response (see [`Config::on_replay`]).
-pub type ReplayHook = Arc<dyn Fn(Value, &Replay<'_>) -> Value + Send + Sync>;
+/// A hook that adjusts a replayed response (see [`IdempotencyConfig::on_replay`]).
+pub(crate) type ReplayHook = Arc<dyn Fn(Value, &Replay<'_>) -> Value + Send + Sync>;
 
-impl std::fmt::Debug for Config {
+impl std::fmt::Debug for IdempotencyConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
+        f.debug_struct("IdempotencyConfig")
             .field("name", &self.name)
             .field("key", &self.key)
             .field("validate", &self.validate)
@@ -86,7 +86,7 @@ impl std::fmt::Debug for Config {
     }
 }
 
-impl Config {
+impl IdempotencyConfig {
     /// Settings for the function named `name`, the key prefix. Choose a
     /// stable name: it is part of every stored key, so renaming it (not
     /// moving the function between modules) starts afresh.
@@ -94,8 +94,8 @@ impl Config {
     /// Defaults: the whole payload is the key, no validation, a missing key
     /// skips idempotency with a warning, records live 1 hour, a concurrent
     /// duplicate fails at once with `AlreadyInProgress`, no local cache.
-    pub fn new(name: impl Into<String>) -> Config {
-        Config {
+    pub fn new(name: impl Into<String>) -> IdempotencyConfig {
+        IdempotencyConfig {
             name: name.into(),
             key: Vec::new(),
             validate: Vec::new(),
@@ -114,14 +114,16 @@ impl Config {
     /// The key is made of the fields at these JSON pointers (one or more:
     /// a composite key) instead of the whole payload. A pointer that goes
     /// through a string holding JSON (an API Gateway `body`) reads inside it.
-    pub fn key<I: IntoIterator<Item = S>, S: Into<String>>(mut self, pointers: I) -> Config {
+    #[must_use]
+    pub fn key<I: IntoIterator<Item = S>, S: Into<String>>(mut self, pointers: I) -> IdempotencyConfig {
         self.key = pointers.into_iter().map(Into::into).collect();
         self
     }
 
     /// A replay must carry the same values at these JSON pointers as the
     /// first call, or it is rejected with `PayloadMismatch` (422).
-    pub fn validate<I: IntoIterator<Item = S>, S: Into<String>>(mut self, pointers: I) -> Config {
+    #[must_use]
+    pub fn validate<I: IntoIterator<Item = S>, S: Into<String>>(mut self, pointers: I) -> IdempotencyConfig {
         self.validate = pointers.into_iter().map(Into::into).collect();
         self
     }
@@ -129,14 +131,16 @@ impl Config {
     /// With `true`, a payload whose key fields are all absent or `null`
     /// fails with `IdempotencyKeyMissing` (400) instead of running without
     /// idempotency.
-    pub fn required(mut self, required: bool) -> Config {
+    #[must_use]
+    pub fn required(mut self, required: bool) -> IdempotencyConfig {
         self.required = required;
         self
     }
 
     /// How long a completed result is replayed (default 1 hour; whole
     /// seconds).
-    pub fn expires_after(mut self, ttl: Duration) -> Config {
+    #[must_use]
+    pub fn expires_after(mut self, ttl: Duration) -> IdempotencyConfig {
         self.expires_after = ttl;
         self
     }
@@ -144,14 +148,16 @@ impl Config {
     /// A concurrent duplicate waits up to `wait` (polling with backoff, never
     /// past its own deadline) for the first invocation's result instead of
     /// failing at once with `AlreadyInProgress`.
-    pub fn wait(mut self, wait: Duration) -> Config {
+    #[must_use]
+    pub fn wait(mut self, wait: Duration) -> IdempotencyConfig {
         self.wait = Some(wait);
         self
     }
 
     /// Keeps up to `entries` completed results in this container and replays
     /// them without a store request (0, the default, turns it off).
-    pub fn local_cache(mut self, entries: usize) -> Config {
+    #[must_use]
+    pub fn local_cache(mut self, entries: usize) -> IdempotencyConfig {
         self.local_cache = entries;
         self
     }
@@ -159,7 +165,8 @@ impl Config {
     /// How long an in-progress claim holds its key when no Lambda context
     /// gives a deadline (default 15 minutes, Lambda's longest timeout).
     /// Inside an invocation the claim lasts until the invocation's deadline.
-    pub fn in_progress_timeout(mut self, timeout: Duration) -> Config {
+    #[must_use]
+    pub fn in_progress_timeout(mut self, timeout: Duration) -> IdempotencyConfig {
         self.in_progress_timeout = timeout;
         self
     }
@@ -169,7 +176,8 @@ impl Config {
     /// response is returned to its call but not stored: the record completes
     /// with a marker instead, so duplicates fail with
     /// `IdempotencyResponseTooLarge` (500) and the function never runs twice.
-    pub fn max_response_bytes(mut self, bytes: usize) -> Config {
+    #[must_use]
+    pub fn max_response_bytes(mut self, bytes: usize) -> IdempotencyConfig {
         self.max_response_bytes = bytes;
         self
     }
@@ -184,12 +192,13 @@ impl Config {
     ///
     /// let now = Arc::new(AtomicU64::new(1_700_000_000_000));
     /// let clock = now.clone();
-    /// let config = halo::idempotency::Config::new("t").clock(move || clock.load(Ordering::SeqCst));
+    /// let config = halo::idempotency::IdempotencyConfig::new("t").clock(Arc::new(move || clock.load(Ordering::SeqCst)));
     /// now.fetch_add(3_600_000, Ordering::SeqCst); // an hour later, instantly
     /// # let _ = config;
     /// ```
-    pub fn clock(mut self, clock: impl Clock) -> Config {
-        self.clock = Arc::new(clock);
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> IdempotencyConfig {
+        self.clock = clock;
         self
     }
 
@@ -204,10 +213,10 @@ impl Config {
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// use halo::idempotency::{Config, Idempotency, MemoryIdempotencyStore};
+    /// use halo::idempotency::{IdempotencyConfig, Idempotency, MemoryIdempotencyStore};
     /// use serde_json::{Value, json};
     ///
-    /// let config = Config::new("charge").key(["/payment_id"]).on_replay(|mut response, _replay| {
+    /// let config = IdempotencyConfig::new("charge").key(["/payment_id"]).on_replay(|mut response, _replay| {
     ///     response["headers"]["idempotent-replayed"] = json!("true");
     ///     response
     /// });
@@ -221,7 +230,11 @@ impl Config {
     /// assert_eq!(again["headers"]["idempotent-replayed"], "true");
     /// # });
     /// ```
-    pub fn on_replay(mut self, hook: impl Fn(Value, &Replay<'_>) -> Value + Send + Sync + 'static) -> Config {
+    #[must_use]
+    pub fn on_replay(
+        mut self,
+        hook: impl Fn(Value, &Replay<'_>) -> Value + Send + Sync + 'static,
+    ) -> IdempotencyConfig {
         self.on_replay = Some(Arc::new(hook));
         self
     }
@@ -232,21 +245,22 @@ impl Config {
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// use halo::idempotency::{Config, Idempotency, MemoryIdempotencyStore};
+    /// use halo::idempotency::{IdempotencyConfig, Idempotency, MemoryIdempotencyStore};
     ///
-    /// let off = Idempotency::new(Config::new("charge").enabled(false)).with_store(MemoryIdempotencyStore::new());
+    /// let off = Idempotency::new(IdempotencyConfig::new("charge").enabled(false)).with_store(MemoryIdempotencyStore::new());
     /// let event = serde_json::json!({ "payment_id": "p-1" });
     /// let first: u32 = off.run(&event, None, async { Ok::<_, halo::Error>(1) }).await.unwrap();
     /// let again: u32 = off.run(&event, None, async { Ok::<_, halo::Error>(2) }).await.unwrap();
     /// assert_eq!((first, again), (1, 2), "both bodies ran");
     /// # });
     /// ```
-    pub fn enabled(mut self, enabled: bool) -> Config {
+    #[must_use]
+    pub fn enabled(mut self, enabled: bool) -> IdempotencyConfig {
         self.enabled = enabled;
         self
     }
 
-    /// Whether idempotency applies (see [`Config::enabled`]).
+    /// Whether idempotency applies (see [`IdempotencyConfig::enabled`]).
     pub fn is_enabled(&self) -> bool {
         self.enabled
     }
@@ -256,18 +270,8 @@ impl Config {
         &self.name
     }
 
-    /// The JSON pointers of the key (empty: the whole payload).
-    pub fn key_pointers(&self) -> &[String] {
-        &self.key
-    }
-
-    /// The JSON pointers of the validated fields.
-    pub fn validate_pointers(&self) -> &[String] {
-        &self.validate
-    }
-
     /// Now, by this configuration's clock (epoch milliseconds).
-    pub fn now_ms(&self) -> u64 {
+    pub(crate) fn now_ms(&self) -> u64 {
         self.clock.now_ms()
     }
 }

@@ -3,11 +3,12 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
+use super::IdempotencyStore;
 use super::record::{NotStored, Record, Status};
-use super::store::{Claim, IdempotencyStore};
-use crate::BoxFuture;
+use super::store::Claim;
 use crate::durable::dynamodb::{Item, ItemView, Table, Written, store_error, to_n, to_s};
-use crate::durable::{Key, StoreError, TableSpec};
+use crate::durable::{KeyAttribute, StoreError, TableSpec};
+use crate::future::BoxFuture;
 
 /// The attribute names of the table; the defaults are Powertools'.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +26,7 @@ pub struct AttributeNames {
     /// The hash of the validated fields (`validation`).
     pub validation: String,
     /// Why a completed record has no response (`halo_not_stored`, halo's
-    /// own attribute; see [`NotStored`](super::NotStored)).
+    /// own attribute; see [`NotStored`](super::store::NotStored)).
     pub not_stored: String,
     /// The token of the call that wrote the claim (`halo_owner`, halo's own
     /// attribute; see [`Record::owner`]).
@@ -51,18 +52,18 @@ impl Default for AttributeNames {
 /// the partition key `id` (string) and TTL on `expiration`.
 ///
 /// ```
-/// use halo::durable::{Key, TableSpec};
+/// use halo::durable::{KeyAttribute, TableSpec};
 ///
-/// assert_eq!(halo::idempotency::table_spec(), TableSpec::new(Key::string("id")).ttl("expiration"));
+/// assert_eq!(halo::idempotency::table_spec(), TableSpec::new(KeyAttribute::string("id")).ttl("expiration"));
 /// ```
 pub fn table_spec() -> TableSpec {
     spec_of(&AttributeNames::default(), None)
 }
 
 fn spec_of(names: &AttributeNames, sort_key: Option<&str>) -> TableSpec {
-    let spec = TableSpec::new(Key::string(&names.key)).ttl(&names.expiration);
+    let spec = TableSpec::new(KeyAttribute::string(&names.key)).ttl(&names.expiration);
     match sort_key {
-        Some(sort_key) => spec.sort_key(Key::string(sort_key)),
+        Some(sort_key) => spec.sort_key(KeyAttribute::string(sort_key)),
         None => spec,
     }
 }
@@ -111,6 +112,7 @@ impl DynamoDbIdempotencyStore {
     }
 
     /// Uses other attribute names.
+    #[must_use]
     pub fn attribute_names(mut self, names: AttributeNames) -> DynamoDbIdempotencyStore {
         self.names = names;
         self
@@ -120,6 +122,7 @@ impl DynamoDbIdempotencyStore {
     /// `partition_value` on every record and the sort key attribute
     /// `sort_key` holds the idempotency key (Powertools' `sort_key_attr` /
     /// `static_pk_value`).
+    #[must_use]
     pub fn sort_key(
         mut self,
         sort_key: impl Into<String>,

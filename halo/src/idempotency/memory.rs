@@ -1,9 +1,10 @@
 //! [`MemoryIdempotencyStore`]: records in process memory.
 
+use super::IdempotencyStore;
 use super::record::Record;
-use super::store::{Claim, IdempotencyStore};
-use crate::BoxFuture;
+use super::store::Claim;
 use crate::durable::{MemoryMap, StoreError};
+use crate::future::BoxFuture;
 
 /// An in-memory [`IdempotencyStore`]: the embedded default for local runs and unit
 /// tests. Clones share their records.
@@ -15,7 +16,8 @@ use crate::durable::{MemoryMap, StoreError};
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// use halo::idempotency::{Claim, MemoryIdempotencyStore, Record, IdempotencyStore};
+/// use halo::idempotency::{MemoryIdempotencyStore, IdempotencyStore};
+/// use halo::idempotency::store::{Claim, Record};
 ///
 /// let store = MemoryIdempotencyStore::new();
 /// let claim = Record::in_progress("k", 100, 50_000, None);

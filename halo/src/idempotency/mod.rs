@@ -1,119 +1,4 @@
-//! Idempotent invocations: run a function once per payload, replay its
-//! result for duplicates.
-//!
-//! Lambda delivers events at least once, so a function can run twice for
-//! one request. `#[halo::idempotent]` (or [`Idempotency`] without the
-//! macro) makes the second run return the first one's stored response
-//! instead of charging the card twice.
-//!
-//! # How it works
-//!
-//! 1. The **key** is `<name>#<md5 of the canonical JSON>` of the payload, or
-//!    of the fields selected by JSON pointers ([`Config::key`]). Canonical
-//!    JSON sorts object keys and drops whitespace, so key order and
-//!    formatting do not matter. The name is one you choose (default: the
-//!    function's name), never a module path, so refactoring keeps keys.
-//! 2. One conditional write **claims** the key with an `INPROGRESS` record
-//!    whose `in_progress_expiration` is the Lambda deadline. If another
-//!    record holds the key, the same request returns it (no second read):
-//!    - `COMPLETED`: its response is **replayed**, the function is not run;
-//!    - `INPROGRESS`: a concurrent duplicate gets `AlreadyInProgress` (409,
-//!      retryable), or with [`Config::wait`] polls with backoff until the
-//!      first finishes and returns its result;
-//!    - validated fields differ ([`Config::validate`]): `PayloadMismatch`
-//!      (422), the stored response is never served for another payload.
-//! 3. On success the record becomes `COMPLETED` with the response, for
-//!    [`Config::expires_after`] (default 1 h). On an error **returned by the
-//!    function** the record is deleted so a retry runs again. Once the
-//!    function has succeeded, halo never makes its key runnable again
-//!    before the record expires (see [when a record is released](#when-a-record-is-released)).
-//!
-//! halo checks expiry itself and never relies on DynamoDB's TTL deletion.
-//! If the store cannot be reached before the function runs, the call fails
-//! with `IdempotencyStore` (503) and the function is not run.
-//!
-//! Every claim carries its call's token ([`Record::owner`], `halo_owner`):
-//! when the claim's write is applied but its answer is lost (a dropped
-//! connection, a 500 after the commit) and the SDK sends it again, the
-//! retry finds the call's own record and the call runs, instead of taking
-//! itself for a concurrent duplicate.
-//!
-//! # When a record is released
-//!
-//! Only two things delete a record: the function returning an error, and
-//! [`Idempotency::evict`] (an operator's decision). Every other way a call
-//! can end after its claim keeps the record:
-//!
-//! | What happens after the claim | The record | This call gets | A duplicate gets |
-//! |---|---|---|---|
-//! | the function returns `Err` | deleted (released; 3 attempts with backoff within the budget, else it stays `INPROGRESS` until the call's deadline) | the function's error | runs the function |
-//! | success, response stored | `COMPLETED` with `data` | the response | the stored response |
-//! | success, response over [`Config::max_response_bytes`] | `COMPLETED`, no `data`, `halo_not_stored = too_large` | the response (it was produced) | `IdempotencyResponseTooLarge` (500) |
-//! | success, response does not serialize | `COMPLETED`, no `data`, `halo_not_stored = not_serializable` | the response | `IdempotencyResponseNotSerializable` (500) |
-//! | success, but storing it fails (store outage), after 3 attempts with backoff within the budget | stays `INPROGRESS` until the call's deadline | `IdempotencyResultNotStored` (503) | `AlreadyInProgress` (409) until that deadline, then runs the function |
-//! | the call's future is dropped (the timeout guard cut it, the caller gave up) while the function or the store write runs | stays `INPROGRESS` until the call's deadline | (nothing) | as above |
-//! | the container dies (SIGKILL, out of memory) | stays `INPROGRESS` until the call's deadline | (nothing) | as above |
-//! | a duplicate finds a `COMPLETED` response that no longer deserializes into the function's type (or no response at all) | kept | - | `IdempotencyStoredResponseUnreadable` (500) |
-//! | a duplicate's [`Config::on_replay`] hook returns another shape | kept | - | `IdempotencyReplayHook` (500) |
-//!
-//! The 500s are stable and not retryable: the function ran and succeeded,
-//! its response cannot be returned again, and it is never run again for
-//! that key until the record expires or is evicted. The message stays
-//! `internal error`; the code tells the client and the operator which case
-//! it is, and the first call logs an error line. A Powertools function that
-//! reads a `halo_not_stored` record sees a completed record without data.
-//!
-//! # Exactly once end to end
-//!
-//! The record's lease is the Lambda deadline, so a container killed after
-//! its side effect and before its record completes lets one retry after
-//! that deadline run the function again. Close that gap downstream:
-//! [`current_token`] is a stable token of the call (the same on every retry
-//! of the same payload, see [`token_for`]); send it to the payment provider
-//! as its idempotency key and derive the ids you create from it, so the
-//! provider deduplicates the second run and returns the same result.
-//!
-//! # Stores
-//!
-//! [`DynamoDbIdempotencyStore`] (a table with Powertools' schema) in Lambda;
-//! [`MemoryIdempotencyStore`] for local runs and unit tests. The default store comes
-//! from the environment ([`store_from_env`]): `HALO_IDEMPOTENCY_TABLE` names
-//! the table; without it a local run uses the memory store, and inside
-//! Lambda it is an error (call [`init`] in your init function to fail the
-//! container's init with a clear message).
-//!
-//! # Observability and evicting a key
-//!
-//! Every call logs one line `idempotency` with `idempotency_key` and
-//! `idempotency_outcome` (`claimed`, `replayed`, `in_progress`, `mismatch`,
-//! `expired`, `unreplayable`, `skipped`, `disabled`, `store_error`). To make a key run
-//! again, delete its record: [`Idempotency::evict`], or
-//! `aws dynamodb delete-item --table-name T --key '{"id":{"S":"<key>"}}'`
-//! (a local cache in a warm container keeps replaying it until it expires;
-//! `evict` clears this container's cache too).
-//!
-//! # Without the macro
-//!
-//! ```
-//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-//! use halo::idempotency::{Config, Idempotency, MemoryIdempotencyStore};
-//! use serde_json::json;
-//!
-//! let charge = Idempotency::new(Config::new("charge").key(["/payment_id"]).validate(["/amount"]))
-//!     .with_store(MemoryIdempotencyStore::new());
-//! let ctx = halo::Ctx::for_test();
-//! let event = json!({ "payment_id": "p-1", "amount": 10 });
-//!
-//! let first: Result<String, halo::Error> = charge.run(&event, Some(&ctx), async { Ok("charged once".to_owned()) }).await;
-//! let again: Result<String, halo::Error> = charge.run(&event, Some(&ctx), async { Ok("charged twice!".to_owned()) }).await;
-//! assert_eq!(first.unwrap(), "charged once");
-//! assert_eq!(again.unwrap(), "charged once", "replayed: the second body never ran");
-//!
-//! let tampered = json!({ "payment_id": "p-1", "amount": 99 });
-//! let err = charge.run(&tampered, Some(&ctx), async { Ok::<String, halo::Error>("x".into()) }).await.unwrap_err();
-//! assert_eq!((err.status(), err.code()), (422, "PayloadMismatch"));
-//! # });
-//! ```
+#![doc = include_str!("../../docs/idempotency.md")]
 
 mod cache;
 mod checks;
@@ -124,7 +9,8 @@ mod dynamodb;
 mod key;
 mod memory;
 mod record;
-mod store;
+pub mod store;
+mod store_trait;
 mod token;
 
 use std::future::Future;
@@ -135,16 +21,16 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-pub use cache::LocalCache;
+use cache::LocalCache;
 pub use checks::{IdempotentError, IdempotentPayload, IdempotentResponse};
-pub use config::{Config, DISABLED_ENV, ITEM_LIMIT_BYTES, Replay, ReplayHook, TABLE_ENV, store_from_env};
+pub use config::{DISABLED_ENV, IdempotencyConfig, Replay, TABLE_ENV, store_from_env};
 #[cfg(feature = "dynamodb")]
 pub use dynamodb::{AttributeNames, DynamoDbIdempotencyStore, table_spec};
 pub use key::key_for;
 use key::{hash_value, select_fields};
 pub use memory::MemoryIdempotencyStore;
-pub use record::{NotStored, Record, Status};
-pub use store::{Claim, IdempotencyStore};
+use store::{Claim, NotStored, Record, Status};
+pub use store_trait::IdempotencyStore;
 pub use token::{current_token, token_for};
 
 use tracing::Instrument as _;
@@ -157,6 +43,7 @@ use config::STORE;
 
 /// What happened to one call, as logged in `idempotency_outcome`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Outcome {
     /// The key was free: the function ran.
     Claimed,
@@ -175,7 +62,7 @@ pub enum Outcome {
     Mismatch,
     /// The key fields are absent: the function ran without idempotency.
     Skipped,
-    /// Idempotency is turned off ([`Config::enabled`], [`DISABLED_ENV`]):
+    /// Idempotency is turned off ([`IdempotencyConfig::enabled`], [`DISABLED_ENV`]):
     /// the function ran without a store.
     Disabled,
     /// The store failed: the function did not run.
@@ -202,10 +89,11 @@ impl Outcome {
 
 /// The key of one payload and the hash of its validated fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Key {
     /// `<name>#<md5>`: the record's `id`.
     pub key: String,
-    /// The md5 of the validated fields, when [`Config::validate`] is set.
+    /// The md5 of the validated fields, when [`IdempotencyConfig::validate`] is set.
     pub validation: Option<String>,
 }
 
@@ -222,7 +110,7 @@ impl Key {
 /// Create one per function and keep it (a `static`, or your init state):
 /// the local cache lives in it. See the [module documentation](self).
 pub struct Idempotency {
-    config: Config,
+    config: IdempotencyConfig,
     cache: Option<LocalCache>,
     store: Option<Arc<dyn IdempotencyStore>>,
 }
@@ -253,19 +141,20 @@ enum Refusal {
 impl Idempotency {
     /// An idempotent function with `config`, on the default store (see
     /// [`store_from_env`]) unless [`Idempotency::with_store`] sets one.
-    pub fn new(config: Config) -> Idempotency {
+    pub fn new(config: IdempotencyConfig) -> Idempotency {
         let cache = (config.local_cache > 0).then(|| LocalCache::new(config.local_cache));
         Idempotency { config, cache, store: None }
     }
 
     /// Uses `store` instead of the default store.
+    #[must_use]
     pub fn with_store(mut self, store: impl IdempotencyStore + 'static) -> Idempotency {
         self.store = Some(Arc::new(store));
         self
     }
 
     /// The settings.
-    pub fn config(&self) -> &Config {
+    pub fn config(&self) -> &IdempotencyConfig {
         &self.config
     }
 
@@ -273,9 +162,9 @@ impl Idempotency {
     /// are all absent or `null`.
     ///
     /// ```
-    /// use halo::idempotency::{Config, Idempotency};
+    /// use halo::idempotency::{IdempotencyConfig, Idempotency};
     ///
-    /// let charge = Idempotency::new(Config::new("charge").key(["/body/id"]));
+    /// let charge = Idempotency::new(IdempotencyConfig::new("charge").key(["/body/id"]));
     /// let event = serde_json::json!({ "body": "{\"id\": \"p-1\"}" });
     /// let key = charge.key_of(&event).unwrap().unwrap();
     /// assert_eq!(key.key, halo::idempotency::key_for("charge", &serde_json::json!("p-1")));
@@ -301,7 +190,7 @@ impl Idempotency {
     /// duplicates, on this function's store.
     ///
     /// `ctx` gives the deadline that bounds the in-progress claim; `None`
-    /// uses [`Ctx::current`], else [`Config::in_progress_timeout`]. The
+    /// uses [`Ctx::current`], else [`IdempotencyConfig::in_progress_timeout`]. The
     /// response type must round-trip through JSON; the error type must
     /// convert from [`halo::Error`](Error) for idempotency's own errors.
     pub async fn run<P, R, E, Fut>(&self, payload: &P, ctx: Option<&Ctx>, body: Fut) -> Result<R, E>
@@ -576,7 +465,7 @@ impl Idempotency {
         store.delete(key).await
     }
 
-    /// Passes a replayed response through [`Config::on_replay`], if set.
+    /// Passes a replayed response through [`IdempotencyConfig::on_replay`], if set.
     fn replayed<R: DeserializeOwned>(&self, response: R, record: &Record, from_cache: bool) -> Result<R, Error> {
         let (Some(hook), Some(data)) = (&self.config.on_replay, &record.data) else {
             return Ok(response);

@@ -2,10 +2,15 @@
 
 use std::fmt;
 
-/// The state of a record as stored (`status` attribute).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+use serde::{Deserialize, Serialize};
+
+/// The state of a record as stored (`status` attribute); it serializes and
+/// displays as the stored text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Status {
     /// An invocation claimed the key and is running (`INPROGRESS`).
+    #[serde(rename = "INPROGRESS")]
     InProgress,
     /// The invocation finished; `data` holds its response, or `not_stored`
     /// says why it could not be stored (`COMPLETED`).
@@ -14,21 +19,16 @@ pub enum Status {
 
 impl Status {
     /// The stored text: `INPROGRESS` or `COMPLETED` (as Powertools writes it).
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Status::InProgress => "INPROGRESS",
             Status::Completed => "COMPLETED",
         }
     }
 
+    #[cfg(any(test, feature = "dynamodb"))]
     /// Parses the stored text.
-    ///
-    /// ```
-    /// use halo::idempotency::Status;
-    /// assert_eq!(Status::parse("COMPLETED"), Some(Status::Completed));
-    /// assert_eq!(Status::parse("EXPIRED"), None);
-    /// ```
-    pub fn parse(text: &str) -> Option<Status> {
+    pub(crate) fn parse(text: &str) -> Option<Status> {
         match text {
             "INPROGRESS" => Some(Status::InProgress),
             "COMPLETED" => Some(Status::Completed),
@@ -49,10 +49,13 @@ impl fmt::Display for Status {
 /// with this reason's [`code`](NotStored::code) instead.
 ///
 /// Stored in the extra attribute `halo_not_stored` (Powertools ignores
-/// attributes it does not know), with no `data`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// attributes it does not know), with no `data`; it serializes and
+/// displays as the stored text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum NotStored {
-    /// The serialized response was over [`Config::max_response_bytes`](super::Config::max_response_bytes)
+    /// The serialized response was over [`IdempotencyConfig::max_response_bytes`](crate::idempotency::IdempotencyConfig::max_response_bytes)
     /// (`too_large`).
     TooLarge,
     /// The response did not serialize to JSON (`not_serializable`).
@@ -61,21 +64,16 @@ pub enum NotStored {
 
 impl NotStored {
     /// The stored text: `too_large` or `not_serializable`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             NotStored::TooLarge => "too_large",
             NotStored::NotSerializable => "not_serializable",
         }
     }
 
+    #[cfg(any(test, feature = "dynamodb"))]
     /// Parses the stored text.
-    ///
-    /// ```
-    /// use halo::idempotency::NotStored;
-    /// assert_eq!(NotStored::parse("too_large"), Some(NotStored::TooLarge));
-    /// assert_eq!(NotStored::parse("huge"), None);
-    /// ```
-    pub fn parse(text: &str) -> Option<NotStored> {
+    pub(crate) fn parse(text: &str) -> Option<NotStored> {
         match text {
             "too_large" => Some(NotStored::TooLarge),
             "not_serializable" => Some(NotStored::NotSerializable),
@@ -107,7 +105,7 @@ impl fmt::Display for NotStored {
 /// never relies on DynamoDB's TTL deleting the item.
 ///
 /// ```
-/// use halo::idempotency::{Record, Status};
+/// use halo::idempotency::store::{Record, Status};
 ///
 /// let record = Record::in_progress("charge#abc", 3_600, 2_000_500, None);
 /// assert_eq!(record.status, Status::InProgress);
@@ -115,6 +113,7 @@ impl fmt::Display for NotStored {
 /// assert!(!record.blocks(2_000_501), "its invocation's deadline has passed");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Record {
     /// The idempotency key (`id`).
     pub key: String,
@@ -165,21 +164,13 @@ impl Record {
     /// Whether `self`, found holding the key, is the claim `claim` wrote
     /// itself (an attempt whose answer was lost): in progress, with the
     /// claim's owner token.
-    ///
-    /// ```
-    /// use halo::idempotency::Record;
-    ///
-    /// let mine = Record::in_progress("k", 10, 5_000, None);
-    /// assert!(mine.clone().is_own_claim_of(&mine));
-    /// let theirs = Record::in_progress("k", 10, 5_000, None);
-    /// assert!(!theirs.is_own_claim_of(&mine), "another call's claim has another token");
-    /// ```
-    pub fn is_own_claim_of(&self, claim: &Record) -> bool {
+    pub(crate) fn is_own_claim_of(&self, claim: &Record) -> bool {
         self.status == Status::InProgress && self.owner.is_some() && self.owner == claim.owner
     }
 
     /// The completed form of this record: `data` is the response and the
     /// record lives until `expiration`.
+    #[must_use]
     pub fn completed(&self, data: String, expiration: u64) -> Record {
         Record {
             key: self.key.clone(),
@@ -199,12 +190,13 @@ impl Record {
     /// again for it; duplicates fail with the reason's code.
     ///
     /// ```
-    /// use halo::idempotency::{NotStored, Record, Status};
+    /// use halo::idempotency::store::{NotStored, Record, Status};
     ///
     /// let done = Record::in_progress("k", 10, 5_000, None).not_stored(NotStored::TooLarge, 10);
     /// assert_eq!((done.status, done.data.as_deref(), done.not_stored), (Status::Completed, None, Some(NotStored::TooLarge)));
     /// assert!(done.blocks(10_999));
     /// ```
+    #[must_use]
     pub fn not_stored(&self, reason: NotStored, expiration: u64) -> Record {
         Record {
             key: self.key.clone(),
@@ -221,7 +213,7 @@ impl Record {
     /// Whether the record has expired at `now_ms` (epoch milliseconds).
     /// Like DynamoDB's condition `expiration < :now`, with `:now` in whole
     /// seconds.
-    pub fn is_expired(&self, now_ms: u64) -> bool {
+    pub(crate) fn is_expired(&self, now_ms: u64) -> bool {
         self.expiration < now_ms / 1000
     }
 
@@ -260,5 +252,16 @@ mod tests {
         for reason in [NotStored::TooLarge, NotStored::NotSerializable] {
             assert_eq!(NotStored::parse(reason.as_str()), Some(reason));
         }
+        assert_eq!(Status::parse("EXPIRED"), None);
+        assert_eq!(serde_json::to_string(&Status::InProgress).unwrap(), "\"INPROGRESS\"");
+        assert_eq!(serde_json::to_string(&NotStored::TooLarge).unwrap(), "\"too_large\"");
+    }
+
+    #[test]
+    fn a_claim_knows_its_own_write() {
+        let mine = Record::in_progress("k", 10, 5_000, None);
+        assert!(mine.clone().is_own_claim_of(&mine));
+        let theirs = Record::in_progress("k", 10, 5_000, None);
+        assert!(!theirs.is_own_claim_of(&mine), "another call's claim has another token");
     }
 }

@@ -51,9 +51,9 @@ pub fn token_for(key: &str) -> String {
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// use halo::idempotency::{Config, Idempotency, MemoryIdempotencyStore, current_token};
+/// use halo::idempotency::{IdempotencyConfig, Idempotency, MemoryIdempotencyStore, current_token};
 ///
-/// let charge = Idempotency::new(Config::new("charge").key(["/payment_id"])).with_store(MemoryIdempotencyStore::new());
+/// let charge = Idempotency::new(IdempotencyConfig::new("charge").key(["/payment_id"])).with_store(MemoryIdempotencyStore::new());
 /// let event = serde_json::json!({ "payment_id": "p-1" });
 /// let token: String = charge.run(&event, None, async { Ok::<_, halo::Error>(current_token().unwrap()) }).await.unwrap();
 /// assert_eq!(token, charge.key_of(&event).unwrap().unwrap().token());

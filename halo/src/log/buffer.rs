@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Default buffer size per invocation.
-pub const DEFAULT_DEBUG_BUFFER_BYTES: usize = 20 * 1024;
+pub(crate) const DEFAULT_DEBUG_BUFFER_BYTES: usize = 20 * 1024;
 
 static LIMIT: AtomicUsize = AtomicUsize::new(DEFAULT_DEBUG_BUFFER_BYTES);
 
@@ -23,7 +23,7 @@ pub(crate) fn debug_buffer_bytes() -> usize {
 /// Rendered debug lines of one invocation, oldest first, bounded in bytes:
 /// when full, the oldest lines are dropped (and counted).
 #[derive(Debug, Default)]
-pub struct DebugBuffer {
+pub(crate) struct DebugBuffer {
     lines: VecDeque<Vec<u8>>,
     bytes: usize,
     dropped: usize,
@@ -58,12 +58,14 @@ impl DebugBuffer {
     }
 
     /// Lines held.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
         self.lines.len()
     }
 
     /// Whether no line is held.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(super) fn is_empty(&self) -> bool {
         self.lines.is_empty()
     }
 }

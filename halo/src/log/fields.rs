@@ -4,6 +4,7 @@
 //! counted), so every line stays one JSON object under CloudWatch Logs'
 //! 256 KB event limit.
 
+use crate::json_bytes::push_json_str;
 use std::fmt::{self, Write as _};
 
 use tracing::field::{Field, Visit};
@@ -11,30 +12,16 @@ use tracing::field::{Field, Visit};
 /// The longest string value (before JSON escaping) a log line carries; a
 /// longer one is cut at a character boundary and ends with
 /// `...[truncated N bytes]`.
-pub const MAX_VALUE_BYTES: usize = 8 * 1024;
+pub(crate) const MAX_VALUE_BYTES: usize = 8 * 1024;
 
 /// The longest key (field name or log key) a log line carries. A longer
 /// key is left out rather than cut: two long keys cut to the same prefix
 /// would put one key on a line twice.
-pub const MAX_KEY_BYTES: usize = 256;
+pub(crate) const MAX_KEY_BYTES: usize = 256;
 
 /// The longest log line halo writes. CloudWatch Logs cuts events at
 /// 256 KB (262,144 bytes), and a cut line is no longer JSON.
 pub const MAX_LINE_BYTES: usize = 240 * 1024;
-
-/// Appends `value` as a JSON string (quoted and escaped).
-pub(crate) fn push_json_str(out: &mut Vec<u8>, value: &str) {
-    // Ids, names and most messages need no escaping: copied as they are.
-    if !crate::json_bytes::needs_json_escape(value.as_bytes()) {
-        out.reserve(value.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(value.as_bytes());
-        out.push(b'"');
-        return;
-    }
-    // Writing to a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, value);
-}
 
 /// Appends `value` as a JSON string of at most `max` bytes before escaping
 /// (plus the truncation marker).

@@ -14,11 +14,12 @@ use tracing_subscriber::registry::LookupSpan;
 use super::buffer::DebugBuffer;
 use super::fields::{
     FieldVisitor, MAX_KEY_BYTES, MAX_LINE_BYTES, MAX_VALUE_BYTES, Segment, is_reserved, push_bounded_str,
-    push_bounded_value, push_json_str,
+    push_bounded_value,
 };
 use super::level;
+use crate::FunctionInfo;
 use crate::context::Ctx;
-use crate::function::FunctionInfo;
+use crate::json_bytes::push_json_str;
 
 /// A [`Layer`] that renders every event as one JSON line.
 ///
@@ -81,7 +82,7 @@ where
     }
 
     /// A layer describing the given function.
-    pub fn for_function(make_writer: W, function: &FunctionInfo) -> Self {
+    pub(crate) fn for_function(make_writer: W, function: &FunctionInfo) -> Self {
         let mut static_fields = Vec::with_capacity(128);
         static_fields.extend_from_slice(b",\"service\":");
         push_json_str(&mut static_fields, &function.service);

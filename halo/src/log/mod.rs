@@ -1,18 +1,5 @@
-//! Structured JSON logging on `tracing`.
-//!
-//! [`init`] installs a subscriber that writes every `tracing` event as one
-//! JSON object per line on standard error, with the invocation's context
-//! (request id, cold start, correlation id, …) taken from the current
-//! [`Ctx`](crate::Ctx). [`crate::run`] calls it for you.
-//!
-//! Field names follow Powertools for AWS Lambda's logger where the concept
-//! is the same (`service`, `cold_start`, `function_request_id`,
-//! `correlation_id`, `xray_trace_id`, …), so dashboards and queries carry
-//! over.
-//!
-//! The level comes from `HALO_LOG_LEVEL`, else `AWS_LAMBDA_LOG_LEVEL`, else
-//! `INFO`; it, the debug sample rate and the debug buffer size are one
-//! [`LogSettings`] value, changed at run time with [`LogSettings::apply`].
+#![doc = include_str!("../../docs/context-and-logs.md")]
+#![doc = include_str!("../../docs/debug-sampling.md")]
 
 mod buffer;
 mod capture;
@@ -20,22 +7,20 @@ mod fields;
 mod json;
 mod level;
 mod panic;
-mod sampling;
 mod settings;
 mod timestamp;
 
-pub use buffer::{DEFAULT_DEBUG_BUFFER_BYTES, DebugBuffer};
 pub use capture::CapturedLines;
-pub use fields::{MAX_KEY_BYTES, MAX_LINE_BYTES, MAX_VALUE_BYTES};
-pub(crate) use fields::{push_bounded_value, push_json_str};
+pub use fields::MAX_LINE_BYTES;
+pub(crate) use fields::push_bounded_value;
 #[cfg(feature = "otel")]
 pub(crate) use json::FLUSH_TARGET;
 pub use json::{JsonLayer, flush_debug_buffer};
 pub(crate) use level::level;
 #[cfg(feature = "otel")]
 pub(crate) use level::passes as level_passes;
-pub use panic::install_panic_hook;
-pub(crate) use sampling::{debug_sample_rate, sample_rate_from_env};
+pub(crate) use panic::install_panic_hook;
+pub(crate) use panic::panic_message;
 pub use settings::LogSettings;
 
 use tracing_subscriber::layer::SubscriberExt;
@@ -54,7 +39,7 @@ use tracing_subscriber::layer::SubscriberExt;
 /// ```
 pub fn init() -> bool {
     LogSettings::from_env().apply();
-    let (_, rejected_rate) = sample_rate_from_env();
+    let (_, rejected_rate) = crate::correlation::sampling::sample_rate_from_env();
     let subscriber = tracing_subscriber::registry().with(JsonLayer::stderr());
     #[cfg(feature = "otel")]
     let (subscriber, trace_problem) = match crate::trace::layer(&crate::trace::TraceConfig::from_env()) {

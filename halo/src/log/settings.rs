@@ -3,7 +3,7 @@
 
 use tracing_subscriber::filter::LevelFilter;
 
-use super::{buffer, level, sampling};
+use super::{buffer, level};
 
 /// The variable that sizes each invocation's debug buffer.
 const BUFFER_ENV: &str = "HALO_DEBUG_BUFFER_BYTES";
@@ -46,7 +46,7 @@ impl LogSettings {
     pub fn current() -> LogSettings {
         LogSettings {
             level: level::level(),
-            debug_sample_rate: sampling::debug_sample_rate(),
+            debug_sample_rate: crate::correlation::sampling::debug_sample_rate(),
             debug_buffer_bytes: buffer::debug_buffer_bytes(),
         }
     }
@@ -56,7 +56,7 @@ impl LogSettings {
     pub fn from_env() -> LogSettings {
         LogSettings {
             level: level::level_from_env(),
-            debug_sample_rate: sampling::sample_rate_from_env().0,
+            debug_sample_rate: crate::correlation::sampling::sample_rate_from_env().0,
             debug_buffer_bytes: std::env::var(BUFFER_ENV)
                 .ok()
                 .and_then(|bytes| bytes.trim().parse().ok())
@@ -68,23 +68,14 @@ impl LogSettings {
     /// clamped (not-a-number is 0).
     pub fn apply(&self) {
         level::set_level(self.level);
-        sampling::set_debug_sample_rate(self.debug_sample_rate);
+        crate::correlation::sampling::set_debug_sample_rate(self.debug_sample_rate);
         buffer::set_debug_buffer_bytes(self.debug_buffer_bytes);
     }
 
     /// Parses a level name as Lambda and Powertools spell them,
     /// case-insensitive: `TRACE`, `DEBUG`, `INFO`, `WARN`/`WARNING`,
     /// `ERROR`, `FATAL`/`CRITICAL` (both mean error), `OFF`.
-    ///
-    /// ```
-    /// use halo::log::LogSettings;
-    /// use tracing_subscriber::filter::LevelFilter;
-    ///
-    /// assert_eq!(LogSettings::parse_level("warning"), Some(LevelFilter::WARN));
-    /// assert_eq!(LogSettings::parse_level("FATAL"), Some(LevelFilter::ERROR));
-    /// assert_eq!(LogSettings::parse_level("loud"), None);
-    /// ```
-    pub fn parse_level(name: &str) -> Option<LevelFilter> {
+    pub(crate) fn parse_level(name: &str) -> Option<LevelFilter> {
         level::parse_level(name)
     }
 }

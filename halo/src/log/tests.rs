@@ -76,7 +76,7 @@ async fn a_successful_invocation_discards_its_buffer() {
 
 #[tokio::test]
 async fn an_over_long_key_is_left_out_not_cut_into_a_duplicate() {
-    use super::MAX_KEY_BYTES;
+    use super::fields::MAX_KEY_BYTES;
 
     let lines = CapturedLines::default();
     let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(JsonLayer::new(lines.clone())));
@@ -94,7 +94,8 @@ async fn an_over_long_key_is_left_out_not_cut_into_a_duplicate() {
 
 #[tokio::test]
 async fn every_line_stays_json_and_under_the_cloudwatch_limit() {
-    use super::{MAX_LINE_BYTES, MAX_VALUE_BYTES};
+    use super::MAX_LINE_BYTES;
+    use super::fields::MAX_VALUE_BYTES;
 
     let lines = CapturedLines::default();
     let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(JsonLayer::new(lines.clone())));

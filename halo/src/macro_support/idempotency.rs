@@ -24,11 +24,11 @@ pub const fn millis(ms: u64) -> Duration {
 pub const IDEMPOTENCY_STORE: crate::__private::StoreUse =
     crate::__private::StoreUse { feature: "idempotency", resolve: resolve_default_store };
 
-fn resolve_default_store() -> crate::BoxFuture<'static, Result<(), String>> {
+fn resolve_default_store() -> crate::future::BoxFuture<'static, Result<(), String>> {
     Box::pin(async {
         if crate::idempotency::disabled_by_env() {
             return Ok(());
         }
-        crate::idempotency::init().await.map_err(|err| crate::init_error::error_chain(&err))
+        crate::idempotency::init().await.map_err(|err| crate::error::init::error_chain(&err))
     })
 }

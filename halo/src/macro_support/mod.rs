@@ -9,9 +9,9 @@ mod handler_types;
 mod idempotency;
 mod saga;
 
-pub use crate::durable::store_use::StoreUse;
 pub use crate::platform::block_on;
-pub use crate::runtime::Stateless;
+pub use crate::runtime::run::Stateless;
+pub use crate::runtime::store_use::StoreUse;
 pub use breaker::LazyBreaker;
 pub use handler_types::{ErrorType, EventType, ResponseType};
 pub use idempotency::{IDEMPOTENCY_STORE, LazyLock, dyn_store, millis};
@@ -26,9 +26,10 @@ pub async fn no_init() -> Result<(), String> {
 
 /// An init error, described by the most telling of the traits it
 /// implements: `(&&Describe(&err)).describe()` walks the sources of a
-/// `std::error::Error`, and uses [`describe_init_error`](crate::describe_init_error)
+/// `std::error::Error`, and uses `describe_init_error`
 /// for anything else that is `Display` (a `halo::Error`, a boxed error, a
 /// string).
+#[derive(Debug)]
 pub struct Describe<'a, T>(pub &'a T);
 
 /// The `std::error::Error` case of [`Describe`].
@@ -39,7 +40,7 @@ pub trait DescribeError {
 
 impl<T: std::error::Error + 'static> DescribeError for &&Describe<'_, T> {
     fn describe(self) -> String {
-        crate::init_error::error_chain(self.0)
+        crate::error::init::error_chain(self.0)
     }
 }
 
@@ -51,7 +52,7 @@ pub trait DescribeDisplay {
 
 impl<T: Display + 'static> DescribeDisplay for &Describe<'_, T> {
     fn describe(self) -> String {
-        crate::describe_init_error(self.0)
+        crate::error::init::describe_init_error(self.0)
     }
 }
 

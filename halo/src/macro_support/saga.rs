@@ -10,6 +10,6 @@ pub fn compensation_result<E: crate::IntoError>(result: Result<(), E>) -> Result
 pub const SAGA_LOG: crate::__private::StoreUse =
     crate::__private::StoreUse { feature: "saga", resolve: resolve_saga_log };
 
-fn resolve_saga_log() -> crate::BoxFuture<'static, Result<(), String>> {
-    Box::pin(async { crate::saga::log_from_env().await.map(drop).map_err(|err| crate::init_error::error_chain(&err)) })
+fn resolve_saga_log() -> crate::future::BoxFuture<'static, Result<(), String>> {
+    Box::pin(async { crate::saga::log_from_env().await.map(drop).map_err(|err| crate::error::init::error_chain(&err)) })
 }

@@ -30,41 +30,39 @@ use super::Metrics;
 use super::unit::Unit;
 
 /// A call claimed its idempotency key and ran.
-pub const IDEMPOTENCY_CLAIMED: &str = "IdempotencyClaimed";
+pub(crate) const IDEMPOTENCY_CLAIMED: &str = "IdempotencyClaimed";
 /// A duplicate call got the stored result.
-pub const IDEMPOTENCY_REPLAYED: &str = "IdempotencyReplayed";
+pub(crate) const IDEMPOTENCY_REPLAYED: &str = "IdempotencyReplayed";
 /// A duplicate arrived while the first call was still running.
-pub const IDEMPOTENCY_IN_PROGRESS: &str = "IdempotencyInProgress";
+pub(crate) const IDEMPOTENCY_IN_PROGRESS: &str = "IdempotencyInProgress";
 /// A duplicate's payload did not match the first call's.
-pub const IDEMPOTENCY_MISMATCH: &str = "IdempotencyMismatch";
+pub(crate) const IDEMPOTENCY_MISMATCH: &str = "IdempotencyMismatch";
 /// An open circuit breaker refused a call.
-pub const BREAKER_REJECTED: &str = "BreakerRejected";
+pub(crate) const BREAKER_REJECTED: &str = "BreakerRejected";
 /// A circuit breaker opened.
-pub const BREAKER_OPENED: &str = "BreakerOpened";
+pub(crate) const BREAKER_OPENED: &str = "BreakerOpened";
 /// A circuit breaker went half-open.
-pub const BREAKER_HALF_OPENED: &str = "BreakerHalfOpened";
+pub(crate) const BREAKER_HALF_OPENED: &str = "BreakerHalfOpened";
 /// A circuit breaker closed.
-pub const BREAKER_CLOSED: &str = "BreakerClosed";
+pub(crate) const BREAKER_CLOSED: &str = "BreakerClosed";
 /// A saga completed.
-pub const SAGA_COMPLETED: &str = "SagaCompleted";
+pub(crate) const SAGA_COMPLETED: &str = "SagaCompleted";
 /// A saga failed and was rolled back.
-pub const SAGA_ROLLED_BACK: &str = "SagaRolledBack";
+pub(crate) const SAGA_ROLLED_BACK: &str = "SagaRolledBack";
 /// A saga failed and a compensation failed too.
-pub const SAGA_COMPENSATION_FAILED: &str = "SagaCompensationFailed";
+pub(crate) const SAGA_COMPENSATION_FAILED: &str = "SagaCompensationFailed";
 /// A saga step failed with an error no ASL `Catch` handles (final,
 /// nothing compensated).
-pub const SAGA_UNCOMPENSATED: &str = "SagaUncompensated";
+pub(crate) const SAGA_UNCOMPENSATED: &str = "SagaUncompensated";
 /// A saga was suspended (to be resumed or compensated later).
-pub const SAGA_SUSPENDED: &str = "SagaSuspended";
+pub(crate) const SAGA_SUSPENDED: &str = "SagaSuspended";
 /// A batch record failed.
-pub const BATCH_RECORD_FAILED: &str = "BatchRecordFailed";
+#[cfg(feature = "batch")]
+pub(crate) const BATCH_RECORD_FAILED: &str = "BatchRecordFailed";
 /// halo's timeout guard answered before Lambda's deadline.
-pub const INVOCATION_TIMEOUT: &str = "InvocationTimeout";
+pub(crate) const INVOCATION_TIMEOUT: &str = "InvocationTimeout";
 /// A handler panicked.
-pub const INVOCATION_PANIC: &str = "InvocationPanic";
-/// The container's first invocation (its own line, with the dimensions
-/// `function_name` and `service`).
-pub const COLD_START: &str = "ColdStart";
+pub(crate) const INVOCATION_PANIC: &str = "InvocationPanic";
 
 /// Counts one `metric` of halo's own when builtin metrics are on (a
 /// relaxed atomic load when they are off).

@@ -9,7 +9,7 @@ use arc_swap::ArcSwap;
 use super::dimensions::BaseDimensions;
 use super::error::MetricsError;
 use super::validate;
-use crate::function::FunctionInfo;
+use crate::FunctionInfo;
 use crate::log::CapturedLines;
 use crate::platform::{in_lambda, non_empty_var};
 
@@ -19,7 +19,7 @@ pub const NAMESPACE_ENV: &str = "HALO_METRICS_NAMESPACE";
 /// `true` turns metrics off (`POWERTOOLS_METRICS_DISABLED` is read too).
 pub const DISABLED_ENV: &str = "HALO_METRICS_DISABLED";
 /// `true` turns on halo's own operational metrics
-/// ([`builtin`](super::builtin)).
+/// (the built-in metrics).
 pub const BUILTIN_ENV: &str = "HALO_METRICS_BUILTIN";
 
 /// Where EMF lines are written. Each line is written whole, with one
@@ -102,9 +102,8 @@ impl MetricsOutput {
 /// use halo::metrics::{MetricsConfig, MetricsOutput};
 ///
 /// let config = MetricsConfig::from_env().namespace("Orders").output(MetricsOutput::Stderr);
-/// let resolved = config.resolve().unwrap();
-/// assert!(resolved.enabled());
-/// assert_eq!(resolved.namespace(), "Orders");
+/// let options = halo::Options::from_env().metrics(config);
+/// assert!(format!("{options:?}").contains("Orders"));
 /// ```
 #[derive(Clone, Debug)]
 pub struct MetricsConfig {
@@ -133,12 +132,14 @@ impl MetricsConfig {
     }
 
     /// Sets the namespace every metric of the invocation goes to.
+    #[must_use]
     pub fn namespace(mut self, namespace: impl Into<String>) -> MetricsConfig {
         self.namespace = Some(namespace.into());
         self
     }
 
     /// Sets the value of the `service` dimension.
+    #[must_use]
     pub fn service(mut self, service: impl Into<String>) -> MetricsConfig {
         self.service = service.into();
         self
@@ -146,19 +147,22 @@ impl MetricsConfig {
 
     /// Metrics are required: without a namespace, inside Lambda, the
     /// container's init fails instead of losing them.
+    #[must_use]
     pub fn required(mut self) -> MetricsConfig {
         self.required = true;
         self
     }
 
     /// Turns metrics off (or on again) whatever else is set.
+    #[must_use]
     pub fn disabled(mut self, disabled: bool) -> MetricsConfig {
         self.disabled = disabled;
         self
     }
 
     /// Turns halo's own operational metrics on or off
-    /// ([`builtin`](super::builtin)); on, they require metrics.
+    /// (the built-in metrics); on, they require metrics.
+    #[must_use]
     pub fn builtin(mut self, builtin: bool) -> MetricsConfig {
         self.builtin = builtin;
         self
@@ -166,12 +170,14 @@ impl MetricsConfig {
 
     /// Whether the first invocation of a container writes the `ColdStart`
     /// metric (default: yes).
+    #[must_use]
     pub fn cold_start_metric(mut self, on: bool) -> MetricsConfig {
         self.cold_start_metric = on;
         self
     }
 
     /// Where lines go (default: [`MetricsOutput::for_platform`]).
+    #[must_use]
     pub fn output(mut self, output: MetricsOutput) -> MetricsConfig {
         self.output = Some(output);
         self
@@ -180,7 +186,7 @@ impl MetricsConfig {
     /// Checks the configuration: an invalid namespace or service, or
     /// metrics required inside Lambda without a namespace, is an error
     /// naming the variable to set.
-    pub fn resolve(&self) -> Result<ResolvedMetrics, MetricsError> {
+    pub(crate) fn resolve(&self) -> Result<ResolvedMetrics, MetricsError> {
         let output = self.output.clone().unwrap_or_else(MetricsOutput::for_platform);
         if self.disabled {
             return Ok(ResolvedMetrics::off(Off::Disabled, self.service.clone(), output));
@@ -219,7 +225,7 @@ enum Off {
 
 /// A checked [`MetricsConfig`]: what the invocations of a process use.
 #[derive(Clone, Debug)]
-pub struct ResolvedMetrics {
+pub(crate) struct ResolvedMetrics {
     namespace: Arc<str>,
     base: Arc<BaseDimensions>,
     service: String,
@@ -250,23 +256,18 @@ impl ResolvedMetrics {
     }
 
     /// Whether metrics are written.
-    pub fn enabled(&self) -> bool {
+    pub(crate) fn enabled(&self) -> bool {
         self.off.is_none()
     }
 
     /// The namespace (empty when off).
-    pub fn namespace(&self) -> &str {
+    pub(crate) fn namespace(&self) -> &str {
         &self.namespace
     }
 
     /// The `service` dimension's value.
-    pub fn service(&self) -> &str {
+    pub(crate) fn service(&self) -> &str {
         &self.service
-    }
-
-    /// Whether halo's operational metrics are on.
-    pub fn builtin(&self) -> bool {
-        self.builtin
     }
 
     pub(crate) fn namespace_arc(&self) -> &Arc<str> {
@@ -286,10 +287,10 @@ impl ResolvedMetrics {
     }
 
     /// Makes this the process's configuration: the one used outside any
-    /// invocation, by contexts that no [`MetricsLayer`](crate::layers::MetricsLayer)
+    /// invocation, by contexts that no halo's metrics layer
     /// set up, and by the `metrics` facade. [`run`](crate::run) does this
     /// at start.
-    pub fn install(self) {
+    pub(crate) fn install(self) {
         BUILTIN.store(self.builtin && self.enabled(), Ordering::Relaxed);
         if self.guessed_namespace {
             tracing::warn!(
@@ -302,7 +303,7 @@ impl ResolvedMetrics {
 
     /// The process's configuration ([`ResolvedMetrics::install`]), else
     /// the environment's.
-    pub fn current() -> Arc<ResolvedMetrics> {
+    pub(crate) fn current() -> Arc<ResolvedMetrics> {
         if let Some(config) = PROCESS.load().as_ref() {
             return Arc::clone(config);
         }

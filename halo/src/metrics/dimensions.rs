@@ -17,7 +17,7 @@ static GENERATION: AtomicU64 = AtomicU64::new(0);
 
 /// Sets the dimensions every metrics set of this container starts with,
 /// after `service` (call it in `init`). Replaces earlier defaults; halo's
-/// own [builtin](super::builtin) metrics keep only `service`.
+/// own built-in metrics keep only `service`.
 ///
 /// ```
 /// halo::metrics::set_default_dimensions(&[("environment", "prod")]).unwrap();

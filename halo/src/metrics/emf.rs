@@ -12,7 +12,7 @@ use std::io::Write as _;
 use super::set::{MetricSet, Values};
 use super::unit::Resolution;
 use crate::Ctx;
-use crate::log::push_json_str;
+use crate::json_bytes::push_json_str;
 use crate::platform::{Clock as _, SystemClock};
 
 /// What a line carries besides its set: the invocation whose ids it is

@@ -125,3 +125,5 @@ impl IntoError for MetricsError {
         Error::internal(self).with_code("InvalidMetric")
     }
 }
+
+crate::error::from::own_error!(MetricsError);

@@ -56,7 +56,7 @@ static CONTAINER: Mutex<InvocationMetrics> =
 /// let lines = CapturedLines::default();
 /// let config = MetricsConfig::from_env().namespace("Shop").output(MetricsOutput::Captured(lines.clone()));
 /// let ctx = halo::Ctx::for_test();
-/// halo::metrics::attach(&ctx, config.resolve().unwrap());
+/// halo::metrics::attach(&ctx, &config).unwrap();
 ///
 /// let metrics = Metrics::of(&ctx);
 /// metrics.add_metric("OrdersPlaced", Unit::Count, 1.0).unwrap();
@@ -255,11 +255,17 @@ fn new_set(config: &ResolvedMetrics, key: &SetKey) -> Result<MetricSet, MetricsE
 }
 
 /// Routes the metrics of `ctx`'s invocation by `config` instead of the
-/// process's configuration: what [`MetricsLayer`](crate::layers::MetricsLayer)
-/// does for each invocation, and what a test does to capture a handler's
-/// metrics ([`MetricsOutput::Captured`](super::MetricsOutput::Captured)).
-pub fn attach(ctx: &Ctx, config: ResolvedMetrics) {
-    attach_shared(ctx, Arc::new(config));
+/// process's configuration: what halo's metrics layer does for each
+/// invocation, and what a test does to capture a handler's metrics
+/// ([`MetricsOutput::Captured`](super::MetricsOutput::Captured)).
+///
+/// # Errors
+///
+/// The configuration's error when it does not resolve (metrics required
+/// without a namespace).
+pub fn attach(ctx: &Ctx, config: &super::MetricsConfig) -> Result<(), MetricsError> {
+    attach_shared(ctx, Arc::new(config.resolve()?));
+    Ok(())
 }
 
 pub(crate) fn attach_shared(ctx: &Ctx, config: Arc<ResolvedMetrics>) {
@@ -270,7 +276,7 @@ pub(crate) fn attach_shared(ctx: &Ctx, config: Arc<ResolvedMetrics>) {
 /// (the sets are emptied), preceded by the container's metrics added
 /// outside any invocation and, for the container's first invocation, the
 /// `ColdStart` metric in a line of its own. An invocation that added no
-/// metric writes nothing else. [`MetricsLayer`](crate::layers::MetricsLayer)
+/// metric writes nothing else. halo's metrics layer
 /// calls it when the invocation ends, however it ends.
 pub fn flush(ctx: &Ctx) {
     let root = ctx.invocation_root();

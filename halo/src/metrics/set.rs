@@ -9,11 +9,11 @@ use super::unit::{Resolution, Unit};
 use super::validate;
 
 /// At most this many metrics in one EMF directive.
-pub const MAX_METRICS_PER_LINE: usize = 100;
+pub(crate) const MAX_METRICS_PER_LINE: usize = 100;
 /// At most this many dimensions in one dimension set.
-pub const MAX_DIMENSIONS_PER_SET: usize = 30;
+pub(crate) const MAX_DIMENSIONS_PER_SET: usize = 30;
 /// At most this many values of one metric in one EMF line.
-pub const MAX_VALUES_PER_METRIC: usize = 100;
+pub(crate) const MAX_VALUES_PER_METRIC: usize = 100;
 
 /// Room for the dimensions and metadata of one set, which every line of
 /// the set repeats.

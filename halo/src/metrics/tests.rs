@@ -10,7 +10,7 @@ fn captured() -> (Ctx, CapturedLines) {
     let config =
         MetricsConfig::from_env().namespace("Test").service("svc").output(MetricsOutput::Captured(lines.clone()));
     let ctx = Ctx::for_test();
-    attach(&ctx, config.resolve().unwrap());
+    attach(&ctx, &config).unwrap();
     (ctx, lines)
 }
 
@@ -195,7 +195,7 @@ fn the_cold_start_metric_is_a_line_of_its_own() {
         MetricsConfig::from_env().namespace("Test").service("svc").output(MetricsOutput::Captured(lines.clone()));
     let ctx =
         Ctx::builder("r-1").function(std::sync::Arc::new(crate::FunctionInfo::for_test())).cold_start(true).build();
-    attach(&ctx, config.resolve().unwrap());
+    attach(&ctx, &config).unwrap();
     Metrics::of(&ctx).add_metric("Orders", Unit::Count, 1.0).unwrap();
     Metrics::of(&ctx).add_dimension("tier", "gold").unwrap();
     flush(&ctx);
@@ -214,7 +214,7 @@ fn off_validates_but_writes_nothing() {
     let config =
         MetricsConfig::from_env().namespace("Test").disabled(true).output(MetricsOutput::Captured(lines.clone()));
     let ctx = Ctx::for_test();
-    attach(&ctx, config.resolve().unwrap());
+    attach(&ctx, &config).unwrap();
     Metrics::of(&ctx).add_metric("A", Unit::Count, 1.0).unwrap();
     assert!(Metrics::of(&ctx).add_metric("", Unit::Count, 1.0).is_err());
     flush(&ctx);

@@ -7,8 +7,8 @@ use std::fmt;
 /// ```
 /// use halo::metrics::Unit;
 ///
-/// assert_eq!(Unit::Milliseconds.as_str(), "Milliseconds");
-/// assert_eq!(Unit::BytesPerSecond.as_str(), "Bytes/Second");
+/// assert_eq!(Unit::Milliseconds.to_string(), "Milliseconds");
+/// assert_eq!(Unit::BytesPerSecond.to_string(), "Bytes/Second");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -70,39 +70,8 @@ pub enum Unit {
 }
 
 impl Unit {
-    /// Every unit, in CloudWatch's order.
-    pub const ALL: [Unit; 27] = [
-        Unit::Seconds,
-        Unit::Microseconds,
-        Unit::Milliseconds,
-        Unit::Bytes,
-        Unit::Kilobytes,
-        Unit::Megabytes,
-        Unit::Gigabytes,
-        Unit::Terabytes,
-        Unit::Bits,
-        Unit::Kilobits,
-        Unit::Megabits,
-        Unit::Gigabits,
-        Unit::Terabits,
-        Unit::Percent,
-        Unit::Count,
-        Unit::BytesPerSecond,
-        Unit::KilobytesPerSecond,
-        Unit::MegabytesPerSecond,
-        Unit::GigabytesPerSecond,
-        Unit::TerabytesPerSecond,
-        Unit::BitsPerSecond,
-        Unit::KilobitsPerSecond,
-        Unit::MegabitsPerSecond,
-        Unit::GigabitsPerSecond,
-        Unit::TerabitsPerSecond,
-        Unit::CountPerSecond,
-        Unit::None,
-    ];
-
     /// The unit's name in an EMF directive.
-    pub const fn as_str(self) -> &'static str {
+    pub(crate) const fn as_str(self) -> &'static str {
         match self {
             Unit::Seconds => "Seconds",
             Unit::Microseconds => "Microseconds",
@@ -144,6 +113,7 @@ impl fmt::Display for Unit {
 /// How finely CloudWatch stores a metric: every minute (standard, the
 /// default) or every second (high resolution, billed as such).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Resolution {
     /// 60-second storage resolution.
     #[default]
@@ -152,12 +122,4 @@ pub enum Resolution {
     High,
 }
 
-impl Resolution {
-    /// The `StorageResolution` value of an EMF directive (60 or 1).
-    pub const fn seconds(self) -> u8 {
-        match self {
-            Resolution::Standard => 60,
-            Resolution::High => 1,
-        }
-    }
-}
+impl Resolution {}

@@ -7,10 +7,10 @@ use super::error::MetricsError;
 pub(crate) const AWS_KEY: &str = "_aws";
 
 /// The longest metric name, dimension name or metadata key.
-pub const MAX_NAME_BYTES: usize = 255;
+pub(crate) const MAX_NAME_BYTES: usize = 255;
 
 /// The longest dimension value.
-pub const MAX_DIMENSION_VALUE_BYTES: usize = 1024;
+pub(crate) const MAX_DIMENSION_VALUE_BYTES: usize = 1024;
 
 /// A metric name: 1 to 255 bytes, not only whitespace, no control
 /// characters.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 
 use super::error::ParamsError;
-use crate::BoxFuture;
+use crate::future::BoxFuture;
 use crate::retry::{Backoff, retry};
 
 /// Fetches a fresh value.
@@ -21,10 +21,19 @@ type Listener<T> = Box<dyn Fn(&T) + Send + Sync>;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RefreshPolicy {
     /// Attempts inside one background refresh (with backoff).
-    pub attempts: Backoff,
+    pub(crate) attempts: Backoff,
     /// The wait before the next refresh after a failed one, by number of
     /// consecutive failures (its ceilings are used, without jitter).
-    pub cooldown: Backoff,
+    pub(crate) cooldown: Backoff,
+}
+
+impl RefreshPolicy {
+    /// `attempts` inside one background refresh (with backoff); after a
+    /// refresh failed for good, the wait before the next is `cooldown`'s
+    /// ceiling for the number of consecutive failures (without jitter).
+    pub fn new(attempts: Backoff, cooldown: Backoff) -> RefreshPolicy {
+        RefreshPolicy { attempts, cooldown }
+    }
 }
 
 impl Default for RefreshPolicy {
@@ -41,7 +50,7 @@ impl Default for RefreshPolicy {
     }
 }
 
-/// A loaded configuration value: read it with [`get`](Config::get), an
+/// A loaded configuration value: read it with [`get`](LiveConfig::get), an
 /// in-memory read (no I/O, tens of nanoseconds).
 ///
 /// When the value is older than its max age, `get` still returns it at
@@ -51,28 +60,28 @@ impl Default for RefreshPolicy {
 /// backoff. Clones share the value.
 ///
 /// ```
-/// use halo::params::Config;
+/// use halo::params::LiveConfig;
 ///
 /// #[derive(Debug)]
 /// struct Settings { greeting: String }
 ///
 /// // A fixed value, e.g. for unit tests of a handler: never refreshed.
-/// let config = Config::fixed(Settings { greeting: "hi".into() });
+/// let config = LiveConfig::fixed(Settings { greeting: "hi".into() });
 /// assert_eq!(config.get().greeting, "hi");
 /// ```
-pub struct Config<T> {
+pub struct LiveConfig<T> {
     inner: Arc<Inner<T>>,
 }
 
-impl<T> Clone for Config<T> {
+impl<T> Clone for LiveConfig<T> {
     fn clone(&self) -> Self {
-        Config { inner: Arc::clone(&self.inner) }
+        LiveConfig { inner: Arc::clone(&self.inner) }
     }
 }
 
-impl<T> std::fmt::Debug for Config<T> {
+impl<T> std::fmt::Debug for LiveConfig<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
+        f.debug_struct("LiveConfig")
             .field("path", &self.inner.path)
             .field("max_age", &self.inner.max_age)
             .field("age", &self.age())
@@ -80,7 +89,7 @@ impl<T> std::fmt::Debug for Config<T> {
     }
 }
 
-/// The value of a [`Config`] at one moment: derefs to `T`. Cheap to take
+/// The value of a [`LiveConfig`] at one moment: derefs to `T`. Cheap to take
 /// (no reference count change in the common case); keep it for the length
 /// of an invocation, or turn it into an `Arc` with
 /// [`into_arc`](Snapshot::into_arc) to keep it longer. A refresh does not
@@ -127,7 +136,7 @@ struct Inner<T> {
     listeners: Mutex<Vec<Listener<T>>>,
 }
 
-impl<T> Config<T> {
+impl<T> LiveConfig<T> {
     /// The path (or name) the value was loaded from.
     pub fn path(&self) -> &str {
         &self.inner.path
@@ -164,10 +173,10 @@ impl<T> Config<T> {
     }
 }
 
-impl<T: Send + Sync + 'static> Config<T> {
+impl<T: Send + Sync + 'static> LiveConfig<T> {
     /// A value that never changes (no source, never refreshed).
-    pub fn fixed(value: T) -> Config<T> {
-        Config::build("(fixed)".into(), value, Duration::MAX, None, RefreshPolicy::default())
+    pub fn fixed(value: T) -> LiveConfig<T> {
+        LiveConfig::build("(fixed)".into(), value, Duration::MAX, None, RefreshPolicy::default())
     }
 
     pub(crate) fn build(
@@ -176,8 +185,8 @@ impl<T: Send + Sync + 'static> Config<T> {
         max_age: Duration,
         fetch: Option<Fetch<T>>,
         policy: RefreshPolicy,
-    ) -> Config<T> {
-        Config {
+    ) -> LiveConfig<T> {
+        LiveConfig {
             inner: Arc::new(Inner {
                 path,
                 value: ArcSwap::from_pointee(value),
@@ -202,7 +211,7 @@ impl<T: Send + Sync + 'static> Config<T> {
         self.get_within(self.inner.max_age)
     }
 
-    /// Like [`get`](Config::get) with a max age for this call only.
+    /// Like [`get`](LiveConfig::get) with a max age for this call only.
     #[inline]
     pub fn get_within(&self, max_age: Duration) -> Snapshot<T> {
         let value = Snapshot(self.inner.value.load());
@@ -321,7 +330,7 @@ mod tests {
     #[tokio::test]
     async fn fresh_values_are_served_without_fetching() {
         let (fetch, calls) = counting(Arc::default());
-        let config = Config::build("/p".into(), 0, Duration::from_secs(300), Some(fetch), fast_policy());
+        let config = LiveConfig::build("/p".into(), 0, Duration::from_secs(300), Some(fetch), fast_policy());
         for _ in 0..100 {
             assert_eq!(*config.get(), 0);
         }
@@ -332,7 +341,7 @@ mod tests {
     #[tokio::test]
     async fn stale_values_are_served_then_refreshed_once() {
         let (fetch, calls) = counting(Arc::default());
-        let config = Config::build("/p".into(), 0, Duration::ZERO, Some(fetch), fast_policy());
+        let config = LiveConfig::build("/p".into(), 0, Duration::ZERO, Some(fetch), fast_policy());
         assert_eq!(*config.get(), 0, "the stale value comes back at once");
         assert_eq!(*config.get(), 0, "a second access does not start a second refresh");
         config.refreshed().await;
@@ -344,7 +353,7 @@ mod tests {
     async fn failed_refresh_keeps_the_value_and_backs_off() {
         let failing = Arc::new(AtomicBool::new(true));
         let (fetch, calls) = counting(Arc::clone(&failing));
-        let config = Config::build("/p".into(), 7, Duration::ZERO, Some(fetch), fast_policy());
+        let config = LiveConfig::build("/p".into(), 7, Duration::ZERO, Some(fetch), fast_policy());
         config.get();
         config.refreshed().await;
         assert_eq!(calls.load(Ordering::SeqCst), 2, "two attempts in one refresh");
@@ -358,7 +367,7 @@ mod tests {
     #[tokio::test]
     async fn listeners_see_every_value() {
         let (fetch, _) = counting(Arc::default());
-        let config = Config::build("/p".into(), 0, Duration::from_secs(300), Some(fetch), fast_policy());
+        let config = LiveConfig::build("/p".into(), 0, Duration::from_secs(300), Some(fetch), fast_policy());
         let seen = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&seen);
         config.on_change(move |v| sink.lock().unwrap().push(*v));
@@ -370,13 +379,13 @@ mod tests {
     fn snapshots_can_cross_await_points_of_send_futures() {
         fn assert_send_sync<S: Send + Sync>() {}
         assert_send_sync::<Snapshot<String>>();
-        assert_send_sync::<Config<String>>();
+        assert_send_sync::<LiveConfig<String>>();
     }
 
     #[test]
     fn without_a_runtime_nothing_is_spawned() {
         let (fetch, calls) = counting(Arc::default());
-        let config = Config::build("/p".into(), 0, Duration::ZERO, Some(fetch), fast_policy());
+        let config = LiveConfig::build("/p".into(), 0, Duration::ZERO, Some(fetch), fast_policy());
         assert_eq!(*config.get(), 0);
         assert!(!config.is_refreshing());
         assert_eq!(calls.load(Ordering::SeqCst), 0);

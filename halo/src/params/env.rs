@@ -1,55 +1,20 @@
-//! Parameters from environment variables and a local JSON file, so local
-//! runs and tests need no AWS account.
-//!
-//! # Environment variables
-//!
-//! A parameter's environment key is [`env_key`] of its name: `HALO_PARAM_`,
-//! then the name without its leading and trailing `/`, upper-cased, with
-//! `/` written `__` and every other character outside `A-Z0-9_` written
-//! `_`.
-//!
-//! | read as | parameter | variable |
-//! |---|---|---|
-//! | path load of `/shop/prod` | `/shop/prod/db/host` | `HALO_PARAM_DB__HOST` (the name **relative to the path**) |
-//! | single get | `/shop/prod/api-key` | `HALO_PARAM_SHOP__PROD__API_KEY` (the **full name**) |
-//!
-//! For a path load the variables are read back into names: lower-cased,
-//! `__` becomes `/`. So `HALO_PARAM_DB__MAX_CONNECTIONS` is the field
-//! `max_connections` of the field `db`. (Names with `-` or capitals cannot
-//! be spelled this way: use the file, or a `#[serde(alias)]`.)
-//!
-//! # The file
-//!
-//! `HALO_PARAMS_FILE` (or [`EnvSource::with_file`]) names a JSON object of
-//! full parameter names to values: a string is a `String` parameter, an
-//! array of strings a `StringList`, anything else a `String` holding that
-//! JSON. Environment variables win over the file.
-//!
-//! ```json
-//! { "/shop/prod/db/host": "localhost", "/shop/prod/origins": ["http://localhost:3000"],
-//!   "/shop/prod/features": {"beta": true} }
-//! ```
+//! Parameters from environment variables and a local JSON file.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::error::{ParamsError, ParamsErrorKind};
 use super::provider::{Parameter, ParameterKind, Source};
-use crate::BoxFuture;
+use crate::future::BoxFuture;
 
 /// The prefix of parameter environment variables.
 pub const ENV_PREFIX: &str = "HALO_PARAM_";
 
 /// The variable naming the local parameters file.
-pub const FILE_VAR: &str = "HALO_PARAMS_FILE";
+pub const FILE_ENV: &str = "HALO_PARAMS_FILE";
 
-/// The environment key of a parameter name (see the [module docs](self)).
-///
-/// ```
-/// assert_eq!(halo::params::env_key("/shop/prod/db/host"), "HALO_PARAM_SHOP__PROD__DB__HOST");
-/// assert_eq!(halo::params::env_key("api-key"), "HALO_PARAM_API_KEY");
-/// ```
-pub fn env_key(name: &str) -> String {
+/// The environment key of a parameter name (see [`EnvSource`]).
+pub(crate) fn env_key(name: &str) -> String {
     let mut key = String::from(ENV_PREFIX);
     for (i, segment) in name.trim_matches('/').split('/').enumerate() {
         if i > 0 {
@@ -70,7 +35,7 @@ fn relative_name(key: &str) -> Option<String> {
 }
 
 /// Parameters from `HALO_PARAM_*` environment variables and an optional
-/// JSON file (see the [module docs](self) for the mapping). Every value is
+/// JSON file (see below for the mapping). Every value is
 /// a `String` parameter, except arrays in the file (`StringList`).
 ///
 /// ```
@@ -89,6 +54,35 @@ fn relative_name(key: &str) -> Option<String> {
 /// assert_eq!(config.get().db.port, 5432);
 /// # });
 /// ```
+///
+/// # Environment variables
+///
+/// A parameter's environment key is made from its name: `HALO_PARAM_`,
+/// then the name without its leading and trailing `/`, upper-cased, with
+/// `/` written `__` and every other character outside `A-Z0-9_` written
+/// `_`.
+///
+/// | read as | parameter | variable |
+/// |---|---|---|
+/// | path load of `/shop/prod` | `/shop/prod/db/host` | `HALO_PARAM_DB__HOST` (the name **relative to the path**) |
+/// | single get | `/shop/prod/api-key` | `HALO_PARAM_SHOP__PROD__API_KEY` (the **full name**) |
+///
+/// For a path load the variables are read back into names: lower-cased,
+/// `__` becomes `/`. So `HALO_PARAM_DB__MAX_CONNECTIONS` is the field
+/// `max_connections` of the field `db`. (Names with `-` or capitals cannot
+/// be spelled this way: use the file, or a `#[serde(alias)]`.)
+///
+/// # The file
+///
+/// `HALO_PARAMS_FILE` (or [`EnvSource::with_file`]) names a JSON object of
+/// full parameter names to values: a string is a `String` parameter, an
+/// array of strings a `StringList`, anything else a `String` holding that
+/// JSON. Environment variables win over the file.
+///
+/// ```json
+/// { "/shop/prod/db/host": "localhost", "/shop/prod/origins": ["http://localhost:3000"],
+///   "/shop/prod/features": {"beta": true} }
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct EnvSource {
     /// Fixed variables instead of the process environment, if set.
@@ -100,7 +94,7 @@ impl EnvSource {
     /// Reads the process environment at every load, and the file named by
     /// `HALO_PARAMS_FILE` if set.
     pub fn from_env() -> EnvSource {
-        EnvSource { vars: None, file: std::env::var_os(FILE_VAR).map(PathBuf::from) }
+        EnvSource { vars: None, file: std::env::var_os(FILE_ENV).map(PathBuf::from) }
     }
 
     /// Uses these variables instead of the process environment (and no
@@ -110,13 +104,15 @@ impl EnvSource {
     }
 
     /// Also reads `file` (replaces a file given by `HALO_PARAMS_FILE`).
+    #[must_use]
     pub fn with_file(mut self, file: impl Into<PathBuf>) -> EnvSource {
         self.file = Some(file.into());
         self
     }
 
     /// Reads `file` unless `HALO_PARAMS_FILE` named one.
-    pub fn with_default_file(mut self, file: impl Into<PathBuf>) -> EnvSource {
+    #[must_use]
+    pub fn default_file(mut self, file: impl Into<PathBuf>) -> EnvSource {
         if self.file.is_none() {
             self.file = Some(file.into());
         }

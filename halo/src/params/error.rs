@@ -75,12 +75,14 @@ impl ParamsError {
     }
 
     /// Names the parameter (or path) the error is about.
+    #[must_use]
     pub fn at(mut self, path: impl Into<String>) -> ParamsError {
         self.path = Some(path.into());
         self
     }
 
     /// Attaches the cause (e.g. the SDK error); shown after the message.
+    #[must_use]
     pub fn with_source(mut self, source: impl Into<BoxError>) -> ParamsError {
         self.source = Some(source.into());
         self
@@ -135,6 +137,8 @@ impl crate::IntoError for ParamsError {
         }
     }
 }
+
+crate::error::from::own_error!(ParamsError);
 
 impl std::error::Error for ParamsError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {

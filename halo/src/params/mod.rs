@@ -1,87 +1,9 @@
-//! Configuration from SSM Parameter Store: typed, cached, refreshed in the
-//! background, secret-safe.
-//!
-//! Load every parameter under a path into your own `Deserialize` type once,
-//! at init; read it on the hot path from memory; let halo refresh it when
-//! it is older than its max age (default 300 s) without making an
-//! invocation wait.
-//!
-//! ```
-//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-//! use serde::Deserialize;
-//! use halo::params::{EnvSource, Params, Secret};
-//!
-//! #[derive(Debug, Deserialize)]
-//! struct Db { host: String, port: u16, password: Secret<String> }
-//!
-//! #[derive(Debug, Deserialize)]
-//! struct Settings { db: Db, origins: Vec<String>, beta: bool }
-//!
-//! // In Lambda this is `Params::from_env().await?` (SSM); here the
-//! // parameters come from variables so the example runs anywhere.
-//! let params = Params::new(EnvSource::from_vars([
-//!     ("HALO_PARAM_DB__HOST", "db.internal"),
-//!     ("HALO_PARAM_DB__PORT", "5432"),
-//!     ("HALO_PARAM_DB__PASSWORD", "hunter2"),
-//!     ("HALO_PARAM_ORIGINS", "https://a.example,https://b.example"),
-//!     ("HALO_PARAM_BETA", "true"),
-//! ]));
-//! let config = params.load::<Settings>("/shop/prod").await?;
-//!
-//! let settings = config.get(); // hot path: an in-memory read
-//! assert_eq!(settings.db.port, 5432);
-//! assert_eq!(settings.origins.len(), 2);
-//! assert_eq!(settings.db.password.expose(), "hunter2");
-//! assert!(!format!("{settings:?}").contains("hunter2"));
-//! # Ok::<(), halo::params::ParamsError>(())
-//! # }).unwrap();
-//! ```
-//!
-//! # From parameters to your type
-//!
-//! A path load reads `GetParametersByPath` (recursive, decrypted, every
-//! page), strips the path from each name and nests the rest: under
-//! `/shop/prod`, `/shop/prod/db/host` is `db.host`. Segments are matched to
-//! fields as they are spelled (use `#[serde(rename)]` for `kebab-case`
-//! names). A string field gets the text; a `StringList` fills a
-//! `Vec<String>`; every other type parses the text as JSON (`5432`, `true`,
-//! `{"beta": true}`, `["a","b"]`). A missing field or a value of the wrong
-//! type is a [`ParamsError`] naming the parameter's full path, never its
-//! value; mark secrets with [`Secret`], which never prints.
-//!
-//! # Cache and refresh
-//!
-//! [`Params::load`] returns a [`Config`]: [`Config::get`] is an in-memory
-//! read. After the max age ([`Params::with_max_age`], `HALO_PARAMS_MAX_AGE`
-//! such as `5m`, or per path with [`Params::load_with`]) the next `get`
-//! returns the cached value at once and refreshes it in the background.
-//! A failed refresh keeps the previous value, logs a warning and is retried
-//! with backoff ([`RefreshPolicy`]). [`Config::refresh`] forces a refresh;
-//! [`Config::refreshed`] waits for one in flight. Only a first load that
-//! fails is an error.
-//!
-//! Single parameters ([`Params::get`], [`Params::get_many`]; `GetParameters`
-//! in chunks of 10) share the same cache per name, with [`GetOptions`] for a
-//! per-call max age or a forced read.
-//!
-//! # Sources: SSM in Lambda, the environment locally
-//!
-//! [`Params::from_env`] picks the source: `HALO_PARAMS_SOURCE=ssm` or `env`
-//! when set; otherwise SSM inside Lambda ([`crate::platform::in_lambda`])
-//! and [`EnvSource`] elsewhere, which reads `HALO_PARAM_<NAME>` variables
-//! and the JSON file named by `HALO_PARAMS_FILE` (see [`env`](mod@env) for the
-//! mapping). A local run needs no AWS account.
-//!
-//! # Run-time switches
-//!
-//! Embed [`LogSwitches`] in your type and apply it with
-//! [`Config::on_change`]: the log level follows the parameter on every
-//! refresh.
+#![doc = include_str!("../../docs/params.md")]
 
 mod cache;
-pub mod env;
+mod env;
 mod error;
-mod provider;
+pub mod provider;
 mod secret;
 mod switches;
 mod tree;
@@ -93,25 +15,26 @@ use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
-pub use cache::{Config, RefreshPolicy, Snapshot};
-pub use env::{EnvSource, env_key};
+pub use cache::{LiveConfig, RefreshPolicy, Snapshot};
+pub use env::{ENV_PREFIX, EnvSource, FILE_ENV};
 pub use error::{ParamsError, ParamsErrorKind};
+use provider::Parameter;
+use provider::Source;
 #[cfg(feature = "ssm")]
-pub use provider::SsmSource;
-pub use provider::{MAX_VALUE_BYTES, Parameter, ParameterKind, Source};
-pub use secret::{REDACTED, Secret};
+pub use provider::ssm::SsmSource;
+pub use secret::Secret;
 pub use switches::LogSwitches;
 
 use cache::Fetch;
 
 /// The default max age of cached values: 300 s.
-pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
+pub(crate) const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
 
 /// The variable that chooses the source: `ssm` or `env`.
-pub const SOURCE_VAR: &str = "HALO_PARAMS_SOURCE";
+pub const SOURCE_ENV: &str = "HALO_PARAMS_SOURCE";
 
 /// The variable that sets the default max age (`300s`, `5m`, …).
-pub const MAX_AGE_VAR: &str = "HALO_PARAMS_MAX_AGE";
+pub const MAX_AGE_ENV: &str = "HALO_PARAMS_MAX_AGE";
 
 /// Reads parameters from a [`Source`] and caches them. Cheap to clone
 /// (clones share the cache of single parameters).
@@ -122,7 +45,7 @@ pub const MAX_AGE_VAR: &str = "HALO_PARAMS_MAX_AGE";
 /// use halo::params::{EnvSource, GetOptions, Params};
 ///
 /// let params = Params::new(EnvSource::from_vars([("HALO_PARAM_SHOP__PROD__PORT", "8080")]))
-///     .with_max_age(Duration::from_secs(60));
+///     .max_age(Duration::from_secs(60));
 /// let port: u16 = params.get("/shop/prod/port").await?;
 /// let text: String = params.get_with("/shop/prod/port", GetOptions::new().force()).await?;
 /// assert_eq!((port, text.as_str()), (8080, "8080"));
@@ -134,7 +57,7 @@ pub struct Params {
     source: Arc<dyn Source>,
     max_age: Duration,
     policy: RefreshPolicy,
-    singles: Arc<Mutex<HashMap<String, Config<Parameter>>>>,
+    singles: Arc<Mutex<HashMap<String, LiveConfig<Parameter>>>>,
 }
 
 impl std::fmt::Debug for Params {
@@ -165,12 +88,14 @@ impl GetOptions {
     /// Serves the cached value only if it is younger than `max_age` (else
     /// it is served and refreshed in the background, or read if never
     /// read).
+    #[must_use]
     pub fn max_age(mut self, max_age: Duration) -> GetOptions {
         self.max_age = Some(max_age);
         self
     }
 
     /// Reads the source now, bypassing the cache, and caches the result.
+    #[must_use]
     pub fn force(mut self) -> GetOptions {
         self.force = true;
         self
@@ -196,12 +121,14 @@ pub struct ParamsBuilder {
 
 impl ParamsBuilder {
     /// The default max age (else `HALO_PARAMS_MAX_AGE`, else 300 s).
+    #[must_use]
     pub fn max_age(mut self, max_age: Duration) -> ParamsBuilder {
         self.max_age = Some(max_age);
         self
     }
 
     /// How failed refreshes are retried.
+    #[must_use]
     pub fn refresh_policy(mut self, policy: RefreshPolicy) -> ParamsBuilder {
         self.policy = policy;
         self
@@ -209,6 +136,7 @@ impl ParamsBuilder {
 
     /// The parameters file read when the source is the environment and
     /// `HALO_PARAMS_FILE` is not set (ignored with SSM).
+    #[must_use]
     pub fn local_file(mut self, file: impl Into<PathBuf>) -> ParamsBuilder {
         self.local_file = Some(file.into());
         self
@@ -221,7 +149,7 @@ impl ParamsBuilder {
             Chosen::Env => {
                 let mut env = EnvSource::from_env();
                 if let Some(file) = self.local_file {
-                    env = env.with_default_file(file);
+                    env = env.default_file(file);
                 }
                 Arc::new(env)
             }
@@ -241,11 +169,11 @@ enum Chosen {
 }
 
 fn source_from_env() -> Result<Chosen, ParamsError> {
-    match std::env::var(SOURCE_VAR) {
+    match std::env::var(SOURCE_ENV) {
         Ok(value) => match value.trim().to_ascii_lowercase().as_str() {
             "ssm" => Ok(Chosen::Ssm),
             "env" | "local" => Ok(Chosen::Env),
-            _ => Err(ParamsError::new(ParamsErrorKind::Config, format!("{SOURCE_VAR} must be `ssm` or `env`"))),
+            _ => Err(ParamsError::new(ParamsErrorKind::Config, format!("{SOURCE_ENV} must be `ssm` or `env`"))),
         },
         Err(_) if crate::platform::in_lambda() => Ok(Chosen::Ssm),
         Err(_) => Ok(Chosen::Env),
@@ -253,9 +181,9 @@ fn source_from_env() -> Result<Chosen, ParamsError> {
 }
 
 fn max_age_from_env() -> Result<Duration, ParamsError> {
-    match std::env::var(MAX_AGE_VAR) {
+    match std::env::var(MAX_AGE_ENV) {
         Ok(text) => humantime::parse_duration(text.trim()).map_err(|e| {
-            ParamsError::new(ParamsErrorKind::Config, format!("{MAX_AGE_VAR} is not a duration such as `300s` or `5m`"))
+            ParamsError::new(ParamsErrorKind::Config, format!("{MAX_AGE_ENV} is not a duration such as `300s` or `5m`"))
                 .with_source(e)
         }),
         Err(_) => Ok(DEFAULT_MAX_AGE),
@@ -279,14 +207,8 @@ impl Params {
     }
 
     /// Reads from a shared source.
-    pub fn from_shared(source: Arc<dyn Source>) -> Params {
+    pub(crate) fn from_shared(source: Arc<dyn Source>) -> Params {
         Params { source, max_age: DEFAULT_MAX_AGE, policy: RefreshPolicy::default(), singles: Arc::default() }
-    }
-
-    /// Reads from SSM through `client` (with decryption).
-    #[cfg(feature = "ssm")]
-    pub fn ssm(client: aws_sdk_ssm::Client) -> Params {
-        Params::new(SsmSource::new(client))
     }
 
     /// The source the environment asks for: `HALO_PARAMS_SOURCE` (`ssm` or
@@ -302,34 +224,26 @@ impl Params {
     }
 
     /// Sets the default max age of cached values.
-    pub fn with_max_age(mut self, max_age: Duration) -> Params {
+    #[must_use]
+    pub fn max_age(mut self, max_age: Duration) -> Params {
         self.max_age = max_age;
         self
     }
 
     /// Sets how failed refreshes are retried.
-    pub fn with_refresh_policy(mut self, policy: RefreshPolicy) -> Params {
+    #[must_use]
+    pub fn refresh_policy(mut self, policy: RefreshPolicy) -> Params {
         self.policy = policy;
         self
     }
 
-    /// The default max age.
-    pub fn max_age(&self) -> Duration {
-        self.max_age
-    }
-
-    /// The source's short name (`ssm`, `environment`).
-    pub fn source_name(&self) -> &'static str {
-        self.source.name()
-    }
-
     /// Loads every parameter under `path` into a `T` (see the [module
-    /// docs](self)). Call it once, at init, and keep the [`Config`].
+    /// docs](self)). Call it once, at init, and keep the [`LiveConfig`].
     ///
     /// Errors: an invalid path, no parameter under it, a missing or
     /// mistyped field, a value over 8 KB, SSM throttling or unreachable
     /// (with the cause).
-    pub async fn load<T>(&self, path: &str) -> Result<Config<T>, ParamsError>
+    pub async fn load<T>(&self, path: &str) -> Result<LiveConfig<T>, ParamsError>
     where
         T: DeserializeOwned + Send + Sync + 'static,
     {
@@ -337,7 +251,7 @@ impl Params {
     }
 
     /// [`load`](Params::load) with a max age for this path.
-    pub async fn load_with<T>(&self, path: &str, max_age: Duration) -> Result<Config<T>, ParamsError>
+    pub async fn load_with<T>(&self, path: &str, max_age: Duration) -> Result<LiveConfig<T>, ParamsError>
     where
         T: DeserializeOwned + Send + Sync + 'static,
     {
@@ -361,7 +275,7 @@ impl Params {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "configuration loaded"
         );
-        Ok(Config::build(path, value, max_age, Some(fetch), self.policy))
+        Ok(LiveConfig::build(path, value, max_age, Some(fetch), self.policy))
     }
 
     /// One parameter's value as a `T` (a string as it is, other types
@@ -377,7 +291,7 @@ impl Params {
     }
 
     /// One parameter as read (name, value, type, version), cached.
-    pub async fn parameter_with(&self, name: &str, options: GetOptions) -> Result<Arc<Parameter>, ParamsError> {
+    pub(crate) async fn parameter_with(&self, name: &str, options: GetOptions) -> Result<Arc<Parameter>, ParamsError> {
         let mut found = self.parameters(&[name.to_owned()], options).await?;
         found.pop().ok_or_else(|| ParamsError::new(ParamsErrorKind::NotFound, "no such parameter").at(name))
     }
@@ -419,7 +333,7 @@ impl Params {
             for parameter in read {
                 let name = parameter.name().to_owned();
                 let config =
-                    Config::build(name.clone(), parameter, max_age, Some(self.single_fetch(&name)), self.policy);
+                    LiveConfig::build(name.clone(), parameter, max_age, Some(self.single_fetch(&name)), self.policy);
                 singles.insert(name, config);
             }
             for (slot, name) in out.iter_mut().zip(names) {
@@ -504,7 +418,7 @@ mod tests {
     #[test]
     fn the_source_follows_the_environment() {
         // Only reads the variables this process has; Lambda's is not set in unit tests.
-        if std::env::var_os(SOURCE_VAR).is_none() && !crate::platform::in_lambda() {
+        if std::env::var_os(SOURCE_ENV).is_none() && !crate::platform::in_lambda() {
             assert!(matches!(source_from_env(), Ok(Chosen::Env)));
         }
     }

@@ -1,13 +1,15 @@
-//! Where parameters come from: the [`Source`] trait, [`Parameter`], and the
-//! SSM Parameter Store implementation, [`SsmSource`].
+//! What a parameter source implements: the [`Source`] trait and the
+//! [`Parameter`]s it returns. Service authors pick a source
+//! ([`EnvSource`](super::EnvSource), `SsmSource`, [`Params::from_env`](super::Params::from_env));
+//! they need nothing here.
 
 use std::fmt;
 
 use super::error::{ParamsError, ParamsErrorKind};
-use crate::BoxFuture;
+use crate::future::BoxFuture;
 
 /// SSM's size limit for a parameter value (advanced tier): 8 KB.
-pub const MAX_VALUE_BYTES: usize = 8 * 1024;
+pub(crate) const MAX_VALUE_BYTES: usize = 8 * 1024;
 
 /// How many names one `GetParameters` call takes.
 #[cfg(feature = "ssm")]
@@ -15,6 +17,7 @@ pub(crate) const GET_PARAMETERS_CHUNK: usize = 10;
 
 /// The type of an SSM parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ParameterKind {
     /// Plain text (parsed as JSON when the target type is not a string).
     String,
@@ -29,7 +32,7 @@ pub enum ParameterKind {
 /// Its `Debug` output hides the value of a `SecureString`.
 ///
 /// ```
-/// use halo::params::{Parameter, ParameterKind};
+/// use halo::params::provider::{Parameter, ParameterKind};
 ///
 /// let p = Parameter::new("/shop/prod/db/password", "hunter2", ParameterKind::SecureString);
 /// assert!(!format!("{p:?}").contains("hunter2"));
@@ -50,6 +53,7 @@ impl Parameter {
     }
 
     /// Sets the version.
+    #[must_use]
     pub fn with_version(mut self, version: i64) -> Parameter {
         self.version = version;
         self
@@ -108,7 +112,7 @@ impl fmt::Debug for Parameter {
     }
 }
 
-/// A place parameters are read from: SSM ([`SsmSource`]) or, for local runs
+/// A place parameters are read from: SSM (`SsmSource`) or, for local runs
 /// and tests, environment variables and a file
 /// ([`EnvSource`](super::EnvSource)).
 ///
@@ -149,10 +153,7 @@ pub(crate) fn validate_name(name: &str) -> Result<(), ParamsError> {
 }
 
 #[cfg(feature = "ssm")]
-pub use ssm::SsmSource;
-
-#[cfg(feature = "ssm")]
-mod ssm {
+pub(super) mod ssm {
     use aws_sdk_ssm::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
     use aws_sdk_ssm::types::ParameterType;
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub(crate) const SECRET_MARKER: &str = "__halo_params_Secret";
 
 /// What a [`Secret`] prints instead of its value.
-pub const REDACTED: &str = "***";
+pub(crate) const REDACTED: &str = "***";
 
 /// A secret value (typically a `SecureString` parameter) that never shows
 /// itself: `Debug`, `Display` and `Serialize` all print `***`. Read it with

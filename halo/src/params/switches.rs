@@ -9,7 +9,7 @@ use tracing_subscriber::filter::LevelFilter;
 /// optional; a level that does not parse or a rate outside `0.0..=1.0`
 /// fails the load (at init) or the refresh (the previous value stays).
 ///
-/// Wire them with [`Config::on_change`](super::Config::on_change) so every
+/// Wire them with [`LiveConfig::on_change`](super::LiveConfig::on_change) so every
 /// refresh applies them:
 ///
 /// ```
@@ -31,7 +31,7 @@ use tracing_subscriber::filter::LevelFilter;
 #[non_exhaustive]
 pub struct LogSwitches {
     /// The process log level (`TRACE` … `ERROR`, `OFF`; Lambda and
-    /// Powertools spellings), see [`crate::log::LogSettings::parse_level`].
+    /// Powertools spellings), as `HALO_LOG_LEVEL` reads them.
     #[serde(default, deserialize_with = "level")]
     pub level: Option<LevelFilter>,
     /// The share of invocations whose debug lines are written, `0.0..=1.0`.

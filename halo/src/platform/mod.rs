@@ -4,14 +4,15 @@
 //! - **Am I in Lambda?** [`in_lambda`]: `AWS_LAMBDA_RUNTIME_API` is set
 //!   (inside Lambda, or under a Runtime API emulator).
 //! - **Which store?** Not here: the durable-state kernel,
-//!   [`crate::durable`], answers it for every feature with a store.
+//!   [`crate::durable`], answers it for every feature with a store
+//!   (idempotency, the saga log, shared circuit breakers and fan-out).
 //! - **Which AWS client?** [`sdk_config`] (feature `aws`): one `SdkConfig`
 //!   per container, loaded on first use and shared by every client halo
 //!   builds; [`dynamodb_client`], [`ssm_client`] and [`sqs_client`] are the
 //!   shared clients.
 //! - **How many invocations at once?** [`max_concurrency`]: 1 on classic
 //!   Lambda, `AWS_LAMBDA_MAX_CONCURRENCY` on Lambda Managed Instances; it
-//!   picks the tokio runtime ([`tokio_runtime`], [`block_on`]).
+//!   picks the tokio runtime ([`block_on`]).
 //! - **Which roots of trust?** The system's root certificates, read once
 //!   per process for both TLS clients (the HTTP client's and the AWS
 //!   SDK's).
@@ -25,6 +26,7 @@
 mod aws;
 mod clock;
 mod env;
+pub(crate) mod function;
 #[cfg(feature = "aws")]
 mod https;
 #[cfg(any(feature = "http-client", feature = "aws"))]
@@ -40,7 +42,8 @@ pub use aws::ssm_client;
 #[cfg(feature = "aws")]
 pub use aws::{aws_loader, sdk_config};
 pub use clock::{Clock, ManualClock, SystemClock, system_clock};
-pub use env::{MAX_CONCURRENCY_ENV, RUNTIME_API_ENV, in_lambda, max_concurrency, non_empty_var};
+pub use env::{MAX_CONCURRENCY_ENV, in_lambda, max_concurrency};
+pub(crate) use env::{RUNTIME_API_ENV, non_empty_var};
 #[cfg(feature = "http-client")]
 pub(crate) use tls::native_roots;
-pub use tokio_runtime::{block_on, tokio_runtime};
+pub use tokio_runtime::block_on;

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::error::StepError;
 use super::step::{Step, StepCtx, StepOptions};
-use crate::BoxFuture;
+use crate::future::BoxFuture;
 use crate::platform::Clock;
 
 /// A step with its types erased to JSON: what the executor runs.

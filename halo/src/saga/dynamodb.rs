@@ -6,18 +6,18 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
 use super::log::{SagaLog, SagaRecord};
-use crate::BoxFuture;
 use crate::durable::dynamodb::{Item, Table, Written, store_error, to_n, to_s};
-use crate::durable::{Key, Projection, StoreError, TableSpec};
+use crate::durable::{KeyAttribute, Projection, StoreError, TableSpec};
+use crate::future::BoxFuture;
 
 /// The index of sagas without an outcome (sparse: only they have `open`).
-pub const OPEN_INDEX: &str = "open-index";
+pub(super) const OPEN_INDEX: &str = "open-index";
 
 /// A saga log in DynamoDB.
 ///
 /// The table has the partition key `saga_id` (string) and, for
 /// [`recover`](super::recover), a global secondary index
-/// [`OPEN_INDEX`](DynamoDbSagaLog::OPEN_INDEX) on `open` (string, hash) and
+/// `open-index` on `open` (string, hash) and
 /// `updated_at` (number, range), projecting all attributes. Each item holds
 /// `version`, `status`, `saga`, `updated_at`, `lease_owner`,
 /// `lease_expires`, `open` (`"1"` while the saga has no outcome), the whole
@@ -49,30 +49,28 @@ fn malformed(operation: &'static str, err: impl Into<crate::BoxError>) -> StoreE
 }
 
 /// The layout of the saga log's table: the partition key `saga_id`, the
-/// index of open sagas ([`DynamoDbSagaLog::OPEN_INDEX`]: `open`, `updated_at`, every
+/// index of open sagas (`open-index`: `open`, `updated_at`, every
 /// attribute) and TTL on `expiration`.
 ///
 /// ```
 /// let spec = halo::saga::table_spec();
-/// assert_eq!(spec.partition_key, halo::durable::Key::string("saga_id"));
+/// assert_eq!(spec.partition_key, halo::durable::KeyAttribute::string("saga_id"));
 /// assert_eq!(spec.ttl_attribute.as_deref(), Some("expiration"));
 /// ```
 pub fn table_spec() -> TableSpec {
-    TableSpec::new(Key::string("saga_id"))
-        .index(OPEN_INDEX, Key::string("open"), Key::number("updated_at"), Projection::All)
+    TableSpec::new(KeyAttribute::string("saga_id"))
+        .index(OPEN_INDEX, KeyAttribute::string("open"), KeyAttribute::number("updated_at"), Projection::All)
         .ttl("expiration")
 }
 
 impl DynamoDbSagaLog {
-    /// The name of the index of open sagas.
-    pub const OPEN_INDEX: &'static str = OPEN_INDEX;
-
     /// A log in `table`; finished sagas are kept 7 days (TTL).
     pub fn new(client: Client, table: impl Into<String>) -> DynamoDbSagaLog {
         DynamoDbSagaLog { table: Table::new(client, table), retention: Duration::from_secs(7 * 24 * 3600) }
     }
 
     /// How long a finished saga's record stays (its `expiration`).
+    #[must_use]
     pub fn retention(mut self, retention: Duration) -> DynamoDbSagaLog {
         self.retention = retention;
         self

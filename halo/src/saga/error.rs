@@ -13,6 +13,7 @@ use crate::{Error, ErrorKind, IntoError};
 /// code (the halo [`Error`] code, matched by ASL `ErrorEquals`) and a detail
 /// for operators (the public message and the internal cause).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct StepError {
     /// The stable code, e.g. `BookingRejected` or `InternalError`.
     pub code: String,
@@ -70,8 +71,11 @@ impl IntoError for StepError {
     }
 }
 
+crate::error::from::own_error!(StepError);
+
 /// A compensation that still failed after its retries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FailedCompensation {
     /// The compensation's name (the step it undoes, or the ASL state).
     pub name: String,
@@ -267,6 +271,8 @@ impl IntoError for SagaError {
         base.with_code(code)
     }
 }
+
+crate::error::from::own_error!(SagaError);
 
 #[cfg(test)]
 mod tests {

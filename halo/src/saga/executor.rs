@@ -20,7 +20,7 @@ use crate::Ctx;
 use crate::retry::{Backoff, retry};
 
 /// The lease length of a run outside Lambda (no deadline to tie it to).
-pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 
 /// What to do next.
 enum Action {

@@ -1,4 +1,8 @@
-//! The durable saga log: the [`SagaLog`] trait and the record it stores.
+//! What a saga log implements: the [`SagaLog`] trait and the record it
+//! stores. Service authors pick a log ([`MemorySagaLog`](super::MemorySagaLog),
+//! [`log_from_env`](super::log_from_env)) and pass it to
+//! [`Saga::run`](super::Saga::run); they read records here only to inspect
+//! a saga (operators, tests).
 //!
 //! A saga's whole state is one record (one DynamoDB item): its input, each
 //! step's state and output, the compensation plan and its progress, the
@@ -10,12 +14,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::error::StepError;
-use crate::BoxFuture;
 use crate::durable::{StoreError, forward_store};
+use crate::future::BoxFuture;
 
 /// Where a saga is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum SagaStatus {
     /// Steps are running (or the saga is suspended between steps).
     Running,
@@ -37,8 +42,9 @@ impl SagaStatus {
         !matches!(self, SagaStatus::Running | SagaStatus::Compensating)
     }
 
+    #[cfg(any(test, feature = "dynamodb"))]
     /// The name stored in the log (`RUNNING`, `COMMITTED`, …).
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             SagaStatus::Running => "RUNNING",
             SagaStatus::Compensating => "COMPENSATING",
@@ -53,6 +59,7 @@ impl SagaStatus {
 /// Where a step or a compensation is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum ActionState {
     /// Not started.
     Pending,
@@ -67,6 +74,7 @@ pub enum ActionState {
 
 /// A step as recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct StepRecord {
     /// The step's name.
     pub name: String,
@@ -83,6 +91,7 @@ pub struct StepRecord {
 
 /// A compensation of the plan, as recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CompensationRecord {
     /// The compensation's name: the step it undoes, or the ASL state.
     pub name: String,
@@ -99,6 +108,7 @@ pub struct CompensationRecord {
 
 /// Who may run the saga, until when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Lease {
     /// The run holding it (the Lambda request id, or a random id).
     pub owner: String,
@@ -108,6 +118,7 @@ pub struct Lease {
 
 /// The whole state of one saga, as stored in the log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SagaRecord {
     /// The saga id (the key).
     pub saga_id: String,

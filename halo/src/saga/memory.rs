@@ -3,8 +3,8 @@
 //! explicitly.
 
 use super::log::{SagaLog, SagaRecord};
-use crate::BoxFuture;
 use crate::durable::{MemoryMap, StoreError};
+use crate::future::BoxFuture;
 
 /// A saga log in memory, with the same conditional-write semantics as
 /// [`DynamoDbSagaLog`](super::DynamoDbSagaLog). Records live as long as the
@@ -12,7 +12,8 @@ use crate::durable::{MemoryMap, StoreError};
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// use halo::saga::{MemorySagaLog, SagaLog};
+/// use halo::saga::MemorySagaLog;
+/// use halo::saga::log::SagaLog;
 ///
 /// let log = MemorySagaLog::new();
 /// assert!(log.load("nope").await.unwrap().is_none());

@@ -10,8 +10,8 @@ use serde::de::DeserializeOwned;
 use super::error::SagaError;
 use super::log::SagaLog;
 use super::saga::Saga;
-use crate::BoxFuture;
 use crate::durable::StoreError;
+use crate::future::BoxFuture;
 use crate::platform::{Clock, SystemClock};
 
 /// A saga definition [`recover`] can continue by id.
@@ -77,6 +77,7 @@ impl std::fmt::Debug for RecoverOptions {
 
 impl RecoverOptions {
     /// A saga is stalled when its last write is older than this.
+    #[must_use]
     pub fn stalled_after(mut self, after: Duration) -> RecoverOptions {
         self.stalled_after = after;
         self
@@ -85,18 +86,21 @@ impl RecoverOptions {
     /// Sagas started longer ago than this are compensated instead of
     /// resumed (by default every stalled saga is resumed: forward while
     /// running, its compensations while compensating).
+    #[must_use]
     pub fn compensate_after(mut self, after: Duration) -> RecoverOptions {
         self.compensate_after = Some(after);
         self
     }
 
     /// At most this many sagas per call.
+    #[must_use]
     pub fn limit(mut self, limit: usize) -> RecoverOptions {
         self.limit = limit;
         self
     }
 
     /// The clock deciding what is old (tests move time with it).
+    #[must_use]
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> RecoverOptions {
         self.clock = clock;
         self
@@ -105,6 +109,7 @@ impl RecoverOptions {
 
 /// What [`recover`] did, by saga id.
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct RecoverReport {
     /// Sagas that reached an outcome now (committed, rolled back, …), with
     /// their error for the non-committed ones.

@@ -114,14 +114,16 @@ where
 
     /// Renames the saga (the name stored with its records, matched by
     /// [`recover`](super::recover)).
-    pub fn named(mut self, name: impl Into<String>) -> Saga<I, O> {
+    #[must_use]
+    pub fn with_name(mut self, name: impl Into<String>) -> Saga<I, O> {
         Arc::make_mut(&mut self.def).name = name.into();
         self
     }
 
     /// Uses `clock` for leases and timestamps (tests move time with a
     /// [`ManualClock`](crate::platform::ManualClock)).
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Saga<I, O> {
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Saga<I, O> {
         Arc::make_mut(&mut self.def).clock = clock;
         self
     }
@@ -142,12 +144,13 @@ where
     /// }
     ///
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// let saga = Saga::<String>::new("trip").step(book).with_state(Services { base: "https://hotels".into() });
+    /// let saga = Saga::<String>::new("trip").step(book).state(Services { base: "https://hotels".into() });
     /// let log = halo::saga::MemorySagaLog::new();
     /// assert_eq!(saga.run(&log, "t-1", "t-1".into()).await.unwrap(), "https://hotels/book/t-1");
     /// # });
     /// ```
-    pub fn with_state<S: std::any::Any + Send + Sync>(mut self, state: S) -> Saga<I, O> {
+    #[must_use]
+    pub fn state<S: std::any::Any + Send + Sync>(mut self, state: S) -> Saga<I, O> {
         Arc::make_mut(&mut self.def).state = Some(super::step::SharedState(Arc::new(state)));
         self
     }

@@ -34,7 +34,7 @@ pub struct StepCtx {
     pub(crate) state: Option<SharedState>,
 }
 
-/// The state a saga was given with [`Saga::with_state`](super::Saga::with_state).
+/// The state a saga was given with [`Saga::state`](super::Saga::state).
 #[derive(Clone)]
 pub(crate) struct SharedState(pub(crate) std::sync::Arc<dyn std::any::Any + Send + Sync>);
 
@@ -46,7 +46,7 @@ impl std::fmt::Debug for SharedState {
 
 impl StepCtx {
     /// The state the saga was given with
-    /// [`Saga::with_state`](super::Saga::with_state), as `S`: an internal
+    /// [`Saga::state`](super::Saga::state), as `S`: an internal
     /// error when the saga has no state of that type (a wiring mistake,
     /// never the caller's).
     ///
@@ -67,6 +67,7 @@ impl StepCtx {
 
     /// This context with `state` (a unit test of a step that uses
     /// [`StepCtx::state`]).
+    #[must_use]
     pub fn with_state<S: std::any::Any + Send + Sync>(mut self, state: S) -> StepCtx {
         self.state = Some(SharedState(std::sync::Arc::new(state)));
         self
@@ -106,7 +107,7 @@ impl StepCtx {
     }
 
     /// True while the step's compensation runs.
-    pub fn compensating(&self) -> bool {
+    pub fn is_compensating(&self) -> bool {
         self.compensating
     }
 
@@ -156,11 +157,11 @@ pub struct StepOptions {
 
 /// Retries for the errors whose code is in `codes` (all errors when `None`).
 #[derive(Debug, Clone)]
-pub struct RetryRule {
+pub(crate) struct RetryRule {
     /// The error codes this rule retries; `None` for every error.
-    pub codes: Option<Vec<String>>,
+    pub(crate) codes: Option<Vec<String>>,
     /// The schedule (its `max_attempts` counts the first attempt).
-    pub backoff: Backoff,
+    pub(crate) backoff: Backoff,
 }
 
 impl RetryRule {
@@ -185,6 +186,7 @@ impl Default for StepOptions {
 
 impl StepOptions {
     /// Retries every error of the step with this schedule.
+    #[must_use]
     pub fn retry(mut self, backoff: Backoff) -> StepOptions {
         self.retry = vec![RetryRule { codes: None, backoff }];
         self
@@ -192,12 +194,14 @@ impl StepOptions {
 
     /// Adds a retry rule for some error codes (ASL `Retry`); the first
     /// matching rule applies, each with its own attempt counter.
-    pub fn retry_rule(mut self, rule: RetryRule) -> StepOptions {
+    #[must_use]
+    pub(crate) fn retry_rule(mut self, rule: RetryRule) -> StepOptions {
         self.retry.push(rule);
         self
     }
 
     /// The retry schedule of the step's compensation.
+    #[must_use]
     pub fn compensation_retry(mut self, backoff: Backoff) -> StepOptions {
         self.compensation_retry = backoff;
         self
@@ -205,6 +209,7 @@ impl StepOptions {
 
     /// Marks the step as possibly having side effects even when it fails:
     /// then its own compensation runs too (with no output) when it fails.
+    #[must_use]
     pub fn side_effects(mut self, yes: bool) -> StepOptions {
         self.side_effects = yes;
         self
@@ -212,6 +217,7 @@ impl StepOptions {
 
     /// The time the step needs: when less is left of the Lambda budget
     /// before the step starts, the saga suspends instead.
+    #[must_use]
     pub fn budget(mut self, budget: Duration) -> StepOptions {
         self.budget = budget;
         self

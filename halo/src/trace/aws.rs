@@ -15,7 +15,7 @@ use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 /// with the HTTP status (and the error, if any) when it ends. Does nothing
 /// while tracing is off.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct AwsTraceInterceptor;
+pub(crate) struct AwsTraceInterceptor;
 
 /// The span of one request, kept in its config bag.
 #[derive(Debug, Clone)]

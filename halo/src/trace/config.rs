@@ -65,24 +65,28 @@ impl TraceConfig {
 
     /// Exports to the collector at `base` (its `/v1/traces`), as
     /// `OTEL_EXPORTER_OTLP_ENDPOINT` does.
+    #[must_use]
     pub fn endpoint_base(mut self, base: &str) -> TraceConfig {
         self.endpoint = Some(traces_url(base));
         self
     }
 
     /// Prints span trees on standard output, or not.
+    #[must_use]
     pub fn with_stdout(mut self, stdout: bool) -> TraceConfig {
         self.stdout = stdout;
         self
     }
 
     /// Bounds each flush of spans.
+    #[must_use]
     pub fn with_export_timeout(mut self, timeout: Duration) -> TraceConfig {
         self.export_timeout = timeout;
         self
     }
 
     /// Sets the `service.name`.
+    #[must_use]
     pub fn with_service(mut self, service: impl Into<String>) -> TraceConfig {
         self.service = service.into();
         self
@@ -91,6 +95,7 @@ impl TraceConfig {
     /// Records spans and drops them at export: what recording costs
     /// without any exporter (benchmarks).
     #[doc(hidden)]
+    #[must_use]
     pub fn record_only(mut self) -> TraceConfig {
         self.record_only = true;
         self

@@ -1,39 +1,11 @@
-//! Distributed tracing: OpenTelemetry spans with X-Ray-compatible ids,
-//! exported over OTLP/HTTP, carried on every hop halo already carries
-//! correlation ids over (feature `otel`).
-//!
-//! Spans are `tracing` spans, turned into OpenTelemetry spans by
-//! `tracing-opentelemetry`, so your own `#[tracing::instrument]` spans are
-//! exported too. halo gives a span to:
-//!
-//! - each **invocation** (the root, with the FaaS conventions'
-//!   `faas.invocation_id`, `faas.coldstart`, `faas.trigger`, `faas.name`,
-//!   `faas.version`, `cloud.resource_id`, `cloud.account.id`), continuing
-//!   the caller's trace: an HTTP event's `traceparent` header, else the
-//!   invocation's X-Ray trace header (`Lambda-Runtime-Trace-Id`, per
-//!   invocation, never the process-wide `_X_AMZN_TRACE_ID`);
-//! - each outgoing call of [`crate::http::Client`] (retries as events),
-//!   each AWS request of halo's stores (DynamoDB, SSM, SQS), each saga step
-//!   and compensation, each idempotency claim and completion, each
-//!   breaker-guarded call (rejections and state changes as events), each
-//!   batch record (linked to its producer's trace when the record carries
-//!   one), each axum route.
-//!
-//! Everything [`crate::correlation::propagate`] writes carries the trace
-//! context too (`traceparent`, and `X-Amzn-Trace-Id` on HTTP), and every
-//! log line inside a span has `trace_id` and `span_id`.
-//!
-//! Turned on by the standard variables (see [`TraceConfig`]); nothing set,
-//! halo creates no span at all. An invocation's spans are exported after
-//! its answer is posted and before the next poll, within
-//! `HALO_TRACE_EXPORT_TIMEOUT_MS` (50 ms by default), so Lambda's freeze
-//! loses nothing and a collector that is down costs at most that.
+#![doc = include_str!("../../docs/tracing.md")]
 
 #[cfg(all(feature = "otel", feature = "aws"))]
 mod aws;
 mod config;
 #[cfg(feature = "otel")]
 mod export;
+mod layer;
 #[cfg(feature = "otel")]
 mod propagation;
 #[cfg(feature = "otel")]
@@ -44,10 +16,11 @@ mod spans;
 mod stdout;
 
 #[cfg(all(feature = "otel", feature = "aws"))]
-pub use aws::AwsTraceInterceptor;
+pub(crate) use aws::AwsTraceInterceptor;
 pub use config::{DEFAULT_EXPORT_TIMEOUT, EXPORT_TIMEOUT_ENV, STDOUT_ENV, TraceConfig};
 #[cfg(feature = "otel")]
 pub use export::flush;
+pub(crate) use layer::TraceLayer;
 #[cfg(feature = "otel")]
 pub use provider::{OtelLayer, layer};
 #[cfg(all(feature = "otel", feature = "batch"))]
@@ -122,7 +95,7 @@ pub(crate) fn write_ids(line: &mut Vec<u8>) {
 mod without_otel {
     use tracing::Span;
 
-    pub(crate) fn invocation_span(_inv: &crate::invocation::Invocation) -> Span {
+    pub(crate) fn invocation_span(_inv: &crate::Invocation) -> Span {
         Span::none()
     }
 

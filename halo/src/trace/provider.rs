@@ -17,7 +17,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 use super::config::TraceConfig;
 use super::export::{Buffer, BufferProcessor, PIPELINE, Pipeline};
-use crate::function::FunctionInfo;
+use crate::FunctionInfo;
 
 /// The `tracing` layer that turns spans into OpenTelemetry spans, and the
 /// log lines written inside them into span events (only those written: a

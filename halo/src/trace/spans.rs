@@ -7,8 +7,8 @@ use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use super::propagation;
+use crate::Invocation;
 use crate::event::EventSource;
-use crate::invocation::Invocation;
 
 /// The root span of `inv`: the FaaS conventions' attributes, the caller's
 /// context as parent (an HTTP event's `traceparent`, else the invocation's

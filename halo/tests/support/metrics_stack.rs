@@ -12,7 +12,7 @@ use tower::{Service, ServiceExt};
 
 /// Options whose metrics (namespace `HaloTest`, service `metrics-test`)
 /// go to `lines`, with a 100 ms timeout margin.
-pub fn options(lines: &CapturedLines) -> Options {
+pub(crate) fn options(lines: &CapturedLines) -> Options {
     Options::from_env().timeout_margin(Duration::from_millis(100)).metrics(
         MetricsConfig::from_env()
             .namespace("HaloTest")
@@ -23,8 +23,8 @@ pub fn options(lines: &CapturedLines) -> Options {
 
 /// Runs `event` through the full stack with `request_id` and a deadline
 /// `timeout` away.
-pub async fn invoke(
-    service: &halo::layers::InvocationService,
+pub(crate) async fn invoke(
+    service: &halo::InvocationService,
     request_id: &str,
     event: &str,
     timeout: Duration,
@@ -36,6 +36,6 @@ pub async fn invoke(
 }
 
 /// Every EMF line captured, each checked.
-pub fn emf_lines(lines: &CapturedLines) -> Vec<Value> {
+pub(crate) fn emf_lines(lines: &CapturedLines) -> Vec<Value> {
     emf::validate_lines(&lines.text())
 }

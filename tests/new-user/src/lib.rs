@@ -1,13 +1,14 @@
-//! README snippets that are not a whole handler: outgoing calls with
-//! correlation headers, a circuit breaker with its fallback.
+//! Snippets of README.md ("A tour") and of the guide that are not a whole
+//! handler: outgoing calls with correlation headers, a circuit breaker with
+//! its fallback.
 
 use std::time::Duration;
 
 use halo::correlation::propagate;
 use serde_json::Value;
 
-/// README "Correlation ids": carrying the correlation id to what this
-/// function calls.
+/// README "A tour" and the guide's `docs/correlation.md`: carrying the
+/// correlation id to what this function calls.
 pub fn propagate_everywhere(mut detail: Value, mut payload: Value) -> (Value, Value, usize, usize) {
     let headers = propagate::http_headers();              // x-correlation-id, debug-log-enabled, x-user-agent
     let attributes = propagate::message_attributes();     // SQS / SNS message attributes
@@ -16,7 +17,7 @@ pub fn propagate_everywhere(mut detail: Value, mut payload: Value) -> (Value, Va
     (detail, payload, headers.len(), attributes.len())
 }
 
-/// README "Timeouts and outgoing calls".
+/// README "A tour" and the guide's `docs/timeouts.md` ("The HTTP client").
 pub async fn quote_status(base: &str, id: &str) -> Result<u16, halo::Error> {
     let client = halo::http::Client::builder().max_attempts(3).attempt_timeout(Duration::from_secs(2)).build()?;
     let response = client.get(format!("{base}/quotes/{id}")).send().await?; // a reqwest::Response
@@ -27,7 +28,7 @@ pub async fn quote_status(base: &str, id: &str) -> Result<u16, halo::Error> {
 #[derive(Debug, serde::Serialize)]
 pub struct Part { pub live: bool, pub value: Value }
 
-/// README "Circuit breakers".
+/// README "A tour" and the guide's `docs/circuit-breakers.md`.
 #[halo::circuit_breaker(name = "payments", consecutive_failures = 5, open_for = "10s", fallback = payment_unknown)]
 pub async fn payment(invoice_id: String) -> Result<Part, halo::Error> {
     if invoice_id.is_empty() {

@@ -1,4 +1,4 @@
-//! The contract of [`halo::breaker::BreakerStore`]: what circuit breakers
+//! The contract of [`halo::breaker::store::BreakerStore`]: what circuit breakers
 //! shared by a fleet of containers rely on from the store of their state.
 //!
 //! - [`load`](BreakerStore::load) reads a breaker's record back exactly as
@@ -24,7 +24,8 @@
 
 use std::sync::Arc;
 
-use halo::breaker::{BreakerState, BreakerStore, SharedState};
+use halo::breaker::BreakerState;
+use halo::breaker::store::{BreakerStore, SharedState};
 
 use super::at_once;
 
@@ -37,7 +38,7 @@ pub const NOW_MS: u64 = 1_800_000_000_000;
 #[macro_export]
 macro_rules! __breaker_contract {
     ($($how:tt)*) => {
-        $crate::__contract! { $($how)* ; breaker, dyn $crate::__private::halo::breaker::BreakerStore ;
+        $crate::__contract! { $($how)* ; breaker, dyn $crate::__private::halo::breaker::store::BreakerStore ;
             load_of_an_unknown_breaker_is_none,
             first_publish_creates_the_record,
             publish_without_a_record_takes_any_version,
@@ -63,16 +64,17 @@ crate::__breaker_contract!(items);
 /// A record of breaker `name` in `state` at `version`, open for 10 s after
 /// [`NOW_MS`], after one trip, with no probe leased or counted.
 fn shared(name: &str, state: BreakerState, version: u64) -> SharedState {
-    SharedState {
-        name: name.to_owned(),
-        state,
-        open_until_ms: NOW_MS + 10_000,
-        trips: 1,
-        version,
-        probes: 0,
-        successes: 0,
-        writer: "container-a".to_owned(),
-    }
+    let mut shared = SharedState::new(name, state, version);
+    shared.open_until_ms = NOW_MS + 10_000;
+    shared.trips = 1;
+    shared.writer = "container-a".to_owned();
+    shared
+}
+
+/// `state` with some fields changed (the record is `#[non_exhaustive]`).
+fn updated(mut state: SharedState, change: impl FnOnce(&mut SharedState)) -> SharedState {
+    change(&mut state);
+    state
 }
 
 async fn load(store: &dyn BreakerStore, name: &str) -> Option<SharedState> {
@@ -130,7 +132,7 @@ pub async fn publish_without_a_record_takes_any_version(store: Arc<dyn BreakerSt
 pub async fn publish_of_the_next_version_replaces_the_record(store: Arc<dyn BreakerStore>) {
     published(&*store, &shared("payments", BreakerState::Open, 1)).await;
     published(&*store, &shared("payments", BreakerState::HalfOpen, 2)).await;
-    let closed = SharedState { open_until_ms: 0, trips: 0, ..shared("payments", BreakerState::Closed, 3) };
+    let closed = updated(shared("payments", BreakerState::Closed, 3), |s| (s.open_until_ms, s.trips) = (0, 0));
     published(&*store, &closed).await;
     assert_eq!(load(&*store, "payments").await, Some(closed));
 }
@@ -143,11 +145,10 @@ pub async fn publish_of_any_other_version_changes_nothing(store: Arc<dyn Breaker
     let current = shared("payments", BreakerState::HalfOpen, 2);
     published(&*store, &current).await;
     for version in [2, 1, 4, 100] {
-        let stale = SharedState {
-            trips: 9,
-            writer: "container-b".to_owned(),
-            ..shared("payments", BreakerState::Open, version)
-        };
+        let stale = updated(shared("payments", BreakerState::Open, version), |s| {
+            s.trips = 9;
+            s.writer = "container-b".to_owned();
+        });
         assert!(!publish(&*store, &stale).await, "version {version} over version 2 is refused");
     }
     assert_eq!(load(&*store, "payments").await, Some(current), "refused publishes change nothing");
@@ -161,7 +162,7 @@ pub async fn a_publish_that_finds_its_own_write_is_accepted(store: Arc<dyn Break
     let mine = shared("payments", BreakerState::Open, 2);
     published(&*store, &mine).await;
     assert!(publish(&*store, &mine).await, "the same transition sent again is this writer's own");
-    let theirs = SharedState { writer: "container-b".to_owned(), ..mine.clone() };
+    let theirs = updated(mine.clone(), |s| s.writer = "container-b".to_owned());
     assert!(!publish(&*store, &theirs).await, "the same version by another writer is refused");
     assert_eq!(load(&*store, "payments").await, Some(mine));
 }
@@ -170,13 +171,19 @@ pub async fn a_publish_that_finds_its_own_write_is_accepted(store: Arc<dyn Break
 /// numbers past what a double holds exactly (versions over 2^53).
 pub async fn records_round_trip_every_field(store: Arc<dyn BreakerStore>) {
     let records = [
-        SharedState { open_until_ms: 0, trips: 0, ..shared("payments", BreakerState::Closed, 1) },
-        SharedState {
-            open_until_ms: 253_402_300_799_000,
-            trips: 1_000_000,
-            ..shared("inventory/eu-west-1", BreakerState::Open, (1 << 53) + 1)
-        },
-        SharedState { probes: 3, successes: 2, trips: 4, ..shared("shipping api ü", BreakerState::HalfOpen, 42) },
+        updated(shared("payments", BreakerState::Closed, 1), |s| {
+            s.open_until_ms = 0;
+            s.trips = 0;
+        }),
+        updated(shared("inventory/eu-west-1", BreakerState::Open, (1 << 53) + 1), |s| {
+            s.open_until_ms = 253_402_300_799_000;
+            s.trips = 1_000_000;
+        }),
+        updated(shared("shipping api ü", BreakerState::HalfOpen, 42), |s| {
+            s.probes = 3;
+            s.successes = 2;
+            s.trips = 4;
+        }),
     ];
     for record in &records {
         published(&*store, record).await;
@@ -266,11 +273,10 @@ pub async fn concurrent_publishes_of_one_version_have_one_winner(store: Arc<dyn 
     published(&*store, &shared("payments", BreakerState::Closed, 1)).await;
     let answers = at_once(8, |i| {
         let store = store.clone();
-        let next = SharedState {
-            open_until_ms: NOW_MS + i as u64,
-            writer: format!("container-{i}"),
-            ..shared("payments", BreakerState::Open, 2)
-        };
+        let next = updated(shared("payments", BreakerState::Open, 2), |s| {
+            s.open_until_ms = NOW_MS + i as u64;
+            s.writer = format!("container-{i}");
+        });
         async move {
             let accepted = publish(&*store, &next).await;
             (next, accepted)
@@ -303,7 +309,7 @@ pub async fn concurrent_probe_leases_grant_exactly_max(store: Arc<dyn BreakerSto
 /// or an unknown breaker it answers `None` and changes nothing. A store
 /// that does not count (the trait's default) answers `None` always.
 pub async fn probe_successes_are_counted_per_period_or_not_at_all(store: Arc<dyn BreakerStore>) {
-    let period = SharedState { successes: 1, ..shared("payments", BreakerState::HalfOpen, 2) };
+    let period = updated(shared("payments", BreakerState::HalfOpen, 2), |s| s.successes = 1);
     published(&*store, &period).await;
     let Some(first) = count_success(&*store, "payments", 2).await else {
         assert_eq!(count_success(&*store, "payments", 2).await, None, "a store that does not count never does");

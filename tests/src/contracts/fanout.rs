@@ -1,4 +1,4 @@
-//! The contract of [`halo::fanout::FanoutStore`]: what fan-out jobs rely on
+//! The contract of [`halo::fanout::store::FanoutStore`]: what fan-out jobs rely on
 //! from the store of their records.
 //!
 //! - [`create`](FanoutStore::create) writes a job once; an existing id is
@@ -9,7 +9,7 @@
 //!   part, a job that is not running) is refused and changes nothing. A
 //!   record that would take the job over 400 KB is refused as too large.
 //! - [`claim`](FanoutStore::claim) moves the job to `COMPLETING` only when
-//!   its reason's condition holds ([`ClaimReason::holds`]), atomically: of
+//!   its reason's condition holds (the condition each [`ClaimReason`] names), atomically: of
 //!   concurrent claims one wins. [`finish`](FanoutStore::finish) and
 //!   [`release`](FanoutStore::release) act only for the claim's token.
 //! - [`due`](FanoutStore::due) lists the jobs of a kind that are due, by
@@ -22,10 +22,10 @@
 
 use std::sync::Arc;
 
-use halo::fanout::{
-    Claim, ClaimReason, Created, FanoutStore, Finish, JobRecord, JobStatus, Outcome, PartFailure, PartOutcome, Policy,
-    Recorded, Release,
+use halo::fanout::store::{
+    ClaimReason, FanoutStore, Finish, JobClaim, JobCreated, JobRecord, PartOutcome, Recorded, Release,
 };
+use halo::fanout::{JobOutcome, JobPolicy, JobStatus, PartFailure};
 
 use super::at_once;
 
@@ -41,7 +41,7 @@ pub const DEADLINE_MS: u64 = NOW_MS + 60_000;
 #[macro_export]
 macro_rules! __fanout_contract {
     ($($how:tt)*) => {
-        $crate::__contract! { $($how)* ; fanout, dyn $crate::__private::halo::fanout::FanoutStore ;
+        $crate::__contract! { $($how)* ; fanout, dyn $crate::__private::halo::fanout::store::FanoutStore ;
             get_of_an_unknown_job_is_none,
             create_writes_every_field,
             create_of_an_existing_id_returns_it_unchanged,
@@ -76,7 +76,7 @@ pub fn job(job_id: &str, total: u32) -> JobRecord {
 
 async fn create(store: &dyn FanoutStore, job: &JobRecord) {
     let created = store.create(job).await.unwrap_or_else(|err| panic!("create of `{}` failed: {err}", job.job_id));
-    assert_eq!(created, Created::New, "`{}` is created", job.job_id);
+    assert_eq!(created, JobCreated::New, "`{}` is created", job.job_id);
 }
 
 async fn get(store: &dyn FanoutStore, job_id: &str) -> Option<JobRecord> {
@@ -95,16 +95,16 @@ fn failure(code: &str) -> PartFailure {
     PartFailure::new(code, format!("{code}: the detail"))
 }
 
-fn claim_of(reason: ClaimReason, token: &str, now_ms: u64) -> Claim {
-    Claim { reason, token: token.to_owned(), now_ms, lease_until_ms: now_ms + 30_000 }
+fn claim_of(reason: ClaimReason, token: &str, now_ms: u64) -> JobClaim {
+    JobClaim::new(reason, token, now_ms, now_ms + 30_000)
 }
 
-async fn claim(store: &dyn FanoutStore, job_id: &str, claim: &Claim) -> Option<JobRecord> {
+async fn claim(store: &dyn FanoutStore, job_id: &str, claim: &JobClaim) -> Option<JobRecord> {
     store.claim(job_id, claim).await.unwrap_or_else(|err| panic!("claim of `{job_id}` failed: {err}"))
 }
 
 fn finish_of(token: &str, status: JobStatus) -> Finish {
-    Finish { token: token.to_owned(), status, now_ms: NOW_MS + 1_000, expires_at_s: NOW_MS / 1000 + 86_400 }
+    Finish::new(token, status, NOW_MS + 1_000, NOW_MS / 1000 + 86_400)
 }
 
 /// A job of `total` parts with every part recorded done.
@@ -125,12 +125,12 @@ pub async fn get_of_an_unknown_job_is_none(store: Arc<dyn FanoutStore>) {
 /// A created job reads back with every field as written.
 pub async fn create_writes_every_field(store: Arc<dyn FanoutStore>) {
     let mut written = job("asset#42/ü", 3);
-    written.policy = Policy::FailFast;
+    written.policy = JobPolicy::FailFast;
     written.context = r#"{"bucket":"uploads","key":"a/b.png","sizes":[64,256]}"#.to_owned();
     written.correlation_id = Some("corr-1".to_owned());
     create(&*store, &written).await;
     assert_eq!(get(&*store, "asset#42/ü").await, Some(written.clone()));
-    assert_eq!(written.missing(), vec![0, 1, 2]);
+    assert_eq!((written.remaining(), written.results.len(), written.failures.len()), (3, 0, 0));
 }
 
 /// Creating an id that exists returns the stored job and changes nothing
@@ -138,9 +138,10 @@ pub async fn create_writes_every_field(store: Arc<dyn FanoutStore>) {
 pub async fn create_of_an_existing_id_returns_it_unchanged(store: Arc<dyn FanoutStore>) {
     let first = job("job-1", 3);
     create(&*store, &first).await;
-    let other = JobRecord { context: "\"other\"".to_owned(), ..job("job-1", 5) };
+    let mut other = job("job-1", 5);
+    other.context = "\"other\"".to_owned();
     let again = store.create(&other).await.expect("create");
-    assert_eq!(again, Created::Existing(Box::new(first.clone())));
+    assert_eq!(again, JobCreated::Existing(Box::new(first.clone())));
     assert_eq!(get(&*store, "job-1").await, Some(first));
 }
 
@@ -149,7 +150,9 @@ pub async fn mark_dispatched_is_kept(store: Arc<dyn FanoutStore>) {
     let job = job("job-1", 2);
     create(&*store, &job).await;
     store.mark_dispatched("job-1").await.expect("mark_dispatched");
-    assert_eq!(get(&*store, "job-1").await, Some(JobRecord { dispatched: true, ..job }));
+    let mut dispatched = job;
+    dispatched.dispatched = true;
+    assert_eq!(get(&*store, "job-1").await, Some(dispatched));
 }
 
 /// Each recorded part counts once, done or failed, and the store answers
@@ -225,7 +228,7 @@ pub async fn a_record_over_the_item_limit_is_too_large(store: Arc<dyn FanoutStor
     let err = store.record("job-1", 2, PartOutcome::Done(&big)).await.expect_err("450 KB of results do not fit");
     assert!(err.is_too_large(), "refused for its size: {err}");
     let stored = get(&*store, "job-1").await.expect("the job");
-    assert_eq!((stored.completed(), stored.remaining()), (2, 1), "nothing changed");
+    assert_eq!((stored.results.len(), stored.remaining()), (2, 1), "nothing changed");
     let failed = failure("PartResultTooLarge");
     assert_eq!(record(&*store, "job-1", 2, PartOutcome::Failed(&failed)).await, Recorded::Counted { remaining: 0 });
 }
@@ -241,7 +244,7 @@ pub async fn completion_claim_needs_every_part(store: Arc<dyn FanoutStore>) {
     let failed = failure("DeadLettered");
     record(&*store, "job-1", 1, PartOutcome::Failed(&failed)).await;
     let claimed = claim(&*store, "job-1", &first).await.expect("every part is in");
-    assert_eq!((claimed.status, claimed.outcome), (JobStatus::Completing, Some(Outcome::Completed)));
+    assert_eq!((claimed.status, claimed.outcome), (JobStatus::Completing, Some(JobOutcome::Completed)));
     assert_eq!(claimed.claim.as_ref().map(|c| (c.token.as_str(), c.lease_until_ms)), Some(("t-1", NOW_MS + 30_000)));
     assert_eq!(claimed.fan_in_attempts, 1);
     assert_eq!(claimed.results.get(&0).map(String::as_str), Some("\"a\""));
@@ -260,14 +263,16 @@ pub async fn fail_fast_claim_needs_the_policy_and_a_failure(store: Arc<dyn Fanou
     let fail_fast = claim_of(ClaimReason::FailFast, "t-1", NOW_MS);
     assert_eq!(claim(&*store, "collect", &fail_fast).await, None, "a collecting job waits for every part");
 
-    create(&*store, &JobRecord { policy: Policy::FailFast, ..job("fast", 2) }).await;
+    let mut fast = job("fast", 2);
+    fast.policy = JobPolicy::FailFast;
+    create(&*store, &fast).await;
     assert_eq!(claim(&*store, "fast", &fail_fast).await, None, "no part failed yet");
     done(&*store, "fast", 0, "1").await;
     record(&*store, "fast", 1, PartOutcome::Failed(&failed)).await;
     let completion = claim_of(ClaimReason::Completion, "t-2", NOW_MS);
     assert_eq!(claim(&*store, "fast", &completion).await, None, "a failed part fails a fail-fast job");
     let claimed = claim(&*store, "fast", &fail_fast).await.expect("the fail-fast claim");
-    assert_eq!((claimed.status, claimed.outcome), (JobStatus::Completing, Some(Outcome::FailedFast)));
+    assert_eq!((claimed.status, claimed.outcome), (JobStatus::Completing, Some(JobOutcome::FailedFast)));
 }
 
 /// The deadline claim holds from the deadline on.
@@ -277,7 +282,8 @@ pub async fn deadline_claim_needs_the_deadline(store: Arc<dyn FanoutStore>) {
     assert_eq!(claim(&*store, "job-1", &claim_of(ClaimReason::Deadline, "t-1", DEADLINE_MS - 1)).await, None);
     let claimed = claim(&*store, "job-1", &claim_of(ClaimReason::Deadline, "t-1", DEADLINE_MS)).await;
     let claimed = claimed.expect("due at the deadline");
-    assert_eq!((claimed.outcome, claimed.missing()), (Some(Outcome::TimedOut), vec![0]));
+    let recorded: Vec<u32> = claimed.results.keys().copied().collect();
+    assert_eq!((claimed.outcome, claimed.remaining(), recorded), (Some(JobOutcome::TimedOut), 1, vec![1]));
 }
 
 /// Once the fan-in is claimed, no part is recorded any more (a part that
@@ -301,7 +307,7 @@ pub async fn retry_claim_needs_a_lapsed_lease(store: Arc<dyn FanoutStore>) {
     assert_eq!(claim(&*store, "job-1", &early).await, None, "the lease still holds");
     let late = claim_of(ClaimReason::Retry, "t-2", first.lease_until_ms);
     let claimed = claim(&*store, "job-1", &late).await.expect("the lease lapsed");
-    assert_eq!(claimed.outcome, Some(Outcome::TimedOut), "the outcome is kept");
+    assert_eq!(claimed.outcome, Some(JobOutcome::TimedOut), "the outcome is kept");
     assert_eq!((claimed.claim.map(|c| c.token), claimed.fan_in_attempts), (Some("t-2".to_owned()), 2));
 }
 
@@ -332,8 +338,7 @@ pub async fn finish_needs_the_claims_token(store: Arc<dyn FanoutStore>) {
 pub async fn release_makes_the_fan_in_due_now(store: Arc<dyn FanoutStore>) {
     all_done(&*store, "job-1", 1).await;
     claim(&*store, "job-1", &claim_of(ClaimReason::Completion, "t-1", NOW_MS)).await.expect("the claim");
-    let release =
-        |token: &str| Release { token: token.to_owned(), now_ms: NOW_MS + 5, error_code: "UpstreamError".into() };
+    let release = |token: &str| Release::new(token, NOW_MS + 5, "UpstreamError");
     assert!(!store.release("job-1", &release("t-0")).await.expect("release"), "another token releases nothing");
     assert!(store.release("job-1", &release("t-1")).await.expect("release"));
     let released = get(&*store, "job-1").await.expect("the job");
@@ -361,7 +366,7 @@ pub async fn due_lists_the_jobs_of_a_kind_by_time(store: Arc<dyn FanoutStore>) {
         create(&*store, &job).await;
     }
     done(&*store, "completing", 0, "1").await;
-    let claimed = Claim { lease_until_ms: NOW_MS + 30, ..claim_of(ClaimReason::Completion, "t-1", NOW_MS) };
+    let claimed = JobClaim::new(ClaimReason::Completion, "t-1", NOW_MS, NOW_MS + 30);
     claim(&*store, "completing", &claimed).await.expect("the claim");
     done(&*store, "ended", 0, "1").await;
     claim(&*store, "ended", &claim_of(ClaimReason::Completion, "t-2", NOW_MS)).await.expect("the claim");

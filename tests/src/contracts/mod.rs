@@ -4,9 +4,9 @@
 //! | suite | trait | halo's stores |
 //! | --- | --- | --- |
 //! | [`idempotency`] | [`halo::idempotency::IdempotencyStore`] | `MemoryIdempotencyStore`, `DynamoDbIdempotencyStore` |
-//! | [`saga_log`] | [`halo::saga::SagaLog`] | `MemorySagaLog`, `DynamoDbSagaLog` |
-//! | [`breaker`] | [`halo::breaker::BreakerStore`] | `MemoryBreakerStore`, `DynamoDbBreakerStore` |
-//! | [`fanout`] | [`halo::fanout::FanoutStore`] | `MemoryFanoutStore`, `DynamoDbFanoutStore` |
+//! | [`saga_log`] | [`halo::saga::log::SagaLog`] | `MemorySagaLog`, `DynamoDbSagaLog` |
+//! | [`breaker`] | [`halo::breaker::store::BreakerStore`] | `MemoryBreakerStore`, `DynamoDbBreakerStore` |
+//! | [`fanout`] | [`halo::fanout::store::FanoutStore`] | `MemoryFanoutStore`, `DynamoDbFanoutStore` |
 //!
 //! Each suite is a list of behaviours, each a public `async fn` that takes a
 //! fresh, empty store and panics with a message naming what broke. Time is
@@ -105,9 +105,9 @@ where
 /// fresh store made by the second argument.
 ///
 /// The first argument names the suite: `idempotency`
-/// ([`halo::idempotency::IdempotencyStore`]), `saga_log` ([`halo::saga::SagaLog`]),
-/// `breaker` ([`halo::breaker::BreakerStore`]) or `fanout`
-/// ([`halo::fanout::FanoutStore`]). The second is anything
+/// ([`halo::idempotency::IdempotencyStore`]), `saga_log` ([`halo::saga::log::SagaLog`]),
+/// `breaker` ([`halo::breaker::store::BreakerStore`]) or `fanout`
+/// ([`halo::fanout::store::FanoutStore`]). The second is anything
 /// callable with no argument that returns a future of an `Arc` of the store
 /// (an `async fn`, or a closure returning an `async` block); it is called
 /// once per behaviour and must give a store that holds nothing (a new table,
@@ -201,10 +201,13 @@ macro_rules! __contract {
 mod tests {
     use std::sync::Arc;
 
-    use halo::breaker::{BreakerStore, MemoryBreakerStore};
-    use halo::fanout::{FanoutStore, MemoryFanoutStore};
+    use halo::breaker::MemoryBreakerStore;
+    use halo::breaker::store::BreakerStore;
+    use halo::fanout::MemoryFanoutStore;
+    use halo::fanout::store::FanoutStore;
     use halo::idempotency::{IdempotencyStore, MemoryIdempotencyStore};
-    use halo::saga::{MemorySagaLog, SagaLog};
+    use halo::saga::MemorySagaLog;
+    use halo::saga::log::SagaLog;
 
     use super::*;
 

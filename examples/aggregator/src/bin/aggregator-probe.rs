@@ -5,23 +5,31 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aggregator::services;
-use halo::breaker::{BreakerStore, DynamoDbBreakerStore, Policy, TABLE_ENV, probe};
+use aggregator::services::Services;
+use halo::breaker::store::BreakerStore;
+use halo::breaker::{BreakerPolicy, DynamoDbBreakerStore, TABLE_ENV, probe};
 use serde_json::{Value, json};
 
-async fn init() -> Result<Arc<dyn BreakerStore>, String> {
-    services::configure().map_err(|e| format!("HTTP client: {e}"))?;
-    let table = std::env::var(TABLE_ENV).map_err(|_| format!("{TABLE_ENV} must name the breaker table"))?;
+/// The services to probe and the breakers' shared store.
+struct Probe {
+    services: Services,
+    store: Arc<dyn BreakerStore>,
+}
+
+async fn init() -> Result<Probe, halo::Error> {
+    let services = Services::from_env()?;
+    let table = std::env::var(TABLE_ENV)
+        .map_err(|_| halo::Error::internal(format!("{TABLE_ENV} must name the breaker table")))?;
     let client = halo::platform::dynamodb_client().await;
-    Ok(Arc::new(DynamoDbBreakerStore::new(client, table)))
+    Ok(Probe { services, store: Arc::new(DynamoDbBreakerStore::new(client, table)) })
 }
 
 #[halo::handler(init = init)]
-async fn handler(_event: Value, _ctx: &halo::Ctx, store: &Arc<dyn BreakerStore>) -> Result<Value, halo::Error> {
-    let policy = Policy::default().open_for(Duration::from_secs(10), Duration::from_secs(300));
+async fn handler(_event: Value, _ctx: &halo::Ctx, state: &Probe) -> Result<Value, halo::Error> {
+    let policy = BreakerPolicy::default().open_for(Duration::from_secs(10), Duration::from_secs(300));
     let mut health = serde_json::Map::new();
-    for (name, url) in services::health_urls()? {
-        let found = probe(store.as_ref(), name, &url, &policy, Duration::from_secs(2))
+    for (name, url) in state.services.health_urls() {
+        let found = probe(state.store.as_ref(), name, &url, &policy, Duration::from_secs(2))
             .await
             .map_err(|e| halo::Error::unavailable("the breaker table is unavailable").with_source(e))?;
         health.insert(name.to_owned(), json!(found == halo::breaker::Health::Healthy));

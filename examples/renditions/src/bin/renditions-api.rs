@@ -22,7 +22,7 @@ async fn upload(State(app): State<App>, Json(upload): Json<Upload>) -> Result<(S
     let job = NewJob::new(&job_id, upload.clone()).deadline(app.deadline);
     let started = app.fanout.start(job, &upload.tasks()).await?;
     tracing::info!(asset_id = %upload.asset_id, job_id = %job_id, started = ?started, "upload accepted");
-    if app.fanout.local_queue().is_some() {
+    if app.fanout.is_local() {
         // A local run: the parts wait in memory; run them here.
         let run = app.fanout.run_local(&BatchOptions::default(), render_part, |f| app.publish(f)).await?;
         tracing::info!(deliveries = run.deliveries, dead_lettered = run.dead_lettered, "local run: parts processed");

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use halo::durable::dynamodb::Table;
-use halo::durable::{Key, TableSpec};
+use halo::durable::{KeyAttribute, TableSpec};
 use halo::idempotency::DynamoDbIdempotencyStore;
 use halo_test_support::moto::{Moto, sdk_config, sdk_env, unique_name};
 use halo_test_support::runtime_api::Outcome;
@@ -15,18 +15,18 @@ use serde_json::{Value, json};
 
 /// The todos table and the idempotency table on moto, and the function's
 /// environment pointing at them.
-pub async fn tables(moto: &Moto) -> Vec<(String, String)> {
+pub(crate) async fn tables(moto: &Moto) -> Vec<(String, String)> {
     tables_at(&moto.endpoint()).await
 }
 
 /// The todos table and the idempotency table on the DynamoDB at
 /// `endpoint` (moto, or dynalite), and the function's environment
 /// pointing at them.
-pub async fn tables_at(endpoint: &str) -> Vec<(String, String)> {
+pub(crate) async fn tables_at(endpoint: &str) -> Vec<(String, String)> {
     let client = aws_sdk_dynamodb::Client::new(&sdk_config(endpoint).await);
     let (todos, idempotency) = (unique_name("todos"), unique_name("todo-idempotency"));
     // The template's todos table: the key `id`, TTL on `expiration`.
-    let spec = TableSpec::new(Key::string("id")).ttl("expiration");
+    let spec = TableSpec::new(KeyAttribute::string("id")).ttl("expiration");
     Table::new(client.clone(), &todos).create(&spec).await.unwrap();
     DynamoDbIdempotencyStore::new(client, &idempotency).create_table().await.unwrap();
     let mut env = sdk_env(endpoint);
@@ -41,7 +41,7 @@ fn template(name: &str) -> Value {
 }
 
 /// A request in the shape of `kind` (`v1`, `v2`, `alb`).
-pub fn request(kind: &str, method: &str, path: &str, body: Option<&str>, headers: &[(&str, &str)]) -> Value {
+pub(crate) fn request(kind: &str, method: &str, path: &str, body: Option<&str>, headers: &[(&str, &str)]) -> Value {
     let (route, query) = path.split_once('?').unwrap_or((path, ""));
     let mut event = template(&format!("template-{kind}.json"));
     let mut header_map = json!({ "host": "api.example.com" });
@@ -97,10 +97,10 @@ pub fn request(kind: &str, method: &str, path: &str, body: Option<&str>, headers
     event
 }
 
-pub fn status(outcome: &Outcome) -> u64 {
+pub(crate) fn status(outcome: &Outcome) -> u64 {
     outcome.body["statusCode"].as_u64().unwrap_or_else(|| panic!("not an HTTP response: {:?}", outcome.body))
 }
 
-pub fn body(outcome: &Outcome) -> Value {
+pub(crate) fn body(outcome: &Outcome) -> Value {
     serde_json::from_str(outcome.body["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null)
 }

@@ -71,9 +71,4 @@ impl<'a> ItemView<'a> {
     pub fn flag(&self, name: &str) -> bool {
         matches!(self.item.get(name), Some(AttributeValue::Bool(true)))
     }
-
-    /// The item itself.
-    pub fn item(&self) -> &'a Item {
-        self.item
-    }
 }

@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::types::{
 
 use super::attr::Item;
 use super::conditional::{ConditionalFailure, Written, sort, store_error};
-use crate::durable::{Key, KeyType, Projection, StoreError, TableSpec};
+use crate::durable::{KeyAttribute, KeyType, Projection, StoreError, TableSpec};
 
 /// How long a new table may take to become active.
 const ACTIVE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -26,10 +26,10 @@ const ACTIVE_TIMEOUT: Duration = Duration::from_secs(120);
 /// ```no_run
 /// # async fn run() -> Result<(), halo::durable::StoreError> {
 /// use halo::durable::dynamodb::{Table, to_s};
-/// use halo::durable::{Key, TableSpec};
+/// use halo::durable::{KeyAttribute, TableSpec};
 ///
 /// let table = Table::new(halo::platform::dynamodb_client().await, "todos");
-/// table.create(&TableSpec::new(Key::string("id"))).await?;
+/// table.create(&TableSpec::new(KeyAttribute::string("id"))).await?;
 /// let item = table.get(|| [("id".to_owned(), to_s("t-1"))].into_iter().collect()).await?;
 /// assert!(item.is_none());
 /// # Ok(()) }
@@ -108,7 +108,8 @@ impl Table {
     /// only clears expired items away.
     pub async fn create(&self, spec: &TableSpec) -> Result<(), StoreError> {
         let fail = |e: aws_sdk_dynamodb::error::BuildError| StoreError::unavailable("CreateTable", e);
-        let element = |key: &Key, kind| KeySchemaElement::builder().attribute_name(&key.name).key_type(kind).build();
+        let element =
+            |key: &KeyAttribute, kind| KeySchemaElement::builder().attribute_name(&key.name).key_type(kind).build();
         let mut request = self.client.create_table().table_name(&self.name).billing_mode(BillingMode::PayPerRequest);
         for key in spec.attribute_definitions() {
             let kind = match key.kind {

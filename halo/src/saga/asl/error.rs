@@ -4,6 +4,7 @@ use std::fmt;
 
 /// One problem in a definition, at its JSON path (`$.States.BookHotel.Next`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AslIssue {
     /// Where, as a JSON path.
     pub path: String,
@@ -13,6 +14,7 @@ pub struct AslIssue {
 
 /// Every problem found in a definition.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AslError {
     /// The problems, in document order as far as possible.
     pub issues: Vec<AslIssue>,
@@ -46,6 +48,8 @@ impl crate::IntoError for AslError {
         crate::Error::internal(self).with_code("SagaDefinitionError")
     }
 }
+
+crate::error::from::own_error!(AslError);
 
 impl Issues {
     /// `Ok(value)` when nothing was found, else every issue.

@@ -37,7 +37,7 @@
 //! let registry = AslRegistry::new().task("Reserve", |_ctx, input: Value| async move {
 //!     Ok::<_, halo::Error>(json!({ "seats": input["seats"] }))
 //! });
-//! let saga = Saga::from_asl(definition, &registry).unwrap().named("reserve");
+//! let saga = Saga::from_asl(definition, &registry).unwrap().with_name("reserve");
 //! let out = saga.run(&MemorySagaLog::new(), "r-1", json!({ "seats": 2 })).await.unwrap();
 //! assert_eq!(out, json!({ "seats": 2, "reservation": { "seats": 2 } }));
 //! # });
@@ -58,7 +58,7 @@ use super::saga::Saga;
 
 impl Saga<Value, Value> {
     /// Loads a saga from an ASL definition; see [the module](self) for the
-    /// subset. The saga is named `asl:<StartAt>` until [`named`](Saga::named).
+    /// subset. The saga is named `asl:<StartAt>` until [`with_name`](Saga::with_name).
     ///
     /// Three phases: parse the JSON into states, validate the definition
     /// as a whole (targets, resources, `StartAt`, cycles, reachability),

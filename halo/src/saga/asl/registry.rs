@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::BoxFuture;
+use crate::future::BoxFuture;
 use crate::saga::definition::DynStep;
 use crate::saga::error::StepError;
 use crate::saga::step::{Step, StepCtx};
@@ -58,6 +58,7 @@ impl AslRegistry {
     /// gets the state document as its input and its output goes to the
     /// state's `ResultPath`. Its own compensation is not used: ASL states
     /// the compensation chain explicitly.
+    #[must_use]
     pub fn step(mut self, resource: impl Into<String>, step: impl Step) -> AslRegistry {
         self.tasks.insert(resource.into(), Arc::new(step));
         self
@@ -65,6 +66,7 @@ impl AslRegistry {
 
     /// Registers an async closure `(StepCtx, state) -> Result<Value, E>`
     /// under `resource`.
+    #[must_use]
     pub fn task<F, Fut, E>(mut self, resource: impl Into<String>, f: F) -> AslRegistry
     where
         F: Fn(StepCtx, Value) -> Fut + Send + Sync + 'static,

@@ -1,7 +1,7 @@
-//! README "Idempotency": a charge that runs once per `payment_id`.
+//! The guide's `docs/idempotency.md` (its attributes are also in README
+//! "A tour"): a charge that runs once per `payment_id`.
 
-use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
-use aws_lambda_events::encodings::Body;
+use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -16,7 +16,7 @@ async fn init() -> Result<State, halo::Error> {
 #[halo::handler(init = init)]
 #[halo::idempotent(name = "charge", key = ["/body/payment_id"], validate = ["/body/amount"], wait = "2s")]
 async fn handler(request: ApiGatewayProxyRequest, ctx: &halo::Ctx, state: &State)
-    -> Result<ApiGatewayProxyResponse, halo::Error> {
+    -> Result<halo::JsonResponse, halo::Error> {
     let charge: Charge = halo::decode_body(request.body.as_deref().unwrap_or_default())?;
     let token = halo::idempotency::current_token().unwrap_or_else(|| ctx.request_id().to_owned());
     tracing::info!(payment_id = %charge.payment_id, amount = charge.amount, "card charged");
@@ -26,8 +26,5 @@ async fn handler(request: ApiGatewayProxyRequest, ctx: &halo::Ctx, state: &State
         "amount": charge.amount,
         "currency": state.currency,
     });
-    let mut response = ApiGatewayProxyResponse::default();
-    response.status_code = 201;
-    response.body = Some(Body::Text(receipt.to_string()));
-    Ok(response)
+    halo::JsonResponse::new(201, &receipt)
 }

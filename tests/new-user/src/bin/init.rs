@@ -1,4 +1,4 @@
-//! README "One-time init".
+//! The guide's `docs/handler.md`, "One-time init".
 
 struct State { table: String }
 

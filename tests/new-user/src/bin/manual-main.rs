@@ -1,4 +1,6 @@
-//! README "A handler": the same handler without the macro, with its own `main`.
+//! README "A handler": the same handler without the macro, with its own `main`
+//! (the guide's `docs/handler.md`, "Without the macro", has the form with
+//! `init` and options).
 
 use serde::{Deserialize, Serialize};
 

@@ -1,6 +1,6 @@
-//! README "Batch processing with partial failures": an SQS consumer whose
-//! failed records are retried alone; and README "Metrics": it counts what
-//! it ships.
+//! README "A tour" and the guide's `docs/batch.md`: an SQS consumer whose
+//! failed records are retried alone, and which counts what it ships
+//! (`docs/metrics.md`).
 
 use halo::batch::{BatchOptions, BatchResponse, Sqs, SqsRecord};
 use halo::metrics::{self, Unit};

@@ -1,9 +1,10 @@
-//! README "Sagas": a trip booked in two steps, the hotel compensated when
+//! The guide's `docs/sagas.md`, "In a function" (its step is also in
+//! README "A tour"): a trip booked in two steps, the hotel compensated when
 //! the flight fails, with the services `init` built as the saga's state.
 
-use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
-use aws_lambda_events::encodings::Body;
-use halo::saga::{Saga, SagaLog, StepCtx};
+use aws_lambda_events::apigw::ApiGatewayProxyRequest;
+use halo::saga::log::SagaLog;
+use halo::saga::{Saga, StepCtx};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -52,18 +53,15 @@ async fn book_flight(_ctx: &StepCtx, trip: Trip) -> Result<Trip, halo::Error> {
 struct State { saga: Saga<Trip>, log: std::sync::Arc<dyn SagaLog> }
 
 async fn init() -> Result<State, halo::Error> {
-    let saga = Saga::new("trip").step(book_hotel).step(book_flight).with_state(Services { hotels: Hotels });
+    let saga = Saga::new("trip").step(book_hotel).step(book_flight).state(Services { hotels: Hotels });
     let log = halo::saga::log_from_env().await?; // DynamoDB (HALO_SAGA_TABLE) in Lambda, memory locally
     Ok(State { saga, log })
 }
 
 #[halo::handler(init = init)]
 async fn handler(request: ApiGatewayProxyRequest, _ctx: &halo::Ctx, state: &State)
-    -> Result<ApiGatewayProxyResponse, halo::Error> {
+    -> Result<halo::JsonResponse, halo::Error> {
     let request: TripRequest = halo::decode_body(request.body.as_deref().unwrap_or_default())?;
     let trip = state.saga.run(&*state.log, &request.trip_id, request.trip).await?; // SagaError converts to a 409 / 500 / 503 halo::Error
-    let mut response = ApiGatewayProxyResponse::default();
-    response.status_code = 201;
-    response.body = Some(Body::Text(serde_json::to_string(&trip)?));
-    Ok(response)
+    halo::JsonResponse::new(201, &trip)
 }

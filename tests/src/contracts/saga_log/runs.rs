@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use halo::Ctx;
 use halo::platform::{Clock, ManualClock, SystemClock};
-use halo::saga::{ActionState, RecoverOptions, Saga, SagaError, SagaLog, SagaStatus, recover};
+use halo::saga::log::{ActionState, SagaLog, SagaStatus};
+use halo::saga::{RecoverOptions, Saga, SagaError, recover};
 use tokio::sync::Notify;
 
 use super::world::{Crash, CrashLog, STEPS, Trip, World, booking, in_ctx, run_until_crash, token, trip, trip_saga};
@@ -149,7 +150,7 @@ async fn crash_at_every_transition(log: Arc<dyn SagaLog>, rollback: bool) {
             // A fresh executor, later than the crashed run's lease.
             let clock = ManualClock::at(SystemClock.now_ms());
             clock.advance_ms(3_600_000);
-            let saga = trip_saga(&world).with_clock(Arc::new(clock));
+            let saga = trip_saga(&world).clock(Arc::new(clock));
             let result = in_ctx("second", saga.run(&*log, &id, trip(&id))).await;
             let what = format!("{crash:?} rollback={rollback}");
             if rollback {
@@ -193,7 +194,7 @@ pub async fn concurrent_runs_and_lease_expiry(log: Arc<dyn SagaLog>) {
     let gate = Arc::new(Notify::new());
     world.gate.lock().unwrap().insert("flight".into(), gate.clone());
     let clock = ManualClock::at(SystemClock.now_ms());
-    let saga = trip_saga(&world).with_clock(Arc::new(clock.clone()));
+    let saga = trip_saga(&world).clock(Arc::new(clock.clone()));
     // Run A holds the lease inside `flight`; its deadline is 10 s away.
     let ctx_a = Ctx::builder("run-a").timeout(Duration::from_secs(10)).build();
     let a_deadline = ctx_a.deadline_epoch_ms();
@@ -217,7 +218,7 @@ pub async fn concurrent_runs_and_lease_expiry(log: Arc<dyn SagaLog>) {
     // A run that died holding the lease blocks others until its deadline.
     let world = Arc::new(World::default());
     world.gate.lock().unwrap().insert("flight".into(), Arc::new(Notify::new()));
-    let saga = trip_saga(&world).with_clock(Arc::new(clock.clone()));
+    let saga = trip_saga(&world).clock(Arc::new(clock.clone()));
     let dead = tokio::spawn({
         let (saga, log) = (saga.clone(), log.clone());
         Ctx::builder("run-dead")
@@ -292,7 +293,7 @@ pub async fn recover_finishes_stalled_sagas(log: Arc<dyn SagaLog>) {
     assert!(report.finished.is_empty() && report.pending.is_empty(), "{report:?}");
 
     clock.advance_ms(3_600_000);
-    let sagas_a = trip_saga(&world).with_clock(Arc::new(clock.clone()));
+    let sagas_a = trip_saga(&world).clock(Arc::new(clock.clone()));
     let report = recover(&*log, &[&sagas_a], RecoverOptions::default().clock(Arc::new(clock.clone()))).await.unwrap();
     let mut finished: Vec<(String, bool)> = report
         .finished
@@ -312,7 +313,7 @@ pub async fn recover_finishes_stalled_sagas(log: Arc<dyn SagaLog>) {
     assert!(run_until_crash(&trip_saga(&world), &crash_c, "rec-c", "z").await.is_none());
     let clock = ManualClock::at(SystemClock.now_ms());
     clock.advance_ms(7_200_000);
-    let saga = trip_saga(&world).with_clock(Arc::new(clock.clone()));
+    let saga = trip_saga(&world).clock(Arc::new(clock.clone()));
     let options = RecoverOptions::default().clock(Arc::new(clock.clone())).compensate_after(Duration::from_secs(600));
     let report = recover(&*log, &[&saga], options).await.unwrap();
     assert!(
@@ -369,7 +370,7 @@ pub async fn interrupted_step_compensated_when_recovery_aborts(log: Arc<dyn Saga
     let deadline = crash_inside_step(&trip_saga(&world), &log, &world, "int-abort", "flight").await;
 
     let clock = ManualClock::at(deadline - 1);
-    let saga = trip_saga(&world).with_clock(Arc::new(clock.clone()));
+    let saga = trip_saga(&world).clock(Arc::new(clock.clone()));
     let options = || {
         RecoverOptions::default()
             .clock(Arc::new(clock.clone()))
@@ -411,7 +412,7 @@ pub async fn interrupted_step_compensated_when_its_rerun_fails(log: Arc<dyn Saga
     world.fail_step("flight", u32::MAX);
 
     let clock = ManualClock::at(deadline - 1);
-    let saga = trip_saga(&world).with_clock(Arc::new(clock.clone()));
+    let saga = trip_saga(&world).clock(Arc::new(clock.clone()));
     let early = in_ctx("early", saga.resume(&*log, "int-rerun")).await;
     assert!(matches!(early, Err(SagaError::InProgress { .. })), "{early:?}");
 
@@ -431,7 +432,7 @@ pub async fn interrupted_step_compensated_after_lease_takeover(log: Arc<dyn Saga
     let world = Arc::new(World::default());
     let release = world.hang_after_booking("flight");
     let clock = ManualClock::at(SystemClock.now_ms());
-    let saga = trip_saga(&world).with_clock(Arc::new(clock.clone()));
+    let saga = trip_saga(&world).clock(Arc::new(clock.clone()));
     let ctx_a = Ctx::builder("run-a").timeout(Duration::from_secs(10)).build();
     let deadline = ctx_a.deadline_epoch_ms();
     let a = tokio::spawn({
@@ -462,7 +463,7 @@ pub async fn interrupted_step_rerun_succeeds_then_later_failure(log: Arc<dyn Sag
     let deadline = crash_inside_step(&trip_saga(&world), &log, &world, "int-ok", "flight").await;
     world.fail_step("rental", u32::MAX);
     let clock = ManualClock::at(deadline + 1);
-    let saga = trip_saga(&world).with_clock(Arc::new(clock));
+    let saga = trip_saga(&world).clock(Arc::new(clock));
     assert_rolled_back(in_ctx("later", saga.resume(&*log, "int-ok")).await, "rental");
     let cancels: Vec<String> = world.calls().into_iter().filter(|c| c.starts_with("cancel")).collect();
     assert_eq!(cancels, ["cancel:flight", "cancel:hotel"]);

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use halo::durable::StoreError;
 use halo::retry::Backoff;
-use halo::saga::{Saga, SagaError, SagaLog, SagaRecord, Step, StepCtx, StepOptions};
+use halo::saga::log::{SagaLog, SagaRecord};
+use halo::saga::{Saga, SagaError, Step, StepCtx, StepOptions};
 use halo::{BoxFuture, Ctx};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;

@@ -1,0 +1,8 @@
+use halo::saga::StepCtx;
+
+#[halo::saga_step(name = " ")]
+async fn book_hotel(_ctx: &StepCtx, city: String) -> Result<String, halo::Error> {
+    Ok(city)
+}
+
+fn main() {}
