@@ -30,18 +30,22 @@ pub type InvocationService = BoxCloneSyncService<Invocation, Box<RawValue>, Erro
 /// Wraps `handler` in halo's layers (see the module docs for the order).
 #[cfg_attr(not(feature = "test-support"), allow(unreachable_pub))]
 pub fn stack(handler: HandlerService, options: &Options) -> InvocationService {
-    let mut inner = BoxCloneSyncService::new(CatchPanicLayer.layer(handler));
-    for layer in options.layers.iter().rev() {
-        inner = layer(inner);
-    }
-    let service = ServiceBuilder::new()
+    let halo_layers = ServiceBuilder::new()
         .layer(ContextLayer)
         .layer(TraceLayer)
         .layer(MetricsLayer::from_config(&options.metrics))
         .layer(CorrelationLayer::new(options.extractors.clone()).trusted_debug_sources(options.trusted_debug_sources))
         .layer(HttpResponseLayer)
         .layer(ErrorLogLayer)
-        .layer(TimeoutLayer)
-        .service(inner);
-    BoxCloneSyncService::new(service)
+        .layer(TimeoutLayer);
+    let guarded = CatchPanicLayer.layer(handler);
+    if options.layers.is_empty() {
+        // No layer of the author's: one box, as before `Options::layer`.
+        return BoxCloneSyncService::new(halo_layers.service(guarded));
+    }
+    let mut inner = BoxCloneSyncService::new(guarded);
+    for layer in options.layers.iter().rev() {
+        inner = layer(inner);
+    }
+    BoxCloneSyncService::new(halo_layers.service(inner))
 }
