@@ -46,7 +46,7 @@ fn tracing(c: &mut Criterion) {
     let config = match (mode.as_str(), &receiver) {
         ("export", Some(receiver)) => halo::trace::TraceConfig::from_env().endpoint_base(receiver.endpoint()),
         ("record", _) => halo::trace::TraceConfig::from_env().record_only(),
-        _ => halo::trace::TraceConfig::from_env().with_stdout(false),
+        _ => halo::trace::TraceConfig::from_env().stdout(false),
     };
     let started = Instant::now();
     let layer = runtime.block_on(async { halo::trace::layer(&config).unwrap() });

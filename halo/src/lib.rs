@@ -56,7 +56,6 @@ pub use runtime::handler::{HandlerEvent, HandlerFn, HandlerResponse, StatefulHan
 pub use runtime::options::Options;
 pub use runtime::response::JsonResponse;
 pub use runtime::run::{RunFuture, run, run_with_init, run_with_options};
-pub use runtime::shutdown;
 pub use runtime::stack::InvocationService;
 
 #[doc = include_str!("../docs/handler.md")]

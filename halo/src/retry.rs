@@ -56,7 +56,7 @@ impl Backoff {
 
     /// The same policy with another attempt limit (at least 1).
     #[must_use]
-    pub fn with_max_attempts(mut self, max_attempts: u32) -> Backoff {
+    pub fn max_attempts(mut self, max_attempts: u32) -> Backoff {
         self.max_attempts = max_attempts.max(1);
         self
     }
@@ -104,7 +104,8 @@ impl Backoff {
     }
 
     /// The maximum number of attempts.
-    pub fn max_attempts(&self) -> u32 {
+    #[cfg(feature = "batch")]
+    pub(crate) fn attempt_limit(&self) -> u32 {
         self.max_attempts
     }
 

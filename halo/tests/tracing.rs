@@ -36,10 +36,8 @@ struct Setup {
 static SETUP: LazyLock<Setup> = LazyLock::new(|| {
     let receiver = OtlpReceiver::start();
     let lines = CapturedLines::default();
-    let config = TraceConfig::from_env()
-        .endpoint_base(receiver.endpoint())
-        .with_service("tracing-test")
-        .with_export_timeout(EXPORT_BOUND);
+    let config =
+        TraceConfig::from_env().endpoint_base(receiver.endpoint()).service("tracing-test").export_timeout(EXPORT_BOUND);
     let layer = halo::trace::layer(&config).expect("tracing sets up once");
     let subscriber = tracing_subscriber::registry().with(JsonLayer::new(lines.clone())).with(layer);
     tracing::subscriber::set_global_default(subscriber).expect("the first subscriber");

@@ -80,8 +80,7 @@ fn settings_path(stage: &str) -> String {
 async fn init() -> Result<State, ParamsError> {
     let stage = std::env::var("HALO_STAGE").unwrap_or_else(|_| DEFAULT_STAGE.to_owned());
     // SSM inside Lambda; locally the environment and this file.
-    let params =
-        Params::builder().local_file(concat!(env!("CARGO_MANIFEST_DIR"), "/params.local.json")).build().await?;
+    let params = Params::from_env().await?.local_file(concat!(env!("CARGO_MANIFEST_DIR"), "/params.local.json"));
     let settings = params.load::<Settings>(&settings_path(&stage)).await?;
     // Log level and debug sample rate follow their parameters on every refresh.
     settings.on_change(|s| s.log.apply());

@@ -17,7 +17,7 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<(), Error>>,
 {
-    if policy.max_attempts() <= 1 {
+    if policy.attempt_limit() <= 1 {
         return attempt().await;
     }
     let policy = match Ctx::with_current(|ctx| ctx.map(Ctx::budget_deadline)) {

@@ -94,7 +94,7 @@ impl<T: RecordData> Sqs<T> {
             async move {
                 let policy = options.record_retry();
                 let work = async {
-                    if policy.max_attempts() <= 1 {
+                    if policy.attempt_limit() <= 1 {
                         attempt(handler, id.clone(), message).await
                     } else {
                         with_retries(policy, || attempt(handler, id.clone(), message.clone())).await

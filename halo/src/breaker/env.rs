@@ -11,7 +11,7 @@ use crate::durable::feature::{EnvStore, Feature, FromEnv, TooLarge};
 
 /// The environment variable naming the DynamoDB table of shared breaker
 /// state.
-pub const TABLE_ENV: &str = "HALO_BREAKER_TABLE";
+pub(crate) const TABLE_ENV: &str = "HALO_BREAKER_TABLE";
 
 /// The circuit breaker's store, described once.
 pub(crate) static STORE: Feature = Feature {

@@ -15,7 +15,6 @@ pub mod store;
 pub use circuit::CircuitBreaker;
 #[cfg(feature = "dynamodb")]
 pub use dynamodb::{DynamoDbBreakerStore, table_spec};
-pub use env::TABLE_ENV;
 pub use fallback::{FallbackReason, run_fallback};
 pub use memory::MemoryBreakerStore;
 pub use policy::{BreakerPolicy, is_downstream_failure};

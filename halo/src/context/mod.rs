@@ -8,8 +8,8 @@
 mod invocation;
 mod layer;
 
-/// The default safety margin before the deadline (public as
-/// [`timeout::DEFAULT_MARGIN`](crate::timeout::DEFAULT_MARGIN)).
+/// The default safety margin before the deadline (200 ms; documented on
+/// [`Options::timeout_margin`](crate::Options::timeout_margin)).
 pub(crate) const DEFAULT_TIMEOUT_MARGIN: std::time::Duration = std::time::Duration::from_millis(200);
 
 pub use invocation::Invocation;
@@ -99,7 +99,7 @@ impl Ctx {
     }
 
     /// Calls `f` with the current context without cloning it.
-    pub fn with_current<T>(f: impl FnOnce(Option<&Ctx>) -> T) -> T {
+    pub(crate) fn with_current<T>(f: impl FnOnce(Option<&Ctx>) -> T) -> T {
         let mut f = Some(f);
         match CURRENT.try_with(|ctx| (f.take().expect("called once"))(Some(ctx))) {
             Ok(value) => value,

@@ -14,7 +14,7 @@ use extract::extract_record;
 pub(crate) use id::MAX_LEN;
 pub use id::{generate_id, is_valid_id};
 pub(crate) use layer::CorrelationLayer;
-pub use trust::{TRUSTED_SOURCES_ENV, TrustedSources};
+pub use trust::TrustedSources;
 
 use crate::event::EventSource;
 

@@ -32,7 +32,7 @@ use crate::event::EventSource;
 pub struct TrustedSources(u16);
 
 /// The variable that sets [`TrustedSources`] for a function.
-pub const TRUSTED_SOURCES_ENV: &str = "HALO_DEBUG_FLAG_SOURCES";
+pub(crate) const TRUSTED_SOURCES_ENV: &str = "HALO_DEBUG_FLAG_SOURCES";
 
 const ALL_SOURCES: [EventSource; 10] = [
     EventSource::ApiGatewayV1,

@@ -60,7 +60,7 @@ crate::error::from::own_error!(StoreConfigError);
 /// emulator (`cargo lambda watch`): `HALO_STORES=memory`. Each store it
 /// affects logs a warning; a table variable still wins for its feature;
 /// on AWS Lambda itself (where `LAMBDA_TASK_ROOT` is set) it is refused.
-pub const STORES_ENV: &str = "HALO_STORES";
+pub(crate) const STORES_ENV: &str = "HALO_STORES";
 
 /// The variable AWS Lambda sets for every runtime (an emulator does not).
 const TASK_ROOT_ENV: &str = "LAMBDA_TASK_ROOT";

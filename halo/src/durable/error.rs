@@ -92,18 +92,19 @@ impl StoreError {
 
     /// Whether the write was refused for the record's size (retrying it
     /// cannot help).
-    pub fn is_too_large(&self) -> bool {
+    #[cfg(feature = "fanout")]
+    pub(crate) fn is_too_large(&self) -> bool {
         self.kind == StoreErrorKind::TooLarge
     }
 
     /// Whether a conditional write lost to another writer.
-    pub fn is_conflict(&self) -> bool {
+    pub(crate) fn is_conflict(&self) -> bool {
         self.kind == StoreErrorKind::Conflict
     }
 
     /// Whether the store is not configured: the operator's mistake, not an
     /// outage.
-    pub fn is_configuration(&self) -> bool {
+    pub(crate) fn is_configuration(&self) -> bool {
         self.kind == StoreErrorKind::NotConfigured
     }
 

@@ -9,7 +9,7 @@ mod forward;
 mod memory;
 mod table;
 
-pub use choice::{Fallback, STORES_ENV, StoreChoice, StoreConfigError, choose_store};
+pub use choice::{Fallback, StoreChoice, StoreConfigError, choose_store};
 pub use error::{StoreError, StoreErrorKind};
 pub(crate) use forward::forward_store;
 pub use memory::MemoryMap;

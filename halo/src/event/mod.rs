@@ -21,18 +21,19 @@ pub use source::EventSource;
 
 /// The wire names halo reads from events and writes on outgoing calls: as
 /// HTTP headers, SQS/SNS message attributes, fields of an EventBridge
-/// `detail`, or top-level fields of a direct-invoke payload.
-pub mod names {
+/// `detail`, or top-level fields of a direct-invoke payload (listed in the
+/// correlation guide; `correlation::propagate` writes them).
+pub(crate) mod names {
     /// The correlation id.
-    pub const CORRELATION_ID: &str = "x-correlation-id";
+    pub(crate) const CORRELATION_ID: &str = "x-correlation-id";
     /// The debug-sampling decision (`"true"` / `"false"`).
-    pub const DEBUG: &str = "debug-log-enabled";
+    pub(crate) const DEBUG: &str = "debug-log-enabled";
     /// The calling service's name.
-    pub const USER_AGENT: &str = "x-user-agent";
+    pub(crate) const USER_AGENT: &str = "x-user-agent";
     /// The X-Ray trace header of HTTP events, whose `Root` is a fallback
     /// correlation id.
-    pub const TRACE: &str = "x-amzn-trace-id";
+    pub(crate) const TRACE: &str = "x-amzn-trace-id";
     /// The W3C trace context of the caller's span (read and written with
     /// tracing on, see [`crate::trace`]).
-    pub const TRACEPARENT: &str = "traceparent";
+    pub(crate) const TRACEPARENT: &str = "traceparent";
 }

@@ -77,7 +77,7 @@ mod attr {
 /// of a job shares it. Results are meant to be small (ids, object keys,
 /// sizes): store a large result elsewhere (S3) and return its key. A
 /// write that would exceed the limit is refused
-/// ([`StoreError::is_too_large`]) and the part is recorded as failed with
+/// (a [`StoreErrorKind::TooLarge`](crate::durable::StoreErrorKind::TooLarge) error) and the part is recorded as failed with
 /// `PartResultTooLarge`.
 ///
 /// The function needs `dynamodb:PutItem`, `UpdateItem` and `GetItem` on

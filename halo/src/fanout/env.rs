@@ -9,10 +9,10 @@ use crate::durable::Fallback;
 use crate::durable::feature::{EnvStore, Feature, FromEnv, TooLarge};
 
 /// The variable naming the DynamoDB table of fan-out jobs.
-pub const TABLE_ENV: &str = "HALO_FANOUT_TABLE";
+pub(crate) const TABLE_ENV: &str = "HALO_FANOUT_TABLE";
 
 /// The variable holding the URL of the SQS queue parts are sent to.
-pub const QUEUE_ENV: &str = "HALO_FANOUT_QUEUE_URL";
+pub(crate) const QUEUE_ENV: &str = "HALO_FANOUT_QUEUE_URL";
 
 /// The job store the environment asks for, by halo's one store rule
 /// ([`crate::durable::choose_store`]):
@@ -25,15 +25,7 @@ pub const QUEUE_ENV: &str = "HALO_FANOUT_QUEUE_URL";
 ///
 /// It is the container's one store: the first call builds it, every later
 /// call returns the same instance.
-///
-/// ```
-/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// // A local run: the in-memory store.
-/// let store = halo::fanout::store_from_env().await.unwrap();
-/// assert!(store.get("job-1").await.unwrap().is_none());
-/// # });
-/// ```
-pub async fn store_from_env() -> Result<Arc<dyn FanoutStore>, FanoutError> {
+pub(crate) async fn store_from_env() -> Result<Arc<dyn FanoutStore>, FanoutError> {
     static STORE_FROM_ENV: FromEnv<Arc<dyn FanoutStore>> = FromEnv::new(&STORE);
     Ok(STORE_FROM_ENV.get().await?)
 }

@@ -138,7 +138,7 @@ impl Fanout {
 
     /// Fails unless parts can be sent: call it in the init of a function
     /// that starts jobs, so a missing queue fails the init, naming the
-    /// variable ([`QUEUE_ENV`](super::QUEUE_ENV)).
+    /// variable (`HALO_FANOUT_QUEUE_URL`).
     ///
     /// ```
     /// let fanout = halo::fanout::Fanout::in_memory("thumbnails").require_dispatcher().unwrap();
@@ -164,8 +164,9 @@ impl Fanout {
 }
 
 impl Fanout {
-    /// Jobs of `kind` where the environment says:
-    /// the store of [`store_from_env`], and parts sent to the SQS queue at
+    /// Jobs of `kind` where the environment says: the store
+    /// `HALO_FANOUT_TABLE` names (memory in a local run, by halo's one
+    /// store rule), and parts sent to the SQS queue at
     /// `HALO_FANOUT_QUEUE_URL` (with the container's shared SQS client),
     /// or, in a local run without it, to the process's in-memory queue
     /// ([`Fanout::run_local`]). Inside Lambda without the queue variable

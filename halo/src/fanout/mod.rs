@@ -21,7 +21,6 @@ mod worker;
 pub use dynamodb::DynamoDbFanoutStore;
 #[cfg(feature = "test-support")]
 pub(crate) use dynamodb::table_spec;
-pub use env::{QUEUE_ENV, TABLE_ENV, store_from_env};
 pub use error::FanoutError;
 pub use fan_in::{FanIn, FanInFn};
 pub use job::{JobOutcome, JobPolicy, JobStatus, PartFailure};

@@ -176,7 +176,8 @@ pub trait FanoutStore: Send + Sync {
     /// job is running and the part is not recorded yet; returns how many
     /// parts remain, or the stored job when it refuses. A write that would
     /// take the record over DynamoDB's item limit (400 KB) fails with
-    /// [`StoreError::is_too_large`] and changes nothing.
+    /// [`StoreErrorKind::TooLarge`](crate::durable::StoreErrorKind::TooLarge)
+    /// and changes nothing.
     fn record<'a>(
         &'a self,
         job_id: &'a str,

@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use cache::LocalCache;
 pub use checks::{IdempotentError, IdempotentPayload, IdempotentResponse};
-pub use config::{DISABLED_ENV, IdempotencyConfig, Replay, TABLE_ENV, store_from_env};
+pub use config::{IdempotencyConfig, Replay, store_from_env};
 #[cfg(feature = "dynamodb")]
 pub use dynamodb::{AttributeNames, DynamoDbIdempotencyStore, table_spec};
 pub use key::key_for;
@@ -62,7 +62,7 @@ pub enum Outcome {
     Mismatch,
     /// The key fields are absent: the function ran without idempotency.
     Skipped,
-    /// Idempotency is turned off ([`IdempotencyConfig::enabled`], [`DISABLED_ENV`]):
+    /// Idempotency is turned off ([`IdempotencyConfig::enabled`], `HALO_IDEMPOTENCY_DISABLED`):
     /// the function ran without a store.
     Disabled,
     /// The store failed: the function did not run.
@@ -151,11 +151,6 @@ impl Idempotency {
     pub fn with_store(mut self, store: impl IdempotencyStore + 'static) -> Idempotency {
         self.store = Some(Arc::new(store));
         self
-    }
-
-    /// The settings.
-    pub fn config(&self) -> &IdempotencyConfig {
-        &self.config
     }
 
     /// The key and validation hash of `payload`; `None` when the key fields

@@ -21,7 +21,7 @@ pub(crate) const MAX_KEY_BYTES: usize = 256;
 
 /// The longest log line halo writes. CloudWatch Logs cuts events at
 /// 256 KB (262,144 bytes), and a cut line is no longer JSON.
-pub const MAX_LINE_BYTES: usize = 240 * 1024;
+pub(crate) const MAX_LINE_BYTES: usize = 240 * 1024;
 
 /// Appends `value` as a JSON string of at most `max` bytes before escaping
 /// (plus the truncation marker).

@@ -11,7 +11,6 @@ mod settings;
 mod timestamp;
 
 pub use capture::CapturedLines;
-pub use fields::MAX_LINE_BYTES;
 pub(crate) use fields::push_bounded_value;
 #[cfg(feature = "otel")]
 pub(crate) use json::FLUSH_TARGET;

@@ -94,7 +94,7 @@ async fn an_over_long_key_is_left_out_not_cut_into_a_duplicate() {
 
 #[tokio::test]
 async fn every_line_stays_json_and_under_the_cloudwatch_limit() {
-    use super::MAX_LINE_BYTES;
+    use super::fields::MAX_LINE_BYTES;
     use super::fields::MAX_VALUE_BYTES;
 
     let lines = CapturedLines::default();

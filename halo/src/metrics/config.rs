@@ -15,12 +15,12 @@ use crate::platform::{in_lambda, non_empty_var};
 
 /// The variable naming the metrics namespace (`POWERTOOLS_METRICS_NAMESPACE`
 /// is read too, so existing templates keep working).
-pub const NAMESPACE_ENV: &str = "HALO_METRICS_NAMESPACE";
+pub(crate) const NAMESPACE_ENV: &str = "HALO_METRICS_NAMESPACE";
 /// `true` turns metrics off (`POWERTOOLS_METRICS_DISABLED` is read too).
-pub const DISABLED_ENV: &str = "HALO_METRICS_DISABLED";
+pub(crate) const DISABLED_ENV: &str = "HALO_METRICS_DISABLED";
 /// `true` turns on halo's own operational metrics
 /// (the built-in metrics).
-pub const BUILTIN_ENV: &str = "HALO_METRICS_BUILTIN";
+pub(crate) const BUILTIN_ENV: &str = "HALO_METRICS_BUILTIN";
 
 /// Where EMF lines are written. Each line is written whole, with one
 /// locked write, so lines of concurrent invocations never interleave.

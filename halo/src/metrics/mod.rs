@@ -14,7 +14,7 @@ mod unit;
 mod validate;
 
 pub(crate) use config::ResolvedMetrics;
-pub use config::{BUILTIN_ENV, DISABLED_ENV, LineWriter, MetricsConfig, MetricsOutput, NAMESPACE_ENV};
+pub use config::{LineWriter, MetricsConfig, MetricsOutput};
 pub use dimensions::set_default_dimensions;
 pub use error::MetricsError;
 #[cfg(feature = "metrics-facade")]

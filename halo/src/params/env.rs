@@ -1,17 +1,17 @@
 //! Parameters from environment variables and a local JSON file.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::error::{ParamsError, ParamsErrorKind};
 use super::provider::{Parameter, ParameterKind, Source};
 use crate::future::BoxFuture;
 
 /// The prefix of parameter environment variables.
-pub const ENV_PREFIX: &str = "HALO_PARAM_";
+pub(crate) const ENV_PREFIX: &str = "HALO_PARAM_";
 
 /// The variable naming the local parameters file.
-pub const FILE_ENV: &str = "HALO_PARAMS_FILE";
+pub(crate) const FILE_ENV: &str = "HALO_PARAMS_FILE";
 
 /// The environment key of a parameter name (see [`EnvSource`]).
 pub(crate) fn env_key(name: &str) -> String {
@@ -119,9 +119,9 @@ impl EnvSource {
         self
     }
 
-    /// The file read, if any.
-    pub fn file(&self) -> Option<&Path> {
-        self.file.as_deref()
+    /// Whether a file is read besides the variables.
+    pub(crate) fn reads_a_file(&self) -> bool {
+        self.file.is_some()
     }
 
     fn env_vars(&self) -> Vec<(String, String)> {

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 
 pub use cache::{LiveConfig, RefreshPolicy, Snapshot};
-pub use env::{ENV_PREFIX, EnvSource, FILE_ENV};
+pub use env::EnvSource;
 pub use error::{ParamsError, ParamsErrorKind};
 use provider::Parameter;
 use provider::Source;
@@ -31,10 +31,10 @@ use cache::Fetch;
 pub(crate) const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
 
 /// The variable that chooses the source: `ssm` or `env`.
-pub const SOURCE_ENV: &str = "HALO_PARAMS_SOURCE";
+pub(crate) const SOURCE_ENV: &str = "HALO_PARAMS_SOURCE";
 
 /// The variable that sets the default max age (`300s`, `5m`, …).
-pub const MAX_AGE_ENV: &str = "HALO_PARAMS_MAX_AGE";
+pub(crate) const MAX_AGE_ENV: &str = "HALO_PARAMS_MAX_AGE";
 
 /// Reads parameters from a [`Source`] and caches them. Cheap to clone
 /// (clones share the cache of single parameters).
@@ -58,6 +58,9 @@ pub struct Params {
     max_age: Duration,
     policy: RefreshPolicy,
     singles: Arc<Mutex<HashMap<String, LiveConfig<Parameter>>>>,
+    /// Whether [`Params::from_env`] chose the environment source and no
+    /// file was named, so [`Params::local_file`] applies.
+    file_unset: bool,
 }
 
 impl std::fmt::Debug for Params {
@@ -99,67 +102,6 @@ impl GetOptions {
     pub fn force(mut self) -> GetOptions {
         self.force = true;
         self
-    }
-}
-
-/// Builds [`Params`] from the environment, with local-run defaults.
-///
-/// ```no_run
-/// # async fn init() -> Result<(), halo::params::ParamsError> {
-/// let params = halo::params::Params::builder()
-///     .local_file(concat!(env!("CARGO_MANIFEST_DIR"), "/params.local.json"))
-///     .build()
-///     .await?;
-/// # Ok(()) }
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct ParamsBuilder {
-    max_age: Option<Duration>,
-    policy: RefreshPolicy,
-    local_file: Option<PathBuf>,
-}
-
-impl ParamsBuilder {
-    /// The default max age (else `HALO_PARAMS_MAX_AGE`, else 300 s).
-    #[must_use]
-    pub fn max_age(mut self, max_age: Duration) -> ParamsBuilder {
-        self.max_age = Some(max_age);
-        self
-    }
-
-    /// How failed refreshes are retried.
-    #[must_use]
-    pub fn refresh_policy(mut self, policy: RefreshPolicy) -> ParamsBuilder {
-        self.policy = policy;
-        self
-    }
-
-    /// The parameters file read when the source is the environment and
-    /// `HALO_PARAMS_FILE` is not set (ignored with SSM).
-    #[must_use]
-    pub fn local_file(mut self, file: impl Into<PathBuf>) -> ParamsBuilder {
-        self.local_file = Some(file.into());
-        self
-    }
-
-    /// Chooses the source (see [`Params::from_env`]) and builds.
-    pub async fn build(self) -> Result<Params, ParamsError> {
-        let source: Arc<dyn Source> = match source_from_env()? {
-            Chosen::Ssm => ssm_source().await?,
-            Chosen::Env => {
-                let mut env = EnvSource::from_env();
-                if let Some(file) = self.local_file {
-                    env = env.default_file(file);
-                }
-                Arc::new(env)
-            }
-        };
-        let max_age = match self.max_age {
-            Some(max_age) => max_age,
-            None => max_age_from_env()?,
-        };
-        tracing::debug!(source = source.name(), max_age_ms = max_age.as_millis() as u64, "parameters source chosen");
-        Ok(Params { source, max_age, policy: self.policy, singles: Arc::default() })
     }
 }
 
@@ -208,19 +150,51 @@ impl Params {
 
     /// Reads from a shared source.
     pub(crate) fn from_shared(source: Arc<dyn Source>) -> Params {
-        Params { source, max_age: DEFAULT_MAX_AGE, policy: RefreshPolicy::default(), singles: Arc::default() }
+        Params {
+            source,
+            max_age: DEFAULT_MAX_AGE,
+            policy: RefreshPolicy::default(),
+            singles: Arc::default(),
+            file_unset: false,
+        }
     }
 
     /// The source the environment asks for: `HALO_PARAMS_SOURCE` (`ssm` or
     /// `env`) when set; else SSM inside Lambda and [`EnvSource`] elsewhere.
     /// The max age comes from `HALO_PARAMS_MAX_AGE` (default 300 s).
+    ///
+    /// ```no_run
+    /// # async fn init() -> Result<(), halo::params::ParamsError> {
+    /// // SSM in Lambda; locally the `HALO_PARAM_*` variables and this file.
+    /// let params = halo::params::Params::from_env()
+    ///     .await?
+    ///     .local_file(concat!(env!("CARGO_MANIFEST_DIR"), "/params.local.json"));
+    /// # Ok(()) }
+    /// ```
     pub async fn from_env() -> Result<Params, ParamsError> {
-        Params::builder().build().await
+        let (source, file_unset): (Arc<dyn Source>, bool) = match source_from_env()? {
+            Chosen::Ssm => (ssm_source().await?, false),
+            Chosen::Env => {
+                let env = EnvSource::from_env();
+                let file_unset = !env.reads_a_file();
+                (Arc::new(env), file_unset)
+            }
+        };
+        let max_age = max_age_from_env()?;
+        tracing::debug!(source = source.name(), max_age_ms = max_age.as_millis() as u64, "parameters source chosen");
+        Ok(Params { source, max_age, policy: RefreshPolicy::default(), singles: Arc::default(), file_unset })
     }
 
-    /// A builder for [`from_env`](Params::from_env) with local-run defaults.
-    pub fn builder() -> ParamsBuilder {
-        ParamsBuilder::default()
+    /// Reads `file` too when [`from_env`](Params::from_env) chose the
+    /// environment source and `HALO_PARAMS_FILE` names no file: a local
+    /// run's defaults. Ignored with SSM or a source of one's own.
+    #[must_use]
+    pub fn local_file(mut self, file: impl Into<PathBuf>) -> Params {
+        if self.file_unset {
+            self.source = Arc::new(EnvSource::from_env().default_file(file));
+            self.file_unset = false;
+        }
+        self
     }
 
     /// Sets the default max age of cached values.

@@ -43,7 +43,7 @@ impl Clock for SystemClock {
 }
 
 /// The shared system clock.
-pub fn system_clock() -> Arc<dyn Clock> {
+pub(crate) fn system_clock() -> Arc<dyn Clock> {
     Arc::new(SystemClock)
 }
 

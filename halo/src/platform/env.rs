@@ -22,7 +22,7 @@ pub(crate) fn non_empty_var(name: &str) -> Option<String> {
 
 /// The variable Lambda Managed Instances set to the number of invocations
 /// one execution environment serves at the same time.
-pub const MAX_CONCURRENCY_ENV: &str = "AWS_LAMBDA_MAX_CONCURRENCY";
+pub(crate) const MAX_CONCURRENCY_ENV: &str = "AWS_LAMBDA_MAX_CONCURRENCY";
 
 /// How many invocations this process serves at once: the value of
 /// `AWS_LAMBDA_MAX_CONCURRENCY` (Lambda Managed Instances) when it is a

@@ -41,9 +41,10 @@ pub use aws::sqs_client;
 pub use aws::ssm_client;
 #[cfg(feature = "aws")]
 pub use aws::{aws_loader, sdk_config};
-pub use clock::{Clock, ManualClock, SystemClock, system_clock};
-pub use env::{MAX_CONCURRENCY_ENV, in_lambda, max_concurrency};
+pub(crate) use clock::system_clock;
+pub use clock::{Clock, ManualClock, SystemClock};
 pub(crate) use env::{RUNTIME_API_ENV, non_empty_var};
+pub use env::{in_lambda, max_concurrency};
 #[cfg(feature = "http-client")]
 pub(crate) use tls::native_roots;
 pub use tokio_runtime::block_on;

@@ -7,7 +7,7 @@
 //! invocation at a time; otherwise one loop serves them in turn. Every
 //! invocation is counted from the moment it is handed over until its
 //! answer is posted, so a SIGTERM can wait for the ones in flight
-//! ([`crate::shutdown`]).
+//! (the guide's "Graceful shutdown").
 //!
 //! The event's bytes are taken as they arrive: `lambda_runtime` would
 //! otherwise parse every event once just to hand it over, before halo
@@ -24,12 +24,12 @@ use bytes::Bytes;
 use futures_util::future::Either;
 use tower::ServiceExt;
 
+use super::shutdown::{InFlight, Tracked, serve_until_terminated};
 use crate::Invocation;
 use crate::InvocationService;
 use crate::Options;
 use crate::context::{Ctx, InvocationStart};
 use crate::error::Error;
-use crate::shutdown::{InFlight, Tracked, serve_until_terminated};
 
 const REQUIRED_LAMBDA_VARS: [&str; 3] =
     ["AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"];
@@ -41,7 +41,7 @@ const REQUIRED_LAMBDA_VARS: [&str; 3] =
 /// run it on [`tokio_runtime`](crate::platform::tokio_runtime) so they also
 /// use every core. On SIGTERM the invocations in flight get
 /// [`Options::shutdown_grace`] to finish, then the process exits with
-/// status 0 (see [`crate::shutdown`]).
+/// status 0 (the guide's "Graceful shutdown", in [`crate::handler`]).
 ///
 /// Use this to run a custom stack (see [`crate::layers`]); [`run`](crate::run)
 /// and [`run_with_init`](crate::run_with_init) call it for you.

@@ -12,7 +12,7 @@ pub(crate) mod local;
 pub(crate) mod options;
 pub(crate) mod response;
 pub(crate) mod run;
-pub mod shutdown;
+pub(crate) mod shutdown;
 pub(crate) mod stack;
 pub(crate) mod store_use;
 

@@ -100,7 +100,7 @@ impl Options {
 
     /// How long the invocations in flight may take to finish after SIGTERM
     /// before the process exits (`HALO_SHUTDOWN_GRACE_MS`, default 500 ms;
-    /// see [`crate::shutdown`]).
+    /// the guide's "Graceful shutdown", in [`crate::handler`]).
     ///
     /// ```
     /// let options = halo::Options::from_env().shutdown_grace(std::time::Duration::from_millis(300));

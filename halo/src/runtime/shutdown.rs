@@ -21,10 +21,10 @@ use tokio::sync::Notify;
 
 /// How long in-flight invocations may take to finish after SIGTERM when
 /// `HALO_SHUTDOWN_GRACE_MS` is not set.
-pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
+pub(crate) const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
 
 /// The variable that sets the shutdown grace period, in milliseconds.
-pub const SHUTDOWN_GRACE_ENV: &str = "HALO_SHUTDOWN_GRACE_MS";
+pub(crate) const SHUTDOWN_GRACE_ENV: &str = "HALO_SHUTDOWN_GRACE_MS";
 
 /// The grace period from `HALO_SHUTDOWN_GRACE_MS` (at most 10 s, the
 /// longest Lambda waits), else [`DEFAULT_SHUTDOWN_GRACE`].

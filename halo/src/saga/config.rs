@@ -7,7 +7,7 @@ use crate::durable::feature::{EnvStore, Feature, FromEnv, TooLarge};
 use crate::durable::{Fallback, StoreError};
 
 /// The environment variable naming the DynamoDB table of the default saga log.
-pub const TABLE_ENV: &str = "HALO_SAGA_TABLE";
+pub(crate) const TABLE_ENV: &str = "HALO_SAGA_TABLE";
 
 /// Builds the saga log the environment asks for, by halo's one store rule
 /// ([`crate::durable::choose_store`]):

@@ -19,7 +19,7 @@ mod saga;
 mod step;
 
 pub(crate) use config::STORE;
-pub use config::{TABLE_ENV, log_from_env, set_default_log};
+pub use config::{log_from_env, set_default_log};
 #[cfg(feature = "dynamodb")]
 pub use dynamodb::{DynamoDbSagaLog, table_spec};
 pub use error::{FailedCompensation, SagaError, StepError};

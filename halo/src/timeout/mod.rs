@@ -10,15 +10,15 @@ use std::time::Duration;
 use crate::{Ctx, Error};
 
 /// The default safety margin before the deadline.
-pub const DEFAULT_MARGIN: Duration = crate::context::DEFAULT_TIMEOUT_MARGIN;
+pub(crate) const DEFAULT_MARGIN: Duration = crate::context::DEFAULT_TIMEOUT_MARGIN;
 
 /// Lambda's longest timeout: no real invocation's deadline is further away.
-pub const MAX_LAMBDA_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+pub(crate) const MAX_LAMBDA_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 /// The variable holding the timeout, in milliseconds, that an invocation
 /// gets when the Runtime API's deadline cannot be right (see the module
 /// docs); unset, it is [`MAX_LAMBDA_TIMEOUT`].
-pub const FALLBACK_TIMEOUT_ENV: &str = "HALO_TIMEOUT_MS";
+pub(crate) const FALLBACK_TIMEOUT_ENV: &str = "HALO_TIMEOUT_MS";
 
 /// How far ahead of the local clock a real deadline may be: Lambda's
 /// longest timeout plus a minute for clock skew.

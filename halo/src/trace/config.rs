@@ -6,12 +6,12 @@ use crate::platform::non_empty_var;
 
 /// `true` prints each invocation's span tree on standard output (local
 /// runs, or a quick look in CloudWatch Logs without a collector).
-pub const STDOUT_ENV: &str = "HALO_TRACE_STDOUT";
+pub(crate) const STDOUT_ENV: &str = "HALO_TRACE_STDOUT";
 /// The longest an invocation's spans may take to export, in milliseconds
 /// (default 50).
-pub const EXPORT_TIMEOUT_ENV: &str = "HALO_TRACE_EXPORT_TIMEOUT_MS";
+pub(crate) const EXPORT_TIMEOUT_ENV: &str = "HALO_TRACE_EXPORT_TIMEOUT_MS";
 /// How long an export may take when `HALO_TRACE_EXPORT_TIMEOUT_MS` is not set.
-pub const DEFAULT_EXPORT_TIMEOUT: Duration = Duration::from_millis(50);
+pub(crate) const DEFAULT_EXPORT_TIMEOUT: Duration = Duration::from_millis(50);
 
 /// How tracing is set up for a process, from the standard OpenTelemetry
 /// variables and halo's own.
@@ -28,8 +28,10 @@ pub const DEFAULT_EXPORT_TIMEOUT: Duration = Duration::from_millis(50);
 /// following the caller's decision (`parentbased_always_on`).
 ///
 /// ```
-/// let config = halo::trace::TraceConfig::from_env();
-/// assert!(config.export_timeout() >= std::time::Duration::from_millis(1));
+/// use std::time::Duration;
+///
+/// let config = halo::trace::TraceConfig::from_env().service("orders").export_timeout(Duration::from_millis(20));
+/// assert!(format!("{config:?}").contains("orders"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceConfig {
@@ -73,21 +75,21 @@ impl TraceConfig {
 
     /// Prints span trees on standard output, or not.
     #[must_use]
-    pub fn with_stdout(mut self, stdout: bool) -> TraceConfig {
+    pub fn stdout(mut self, stdout: bool) -> TraceConfig {
         self.stdout = stdout;
         self
     }
 
     /// Bounds each flush of spans.
     #[must_use]
-    pub fn with_export_timeout(mut self, timeout: Duration) -> TraceConfig {
+    pub fn export_timeout(mut self, timeout: Duration) -> TraceConfig {
         self.export_timeout = timeout;
         self
     }
 
     /// Sets the `service.name`.
     #[must_use]
-    pub fn with_service(mut self, service: impl Into<String>) -> TraceConfig {
+    pub fn service(mut self, service: impl Into<String>) -> TraceConfig {
         self.service = service.into();
         self
     }
@@ -102,27 +104,31 @@ impl TraceConfig {
     }
 
     /// Whether spans are recorded at all (an exporter is configured).
-    pub fn enabled(&self) -> bool {
+    pub(crate) fn enabled(&self) -> bool {
         self.endpoint.is_some() || self.stdout || self.record_only
     }
 
     /// The URL spans are posted to, when they are exported to a collector.
-    pub fn endpoint(&self) -> Option<&str> {
+    #[cfg(feature = "otel")]
+    pub(crate) fn endpoint_url(&self) -> Option<&str> {
         self.endpoint.as_deref()
     }
 
     /// Whether span trees are printed on standard output.
-    pub fn stdout(&self) -> bool {
+    #[cfg(feature = "otel")]
+    pub(crate) fn prints(&self) -> bool {
         self.stdout
     }
 
     /// The longest one flush of spans may take.
-    pub fn export_timeout(&self) -> Duration {
+    #[cfg(feature = "otel")]
+    pub(crate) fn flush_bound(&self) -> Duration {
         self.export_timeout
     }
 
     /// The `service.name` of the exported spans.
-    pub fn service(&self) -> &str {
+    #[cfg(feature = "otel")]
+    pub(crate) fn service_name(&self) -> &str {
         &self.service
     }
 }

@@ -17,7 +17,7 @@ mod stdout;
 
 #[cfg(all(feature = "otel", feature = "aws"))]
 pub(crate) use aws::AwsTraceInterceptor;
-pub use config::{DEFAULT_EXPORT_TIMEOUT, EXPORT_TIMEOUT_ENV, STDOUT_ENV, TraceConfig};
+pub use config::TraceConfig;
 #[cfg(feature = "otel")]
 pub use export::flush;
 pub(crate) use layer::TraceLayer;

@@ -68,13 +68,13 @@ fn logged(meta: &tracing::Metadata<'_>) -> bool {
 /// spans buffered for the end of their invocation.
 fn tracer(config: &TraceConfig) -> Result<SdkTracer, String> {
     let resource = resource(config);
-    let otlp = match config.endpoint() {
+    let otlp = match config.endpoint_url() {
         Some(url) => {
             let mut exporter = opentelemetry_otlp::SpanExporter::builder()
                 .with_http()
                 .with_endpoint(url)
                 .with_protocol(Protocol::HttpBinary)
-                .with_timeout(config.export_timeout())
+                .with_timeout(config.flush_bound())
                 .build()
                 .map_err(|err| format!("the OTLP exporter cannot be built: {err}"))?;
             exporter.set_resource(&resource);
@@ -92,8 +92,8 @@ fn tracer(config: &TraceConfig) -> Result<SdkTracer, String> {
     let pipeline = Pipeline {
         buffer,
         otlp,
-        stdout: config.stdout(),
-        timeout: config.export_timeout(),
+        stdout: config.prints(),
+        timeout: config.flush_bound(),
         exporting: tokio::sync::Mutex::new(()),
         last_failure_log: std::sync::Mutex::new(None),
         _provider: provider,
@@ -117,5 +117,5 @@ fn resource(config: &TraceConfig) -> Resource {
     if let Some(region) = crate::platform::non_empty_var("AWS_REGION") {
         attributes.push(KeyValue::new("cloud.region", region));
     }
-    Resource::builder_empty().with_service_name(config.service().to_owned()).with_attributes(attributes).build()
+    Resource::builder_empty().with_service_name(config.service_name().to_owned()).with_attributes(attributes).build()
 }

@@ -22,6 +22,7 @@
 
 use std::sync::Arc;
 
+use halo::durable::StoreErrorKind;
 use halo::fanout::store::{
     ClaimReason, FanoutStore, Finish, JobClaim, JobCreated, JobRecord, PartOutcome, Recorded, Release,
 };
@@ -226,7 +227,7 @@ pub async fn a_record_over_the_item_limit_is_too_large(store: Arc<dyn FanoutStor
     done(&*store, "job-1", 0, &big).await;
     done(&*store, "job-1", 1, &big).await;
     let err = store.record("job-1", 2, PartOutcome::Done(&big)).await.expect_err("450 KB of results do not fit");
-    assert!(err.is_too_large(), "refused for its size: {err}");
+    assert_eq!(err.kind(), StoreErrorKind::TooLarge, "refused for its size: {err}");
     let stored = get(&*store, "job-1").await.expect("the job");
     assert_eq!((stored.results.len(), stored.remaining()), (2, 1), "nothing changed");
     let failed = failure("PartResultTooLarge");

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aggregator::services::Services;
 use halo::breaker::store::BreakerStore;
-use halo::breaker::{BreakerPolicy, DynamoDbBreakerStore, TABLE_ENV, probe};
+use halo::breaker::{BreakerPolicy, DynamoDbBreakerStore, probe};
 use serde_json::{Value, json};
 
 /// The services to probe and the breakers' shared store.
@@ -18,8 +18,10 @@ struct Probe {
 
 async fn init() -> Result<Probe, halo::Error> {
     let services = Services::from_env()?;
-    let table = std::env::var(TABLE_ENV)
-        .map_err(|_| halo::Error::internal(format!("{TABLE_ENV} must name the breaker table")))?;
+    // The probe only makes sense with the fleet's shared table (the same
+    // variable `CircuitBreaker::from_env` reads).
+    let table = std::env::var("HALO_BREAKER_TABLE")
+        .map_err(|_| halo::Error::internal("HALO_BREAKER_TABLE must name the breaker table"))?;
     let client = halo::platform::dynamodb_client().await;
     Ok(Probe { services, store: Arc::new(DynamoDbBreakerStore::new(client, table)) })
 }

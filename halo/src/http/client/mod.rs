@@ -247,7 +247,7 @@ impl RequestBuilder {
         let retryable = self.retry_non_idempotent || is_idempotent(&self.method);
         let attempts = if retryable { self.client.max_attempts } else { 1 };
         let deadline = Ctx::with_current(|ctx| ctx.map(Ctx::budget_deadline));
-        let mut policy = self.client.backoff.with_max_attempts(attempts);
+        let mut policy = self.client.backoff.max_attempts(attempts);
         if let Some(deadline) = deadline {
             policy = policy.deadline(deadline);
         }

@@ -25,7 +25,7 @@
 
 use std::sync::Arc;
 
-use halo::durable::StoreError;
+use halo::durable::{StoreError, StoreErrorKind};
 use halo::saga::StepError;
 use halo::saga::log::{SagaLog, SagaRecord, SagaStatus};
 use serde_json::json;
@@ -121,7 +121,7 @@ async fn load(log: &dyn SagaLog, id: &str) -> Option<SagaRecord> {
 
 async fn write(log: &dyn SagaLog, record: &SagaRecord) -> Result<(), StoreError> {
     match log.write(record).await {
-        Err(err) if !err.is_conflict() => {
+        Err(err) if err.kind() != StoreErrorKind::Conflict => {
             panic!("write of `{}` version {} failed in the store: {err}", record.saga_id, record.version)
         }
         other => other,
@@ -136,7 +136,10 @@ async fn written(log: &dyn SagaLog, record: &SagaRecord) {
 }
 
 fn assert_conflict(result: Result<(), StoreError>, what: &str) {
-    assert!(matches!(&result, Err(err) if err.is_conflict()), "{what}: expected a conflict, got {result:?}");
+    assert!(
+        matches!(&result, Err(err) if err.kind() == StoreErrorKind::Conflict),
+        "{what}: expected a conflict, got {result:?}"
+    );
 }
 
 async fn stalled(log: &dyn SagaLog, before_ms: u64, limit: usize) -> Vec<SagaRecord> {
