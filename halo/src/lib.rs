@@ -23,6 +23,7 @@ pub mod trace;
 #[cfg(feature = "batch")]
 pub mod batch;
 pub mod breaker;
+pub mod cache;
 pub mod durable;
 #[cfg(feature = "fanout")]
 pub mod fanout;

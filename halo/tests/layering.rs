@@ -17,7 +17,7 @@ const LAYERS: &[&[&str]] = &[
     &["event", "correlation", "context"],
     &["log", "trace", "metrics", "timeout"],
     &["runtime"],
-    &["retry", "durable", "params", "http"],
+    &["retry", "durable", "params", "http", "cache"],
     &["idempotency", "saga", "breaker", "batch"],
     &["fanout"],
     &["macro_support", "test_support", "lib"],

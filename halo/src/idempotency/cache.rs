@@ -1,9 +1,9 @@
 //! The optional local cache: completed records kept in the container.
 
-use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use super::record::{Record, Status};
+use crate::cache::lru::Lru;
 
 /// A bounded least-recently-used cache of **completed** records, consulted
 /// before the store.
@@ -13,33 +13,24 @@ use super::record::{Record, Status};
 /// hash matches (a mismatch is left to the store to report).
 #[derive(Debug)]
 pub(crate) struct LocalCache {
-    capacity: usize,
-    inner: Mutex<Lru>,
-}
-
-#[derive(Debug, Default)]
-struct Lru {
-    tick: u64,
-    entries: HashMap<String, (u64, Record)>,
-    /// tick of last use -> key, oldest first.
-    order: BTreeMap<u64, String>,
+    records: Mutex<Lru<Record>>,
 }
 
 impl LocalCache {
     /// A cache of at most `capacity` records (at least 1).
     pub(crate) fn new(capacity: usize) -> LocalCache {
-        LocalCache { capacity: capacity.max(1), inner: Mutex::new(Lru::default()) }
+        LocalCache { records: Mutex::new(Lru::new(capacity, usize::MAX)) }
     }
 
     /// The maximum number of records.
     pub(crate) fn capacity(&self) -> usize {
-        self.capacity
+        self.lock().max_entries()
     }
 
     /// How many records the cache holds.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.lock().entries.len()
+        self.lock().len()
     }
 
     /// Whether the cache is empty.
@@ -57,20 +48,16 @@ impl LocalCache {
 
     /// Like [`LocalCache::get`], the whole completed record.
     pub(crate) fn get_record(&self, key: &str, validation: Option<&str>, now_ms: u64) -> Option<Record> {
-        let mut lru = self.lock();
-        let (tick, record) = lru.entries.get(key)?;
-        let tick = *tick;
+        let mut records = self.lock();
+        let record = records.peek(key)?;
         if !record.blocks(now_ms) {
-            lru.order.remove(&tick);
-            lru.entries.remove(key);
+            records.remove(key);
             return None;
         }
         if validation.is_some() && record.validation.as_deref() != validation {
             return None;
         }
-        let record = record.clone();
-        lru.touch(key, tick);
-        Some(record)
+        records.get(key).cloned()
     }
 
     /// Caches `record` if it is completed; evicts the least recently used
@@ -79,42 +66,16 @@ impl LocalCache {
         if record.status != Status::Completed || record.data.is_none() {
             return;
         }
-        let mut lru = self.lock();
-        lru.tick += 1;
-        let tick = lru.tick;
-        if let Some((old, _)) = lru.entries.insert(record.key.clone(), (tick, record.clone())) {
-            lru.order.remove(&old);
-        }
-        lru.order.insert(tick, record.key.clone());
-        while lru.entries.len() > self.capacity {
-            let Some((_, oldest)) = lru.order.pop_first() else { break };
-            lru.entries.remove(&oldest);
-        }
+        self.lock().insert(record.key.clone(), record.clone(), 0);
     }
 
     /// Forgets `key`.
     pub(crate) fn remove(&self, key: &str) {
-        let mut lru = self.lock();
-        if let Some((tick, _)) = lru.entries.remove(key) {
-            lru.order.remove(&tick);
-        }
+        self.lock().remove(key);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Lru> {
-        crate::lock::lock(&self.inner)
-    }
-}
-
-impl Lru {
-    fn touch(&mut self, key: &str, old: u64) {
-        self.tick += 1;
-        let tick = self.tick;
-        if let Some(entry) = self.entries.get_mut(key) {
-            entry.0 = tick;
-        }
-        if let Some(key) = self.order.remove(&old) {
-            self.order.insert(tick, key);
-        }
+    fn lock(&self) -> std::sync::MutexGuard<'_, Lru<Record>> {
+        crate::lock::lock(&self.records)
     }
 }
 
