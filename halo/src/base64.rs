@@ -1,8 +1,8 @@
 //! Standard base64, both ways (HTTP bodies of API Gateway events, PEM
-//! certificates).
+//! certificates, binary attributes of stream images).
 
 /// `bytes` as standard base64, with padding.
-#[cfg(any(feature = "axum", feature = "aws"))]
+#[cfg(any(feature = "axum", feature = "aws", feature = "batch"))]
 pub(crate) fn encode(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);

@@ -28,6 +28,8 @@ pub mod durable;
 #[cfg(feature = "fanout")]
 pub mod fanout;
 pub mod idempotency;
+#[cfg(feature = "batch")]
+pub mod projection;
 pub mod retry;
 pub mod saga;
 
@@ -37,7 +39,7 @@ pub mod http;
 pub mod params;
 
 // Private helpers.
-#[cfg(any(feature = "axum", feature = "aws"))]
+#[cfg(any(feature = "axum", feature = "aws", feature = "batch"))]
 mod base64;
 mod future;
 mod json_bytes;
