@@ -1,14 +1,18 @@
 //! `halo::projection`: views built from a stream stay equal to the views
 //! computed from the source table's final state, whatever the stream
 //! does: batches delivered twice, replays from an earlier record, records
-//! that fail half-way through their projections and are retried; and a
-//! real DynamoDB Streams event read through `Projector::process`.
+//! that fail half-way through their projections and are retried (in memory
+//! and in DynamoDB on moto); and a real DynamoDB Streams event read through
+//! `Projector::process`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use halo::batch::{BatchOptions, DynamoDbStream};
+#[cfg(feature = "dynamodb")]
+use halo::projection::DynamoDbViews;
+use halo::projection::store::ViewStore;
 use halo::projection::{self, Change, MemoryViews, Projection, Projector, ViewWrite};
 use halo::{Error, ErrorKind};
 use proptest::prelude::*;
@@ -132,8 +136,7 @@ fn history(ops: &[Op]) -> (Vec<Change>, BTreeMap<String, Post>) {
 
 /// Delivers `changes` in batches as Lambda would: a failed record stops
 /// its batch, and the batch is delivered again from that record.
-fn deliver(projector: &Projector, changes: &[Change], batches: &[(u8, Delivery)]) {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+fn deliver(runtime: &tokio::runtime::Runtime, projector: &Projector, changes: &[Change], batches: &[(u8, Delivery)]) {
     let mut at = 0;
     let mut plan = batches.iter().cycle();
     while at < changes.len() {
@@ -169,6 +172,52 @@ fn summaries(table: &BTreeMap<String, Post>) -> BTreeMap<String, Value> {
     out.into_iter().map(|(author, (posts, views))| (author, json!({"posts": posts, "views": views}))).collect()
 }
 
+/// Delivers the history of `ops` to views in `views` as `batches` say,
+/// failing the first attempt of the changes in `failures` half-way, and
+/// checks every view against the views of the final table.
+fn check(
+    runtime: &tokio::runtime::Runtime,
+    views: Arc<dyn ViewStore>,
+    ops: &[Op],
+    batches: &[(u8, Delivery)],
+    failures: BTreeSet<u128>,
+) -> Result<(), TestCaseError> {
+    let (changes, table) = history(ops);
+    let projector = Projector::new(views)
+        .projection(summary_projection())
+        .projection(FailsOnce { failing: std::sync::Mutex::new(failures) })
+        .projection(card_and_index_projection());
+    deliver(runtime, &projector, &changes, batches);
+
+    let view = |name: &str, key: &str| runtime.block_on(projector.view::<Value>(name, key)).unwrap();
+    let zero = json!({"posts": 0, "views": 0});
+    for author in ["author-0", "author-1", "author-2"] {
+        let expected = summaries(&table).get(author).cloned();
+        let got = view("summary", author);
+        prop_assert!(
+            got == expected || (expected.is_none() && got.as_ref() == Some(&zero)),
+            "{author}: {got:?} != {expected:?}"
+        );
+    }
+    for post in 0..6 {
+        let key = format!("post-{post}");
+        let expected = table.get(&key).map(|p| json!({"author": p.author, "views": p.views}));
+        prop_assert_eq!(view("card", &key), expected, "card of {}", key);
+    }
+    let deleted = ops.iter().any(|op| matches!(op, Op::Delete { .. }));
+    if !deleted {
+        let mut top: Vec<(&String, i64)> = table.iter().map(|(k, p)| (k, p.views)).collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        let expected: Vec<Value> = top.iter().take(3).map(|(k, v)| json!({"member": k, "score": *v as f64})).collect();
+        let got = view("top", "all").map(|v| v["entries"].clone()).unwrap_or(json!([]));
+        prop_assert_eq!(got, Value::Array(expected));
+    }
+    if let Some(top) = view("top", "all") {
+        prop_assert!(top["entries"].as_array().unwrap().len() <= 3, "the index keeps at most 3");
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
@@ -178,42 +227,34 @@ proptest! {
         batches in proptest::collection::vec((1u8..8, delivery()), 1..6),
         failures in proptest::collection::btree_set(100u128..160, 0..8),
     ) {
-        let (changes, table) = history(&ops);
-        let views = Arc::new(MemoryViews::new());
-        let projector = Projector::new(views.clone())
-            .projection(summary_projection())
-            .projection(FailsOnce { failing: std::sync::Mutex::new(failures) })
-            .projection(card_and_index_projection());
-        deliver(&projector, &changes, &batches);
-
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        let view = |name: &str, key: &str| runtime.block_on(projector.view::<Value>(name, key)).unwrap();
-        let zero = json!({"posts": 0, "views": 0});
-        for author in ["author-0", "author-1", "author-2"] {
-            let expected = summaries(&table).get(author).cloned();
-            let got = view("summary", author);
-            prop_assert!(
-                got == expected || (expected.is_none() && got.as_ref() == Some(&zero)),
-                "{author}: {got:?} != {expected:?}"
+        check(&runtime, Arc::new(MemoryViews::new()), &ops, &batches, failures)?;
+    }
+}
+
+#[cfg(feature = "dynamodb")]
+proptest! {
+    // Each case is a table on moto and a few hundred requests: a few
+    // cases, the memory store above covers the many.
+    #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
+
+    #[test]
+    fn views_in_dynamodb_equal_the_views_of_the_final_table(
+        ops in proptest::collection::vec(op(), 1..30),
+        batches in proptest::collection::vec((1u8..8, delivery()), 1..6),
+        failures in proptest::collection::btree_set(100u128..130, 0..4),
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let views = runtime.block_on(async {
+            let config = halo_test_support::moto::Moto::shared().sdk_config().await;
+            let views = DynamoDbViews::new(
+                aws_sdk_dynamodb::Client::new(&config),
+                halo_test_support::moto::unique_name("views"),
             );
-        }
-        for post in 0..6 {
-            let key = format!("post-{post}");
-            let expected = table.get(&key).map(|p| json!({"author": p.author, "views": p.views}));
-            prop_assert_eq!(view("card", &key), expected, "card of {}", key);
-        }
-        let deleted = ops.iter().any(|op| matches!(op, Op::Delete { .. }));
-        if !deleted {
-            let mut top: Vec<(&String, i64)> = table.iter().map(|(k, p)| (k, p.views)).collect();
-            top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-            let expected: Vec<Value> =
-                top.iter().take(3).map(|(k, v)| json!({"member": k, "score": *v as f64})).collect();
-            let got = view("top", "all").map(|v| v["entries"].clone()).unwrap_or(json!([]));
-            prop_assert_eq!(got, Value::Array(expected));
-        }
-        if let Some(top) = view("top", "all") {
-            prop_assert!(top["entries"].as_array().unwrap().len() <= 3, "the index keeps at most 3");
-        }
+            views.create_table().await.expect("the views table");
+            views
+        });
+        check(&runtime, Arc::new(views), &ops, &batches, failures)?;
     }
 }
 
@@ -251,4 +292,58 @@ async fn a_record_without_a_sequence_number_fails_the_batch_at_that_record() {
         .projection(projection::from_fn("any", |_: &Change| Ok(vec![ViewWrite::add("v", "k", "n", 1)])));
     let err = projector.process(batch, &BatchOptions::default()).await.unwrap_err();
     assert!(!err.message().contains("<script>"), "no caller text in the error: {}", err.message());
+}
+
+/// A transaction applied whose answer is lost (dropped, or replaced by a
+/// 500): the SDK sends it again, its marker refuses the copy, and the
+/// change is counted once. Throttles and 500s before the write are
+/// retried to the same end.
+#[cfg(feature = "dynamodb")]
+#[tokio::test]
+async fn a_change_whose_answer_is_lost_is_counted_once() {
+    use halo_test_support::fault_proxy::{Fault, FaultProxy};
+    use halo_test_support::moto::{Moto, sdk_config, unique_name};
+
+    let proxy = FaultProxy::start(&Moto::shared().endpoint()).await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk_config(&proxy.endpoint()).await);
+    let views = Arc::new(DynamoDbViews::new(client, unique_name("views-faults")));
+    views.create_table().await.unwrap();
+    let projector = Projector::new(views).projection(summary_projection());
+    let faults = [Fault::AppliedThenDropped, Fault::AppliedThenServerError, Fault::Throttled, Fault::ServerError];
+    for (i, fault) in faults.into_iter().enumerate() {
+        let change = Change::new(format!("post-{i}"), 10, None, Some(json!({"author": "ada", "views": 5})));
+        proxy.plan("TransactWriteItems", fault);
+        projector.apply(&change).await.unwrap_or_else(|e| panic!("{fault:?}: {e}"));
+    }
+    let summary: Value = projector.view("summary", "ada").await.unwrap().unwrap();
+    assert_eq!(summary, json!({"posts": 4, "views": 20}), "each change counted once");
+    assert_eq!(proxy.count("TransactWriteItems"), 8, "each change sent twice: its fault, then the retry");
+}
+
+/// What a change costs in requests, counted at a proxy: one
+/// `TransactWriteItems` per change and no read, but for the first write of
+/// an index item in a container; a redelivered change one refused
+/// `TransactWriteItems`.
+#[cfg(feature = "dynamodb")]
+#[tokio::test]
+async fn a_change_is_one_transaction_and_no_read() {
+    use halo_test_support::fault_proxy::FaultProxy;
+    use halo_test_support::moto::{Moto, sdk_config, unique_name};
+
+    let proxy = FaultProxy::start(&Moto::shared().endpoint()).await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk_config(&proxy.endpoint()).await);
+    let views = Arc::new(DynamoDbViews::new(client, unique_name("views-cost")));
+    views.create_table().await.unwrap();
+    let projector = Projector::new(views).projection(summary_projection()).projection(card_and_index_projection());
+    for i in 0..20 {
+        let post = json!({"author": format!("author-{}", i % 3), "views": i});
+        projector.apply(&Change::new(format!("post-{i}"), 10, None, Some(post))).await.unwrap();
+    }
+    // Two projections, so two transactions per change.
+    assert_eq!(proxy.count("TransactWriteItems"), 40);
+    assert_eq!(proxy.count("GetItem"), 1, "the index item, read once by this container");
+    let again = Change::new("post-3", 10, None, Some(json!({"author": "author-0", "views": 3})));
+    projector.apply(&again).await.unwrap();
+    assert_eq!(proxy.count("TransactWriteItems"), 42, "a duplicate: one refused transaction per projection");
+    assert_eq!(proxy.count("GetItem"), 1);
 }

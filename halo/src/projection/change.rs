@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use serde_dynamo::AttributeValue;
 use serde_json::Value;
 
+use super::write::number;
 use crate::{Error, ErrorKind};
 
 /// One change of a source item: its key, its place in the item's history
@@ -119,13 +120,6 @@ fn object(item: &serde_dynamo::Item) -> Value {
 /// A DynamoDB attribute as JSON: numbers as numbers (as text when JSON
 /// cannot hold them exactly), binary as base64 text, sets as arrays.
 fn json(value: &AttributeValue) -> Value {
-    let number = |text: &str| {
-        text.parse::<i64>()
-            .map(Value::from)
-            .ok()
-            .or_else(|| text.parse::<f64>().ok().and_then(serde_json::Number::from_f64).map(Value::Number))
-            .unwrap_or_else(|| Value::String(text.to_owned()))
-    };
     match value {
         AttributeValue::N(text) => number(text),
         AttributeValue::S(text) => Value::String(text.clone()),

@@ -103,7 +103,8 @@ impl Projector {
                 continue;
             }
             let guard = Guard::new(projection.name(), change.key(), change.sequence());
-            if self.store.apply(&guard, &writes).await? == Applied::AlreadyApplied {
+            let applied = self.store.apply(&guard, &writes).await.map_err(|e| e.of(&super::env::STORE))?;
+            if applied == Applied::AlreadyApplied {
                 tracing::info!(
                     projection = projection.name(),
                     sequence = %change.sequence(),
@@ -136,7 +137,7 @@ impl Projector {
     ///
     /// The store's error, or an item that is not a `T` (`InvalidView`).
     pub async fn view<T: DeserializeOwned>(&self, view: &str, key: &str) -> Result<Option<T>, Error> {
-        let item = self.store.get(view, key).await?;
+        let item = self.store.get(view, key).await.map_err(|e| e.of(&super::env::STORE))?;
         item.map(|item| {
             T::deserialize(item).map_err(|_| {
                 Error::new(ErrorKind::Internal, "a view item does not have the expected shape").with_code("InvalidView")

@@ -41,7 +41,8 @@ pub enum Applied {
     AlreadyApplied,
 }
 
-/// A store of views. Implementation: [`MemoryViews`](super::MemoryViews).
+/// A store of views. Implementations: [`MemoryViews`](super::MemoryViews)
+/// and, with the `dynamodb` feature, `DynamoDbViews`.
 pub trait ViewStore: Send + Sync {
     /// Makes `writes` at once, with the check of `guard`, all or none.
     fn apply<'a>(&'a self, guard: &'a Guard, writes: &'a [ViewWrite]) -> BoxFuture<'a, Result<Applied, StoreError>>;

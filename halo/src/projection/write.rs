@@ -176,6 +176,16 @@ impl ViewWrite {
     }
 }
 
+/// A DynamoDB number as JSON: an integer or a float, as text when JSON
+/// cannot hold it.
+pub(crate) fn number(text: &str) -> Value {
+    text.parse::<i64>()
+        .map(Value::from)
+        .ok()
+        .or_else(|| text.parse::<f64>().ok().and_then(serde_json::Number::from_f64).map(Value::Number))
+        .unwrap_or_else(|| Value::String(text.to_owned()))
+}
+
 fn object(item: Option<Value>) -> Map<String, Value> {
     match item {
         Some(Value::Object(map)) => map,
