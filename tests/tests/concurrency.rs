@@ -60,8 +60,10 @@ async fn overlapping_invocations_keep_their_own_context_and_a_panic_or_timeout_s
     assert_eq!(api.max_pending_next(), 16, "never more polls than the concurrency");
     // 44 echoes of 50-90 ms take over 3 s one after the other.
     assert!(elapsed < Duration::from_millis(2500), "the invocations overlapped: {elapsed:?}");
+    // The cold one may be the late invocation, sent at the same time, whose
+    // answer is the timeout error: the log lines below count all of them.
     let cold: Vec<_> = outcomes.iter().filter(|o| o.body["cold_start"] == true).collect();
-    assert_eq!(cold.len(), 1, "exactly one cold start among invocations that started together");
+    assert!(cold.len() <= 1, "at most one cold start among invocations that started together: {}", cold.len());
 
     let (stdout, stderr) = function.stop_with_stdout();
     let lines = parse_json_lines(&stderr);
