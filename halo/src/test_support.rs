@@ -71,3 +71,15 @@ pub mod fanout {
         queue.put_back(messages);
     }
 }
+
+/// The layout of the views table halo's tests check example templates
+/// against.
+#[cfg(all(feature = "batch", feature = "dynamodb"))]
+pub mod projection {
+    use crate::durable::TableSpec;
+
+    /// The layout of the views table.
+    pub fn table_spec() -> TableSpec {
+        crate::projection::table_spec()
+    }
+}

@@ -281,6 +281,20 @@ async fn a_real_stream_event_is_projected_once_even_when_delivered_twice() {
     assert_eq!(stats, json!({"inserts": 1}));
 }
 
+#[test]
+fn a_change_is_keyed_by_its_partition_key_alone_or_by_its_whole_composite_key() {
+    let key_of = |keys: Value| {
+        let record = json!({
+            "eventID": "1", "eventName": "INSERT", "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+            "dynamodb": {"Keys": keys.clone(), "NewImage": keys, "SequenceNumber": "11", "SizeBytes": 10}
+        });
+        Change::from_record(&serde_json::from_value(record).unwrap()).unwrap().key().to_owned()
+    };
+    assert_eq!(key_of(json!({"id": {"S": "post-1"}})), "post-1");
+    assert_eq!(key_of(json!({"n": {"N": "42"}})), "42");
+    assert_eq!(key_of(json!({"sk": {"S": "b"}, "pk": {"S": "a"}})), r#"{"pk":"a","sk":"b"}"#);
+}
+
 #[tokio::test]
 async fn a_record_without_a_sequence_number_fails_the_batch_at_that_record() {
     let event = json!({"Records": [{

@@ -1,6 +1,6 @@
 //! Every example template's table for a halo feature (the table its
 //! functions name in `HALO_IDEMPOTENCY_TABLE`, `HALO_SAGA_TABLE`,
-//! `HALO_BREAKER_TABLE` or `HALO_FANOUT_TABLE`) has exactly the layout of
+//! `HALO_BREAKER_TABLE`, `HALO_FANOUT_TABLE` or `HALO_VIEWS_TABLE`) has exactly the layout of
 //! the feature's table specification: the keys, the indexes and TTL that
 //! the feature's own `create_table` makes.
 #![cfg(feature = "fanout")]
@@ -18,6 +18,7 @@ fn specs() -> Vec<(&'static str, TableSpec)> {
         ("HALO_SAGA_TABLE", halo::saga::table_spec()),
         ("HALO_BREAKER_TABLE", halo::breaker::table_spec()),
         ("HALO_FANOUT_TABLE", halo::test_support::fanout::table_spec()),
+        ("HALO_VIEWS_TABLE", halo::test_support::projection::table_spec()),
     ]
 }
 

@@ -49,12 +49,14 @@ pub mod function;
 pub mod hostile;
 pub mod hostile_bodies;
 pub mod http_stub;
+pub mod local_server;
 pub mod moto;
 pub mod otlp;
 pub mod pipeline;
 pub mod runtime_api;
 pub mod sdk_requests;
 pub mod sqs;
+pub mod streams;
 pub mod tcp_proxy;
 pub mod tls_stub;
 

@@ -207,6 +207,16 @@ pub fn unique_name(prefix: &str) -> String {
 /// Creates the on-demand table `name` whose partition key is the string
 /// attribute `key` (an application's own table, beside halo's stores).
 pub async fn create_string_key_table(client: &aws_sdk_dynamodb::Client, name: &str, key: &str) {
+    string_key_table(client, name, key).send().await.unwrap_or_else(|e| panic!("create table {name}: {e:?}"));
+}
+
+/// The request creating the on-demand table `name` whose partition key is
+/// the string attribute `key`.
+pub(crate) fn string_key_table(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+    key: &str,
+) -> aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder {
     use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
     client
         .create_table()
@@ -216,9 +226,6 @@ pub async fn create_string_key_table(client: &aws_sdk_dynamodb::Client, name: &s
         )
         .key_schema(KeySchemaElement::builder().attribute_name(key).key_type(KeyType::Hash).build().unwrap())
         .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create table {name}: {e:?}"));
 }
 
 /// Starts `program` with `args` under a watchdog: a Python parent (from

@@ -238,3 +238,29 @@ fn the_new_user_crate_depends_only_on_what_the_readme_lists() {
     }
     assert!(manifest.contains("[workspace]"), "the new-user crate is its own workspace, as a user's crate is");
 }
+
+/// The README's catalog names, for each pattern, the tests that prove it
+/// as `` `path`: `test`, `test` ``: every named test is a function of the
+/// named file, so a renamed or deleted test cannot leave the table behind.
+#[test]
+fn every_test_the_catalog_names_exists_in_its_file() {
+    let readme = read(&repo_root().join("README.md"));
+    let catalog = readme
+        .split("## The serverless patterns catalog")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("README.md has the catalog section");
+    let mut named = 0;
+    for row in catalog.lines().filter(|l| l.starts_with('|')) {
+        let proof = row.trim_end_matches('|').rsplit('|').next().unwrap_or_default();
+        for clause in proof.split(';') {
+            let Some((file, tests)) = clause.split_once(':') else { continue };
+            let source = read(&repo_root().join(file.trim().trim_matches('`')));
+            for test in tests.split(',').map(|t| t.trim().trim_matches('`')).filter(|t| !t.is_empty()) {
+                assert!(source.contains(&format!("fn {test}(")), "{file}: no test `{test}`");
+                named += 1;
+            }
+        }
+    }
+    assert!(named >= 10, "the catalog names its tests: {named}");
+}

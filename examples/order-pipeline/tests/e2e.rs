@@ -252,3 +252,68 @@ fn no_error_response_carries_the_callers_text() {
         halo_test_support::hostile_bodies::assert_no_caller_text_in_errors(dir, binary, "events/create-order.json");
     assert!(errors >= 3, "the hostile bodies were refused: {errors} error responses");
 }
+
+const STREAM: &str = env!("CARGO_BIN_EXE_order-stream");
+const EVENTS: &str = env!("CARGO_BIN_EXE_order-events");
+
+/// Streams and pipelines: changes written to a real table, read from its
+/// stream through the DynamoDB Streams API as Lambda's poller reads them,
+/// handed to the compiled consumer. It stops at the first change it cannot
+/// handle and reports that record alone, so Lambda retries from it and
+/// the changes before it are not replayed; the batch after it succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_consumer_checkpoints_at_the_first_change_it_cannot_handle() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use halo_test_support::streams::{StreamReader, create_streamed_table, lambda_event};
+
+    let moto = Moto::shared();
+    let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+    let table = halo_test_support::moto::unique_name("orders");
+    let stream_arn = create_streamed_table(&client, &table, "order_id").await;
+    for (order_id, status) in [("ord-1", "NEW"), ("ord-2", "PAID"), ("ord-3", "BROKEN"), ("ord-4", "NEW")] {
+        let item =
+            [("order_id", order_id), ("status", status)].map(|(k, v)| (k.to_owned(), AttributeValue::S(v.into())));
+        client.put_item().table_name(&table).set_item(Some(item.into())).send().await.unwrap();
+    }
+    let records = StreamReader::new(moto, &stream_arn).await.read().await;
+    assert_eq!(records.len(), 4);
+    let sequence = |i: usize| records[i]["dynamodb"]["SequenceNumber"].as_str().unwrap().to_owned();
+
+    let api = RuntimeApi::start().await;
+    let consumer = FunctionProcess::start(Path::new(STREAM), &api, &[]);
+    let first = api.invoke(&lambda_event(&records), TIMEOUT).await;
+    assert!(first.success, "{:?}", first.body);
+    assert_eq!(first.body["batchItemFailures"], json!([{ "itemIdentifier": sequence(2) }]), "the BROKEN order");
+    // After the retries, the on-failure destination takes it; the stream
+    // goes on from the record after it.
+    let rest = api.invoke(&lambda_event(&records[3..]), TIMEOUT).await;
+    assert_eq!(rest.body["batchItemFailures"], json!([]));
+    let lines = parse_json_lines(&consumer.stop());
+    let handled: Vec<&str> =
+        lines.iter().filter(|l| l["message"] == "order changed").map(|l| l["order_id"].as_str().unwrap()).collect();
+    assert_eq!(handled, ["ord-1", "ord-2", "ord-4"], "in order, each once, none after the failure in its batch");
+}
+
+/// Pub/sub: an `OrderShipped` event as an EventBridge rule delivers it to
+/// a subscriber, handled with the correlation id its publisher put in the
+/// detail; an event the subscriber cannot handle fails the invocation (so
+/// Lambda retries it and then sends it to the on-failure destination).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_bridge_subscriber_handles_an_event_with_its_publisher_s_correlation_id() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("events/order-shipped.json");
+    let event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let api = RuntimeApi::start().await;
+    let subscriber = FunctionProcess::start(Path::new(EVENTS), &api, &[]);
+    let handled = api.invoke(&event, TIMEOUT).await;
+    assert!(handled.success, "{:?}", handled.body);
+    let mut no_carrier = event.clone();
+    no_carrier["detail"]["carrier"] = "".into();
+    let refused = api.invoke(&no_carrier, TIMEOUT).await;
+    assert!(!refused.success);
+    assert_eq!(refused.body["errorType"], "Unprocessable", "{:?}", refused.body);
+    let lines = parse_json_lines(&subscriber.stop());
+    let notified: Vec<&Value> = lines.iter().filter(|l| l["message"] == "customer notified").collect();
+    assert_eq!(notified.len(), 1);
+    assert_eq!(notified[0]["correlation_id"], "order-demo-1");
+    assert_eq!(notified[0]["tracking_id"], "ord-1");
+}

@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use common::{body, request, status};
 use halo_test_support::function::{FunctionProcess, parse_json_lines};
+use halo_test_support::local_server::LocalServer;
 use halo_test_support::moto::Moto;
 use halo_test_support::runtime_api::{Outcome, RuntimeApi};
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_todo-api");
 const TIMEOUT: Duration = Duration::from_secs(20);
@@ -191,51 +191,22 @@ async fn crud(endpoint: &str) {
     assert!(access.iter().any(|l| l["route"] == "(unmatched)" && l["status"] == 404));
 }
 
-/// One HTTP/1.1 request to the local server; the status and JSON body.
-async fn http(port: u16, method: &str, path: &str, body: Option<&str>, correlation_id: &str) -> (u16, Value, String) {
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-    let body = body.unwrap_or("");
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-type: application/json\r\nx-correlation-id: {correlation_id}\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    let (head, payload) = response.split_once("\r\n\r\n").unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, serde_json::from_str(payload).unwrap_or(Value::Null), head.to_lowercase())
-}
-
 #[tokio::test]
 async fn serve_mode_answers_real_http_requests_with_the_same_bodies() {
-    let port = halo_test_support::free_port();
-    let mut server = std::process::Command::new(BINARY)
-        .args(["serve", "--port", &port.to_string()])
-        .env_remove("AWS_LAMBDA_RUNTIME_API")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut ready = false;
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert!(ready, "the server listens");
-    let (status, todo, head) = http(port, "POST", "/todos", Some(r#"{"title":"buy milk"}"#), "s-1").await;
+    let server = LocalServer::start(Path::new(BINARY)).await;
+    let server = &server;
+    let http = |method, path, body, correlation_id| async move {
+        let answer = server.request(method, path, body, &[("x-correlation-id", correlation_id)]).await;
+        (answer.status, answer.body, answer.head)
+    };
+    let (status, todo, head) = http("POST", "/todos", Some(r#"{"title":"buy milk"}"#), "s-1").await;
     assert_eq!((status, todo["title"].as_str()), (201, Some("buy milk")));
     assert!(head.contains("x-correlation-id: s-1"), "{head}");
-    let (status, error, _) = http(port, "GET", "/todos/t-999999", None, "s-2").await;
+    let (status, error, _) = http("GET", "/todos/t-999999", None, "s-2").await;
     assert_eq!(status, 404);
     assert_eq!(error["error"]["trace_id"], "s-2");
-    let (status, error, _) = http(port, "POST", "/todos", Some("{oops"), "s-3").await;
+    let (status, error, _) = http("POST", "/todos", Some("{oops"), "s-3").await;
     assert_eq!((status, error["error"]["code"].as_str()), (400, Some("BadRequest")));
-    let _ = server.kill();
-    let _ = server.wait();
 }
 
 #[tokio::test]

@@ -42,8 +42,11 @@ impl Change {
     }
 
     /// The change a DynamoDB Streams record describes. The key is the
-    /// record's `Keys` as compact JSON with sorted names (`{"pk":"post#1"}`),
-    /// the same for every change of the item.
+    /// item's key as its table names it: the value of a partition key
+    /// alone (`post-1` for `{"id": {"S": "post-1"}}`, a number's digits),
+    /// and for a composite key the record's `Keys` as compact JSON with
+    /// sorted names (`{"pk":"author#ada","sk":"post#1"}`); the same for
+    /// every change of the item.
     ///
     /// Images become JSON: numbers as numbers (as text beyond what JSON
     /// holds exactly), binary values as base64 text, sets as arrays.
@@ -67,7 +70,11 @@ impl Change {
         if keys.is_empty() {
             return Err(invalid("a stream record has no keys"));
         }
-        let key = serde_json::to_string(&keys).map_err(|_| invalid("a stream record's keys are not an item"))?;
+        let key = match keys.values().next() {
+            Some(Value::String(alone)) if keys.len() == 1 => alone.clone(),
+            Some(Value::Number(alone)) if keys.len() == 1 => alone.to_string(),
+            _ => serde_json::to_string(&keys).map_err(|_| invalid("a stream record's keys are not an item"))?,
+        };
         let before = image(&stream.old_image);
         let after = if record.event_name == "REMOVE" { None } else { image(&stream.new_image) };
         Ok(Change { key, sequence, before, after })

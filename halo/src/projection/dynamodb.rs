@@ -45,9 +45,9 @@ const INDEX_ATTEMPTS: usize = 5;
 /// once per container and then replaced on its version, so the happy path
 /// reads nothing. A change may write at most 99 view items.
 ///
-/// The function needs `dynamodb:GetItem` and `dynamodb:TransactWriteItems`
-/// (which writes through `PutItem`, `UpdateItem` and `DeleteItem`) on the
-/// table.
+/// The function needs `dynamodb:GetItem`, `dynamodb:PutItem`,
+/// `dynamodb:UpdateItem` and `dynamodb:DeleteItem` on the table: IAM
+/// authorizes each action of a `TransactWriteItems` as its own operation.
 #[derive(Debug)]
 pub struct DynamoDbViews {
     table: Table,

@@ -12,6 +12,8 @@ mod write;
 pub use change::Change;
 #[cfg(feature = "dynamodb")]
 pub use dynamodb::DynamoDbViews;
+#[cfg(all(feature = "dynamodb", feature = "test-support"))]
+pub(crate) use dynamodb::table_spec;
 pub use memory::MemoryViews;
 pub use projector::{FnProjection, Projection, Projector, from_fn};
 pub use write::ViewWrite;
