@@ -32,6 +32,8 @@ pub mod idempotency;
 pub mod projection;
 pub mod retry;
 pub mod saga;
+#[cfg(all(feature = "axum", feature = "http-client"))]
+pub mod strangler;
 
 // Integrations: HTTP in and out, configuration from AWS's parameter services.
 #[cfg(any(feature = "http-client", feature = "axum"))]

@@ -19,7 +19,7 @@ const LAYERS: &[&[&str]] = &[
     &["runtime"],
     &["retry", "durable", "params", "http", "cache"],
     &["idempotency", "saga", "breaker", "batch"],
-    &["fanout", "projection"],
+    &["fanout", "projection", "strangler"],
     &["macro_support", "test_support", "lib"],
 ];
 

@@ -49,6 +49,7 @@ pub mod function;
 pub mod hostile;
 pub mod hostile_bodies;
 pub mod http_stub;
+pub mod legacy_stub;
 pub mod local_server;
 pub mod moto;
 pub mod otlp;

@@ -49,7 +49,7 @@ pub fn moto_server_path() -> std::path::PathBuf {
 }
 
 /// The Python of `.venv`, which has moto installed.
-fn python_path() -> std::path::PathBuf {
+pub(crate) fn python_path() -> std::path::PathBuf {
     crate::workspace_root().join(".venv/bin/python")
 }
 

@@ -63,6 +63,15 @@ pub(crate) const BATCH_RECORD_FAILED: &str = "BatchRecordFailed";
 pub(crate) const INVOCATION_TIMEOUT: &str = "InvocationTimeout";
 /// A handler panicked.
 pub(crate) const INVOCATION_PANIC: &str = "InvocationPanic";
+/// A shadowed request whose new answer matched the legacy one (operation: the route).
+#[cfg(all(feature = "axum", feature = "http-client"))]
+pub(crate) const SHADOW_MATCHED: &str = "ShadowMatched";
+/// A shadowed request whose new answer differed from the legacy one.
+#[cfg(all(feature = "axum", feature = "http-client"))]
+pub(crate) const SHADOW_DIFFERED: &str = "ShadowDiffered";
+/// A shadowed request whose new handler did not answer within the wait.
+#[cfg(all(feature = "axum", feature = "http-client"))]
+pub(crate) const SHADOW_TIMED_OUT: &str = "ShadowTimedOut";
 
 /// Counts one `metric` of halo's own when builtin metrics are on (a
 /// relaxed atomic load when they are off).

@@ -74,6 +74,7 @@ impl Client {
             body: None,
             attempt_timeout: self.attempt_timeout,
             retry_non_idempotent: false,
+            forwarding: false,
         }
     }
 
@@ -143,11 +144,18 @@ impl ClientBuilder {
     }
 }
 
-/// The process's one `reqwest` client: TLS configuration and connection
-/// pool, built on the first request (not cached when building it fails).
-fn shared_transport() -> Result<reqwest::Client, Error> {
-    static TRANSPORT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
-    if let Some(client) = TRANSPORT.get() {
+/// The process's `reqwest` clients: TLS configuration and connection
+/// pool, built on the first request (not cached when building it fails);
+/// one follows redirects, the other (for forwarding) hands them back.
+fn shared_transport(follow_redirects: bool) -> Result<reqwest::Client, Error> {
+    static FOLLOWING: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    static FORWARDING: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    let (slot, redirects) = if follow_redirects {
+        (&FOLLOWING, reqwest::redirect::Policy::default())
+    } else {
+        (&FORWARDING, reqwest::redirect::Policy::none())
+    };
+    if let Some(client) = slot.get() {
         return Ok(client.clone());
     }
     // reqwest is built without a crypto provider of its own. rustls
@@ -160,10 +168,11 @@ fn shared_transport() -> Result<reqwest::Client, Error> {
     let roots = crate::platform::native_roots().iter().filter_map(|der| reqwest::Certificate::from_der(der).ok());
     let client = reqwest::Client::builder()
         .no_proxy()
+        .redirect(redirects)
         .tls_certs_only(roots)
         .build()
         .map_err(|err| Error::internal(err).with_code("HttpClientInit"))?;
-    Ok(TRANSPORT.get_or_init(|| client).clone())
+    Ok(slot.get_or_init(|| client).clone())
 }
 
 /// One request being built; see [`Client`].
@@ -173,9 +182,12 @@ pub struct RequestBuilder {
     method: Method,
     url: String,
     headers: HeaderMap,
-    body: Option<(Vec<u8>, &'static str)>,
+    body: Option<(bytes::Bytes, Option<&'static str>)>,
     attempt_timeout: Duration,
     retry_non_idempotent: bool,
+    /// A request forwarded as it came: its headers (repeated ones kept)
+    /// and body as they are, redirects and 5xx answers handed back.
+    forwarding: bool,
 }
 
 impl RequestBuilder {
@@ -193,14 +205,15 @@ impl RequestBuilder {
 
     /// A JSON body.
     pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Result<Self, Error> {
-        self.body = Some((serde_json::to_vec(body).map_err(Error::internal)?, "application/json"));
+        self.body = Some((serde_json::to_vec(body).map_err(Error::internal)?.into(), Some("application/json")));
         Ok(self)
     }
 
     /// A raw body with its content type.
     #[must_use]
     pub fn body(mut self, body: impl Into<Vec<u8>>, content_type: &'static str) -> Self {
-        self.body = Some((body.into(), content_type));
+        let body: Vec<u8> = body.into();
+        self.body = Some((body.into(), Some(content_type)));
         self
     }
 
@@ -216,6 +229,20 @@ impl RequestBuilder {
     #[must_use]
     pub fn retry_non_idempotent(mut self) -> Self {
         self.retry_non_idempotent = true;
+        self
+    }
+
+    /// A request forwarded as it came (a proxy's): `headers` as they are,
+    /// repeated ones kept (the invocation's correlation and trace headers
+    /// replace any of the same name), `body` without a content type of its
+    /// own; a redirect or a 5xx answer is returned as an answer, not
+    /// followed or retried.
+    #[must_use]
+    #[cfg(feature = "axum")]
+    pub(crate) fn forwarding(mut self, headers: HeaderMap, body: bytes::Bytes) -> Self {
+        self.headers = headers;
+        self.body = Some((body, None));
+        self.forwarding = true;
         self
     }
 
@@ -251,10 +278,21 @@ impl RequestBuilder {
         if let Some(deadline) = deadline {
             policy = policy.deadline(deadline);
         }
-        let mut headers = propagate::http_headers();
-        headers.extend(self.headers.clone());
+        let headers = if self.forwarding {
+            let mut headers = self.headers.clone();
+            for (name, value) in propagate::http_headers() {
+                if let Some(name) = name {
+                    headers.insert(name, value);
+                }
+            }
+            headers
+        } else {
+            let mut headers = propagate::http_headers();
+            headers.extend(self.headers.clone());
+            headers
+        };
         let started = Instant::now();
-        let transport = shared_transport()?;
+        let transport = shared_transport(!self.forwarding)?;
         let outcome = retry(
             &policy,
             |attempt| self.attempt(&transport, attempt, &headers, deadline),
@@ -285,14 +323,19 @@ impl RequestBuilder {
         };
         let mut request = transport.request(self.method.clone(), &self.url).headers(headers.clone()).timeout(timeout);
         if let Some((body, content_type)) = &self.body {
-            request = request.header(http::header::CONTENT_TYPE, *content_type).body(body.clone());
+            if let Some(content_type) = content_type {
+                request = request.header(http::header::CONTENT_TYPE, *content_type);
+            }
+            request = request.body(body.clone());
         }
         tracing::debug!(method = %self.method, url = %self.url, attempt, timeout_ms = timeout.as_millis() as u64, "outgoing request");
         if attempt > 1 {
             crate::trace::add_event("http.retry", &[("attempt", attempt.to_string())]);
         }
         match request.send().await {
-            Ok(response) if response.status().is_server_error() => Err(Failure::Status(response.status().as_u16())),
+            Ok(response) if response.status().is_server_error() && !self.forwarding => {
+                Err(Failure::Status(response.status().as_u16()))
+            }
             Ok(response) => Ok(response),
             Err(err) if err.is_timeout() => Err(Failure::Timeout(err)),
             Err(err) if err.is_connect() => Err(Failure::Connect(err)),

@@ -6,4 +6,6 @@ mod request;
 pub(crate) mod router;
 
 pub use idempotent::{Created, IDEMPOTENCY_KEY, IdempotentJson};
+#[cfg(feature = "http-client")]
+pub(crate) use router::Forwarded;
 pub use router::{run, run_with_init, run_with_options, serve};

@@ -129,24 +129,32 @@ async fn serve_with_margin(router: Router, listener: tokio::net::TcpListener, ma
     axum::serve(listener, router).await
 }
 
-/// halo's layers as axum middleware, as [`run`] applies them: the JSON
-/// error fallback for unmatched routes, halo error bodies for rejections,
-/// the access log line. With [`handle_event`] it lets you run a router
-/// under halo's stack yourself (a custom runtime, a benchmark).
+/// halo's layers as axum middleware, as [`run`] applies them: halo error
+/// bodies for rejections and for unmatched routes (`RouteNotFound`, unless
+/// the router has a fallback of its own), the access log line. With
+/// [`handle_event`] it lets you run a router under halo's stack yourself
+/// (a custom runtime, a benchmark).
 #[cfg_attr(not(feature = "test-support"), allow(unreachable_pub))]
 pub fn with_halo_layers(router: Router) -> Router {
-    router.fallback(not_found).layer(middleware::from_fn(shape_errors)).layer(middleware::from_fn(access_log))
+    router.layer(middleware::from_fn(shape_errors)).layer(middleware::from_fn(access_log))
 }
 
-async fn not_found() -> Error {
-    Error::not_found("no such route").with_code("RouteNotFound")
-}
+/// Marks a response passed on as another service gave it (a request
+/// forwarded by a façade): its status and body reach the caller untouched.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Forwarded;
 
 /// Replaces axum's plain-text rejections (bad JSON, wrong content type,
-/// missing path parameter, …) with halo error bodies. Their text may quote
-/// the request, so it is logged, not returned.
+/// missing path parameter, …) and its empty answer to an unmatched route
+/// with halo error bodies. Their text may quote the request, so it is
+/// logged, not returned.
 async fn shape_errors(request: Request, next: Next) -> Response {
+    // axum's own fallback runs the layers without a matched route.
+    let unmatched = request.extensions().get::<MatchedPath>().is_none();
     let response = next.run(request).await;
+    if response.extensions().get::<Forwarded>().is_some() {
+        return response;
+    }
     let status = response.status();
     let is_json = response
         .headers()
@@ -155,6 +163,9 @@ async fn shape_errors(request: Request, next: Next) -> Response {
         .is_some_and(|v| v.starts_with("application/json"));
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
+    }
+    if unmatched && status == http::StatusCode::NOT_FOUND {
+        return Error::not_found("no such route").with_code("RouteNotFound").into_response();
     }
     let (_, body) = response.into_parts();
     let text = body.collect().await.map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned()).unwrap_or_default();
