@@ -18,7 +18,7 @@ use halo::breaker::{BreakerPolicy, CircuitBreaker};
 use halo::params::{LiveConfig, Params, SsmSource};
 use halo::strangler::{Legacy, RouteMode, Routing, Strangler};
 use halo_test_support::legacy_stub::{LegacyStub, RawAnswer, send};
-use halo_test_support::moto::{Moto, unique_name};
+use halo_test_support::moto::{Moto, put_string_parameter, unique_name};
 use serde_json::{Value, json};
 
 /// The new service: its version of one legacy route.
@@ -146,18 +146,8 @@ async fn a_route_moves_and_moves_back_with_a_parameter_change_after_the_refresh(
     let ssm = aws_sdk_ssm::Client::new(&moto.sdk_config().await);
     let path = format!("/{}", unique_name("strangler"));
     let set = |routes: Value| {
-        let ssm = ssm.clone();
-        let name = format!("{path}/routes");
-        async move {
-            ssm.put_parameter()
-                .name(name)
-                .value(routes.to_string())
-                .r#type(aws_sdk_ssm::types::ParameterType::String)
-                .overwrite(true)
-                .send()
-                .await
-                .unwrap();
-        }
+        let (ssm, name) = (ssm.clone(), format!("{path}/routes"));
+        async move { put_string_parameter(&ssm, &name, &routes.to_string()).await }
     };
     set(json!({})).await;
     let routing = Params::new(SsmSource::new(ssm.clone())).load::<Routing>(&path).await.unwrap();

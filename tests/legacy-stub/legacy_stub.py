@@ -1,8 +1,9 @@
 """A legacy HTTP service on loopback, for the strangler façade's tests.
 
-Started as `python3 legacy_stub.py`: binds 127.0.0.1 on a free port,
-prints the port on its first line of stdout, and serves until its stdin
-closes (the test that started it ended).
+Started as `python3 legacy_stub.py [PORT]`: binds 127.0.0.1 on PORT (a
+free one when absent), prints the port on its first line of stdout, and
+serves until its stdin closes (the test that started it ended), or, from
+a terminal, until it is stopped (Ctrl-C).
 
 Routes (any method unless named):
   /echo...           the request as received: method, raw target, headers
@@ -35,6 +36,11 @@ BY_KEY = {}
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # An answer leaves in one write, without waiting for the client's
+    # delayed ACK (as a production server's would) on a kept-alive
+    # connection.
+    disable_nagle_algorithm = True
+    wbufsize = 1 << 16
 
     def log_message(self, *args):
         pass
@@ -103,9 +109,13 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     print(server.server_address[1], flush=True)
+    if sys.stdin.isatty():
+        server.serve_forever()
+        return
     threading.Thread(target=server.serve_forever, daemon=True).start()
     sys.stdin.read()
     os._exit(0)

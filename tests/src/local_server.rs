@@ -33,9 +33,19 @@ impl LocalServer {
     ///
     /// When it does not start or listen within 10 seconds.
     pub async fn start(binary: &Path) -> LocalServer {
+        LocalServer::start_with_env(binary, &[]).await
+    }
+
+    /// [`LocalServer::start`] with the variables `env` added.
+    ///
+    /// # Panics
+    ///
+    /// When it does not start or listen within 10 seconds.
+    pub async fn start_with_env(binary: &Path, env: &[(&str, &str)]) -> LocalServer {
         let port = crate::free_port();
         let child = Command::new(binary)
             .args(["serve", "--port", &port.to_string()])
+            .envs(env.iter().copied())
             .env_remove("AWS_LAMBDA_RUNTIME_API")
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -250,3 +250,16 @@ pub(crate) fn watched(program: &std::path::Path, args: &[&str], what: &str) -> (
     let lifeline = child.stdin.take().expect("a piped stdin");
     (child, lifeline)
 }
+
+/// Writes the `String` parameter `name` (overwriting it) on SSM.
+pub async fn put_string_parameter(client: &aws_sdk_ssm::Client, name: &str, value: &str) {
+    client
+        .put_parameter()
+        .name(name)
+        .value(value)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("put the parameter {name}: {e:?}"));
+}
