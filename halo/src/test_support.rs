@@ -83,3 +83,14 @@ pub mod projection {
         crate::projection::table_spec()
     }
 }
+
+/// The layout of the shared cache tier's table.
+#[cfg(feature = "dynamodb")]
+pub mod cache {
+    use crate::durable::TableSpec;
+
+    /// The layout of the shared cache tier's table.
+    pub fn table_spec() -> TableSpec {
+        crate::cache::table_spec()
+    }
+}

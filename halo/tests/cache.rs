@@ -183,3 +183,40 @@ proptest! {
         }
     }
 }
+
+/// Two containers (two caches) sharing a tier on moto: the second reads
+/// what the first loaded (one `GetItem`, no load), until the tier's time
+/// to live ends; a tier that cannot be reached only costs a load.
+#[cfg(feature = "dynamodb")]
+#[tokio::test]
+async fn a_shared_tier_serves_every_container_what_one_loaded_until_its_ttl() {
+    use halo::cache::SharedTier;
+    use halo_test_support::fault_proxy::FaultProxy;
+    use halo_test_support::moto::{Moto, sdk_config, unique_name};
+
+    let proxy = FaultProxy::start(&Moto::shared().endpoint()).await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk_config(&proxy.endpoint()).await);
+    let tier = SharedTier::new(client, unique_name("cache-tier")).ttl(Duration::from_secs(30));
+    tier.create_table().await.unwrap();
+    let clock = ManualClock::at(1_800_000_000_000);
+    let loads = Arc::new(AtomicUsize::new(0));
+    let container = || counting(&loads).ttl(Duration::from_secs(5)).clock(Arc::new(clock.clone())).shared(tier.clone());
+    let (first, second) = (container(), container());
+
+    assert_eq!(*first.get("post-1").await.unwrap(), "post-1#1");
+    let (gets, puts) = (proxy.count("GetItem"), proxy.count("PutItem"));
+    assert_eq!((gets, puts), (1, 1), "a miss everywhere: one read, one write");
+    assert_eq!(*second.get("post-1").await.unwrap(), "post-1#1", "the other container's value");
+    assert_eq!((loads.load(Ordering::SeqCst), proxy.count("GetItem"), proxy.count("PutItem")), (1, 2, 1));
+    assert_eq!(*second.get("post-1").await.unwrap(), "post-1#1");
+    assert_eq!(proxy.count("GetItem"), 2, "then from the container itself");
+
+    // Past the tier's time to live, the value is loaded again.
+    clock.advance_ms(31_000);
+    assert_eq!(*second.get("post-1").await.unwrap(), "post-1#2");
+
+    // A tier that cannot be reached never fails a read.
+    let nowhere = aws_sdk_dynamodb::Client::new(&sdk_config("http://127.0.0.1:9").await);
+    let unreachable = counting(&loads).shared(SharedTier::new(nowhere, "no-such-table"));
+    assert_eq!(*unreachable.get("post-1").await.unwrap(), "post-1#3");
+}

@@ -1,6 +1,6 @@
 //! Every example template's table for a halo feature (the table its
 //! functions name in `HALO_IDEMPOTENCY_TABLE`, `HALO_SAGA_TABLE`,
-//! `HALO_BREAKER_TABLE`, `HALO_FANOUT_TABLE` or `HALO_VIEWS_TABLE`) has exactly the layout of
+//! `HALO_BREAKER_TABLE`, `HALO_FANOUT_TABLE`, `HALO_VIEWS_TABLE` or `HALO_CACHE_TABLE`) has exactly the layout of
 //! the feature's table specification: the keys, the indexes and TTL that
 //! the feature's own `create_table` makes.
 #![cfg(feature = "fanout")]
@@ -19,6 +19,7 @@ fn specs() -> Vec<(&'static str, TableSpec)> {
         ("HALO_BREAKER_TABLE", halo::breaker::table_spec()),
         ("HALO_FANOUT_TABLE", halo::test_support::fanout::table_spec()),
         ("HALO_VIEWS_TABLE", halo::test_support::projection::table_spec()),
+        ("HALO_CACHE_TABLE", halo::test_support::cache::table_spec()),
     ]
 }
 

@@ -255,6 +255,35 @@ impl<V: Send + Sync + 'static> Cache<V> {
         self.set(|s| s.clock = clock)
     }
 
+    /// Adds a tier shared by every container (a DynamoDB table): a miss in
+    /// this container reads the tier before calling the loader, and a value
+    /// the loader returns is written to the tier, so the fleet loads a key
+    /// about once per tier TTL instead of once per container. See
+    /// [`SharedTier`](super::SharedTier).
+    #[cfg(feature = "dynamodb")]
+    #[must_use]
+    pub fn shared(self, tier: super::SharedTier) -> Cache<V>
+    where
+        V: serde::Serialize + serde::de::DeserializeOwned,
+    {
+        let (name, inner, clock) =
+            (self.shared.name.clone(), self.shared.loader.clone(), self.shared.settings.clock.clone());
+        let prefix = name.clone();
+        let loader: Loader<V> = Arc::new(move |key: String| {
+            let (tier, inner, clock) = (tier.clone(), inner.clone(), clock.clone());
+            let shared_key = format!("{prefix}#{key}");
+            Box::pin(async move {
+                if let Some(value) = tier.read(&shared_key, clock.now_ms()).await {
+                    return Ok(value);
+                }
+                let value = inner(key).await?;
+                tier.write(&shared_key, &value, clock.now_ms()).await;
+                Ok(value)
+            })
+        });
+        Cache::with_settings(name, loader, self.shared.settings.clone())
+    }
+
     /// The value of `key`: the cached one while fresh (or stale within
     /// [`stale_for`](Cache::stale_for)), else the loader's, loaded once for
     /// every concurrent caller.

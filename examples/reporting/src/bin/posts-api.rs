@@ -19,7 +19,7 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::get;
-use halo::cache::Cache;
+use halo::cache::{Cache, SharedTier};
 use halo::projection::{Change, Projector};
 use reporting::posts::{Post, PostInput, Posts, valid_name};
 use reporting::reports::{self, ALL, AUTHOR_SUMMARY, MOST_VIEWED, TOP_SIZE, TOTALS};
@@ -31,6 +31,9 @@ const FRESH_FOR: Duration = Duration::from_secs(5);
 /// How long after that a stale view is still served while one request
 /// reads it again in the background.
 const STALE_FOR: Duration = Duration::from_secs(25);
+/// How long a view read by one container is served to the others from the
+/// shared tier.
+const SHARED_FOR: Duration = Duration::from_secs(5);
 /// The views a container keeps (an author summary is about 100 bytes,
 /// the most viewed index about 5 KB).
 const MAX_CACHED: usize = 10_000;
@@ -142,7 +145,8 @@ fn router(app: App) -> Router {
 
 /// Once per container: the posts table and the views store, each by
 /// halo's one store rule (`POSTS_TABLE`, `HALO_VIEWS_TABLE`; required
-/// inside Lambda, in memory in a local run), and the views' cache.
+/// inside Lambda, in memory in a local run), and the views' cache
+/// (shared by every container through `HALO_CACHE_TABLE` when it is set).
 async fn init() -> Result<App, halo::Error> {
     let posts = Arc::new(Posts::from_env().await?);
     let projector = reports::projector_from_env().await?;
@@ -157,5 +161,12 @@ async fn init() -> Result<App, halo::Error> {
     .ttl(FRESH_FOR)
     .stale_for(STALE_FOR)
     .max_entries(MAX_CACHED);
+    // With `HALO_CACHE_TABLE`, a view one container read is read by the
+    // others from that table (one GetItem, however large the view) until
+    // the tier's TTL.
+    let views = match SharedTier::from_env().await? {
+        Some(tier) => views.shared(tier.ttl(SHARED_FOR)),
+        None => views,
+    };
     Ok(App { posts, projector, views })
 }
