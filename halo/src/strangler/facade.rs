@@ -181,7 +181,7 @@ async fn per_route(State(facade): State<Arc<Strangler>>, request: Request, next:
     match facade.routing.get().mode(&method, &template) {
         RouteMode::New => next.run(request).await,
         RouteMode::Shadow => facade.shadow(format!("{method} {template}"), request, next).await,
-        _ => facade.legacy.forward(request).await,
+        RouteMode::Legacy => facade.legacy.forward(request).await,
     }
 }
 
