@@ -79,3 +79,13 @@ pub fn free_port() -> u16 {
 pub mod __private {
     pub use halo;
 }
+
+/// The `q`-quantile (0 to 1, nearest rank) of `sorted` durations, in
+/// microseconds: a benchmark's p50 or p99.
+///
+/// # Panics
+///
+/// When `sorted` is empty.
+pub fn quantile_us(sorted: &[std::time::Duration], q: f64) -> u128 {
+    sorted[((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1].as_micros()
+}

@@ -19,6 +19,7 @@ use halo::projection::{Change, DynamoDbViews};
 use halo_test_support::fault_proxy::FaultProxy;
 use halo_test_support::function::FunctionProcess;
 use halo_test_support::moto::{Moto, sdk_config, sdk_env, unique_name};
+use halo_test_support::quantile_us;
 use halo_test_support::runtime_api::RuntimeApi;
 use serde_json::{Value, json};
 
@@ -31,11 +32,6 @@ fn get(path: &str) -> Value {
     event["rawPath"] = path.into();
     event["requestContext"]["http"]["path"] = path.into();
     event
-}
-
-/// The `q`-quantile of sorted `samples`, in microseconds.
-fn quantile(samples: &[Duration], q: f64) -> u128 {
-    samples[((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1].as_micros()
 }
 
 async fn measure(api: &RuntimeApi, paths: impl Iterator<Item = String>) -> Vec<Duration> {
@@ -92,8 +88,8 @@ fn main() {
             let line = json!({
                 "case": case,
                 "requests": samples.len(),
-                "p50_us": quantile(samples, 0.5),
-                "p99_us": quantile(samples, 0.99),
+                "p50_us": quantile_us(samples, 0.5),
+                "p99_us": quantile_us(samples, 0.99),
                 "dynamodb_requests": reads,
             });
             println!("{line}");

@@ -20,12 +20,8 @@ use halo::breaker::{BreakerPolicy, CircuitBreaker};
 use halo::params::LiveConfig;
 use halo::strangler::{Legacy, RouteMode, Routing, Strangler};
 use halo_test_support::legacy_stub::{LegacyStub, send};
+use halo_test_support::quantile_us;
 use serde_json::json;
-
-/// The `q`-quantile of sorted `samples`, in microseconds.
-fn quantile(samples: &[Duration], q: f64) -> u128 {
-    samples[((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1].as_micros()
-}
 
 async fn timed(port: u16, target: &str) -> Duration {
     let started = Instant::now();
@@ -73,16 +69,16 @@ fn main() {
             let line = json!({
                 "case": case,
                 "requests": samples.len(),
-                "p50_us": quantile(samples, 0.5),
-                "p99_us": quantile(samples, 0.99),
+                "p50_us": quantile_us(samples, 0.5),
+                "p99_us": quantile_us(samples, 0.99),
                 "legacy_requests": legacy_requests,
             });
             println!("{line}");
         }
         let added = json!({
             "case": "added by the façade",
-            "p50_us": quantile(&forwarded, 0.5) as i128 - quantile(&direct, 0.5) as i128,
-            "p99_us": quantile(&forwarded, 0.99) as i128 - quantile(&direct, 0.99) as i128,
+            "p50_us": quantile_us(&forwarded, 0.5) as i128 - quantile_us(&direct, 0.5) as i128,
+            "p99_us": quantile_us(&forwarded, 0.99) as i128 - quantile_us(&direct, 0.99) as i128,
         });
         println!("{added}");
     });
