@@ -13,17 +13,13 @@ use axum::response::Response;
 use http_body_util::BodyExt;
 use serde_json::Value;
 
-use super::forward::{Legacy, too_large};
+use super::forward::{Legacy, read_body};
 use super::routing::{RouteMode, Routing};
 use super::shadow::{Normalize, differences};
 use crate::Ctx;
 use crate::http::server::Forwarded;
 use crate::metrics::builtin;
 use crate::params::LiveConfig;
-
-/// The largest body a shadowed request or answer may have (a Lambda
-/// payload's limit).
-const MAX_BODY: usize = 6 * 1024 * 1024;
 
 /// A strangler façade: one interface for the callers while routes move,
 /// one at a time, from a legacy system to the new service.
@@ -116,7 +112,10 @@ impl Strangler {
     /// Forwards `request`, runs the new handler on a copy, compares.
     async fn shadow(&self, route: String, request: Request, next: Next) -> Response {
         let (parts, body) = request.into_parts();
-        let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else { return too_large() };
+        let body = match read_body(body).await {
+            Ok(body) => body,
+            Err(too_large) => return too_large,
+        };
         let mut copy = Request::new(Body::from(body.clone()));
         *copy.method_mut() = parts.method.clone();
         *copy.uri_mut() = parts.uri.clone();

@@ -121,11 +121,10 @@ impl Legacy {
     /// breaker is open).
     pub async fn forward(&self, request: Request) -> Response {
         let (parts, body) = request.into_parts();
-        let body = match axum::body::to_bytes(body, MAX_BODY).await {
-            Ok(body) => body,
-            Err(_) => return too_large(),
-        };
-        self.send(&parts.method, &parts.uri, &parts.headers, body).await
+        match read_body(body).await {
+            Ok(body) => self.send(&parts.method, &parts.uri, &parts.headers, body).await,
+            Err(too_large) => too_large,
+        }
     }
 
     /// Sends one request (its parts already read) and returns the answer.
@@ -159,11 +158,14 @@ impl Legacy {
     }
 }
 
-/// `413 PayloadTooLarge`.
-pub(crate) fn too_large() -> Response {
-    let mut response = Error::bad_request("the request body is too large").with_code("PayloadTooLarge").into_response();
-    *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
-    response
+/// A request's body, whole; `413 PayloadTooLarge` over 6 MB.
+pub(super) async fn read_body(body: Body) -> Result<Bytes, Response> {
+    axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+        let mut response =
+            Error::bad_request("the request body is too large").with_code("PayloadTooLarge").into_response();
+        *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+        response
+    })
 }
 
 /// The legacy system's answer, read whole.
