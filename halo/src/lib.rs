@@ -35,6 +35,10 @@ pub mod saga;
 #[cfg(all(feature = "axum", feature = "http-client"))]
 pub mod strangler;
 
+// Handlers and sagas on Lambda durable functions.
+#[cfg(feature = "durable-execution")]
+pub mod durable_execution;
+
 // Integrations: HTTP in and out, configuration from AWS's parameter services.
 #[cfg(any(feature = "http-client", feature = "axum"))]
 pub mod http;
@@ -43,6 +47,7 @@ pub mod params;
 // Private helpers.
 #[cfg(any(feature = "axum", feature = "aws", feature = "batch"))]
 mod base64;
+mod digest;
 mod future;
 mod json_bytes;
 mod lock;

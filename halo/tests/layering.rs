@@ -12,12 +12,12 @@ use std::path::{Path, PathBuf};
 
 /// Lowest first.
 const LAYERS: &[&[&str]] = &[
-    &["platform", "future", "lock", "json_bytes", "base64"],
+    &["platform", "future", "lock", "json_bytes", "base64", "digest"],
     &["error"],
     &["event", "correlation", "context"],
     &["log", "trace", "metrics", "timeout"],
     &["runtime"],
-    &["retry", "durable", "params", "http", "cache"],
+    &["retry", "durable", "params", "http", "cache", "durable_execution"],
     &["idempotency", "saga", "breaker", "batch"],
     &["fanout", "projection", "strangler"],
     &["macro_support", "test_support", "lib"],

@@ -55,6 +55,13 @@ impl Invocation {
         self.signals.traceparent.as_deref()
     }
 
+    /// Adds an id the correlation id falls back to when the event carries
+    /// none (after the event's own: its request id, its trace root).
+    #[cfg(feature = "durable-execution")]
+    pub(crate) fn add_fallback_id(&mut self, id: String) {
+        self.signals.fallback_ids.push(id);
+    }
+
     /// The correlation fields the scan found (taken once, by the
     /// correlation layer).
     pub(crate) fn take_signals(&mut self) -> Signals {

@@ -7,12 +7,15 @@
 
 mod invocation;
 mod layer;
+mod replay;
 
 /// The default safety margin before the deadline (200 ms; documented on
 /// [`Options::timeout_margin`](crate::Options::timeout_margin)).
 pub(crate) const DEFAULT_TIMEOUT_MARGIN: std::time::Duration = std::time::Duration::from_millis(200);
 
 pub use invocation::Invocation;
+#[cfg(feature = "durable-execution")]
+pub(crate) use replay::DurableRun;
 pub(crate) use layer::ContextLayer;
 
 use crate::lock::lock;
@@ -63,6 +66,8 @@ struct Inner {
     extensions: Mutex<Vec<(TypeId, Box<dyn Any + Send>)>>,
     /// For a batch record's context: the invocation's.
     invocation: Option<Ctx>,
+    /// The durable execution the invocation continues, if it is one's.
+    durable: OnceLock<replay::DurableRun>,
 }
 
 impl Ctx {
@@ -144,6 +149,7 @@ impl Ctx {
                 log_keys: Mutex::new(self.log_keys()),
                 extensions: Mutex::new(Vec::new()),
                 invocation: Some(self.invocation_root().clone()),
+                durable: self.inner.durable.clone(),
             }),
         }
     }
@@ -305,6 +311,36 @@ impl Ctx {
         }
     }
 
+    /// The ARN of the Lambda durable execution this invocation continues
+    /// (a handler run by `halo::durable_execution`, feature
+    /// `durable-execution`); `None` for an ordinary invocation.
+    ///
+    /// ```
+    /// assert_eq!(halo::Ctx::for_test().durable_execution_arn(), None);
+    /// ```
+    pub fn durable_execution_arn(&self) -> Option<&str> {
+        self.inner.durable.get().map(|run| &*run.execution_arn)
+    }
+
+    /// Whether the code running now replays a durable execution's recorded
+    /// operations: its log lines and metrics are dropped, as they were
+    /// written when it first ran. Always `false` outside a durable
+    /// execution.
+    ///
+    /// ```
+    /// assert!(!halo::Ctx::for_test().is_replaying());
+    /// ```
+    pub fn is_replaying(&self) -> bool {
+        self.inner.durable.get().is_some_and(|run| (run.replaying)())
+    }
+
+    /// Marks the context as an invocation of a durable execution; only the
+    /// first call has an effect.
+    #[cfg(feature = "durable-execution")]
+    pub(crate) fn set_durable_run(&self, run: replay::DurableRun) {
+        let _ = self.inner.durable.set(run);
+    }
+
     /// The keys added with [`Ctx::append_log_key`], in insertion order.
     #[cfg(any(test, feature = "batch"))]
     pub(crate) fn log_keys(&self) -> Vec<(String, serde_json::Value)> {
@@ -413,6 +449,7 @@ impl CtxBuilder {
                 log_keys: Mutex::new(Vec::new()),
                 extensions: Mutex::new(Vec::new()),
                 invocation: None,
+                durable: OnceLock::new(),
             }),
         }
     }
@@ -436,6 +473,19 @@ impl Ctx {
     /// and the cold start taken (true for the container's first
     /// invocation only, never under provisioned concurrency).
     pub(crate) fn for_invocation(start: InvocationStart) -> Ctx {
+        Ctx::starting(start, take_cold_start())
+    }
+
+    /// The context of an invocation of a durable execution: one that
+    /// resumes the execution is never its function's cold start (the
+    /// execution's first invocation reported it, or was warm).
+    #[cfg(feature = "durable-execution")]
+    pub(crate) fn for_durable_invocation(start: InvocationStart, resumed: bool) -> Ctx {
+        let cold_start = take_cold_start();
+        Ctx::starting(start, cold_start && !resumed)
+    }
+
+    fn starting(start: InvocationStart, cold_start: bool) -> Ctx {
         let function = FunctionInfo::shared();
         let arn = start
             .invoked_function_arn
@@ -444,7 +494,7 @@ impl Ctx {
             .invoked_function_arn(arn)
             .xray_trace_id(start.xray_trace_id)
             .deadline_epoch_ms(start.deadline_epoch_ms)
-            .cold_start(take_cold_start())
+            .cold_start(cold_start)
             .function(function)
             .timeout_margin(start.timeout_margin)
             .build()

@@ -5,7 +5,6 @@
 //! UTF-8 bytes) and no insignificant whitespace, so two payloads that differ
 //! only in key order or formatting give the same key.
 
-use md5::{Digest, Md5};
 use serde_json::Value;
 
 /// Writes `value` as canonical JSON: object keys sorted, no whitespace.
@@ -52,17 +51,7 @@ fn write_string(s: &str, out: &mut String) {
     out.push_str(&Value::String(s.to_owned()).to_string());
 }
 
-/// The lowercase hex md5 of `bytes`.
-pub(crate) fn md5_hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digest = Md5::digest(bytes);
-    let mut out = String::with_capacity(digest.len() * 2);
-    for byte in digest.iter() {
-        out.push(HEX[usize::from(byte >> 4)] as char);
-        out.push(HEX[usize::from(byte & 0x0f)] as char);
-    }
-    out
-}
+pub(crate) use crate::digest::md5_hex;
 
 /// The md5 hex of the canonical JSON of `value`.
 pub(crate) fn hash_value(value: &Value) -> String {

@@ -292,7 +292,14 @@ impl Idempotency {
             || now_ms.saturating_add(self.config.in_progress_timeout.as_millis() as u64),
             Ctx::deadline_epoch_ms,
         );
-        let claim = Record::in_progress(&key.key, self.expiration(now_ms), deadline_ms, key.validation.clone());
+        let mut claim = Record::in_progress(&key.key, self.expiration(now_ms), deadline_ms, key.validation.clone());
+        // Every invocation of a durable execution runs the handler from the
+        // top: the claim of each is the execution's, so a replay finds its
+        // own claim and runs on, while another execution (a true duplicate)
+        // is refused or replayed as usual.
+        if let Some(arn) = ctx.and_then(Ctx::durable_execution_arn) {
+            claim.owner = Some(key::md5_hex(format!("durable-execution:{arn}").as_bytes()));
+        }
         let outcome = match self.config.wait {
             None => self.attempt::<R>(store, &claim).await,
             Some(wait) => {

@@ -457,6 +457,11 @@ where
             self.flush();
             return;
         }
+        // A durable execution's replayed code wrote its lines when it
+        // first ran.
+        if Ctx::with_current(|ctx| ctx.is_some_and(Ctx::is_replaying)) {
+            return;
+        }
         let passes = level::passes(meta.level());
         let held_back = !passes && Ctx::with_current(|ctx| ctx.is_some_and(|ctx| !ctx.debug_sampled()));
         with_buffers(|buffers| {

@@ -149,6 +149,14 @@ impl Metrics {
         resolution: Resolution,
         value: f64,
     ) -> Result<(), MetricsError> {
+        // A durable execution's replayed code recorded its values when it
+        // first ran: counted again, they would count once per invocation.
+        // (Dimensions and metadata are kept: later values need them.)
+        if let Target::Invocation(ctx) = &self.target
+            && ctx.is_replaying()
+        {
+            return Ok(());
+        }
         self.with_set(|set, flush| set.add_metric(name, unit, resolution, value, flush))
     }
 

@@ -134,6 +134,17 @@ impl HandlerService {
     }
 }
 
+impl HandlerService {
+    /// The service calling `call` for each invocation (a handler of
+    /// another shape: a durable execution's).
+    #[cfg(feature = "durable-execution")]
+    pub(crate) fn from_call(
+        call: impl Fn(Invocation) -> BoxFuture<'static, Result<Box<RawValue>, Error>> + Send + Sync + 'static,
+    ) -> HandlerService {
+        HandlerService { call: Arc::new(call) }
+    }
+}
+
 impl tower::Service<Invocation> for HandlerService {
     type Response = Box<RawValue>;
     type Error = Error;

@@ -217,7 +217,7 @@ pub(crate) async fn execute(service: InvocationService, command: Command, timeou
 
 /// The event of `source`, read and checked to be JSON; exit status 2 (with
 /// the problem logged) if it is not.
-fn checked_event(source: &EventInput) -> Result<String, ExitCode> {
+pub(crate) fn checked_event(source: &EventInput) -> Result<String, ExitCode> {
     let text = read_event(source).map_err(|problem| {
         tracing::error!(event_source = %source, "cannot read the event: {problem}");
         ExitCode::from(2)

@@ -120,36 +120,50 @@ where
     // Boxed here, in a plain fn: the bounds are checked where the call
     // names the types, not again on an `async fn`'s future.
     Box::pin(async move {
-        crate::log::init();
-        crate::log::install_panic_hook();
-        if let Some(name) = &options.invalid_trusted_source {
-            tracing::warn!(entry = %name, "HALO_DEBUG_FLAG_SOURCES has an entry that is not a source name: the default sources are trusted");
-        }
-        let mode = match Mode::from_env() {
-            Ok(mode) => mode,
+        let (mode, state) = match start_container(&options, init).await {
+            Ok(started) => started,
             Err(exit) => return exit,
         };
-        // Checked before init: metrics required without a namespace fail the
-        // container's init instead of being lost.
-        match options.metrics.resolve() {
-            Ok(metrics) => crate::metrics::install(metrics),
-            Err(err) => return fail_init(&mode, crate::error::init::describe_init_error(&err)).await,
-        }
-        let state = match init.await {
-            Ok(state) => state,
-            Err(err) => return fail_init(&mode, crate::error::init::describe_init_error(&err)).await,
-        };
-        // After the user's init, which may set a store of its own: every
-        // store the binary's macros use, from the environment.
-        if let Err(cause) = crate::runtime::store_use::resolve_used_stores().await {
-            return fail_init(&mode, cause).await;
-        }
         let service = stack(HandlerService::with_state(state, handler), &options);
         match mode {
             Mode::Lambda => serve_lambda(service, &options).await,
             Mode::Local(command) => local::execute(service, command, options.timeout_margin).await,
         }
     })
+}
+
+/// What every halo binary does before its first invocation: the logger
+/// and the panic hook, the mode (Lambda, or the local command line, whose
+/// usage errors exit here), the metrics configuration, the user's `init`,
+/// then the stores the binary's macros use. A failure is logged, reported
+/// to the Runtime API inside Lambda, and gives the exit status.
+pub(crate) async fn start_container<I, S, InitErr>(options: &Options, init: I) -> Result<(Mode, S), ExitCode>
+where
+    I: Future<Output = Result<S, InitErr>>,
+    InitErr: Display + 'static,
+{
+    crate::log::init();
+    crate::log::install_panic_hook();
+    if let Some(name) = &options.invalid_trusted_source {
+        tracing::warn!(entry = %name, "HALO_DEBUG_FLAG_SOURCES has an entry that is not a source name: the default sources are trusted");
+    }
+    let mode = Mode::from_env()?;
+    // Checked before init: metrics required without a namespace fail the
+    // container's init instead of being lost.
+    match options.metrics.resolve() {
+        Ok(metrics) => crate::metrics::install(metrics),
+        Err(err) => return Err(fail_init(&mode, crate::error::init::describe_init_error(&err)).await),
+    }
+    let state = match init.await {
+        Ok(state) => state,
+        Err(err) => return Err(fail_init(&mode, crate::error::init::describe_init_error(&err)).await),
+    };
+    // After the user's init, which may set a store of its own: every
+    // store the binary's macros use, from the environment.
+    if let Err(cause) = crate::runtime::store_use::resolve_used_stores().await {
+        return Err(fail_init(&mode, cause).await);
+    }
+    Ok((mode, state))
 }
 
 /// Logs a failed init, reports it to the Runtime API inside Lambda, and
@@ -177,7 +191,9 @@ where
     }
 }
 
-enum Mode {
+/// Where a binary runs: serving the Lambda Runtime API, or a local
+/// command.
+pub(crate) enum Mode {
     Lambda,
     Local(Command),
 }

@@ -30,6 +30,24 @@ pub type InvocationService = BoxCloneSyncService<Invocation, Box<RawValue>, Erro
 /// Wraps `handler` in halo's layers (see the module docs for the order).
 #[cfg_attr(not(feature = "test-support"), allow(unreachable_pub))]
 pub fn stack(handler: HandlerService, options: &Options) -> InvocationService {
+    stack_of(handler, options, Guard::Deadline)
+}
+
+/// Whether the stack stops the handler at the invocation's deadline.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Guard {
+    /// Stop it before Lambda's deadline with a `Timeout` error.
+    Deadline,
+    /// Let it run (a durable execution's handler: an invocation cut short
+    /// by its deadline is invoked again by the service, where a `Timeout`
+    /// error would fail the whole execution).
+    #[cfg_attr(not(feature = "durable-execution"), allow(dead_code))]
+    None,
+}
+
+/// [`stack`], with or without the deadline guard.
+pub(crate) fn stack_of(handler: HandlerService, options: &Options, guard: Guard) -> InvocationService {
+    let timeout = (guard == Guard::Deadline).then_some(TimeoutLayer);
     let halo_layers = ServiceBuilder::new()
         .layer(ContextLayer)
         .layer(TraceLayer)
@@ -37,7 +55,7 @@ pub fn stack(handler: HandlerService, options: &Options) -> InvocationService {
         .layer(CorrelationLayer::new(options.extractors.clone()).trusted_debug_sources(options.trusted_debug_sources))
         .layer(HttpResponseLayer)
         .layer(ErrorLogLayer)
-        .layer(TimeoutLayer);
+        .option_layer(timeout);
     let guarded = CatchPanicLayer.layer(handler);
     if options.layers.is_empty() {
         // No layer of the author's: one box, as before `Options::layer`.

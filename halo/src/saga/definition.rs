@@ -127,6 +127,26 @@ pub(crate) struct Node {
     pub(crate) options: StepOptions,
     /// `Some` for ASL states: the catchers, in order.
     pub(crate) catch: Option<Vec<Catcher>>,
+    /// `Some` for a pause between steps (a timer, a callback) instead of
+    /// a step.
+    #[cfg_attr(not(feature = "durable-execution"), allow(dead_code))]
+    pub(crate) pause: Option<Pause>,
+}
+
+/// Sends a callback's id where it will be answered from (a human's inbox,
+/// another system's queue), with the saga state.
+pub(crate) type SubmitFn = dyn Fn(StepCtx, String, Value) -> BoxFuture<'static, Result<(), StepError>> + Send + Sync;
+
+/// A pause between steps: it has no compensation, and its outcome (the
+/// callback's payload) joins the state as a step's output does.
+#[derive(Clone)]
+#[cfg_attr(not(feature = "durable-execution"), allow(dead_code))]
+pub(crate) enum Pause {
+    /// Waits this long.
+    Timer(std::time::Duration),
+    /// Waits for a callback: its id is submitted, its payload is the
+    /// output; `timeout` bounds the wait.
+    Callback { submit: Arc<SubmitFn>, timeout: Option<std::time::Duration> },
 }
 
 impl Node {

@@ -5,19 +5,24 @@
 #![allow(clippy::result_large_err)]
 
 pub mod asl;
+mod backend;
 mod config;
 mod definition;
+#[cfg(feature = "durable-execution")]
+mod durable;
 #[cfg(feature = "dynamodb")]
 mod dynamodb;
 mod error;
 mod executor;
 pub mod log;
 mod memory;
+mod pause;
 mod recover;
 #[allow(clippy::module_inception)]
 mod saga;
 mod step;
 
+pub use backend::SagaBackend;
 pub(crate) use config::STORE;
 pub use config::{log_from_env, set_default_log};
 #[cfg(feature = "dynamodb")]

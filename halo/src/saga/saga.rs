@@ -10,11 +10,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::definition::{Definition, InputFn, Merge, Node};
-use super::error::SagaError;
+use super::definition::{Definition, InputFn, Merge, Node, Pause, SubmitFn};
+use super::error::{SagaError, StepError};
 use super::executor;
+use super::backend::SagaBackend;
 use super::log::SagaLog;
-use super::step::Step;
+use super::step::{Step, StepCtx, StepOptions};
 use crate::platform::{Clock, SystemClock};
 
 /// A saga: steps run in order; when one fails, the completed ones are
@@ -88,7 +89,7 @@ where
     pub fn step<S: Step<Input = O>>(self, step: S) -> Saga<I, S::Output> {
         let options = step.options();
         let name = step.name().to_owned();
-        self.push(Node { name, input: None, merge: Merge::Replace, step: Arc::new(step), options, catch: None })
+        self.push(Node { name, input: None, merge: Merge::Replace, step: Arc::new(step), options, catch: None, pause: None })
     }
 
     /// Adds a step whose input `input` builds from the current output;
@@ -104,7 +105,78 @@ where
             let current = O::deserialize(state)?;
             serde_json::to_value(input(&current))
         });
-        self.push(Node { name, input: Some(map), merge: Merge::Pair, step: Arc::new(step), options, catch: None })
+        self.push(Node { name, input: Some(map), merge: Merge::Pair, step: Arc::new(step), options, catch: None, pause: None })
+    }
+
+    /// Waits `duration` before the next step, the state unchanged.
+    ///
+    /// On durable execution ([`Saga::run_durable`]) it is a durable wait:
+    /// the execution stops and costs nothing until it is over. On halo's
+    /// saga log it holds the invocation (when less time is left than the
+    /// wait needs, the saga suspends, and the wait starts over when it is
+    /// resumed).
+    pub fn wait(self, name: impl Into<String>, duration: std::time::Duration) -> Saga<I, O> {
+        let options = StepOptions::default().budget(duration + std::time::Duration::from_secs(1));
+        let node = Node {
+            name: name.into(),
+            input: None,
+            merge: Merge::ResultPath(None),
+            step: Arc::new(super::pause::TimerStep(duration)),
+            options,
+            catch: None,
+            pause: Some(Pause::Timer(duration)),
+        };
+        self.push(node)
+    }
+
+    /// Waits for a callback before the next step: `submit` gets the
+    /// callback's id (and the current output) to send to whoever answers
+    /// it: a person approving, another system. The answer's payload, a
+    /// `T`, joins the output as a step's does: `(current, payload)`.
+    /// `timeout` bounds the wait; a callback that times out or is answered
+    /// with a failure fails the saga there, and the completed steps are
+    /// compensated.
+    ///
+    /// It needs durable execution ([`Saga::run_durable`]), where the
+    /// execution stops and costs nothing until the answer comes: on halo's
+    /// saga log it fails with the code `SagaCallbackUnsupported`.
+    ///
+    /// `submit` runs as a durable step: once, unless the invocation is
+    /// interrupted while it runs (then again, with the same callback id).
+    pub fn wait_for_callback<T, F, Fut>(
+        self,
+        name: impl Into<String>,
+        timeout: Option<std::time::Duration>,
+        submit: F,
+    ) -> Saga<I, (O, T)>
+    where
+        T: DeserializeOwned + Send + 'static,
+        F: Fn(StepCtx, String, O) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<(), crate::Error>> + Send + 'static,
+    {
+        let submit: Arc<SubmitFn> = Arc::new(move |ctx: StepCtx, callback_id: String, state: Value| {
+            let current = O::deserialize(state);
+            match current {
+                Ok(current) => {
+                    let sent = submit(ctx, callback_id, current);
+                    Box::pin(async move { sent.await.map_err(StepError::from_error) })
+                }
+                Err(err) => Box::pin(std::future::ready(Err(StepError::new(
+                    super::definition::DATA_ERROR,
+                    format!("the saga state: {err}"),
+                )))),
+            }
+        });
+        let node = Node {
+            name: name.into(),
+            input: None,
+            merge: Merge::Pair,
+            step: Arc::new(super::pause::CallbackStep),
+            options: StepOptions::default(),
+            catch: None,
+            pause: Some(Pause::Callback { submit, timeout }),
+        };
+        self.push(node)
     }
 
     fn push<P>(mut self, node: Node) -> Saga<I, P> {
@@ -188,6 +260,52 @@ where
             .map_err(|e| SagaError::Definition(format!("the saga input does not serialise: {e}")))?;
         let output = executor::execute(&self.def, log, saga_id, Some(input)).await?;
         Self::output(output)
+    }
+
+    /// Runs the saga on a Lambda durable execution (feature
+    /// `durable-execution`): each step and each compensation is one named
+    /// durable step (a compensation's is `<step>:compensate`), a pause a
+    /// durable wait or callback. The execution's checkpoints are its log:
+    /// when the execution resumes (after a wait, a crash, a timeout) the
+    /// recorded steps and compensations return their outcomes without
+    /// running again, and the saga goes on from the first without one, in
+    /// the middle of a rollback too. `saga_id` names the saga in its steps'
+    /// idempotency tokens and its log lines.
+    ///
+    /// A step interrupted before its outcome was recorded runs again, with
+    /// the same idempotency token, as on halo's log; a failed step's
+    /// compensations run in reverse order, retried by their schedules
+    /// (the execution suspends between attempts).
+    ///
+    /// # Errors
+    ///
+    /// As [`Saga::run`]: [`SagaError::RolledBack`] and
+    /// [`SagaError::CompensationFailed`] after a failed step;
+    /// [`SagaError::Log`] when the SDK could not record or replay an
+    /// operation; [`SagaError::Definition`] for a saga loaded from ASL with
+    /// catchers (it runs on halo's log).
+    #[cfg(feature = "durable-execution")]
+    pub async fn run_durable(
+        &self,
+        execution: &aws_durable_execution_sdk::DurableContext,
+        saga_id: &str,
+        input: I,
+    ) -> Result<O, SagaError> {
+        let input = serde_json::to_value(input)
+            .map_err(|e| SagaError::Definition(format!("the saga input does not serialise: {e}")))?;
+        let output = super::durable::execute(&self.def, execution, saga_id, input).await?;
+        Self::output(output)
+    }
+
+    /// Runs the saga on `backend`: halo's saga log ([`Saga::run`]) or a
+    /// durable execution ([`Saga::run_durable`]), the same steps either
+    /// way.
+    pub async fn run_on(&self, backend: &SagaBackend, saga_id: &str, input: I) -> Result<O, SagaError> {
+        match backend {
+            SagaBackend::Log(log) => self.run(log.as_ref(), saga_id, input).await,
+            #[cfg(feature = "durable-execution")]
+            SagaBackend::Durable(execution) => self.run_durable(execution, saga_id, input).await,
+        }
     }
 
     /// Continues the saga `saga_id` from the log (what

@@ -101,5 +101,6 @@ fn node(name: &str, state: &State, registry: &AslRegistry, compensation: bool) -
         step,
         options,
         catch: None,
+        pause: None,
     }
 }
