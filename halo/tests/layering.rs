@@ -17,9 +17,9 @@ const LAYERS: &[&[&str]] = &[
     &["event", "correlation", "context"],
     &["log", "trace", "metrics", "timeout"],
     &["runtime"],
-    &["retry", "durable", "params", "http", "cache", "durable_execution"],
+    &["retry", "durable", "params", "http", "cache"],
     &["idempotency", "saga", "breaker", "batch"],
-    &["fanout", "projection", "strangler"],
+    &["fanout", "projection", "strangler", "durable_execution"],
     &["macro_support", "test_support", "lib"],
 ];
 

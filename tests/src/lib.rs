@@ -29,6 +29,7 @@
 //!   authority is trusted through `SSL_CERT_FILE`.
 //! - [`tcp_proxy`]: a loopback TCP proxy that cuts and restores the network
 //!   to a real service (an outage that keeps the service's state).
+//! - [`logs`]: halo's JSON lines of one test, captured in memory.
 //! - [`emf`]: checks CloudWatch Embedded Metric Format lines against the
 //!   EMF schema and CloudWatch's extraction rules.
 //! - [`contracts`]: behaviour suites for halo's store traits (idempotency
@@ -51,6 +52,7 @@ pub mod hostile_bodies;
 pub mod http_stub;
 pub mod legacy_stub;
 pub mod local_server;
+pub mod logs;
 pub mod moto;
 pub mod otlp;
 pub mod pipeline;

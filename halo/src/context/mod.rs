@@ -14,9 +14,9 @@ mod replay;
 pub(crate) const DEFAULT_TIMEOUT_MARGIN: std::time::Duration = std::time::Duration::from_millis(200);
 
 pub use invocation::Invocation;
+pub(crate) use layer::ContextLayer;
 #[cfg(feature = "durable-execution")]
 pub(crate) use replay::DurableRun;
-pub(crate) use layer::ContextLayer;
 
 use crate::lock::lock;
 use std::any::{Any, TypeId};

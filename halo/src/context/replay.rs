@@ -24,8 +24,6 @@ pub(crate) struct DurableRun {
 
 impl fmt::Debug for DurableRun {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DurableRun")
-            .field("execution_arn", &self.execution_arn)
-            .finish_non_exhaustive()
+        f.debug_struct("DurableRun").field("execution_arn", &self.execution_arn).finish_non_exhaustive()
     }
 }

@@ -18,7 +18,7 @@ use crate::runtime::stack::{Guard, stack_of};
 use crate::{Ctx, Invocation, InvocationService, Options};
 
 /// The future of a [`handler`]'s invocation.
-pub type DurableFuture = BoxFuture<'static, Result<Box<RawValue>, BoxError>>;
+pub type ExecutionFuture = BoxFuture<'static, Result<Box<RawValue>, BoxError>>;
 
 /// Turns a halo durable handler into the function the durable execution
 /// SDK runs for each invocation of an execution: give it to
@@ -35,10 +35,10 @@ pub type DurableFuture = BoxFuture<'static, Result<Box<RawValue>, BoxError>>;
 ///   invocation), else one derived from the execution's ARN: one id for
 ///   the whole execution;
 /// - `durable_execution_arn` is on every log line;
-/// - a handler error is the execution's failure, its `ErrorType` the halo
-///   error code and its message the public one (the internal cause is only
-///   logged); halo's deadline guard is off, as the service invokes an
-///   execution cut short by a deadline again.
+/// - a handler error is the execution's failure: its `ErrorType` is the
+///   halo error code and its message `<code>: <public message>` (the
+///   internal cause is only logged); halo's deadline guard is off, as the
+///   service invokes an execution cut short by a deadline again.
 ///
 /// ```
 /// use halo::durable_execution::{Execution, handler};
@@ -65,7 +65,7 @@ pub fn handler<H, S, E, R, Err>(
     state: S,
     handler: H,
     options: &Options,
-) -> impl Fn(Box<RawValue>, DurableContext) -> DurableFuture + Clone + Send + Sync + 'static
+) -> impl Fn(Box<RawValue>, DurableContext) -> ExecutionFuture + Clone + Send + Sync + 'static
 where
     H: for<'a> StatefulHandlerFn<'a, Execution<S>, E, R, Err>,
     S: Send + Sync + 'static,
@@ -125,13 +125,19 @@ fn invocation_ctx(
 ) -> Ctx {
     let lambda = context.lambda_context();
     let resumed = context.is_replaying();
+    let now_ms = crate::context::epoch_ms_now();
+    // The SDK's local runner invokes with an empty context (no request id,
+    // no deadline): a local run, not a Runtime API to warn about.
+    let local = lambda.request_id.is_empty() && lambda.deadline == 0;
+    let (request_id, deadline_epoch_ms) = if local {
+        let timeout = fallback_timeout.unwrap_or(crate::timeout::MAX_LAMBDA_TIMEOUT);
+        (uuid::Uuid::new_v4().to_string(), now_ms.saturating_add(timeout.as_millis() as u64))
+    } else {
+        (lambda.request_id.clone(), crate::timeout::deadline_or_fallback(lambda.deadline, now_ms, fallback_timeout))
+    };
     let start = InvocationStart {
-        request_id: lambda.request_id.clone(),
-        deadline_epoch_ms: crate::timeout::deadline_or_fallback(
-            lambda.deadline,
-            crate::context::epoch_ms_now(),
-            fallback_timeout,
-        ),
+        request_id,
+        deadline_epoch_ms,
         invoked_function_arn: Some(lambda.invoked_function_arn.clone()).filter(|arn| !arn.is_empty()),
         xray_trace_id: lambda.xray_trace_id.clone(),
         timeout_margin,

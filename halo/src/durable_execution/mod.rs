@@ -5,7 +5,7 @@ mod handler;
 mod run;
 
 pub use execution::Execution;
-pub use handler::{DurableFuture, handler};
+pub use handler::{ExecutionFuture, handler};
 pub use run::{run, run_with_init, run_with_options};
 
 /// The AWS durable execution SDK halo runs on (its `DurableContext`,

@@ -11,11 +11,11 @@ use serde::de::DeserializeOwned;
 
 use super::execution::Execution;
 use super::handler;
+use crate::Options;
 use crate::error::IntoError;
 use crate::runtime::handler::StatefulHandlerFn;
 use crate::runtime::local::{Command, checked_event};
 use crate::runtime::run::{Mode, RunFuture, start_container};
-use crate::Options;
 
 /// The environment variable a local run reads the callbacks' payloads
 /// from: a JSON array, delivered in order to the callbacks the execution
@@ -84,7 +84,11 @@ where
     Err: IntoError + Send + 'static,
 {
     Box::pin(async move {
-        let (mode, state) = match start_container(&options, init).await {
+        // A saga run by the execution keeps its progress in the
+        // execution's checkpoints: the saga log is needed only when the
+        // configuration asks for it.
+        let unused: &[&str] = if crate::saga::durable_sagas_use_log() { &[] } else { &[crate::saga::STORE.name] };
+        let (mode, state) = match start_container(&options, init, unused).await {
             Ok(started) => started,
             Err(exit) => return exit,
         };

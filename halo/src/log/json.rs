@@ -12,6 +12,9 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use super::buffer::DebugBuffer;
+
+/// The target prefix of the AWS durable execution SDK's spans.
+const DURABLE_EXECUTION_SDK: &str = "aws_durable_execution_sdk";
 use super::fields::{
     FieldVisitor, MAX_KEY_BYTES, MAX_LINE_BYTES, MAX_VALUE_BYTES, Segment, is_reserved, push_bounded_str,
     push_bounded_value,
@@ -433,8 +436,12 @@ where
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        // The fields of halo's own spans are trace attributes, not log fields.
-        if attrs.metadata().target() == crate::trace::TARGET {
+        // The fields of halo's own spans are trace attributes, not log
+        // fields; the durable execution SDK's repeat halo's keys (the
+        // execution's ARN, the request id) beside a replay flag that goes
+        // stale between its operations.
+        let target = attrs.metadata().target();
+        if target == crate::trace::TARGET || target.starts_with(DURABLE_EXECUTION_SDK) {
             return;
         }
         let Some(span) = ctx.span(id) else { return };

@@ -120,7 +120,7 @@ where
     // Boxed here, in a plain fn: the bounds are checked where the call
     // names the types, not again on an `async fn`'s future.
     Box::pin(async move {
-        let (mode, state) = match start_container(&options, init).await {
+        let (mode, state) = match start_container(&options, init, &[]).await {
             Ok(started) => started,
             Err(exit) => return exit,
         };
@@ -135,9 +135,14 @@ where
 /// What every halo binary does before its first invocation: the logger
 /// and the panic hook, the mode (Lambda, or the local command line, whose
 /// usage errors exit here), the metrics configuration, the user's `init`,
-/// then the stores the binary's macros use. A failure is logged, reported
-/// to the Runtime API inside Lambda, and gives the exit status.
-pub(crate) async fn start_container<I, S, InitErr>(options: &Options, init: I) -> Result<(Mode, S), ExitCode>
+/// then the stores the binary's macros use (but the features named in
+/// `unused`). A failure is logged, reported to the Runtime API inside
+/// Lambda, and gives the exit status.
+pub(crate) async fn start_container<I, S, InitErr>(
+    options: &Options,
+    init: I,
+    unused: &[&str],
+) -> Result<(Mode, S), ExitCode>
 where
     I: Future<Output = Result<S, InitErr>>,
     InitErr: Display + 'static,
@@ -160,7 +165,7 @@ where
     };
     // After the user's init, which may set a store of its own: every
     // store the binary's macros use, from the environment.
-    if let Err(cause) = crate::runtime::store_use::resolve_used_stores().await {
+    if let Err(cause) = crate::runtime::store_use::resolve_used_stores(unused).await {
         return Err(fail_init(&mode, cause).await);
     }
     Ok((mode, state))

@@ -33,10 +33,15 @@ impl std::fmt::Debug for StoreUse {
 inventory::collect!(StoreUse);
 
 /// Resolves the store of every feature this binary registered, once per
-/// feature, in the order of their names. The first failure is returned.
-pub(crate) async fn resolve_used_stores() -> Result<(), String> {
-    let used: BTreeMap<&'static str, Resolve> =
-        inventory::iter::<StoreUse>.into_iter().map(|used| (used.feature, used.resolve)).collect();
+/// feature, in the order of their names, but those `unused` names (a
+/// durable function's sagas keep their progress in its checkpoints, not
+/// the saga log). The first failure is returned.
+pub(crate) async fn resolve_used_stores(unused: &[&str]) -> Result<(), String> {
+    let used: BTreeMap<&'static str, Resolve> = inventory::iter::<StoreUse>
+        .into_iter()
+        .filter(|used| !unused.contains(&used.feature))
+        .map(|used| (used.feature, used.resolve))
+        .collect();
     for (feature, resolve) in used {
         tracing::debug!(feature, "resolving the store this binary uses");
         resolve().await?;

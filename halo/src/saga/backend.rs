@@ -6,7 +6,8 @@ use super::error::SagaError;
 use super::log::SagaLog;
 
 /// The environment variable choosing a saga's backend in
-/// [`SagaBackend::from_env`]: `log` or `durable`.
+/// [`SagaBackend::from_env`] and `SagaBackend::from_execution`: `log` or
+/// `durable`.
 pub(crate) const BACKEND_ENV: &str = "HALO_SAGA_BACKEND";
 
 /// Where a saga keeps its progress, for
@@ -39,46 +40,50 @@ pub enum SagaBackend {
 }
 
 impl SagaBackend {
-    /// The backend the configuration asks for: `HALO_SAGA_BACKEND=log`
-    /// is halo's saga log ([`log_from_env`](super::log_from_env));
-    /// `durable` is `execution`'s checkpoints (an error without one).
-    /// Unset, a saga run by a durable execution uses its checkpoints and
-    /// any other the saga log.
+    /// The backend the configuration asks for, outside a durable
+    /// execution: halo's saga log ([`log_from_env`](super::log_from_env))
+    /// unless `HALO_SAGA_BACKEND` says otherwise.
     ///
     /// # Errors
     ///
-    /// [`SagaError::Definition`] for an unknown value or `durable` without
-    /// an execution; [`SagaError::Log`] when the saga log cannot be built.
-    #[cfg(feature = "durable-execution")]
-    pub async fn from_env(execution: Option<&aws_durable_execution_sdk::DurableContext>) -> Result<SagaBackend, SagaError> {
-        let wanted = std::env::var(BACKEND_ENV).ok();
-        match (wanted.as_deref(), execution) {
-            (Some("durable") | None, Some(execution)) => Ok(SagaBackend::Durable(execution.clone())),
-            (Some("log") | None, _) => Ok(SagaBackend::Log(super::log_from_env().await?)),
-            (Some("durable"), None) => {
-                Err(SagaError::Definition(format!("{BACKEND_ENV}=durable, but the saga does not run in a durable execution")))
-            }
-            (Some(_), _) => Err(SagaError::Definition(format!("{BACKEND_ENV} is neither `log` nor `durable`"))),
-        }
-    }
-
-    /// The backend the configuration asks for, without durable execution
-    /// (feature `durable-execution` off): halo's saga log, unless
-    /// `HALO_SAGA_BACKEND` asks for another.
-    ///
-    /// # Errors
-    ///
-    /// [`SagaError::Definition`] for a value other than `log`;
-    /// [`SagaError::Log`] when the saga log cannot be built.
-    #[cfg(not(feature = "durable-execution"))]
+    /// [`SagaError::Definition`] for `durable` (a durable execution's
+    /// saga takes its backend from [`SagaBackend::from_execution`]) or an
+    /// unknown value; [`SagaError::Log`] when the saga log cannot be built.
     pub async fn from_env() -> Result<SagaBackend, SagaError> {
         match std::env::var(BACKEND_ENV).ok().as_deref() {
             None | Some("log") => Ok(SagaBackend::Log(super::log_from_env().await?)),
-            Some(_) => Err(SagaError::Definition(format!(
-                "{BACKEND_ENV} asks for a backend this binary lacks: `durable` needs halo's feature `durable-execution`"
+            Some("durable") => Err(SagaError::Definition(format!(
+                "{BACKEND_ENV}=durable, but the saga does not run in a durable execution (feature `durable-execution`, SagaBackend::from_execution)"
             ))),
+            Some(_) => Err(SagaError::Definition(format!("{BACKEND_ENV} is neither `log` nor `durable`"))),
         }
     }
+
+    /// The backend of a saga run by the durable execution `execution`:
+    /// its checkpoints, unless `HALO_SAGA_BACKEND=log` asks for halo's saga
+    /// log.
+    ///
+    /// # Errors
+    ///
+    /// [`SagaError::Definition`] for an unknown value; [`SagaError::Log`]
+    /// when the saga log cannot be built.
+    #[cfg(feature = "durable-execution")]
+    pub async fn from_execution(
+        execution: &aws_durable_execution_sdk::DurableContext,
+    ) -> Result<SagaBackend, SagaError> {
+        match std::env::var(BACKEND_ENV).ok().as_deref() {
+            None | Some("durable") => Ok(SagaBackend::Durable(execution.clone())),
+            Some("log") => Ok(SagaBackend::Log(super::log_from_env().await?)),
+            Some(_) => Err(SagaError::Definition(format!("{BACKEND_ENV} is neither `log` nor `durable`"))),
+        }
+    }
+}
+
+/// Whether the sagas of a durable execution keep their progress in the
+/// saga log (`HALO_SAGA_BACKEND=log`) rather than its checkpoints.
+#[cfg(feature = "durable-execution")]
+pub(crate) fn durable_sagas_use_log() -> bool {
+    std::env::var(BACKEND_ENV).is_ok_and(|backend| backend == "log")
 }
 
 impl std::fmt::Debug for SagaBackend {

@@ -86,7 +86,11 @@ impl DurableRun<'_> {
             let outcome = match &node.pause {
                 None => self.step(node, state).await?,
                 Some(Pause::Timer(duration)) => {
-                    self.durable.wait(*duration).name(node.name.clone()).await.map_err(|e| checkpoint_error(&node.name, e))?;
+                    self.durable
+                        .wait(*duration)
+                        .name(node.name.clone())
+                        .await
+                        .map_err(|e| checkpoint_error(&node.name, e))?;
                     Outcome::Done(Value::Null)
                 }
                 Some(Pause::Callback { submit, timeout }) => self.callback(node, state, submit, *timeout).await?,
@@ -157,7 +161,9 @@ impl DurableRun<'_> {
         let state = state.clone();
         let mut wait = self.durable.wait_for_callback::<Value, _, _>(move |_step_ctx, callback_id| {
             in_scope(scope, async move {
-                submit(ctx, callback_id, state).await.map_err(|err| Box::new(err) as aws_durable_execution_sdk::BoxError)
+                submit(ctx, callback_id, state)
+                    .await
+                    .map_err(|err| Box::new(err) as aws_durable_execution_sdk::BoxError)
             })
         });
         wait = wait.name(node.name.clone());
@@ -214,7 +220,12 @@ impl DurableRun<'_> {
 
     /// One compensation as one durable step, retried by its schedule: its
     /// last error when it still failed.
-    async fn compensate(&self, node: &Node, state: &Value, output: Option<Value>) -> Result<Option<StepError>, SagaError> {
+    async fn compensate(
+        &self,
+        node: &Node,
+        state: &Value,
+        output: Option<Value>,
+    ) -> Result<Option<StepError>, SagaError> {
         let input = match node.input(state) {
             Ok(input) => input,
             Err(err) => return Ok(Some(err)),
@@ -300,7 +311,10 @@ fn scheduled_retry(error: &aws_durable_execution_sdk::StepError, _attempt: u32) 
 
 /// Runs `work` with the invocation's context current (a step body may run
 /// on a task of its own).
-fn in_scope<F: std::future::Future>(ctx: Option<Ctx>, work: F) -> futures_util::future::Either<impl std::future::Future<Output = F::Output>, F> {
+fn in_scope<F: std::future::Future>(
+    ctx: Option<Ctx>,
+    work: F,
+) -> futures_util::future::Either<impl std::future::Future<Output = F::Output>, F> {
     match ctx {
         Some(ctx) => futures_util::future::Either::Left(ctx.scope(work)),
         None => futures_util::future::Either::Right(work),

@@ -1,4 +1,5 @@
 #![doc = include_str!("../../docs/sagas.md")]
+#![cfg_attr(feature = "durable-execution", doc = include_str!("../../docs/sagas-on-durable-execution.md"))]
 // `SagaError` carries the recorded causes by value (what the log holds),
 // so it is larger than clippy's default; sagas run a few times per
 // invocation, never in a hot loop.
@@ -23,6 +24,8 @@ mod saga;
 mod step;
 
 pub use backend::SagaBackend;
+#[cfg(feature = "durable-execution")]
+pub(crate) use backend::durable_sagas_use_log;
 pub(crate) use config::STORE;
 pub use config::{log_from_env, set_default_log};
 #[cfg(feature = "dynamodb")]

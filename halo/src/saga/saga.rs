@@ -10,10 +10,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::backend::SagaBackend;
 use super::definition::{Definition, InputFn, Merge, Node, Pause, SubmitFn};
 use super::error::{SagaError, StepError};
 use super::executor;
-use super::backend::SagaBackend;
 use super::log::SagaLog;
 use super::step::{Step, StepCtx, StepOptions};
 use crate::platform::{Clock, SystemClock};
@@ -89,7 +89,15 @@ where
     pub fn step<S: Step<Input = O>>(self, step: S) -> Saga<I, S::Output> {
         let options = step.options();
         let name = step.name().to_owned();
-        self.push(Node { name, input: None, merge: Merge::Replace, step: Arc::new(step), options, catch: None, pause: None })
+        self.push(Node {
+            name,
+            input: None,
+            merge: Merge::Replace,
+            step: Arc::new(step),
+            options,
+            catch: None,
+            pause: None,
+        })
     }
 
     /// Adds a step whose input `input` builds from the current output;
@@ -105,7 +113,15 @@ where
             let current = O::deserialize(state)?;
             serde_json::to_value(input(&current))
         });
-        self.push(Node { name, input: Some(map), merge: Merge::Pair, step: Arc::new(step), options, catch: None, pause: None })
+        self.push(Node {
+            name,
+            input: Some(map),
+            merge: Merge::Pair,
+            step: Arc::new(step),
+            options,
+            catch: None,
+            pause: None,
+        })
     }
 
     /// Waits `duration` before the next step, the state unchanged.
@@ -115,6 +131,7 @@ where
     /// saga log it holds the invocation (when less time is left than the
     /// wait needs, the saga suspends, and the wait starts over when it is
     /// resumed).
+    #[must_use]
     pub fn wait(self, name: impl Into<String>, duration: std::time::Duration) -> Saga<I, O> {
         let options = StepOptions::default().budget(duration + std::time::Duration::from_secs(1));
         let node = Node {
@@ -143,6 +160,8 @@ where
     ///
     /// `submit` runs as a durable step: once, unless the invocation is
     /// interrupted while it runs (then again, with the same callback id).
+    /// It gets its [`StepCtx`] by value, as its future outlives the call.
+    #[must_use]
     pub fn wait_for_callback<T, F, Fut>(
         self,
         name: impl Into<String>,

@@ -58,7 +58,7 @@ impl StepCtx {
     pub fn state<S: std::any::Any>(&self) -> Result<&S, crate::Error> {
         self.state.as_ref().and_then(|state| state.0.downcast_ref::<S>()).ok_or_else(|| {
             crate::Error::internal(format!(
-                "saga `{}` has no state of type `{}`: give it with Saga::with_state",
+                "saga `{}` has no state of type `{}`: give it with Saga::state",
                 self.saga,
                 std::any::type_name::<S>()
             ))
