@@ -339,3 +339,42 @@ async fn a_collector_that_is_down_or_hangs_costs_at_most_the_bound_and_spans_flo
         .count();
     assert_eq!(warned, 1, "the failure is logged once per interval");
 }
+
+// ---- a durable execution ----------------------------------------------
+
+/// Logs, waits (ending the first invocation), then runs a step.
+#[cfg(feature = "durable-execution")]
+async fn durable_trip(
+    _event: Value,
+    _ctx: &Ctx,
+    execution: &halo::durable_execution::Execution,
+) -> Result<String, Error> {
+    tracing::info!("before the wait");
+    execution.wait(Duration::from_secs(60)).name("settle").await.map_err(Error::internal)?;
+    execution.step(|_| async { Ok(1u8) }).name("after").await.map_err(Error::internal)?;
+    Ok("done".into())
+}
+
+#[cfg(feature = "durable-execution")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_invocations_of_a_durable_execution_are_one_trace() {
+    use halo::durable_execution::sdk::test_util::LocalRunner;
+    LazyLock::force(&SETUP);
+    let _answering = COLLECTOR.read().await;
+    let run = halo::durable_execution::handler((), durable_trip, &Options::from_env());
+    let result = LocalRunner::new().run(run, serde_json::value::to_raw_value(&json!({})).unwrap()).await;
+    assert_eq!(result.invocation_count(), 2, "the wait ended the first invocation");
+    halo::trace::flush().await;
+
+    // The runner's executions all have its one ARN: the trace derived from it.
+    let arn = "arn:aws:lambda:us-west-2:000000000000:function:local-test";
+    let trace_id: String = {
+        use md5::Digest as _;
+        md5::Md5::digest(arn.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
+    };
+    let spans = spans_of(&trace_id, 2).await;
+    let roots: Vec<&ReceivedSpan> = spans.iter().filter(|s| s.kind == 2).collect();
+    assert!(roots.len() >= 2, "each invocation's root span is in the execution's trace: {spans:#?}");
+    let parents: std::collections::BTreeSet<&str> = roots.iter().map(|s| s.parent_span_id.as_str()).collect();
+    assert_eq!(parents.len(), 1, "under one parent: {roots:#?}");
+}

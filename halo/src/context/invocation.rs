@@ -62,6 +62,13 @@ impl Invocation {
         self.signals.fallback_ids.push(id);
     }
 
+    /// Continues the trace `traceparent` (W3C) when the event carries no
+    /// trace context of its own.
+    #[cfg(all(feature = "otel", feature = "durable-execution"))]
+    pub(crate) fn continue_trace(&mut self, traceparent: String) {
+        self.signals.traceparent.get_or_insert(traceparent);
+    }
+
     /// The correlation fields the scan found (taken once, by the
     /// correlation layer).
     pub(crate) fn take_signals(&mut self) -> Signals {

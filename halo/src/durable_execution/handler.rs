@@ -34,7 +34,9 @@ pub type ExecutionFuture = BoxFuture<'static, Result<Box<RawValue>, BoxError>>;
 /// - the correlation id is the event's (the same event on every
 ///   invocation), else one derived from the execution's ARN: one id for
 ///   the whole execution;
-/// - `durable_execution_arn` is on every log line;
+/// - `durable_execution_arn` is on every log line; with tracing, each
+///   invocation's root span joins one trace per execution (the event's
+///   trace context, else one derived from the execution's ARN);
 /// - a handler error is the execution's failure: its `ErrorType` is the
 ///   halo error code and its message `<code>: <public message>` (the
 ///   internal cause is only logged); halo's deadline guard is off, as the
@@ -81,8 +83,12 @@ where
         Box::pin(async move {
             let ctx = invocation_ctx(&context, margin, fallback_timeout);
             let fallback_id = correlation_id_of(context.execution_arn());
+            #[cfg(feature = "otel")]
+            let context_arn: Arc<str> = Arc::from(context.execution_arn());
             ctx.with_extension(|slot: &mut Option<DurableContext>| *slot = Some(context));
             let mut invocation = Invocation::new(event.get(), ctx);
+            #[cfg(feature = "otel")]
+            invocation.continue_trace(traceparent_of(context_arn.as_ref()));
             invocation.add_fallback_id(fallback_id);
             service.oneshot(invocation).await.map_err(execution_failure)
         })
@@ -157,6 +163,16 @@ fn invocation_ctx(
 pub(crate) fn correlation_id_of(execution_arn: &str) -> String {
     let hex = crate::digest::md5_hex(execution_arn.as_bytes());
     format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+}
+
+/// The trace an execution's invocations continue when its event carries
+/// none: its id and its parent span's derived from the execution's ARN, so
+/// each invocation's root span joins the same trace, under one parent.
+#[cfg(feature = "otel")]
+pub(crate) fn traceparent_of(execution_arn: &str) -> String {
+    let trace_id = crate::digest::md5_hex(execution_arn.as_bytes());
+    let span_id = crate::digest::md5_hex(format!("parent of {execution_arn}").as_bytes());
+    format!("00-{trace_id}-{}-01", &span_id[..16])
 }
 
 /// A handler error as the execution's failure: the halo code as the

@@ -113,7 +113,19 @@ where
             return ExitCode::FAILURE;
         }
     };
-    match aws_durable_execution_sdk::run_with_options(run, options).await {
+    // The SDK's service, and after each answer the flush halo's own
+    // Runtime API loop does: the invocation's spans leave before Lambda
+    // freezes the container.
+    let service = aws_durable_execution_sdk::wrap(run, options);
+    let answer_then_flush = move |event| {
+        let answered = service(event);
+        async move {
+            let answer = answered.await;
+            crate::trace::flush().await;
+            answer
+        }
+    };
+    match lambda_runtime::run(lambda_runtime::service_fn(answer_then_flush)).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!(error_cause = %err, "the Lambda runtime stopped");
@@ -159,6 +171,7 @@ where
         };
         let runner = callbacks.iter().fold(LocalRunner::new(), |runner, payload| runner.callback_success(payload));
         let result = runner.run(run.clone(), event).await;
+        crate::trace::flush().await;
         match result.output() {
             Some(output) => println!("{}", output.get()),
             None => {

@@ -1,6 +1,6 @@
 #![doc = include_str!("../../docs/tracing.md")]
 
-#[cfg(all(feature = "otel", feature = "aws"))]
+#[cfg(all(feature = "otel", any(feature = "dynamodb", feature = "ssm", feature = "fanout")))]
 mod aws;
 mod config;
 #[cfg(feature = "otel")]
@@ -15,7 +15,7 @@ mod spans;
 #[cfg(feature = "otel")]
 mod stdout;
 
-#[cfg(all(feature = "otel", feature = "aws"))]
+#[cfg(all(feature = "otel", any(feature = "dynamodb", feature = "ssm", feature = "fanout")))]
 pub(crate) use aws::AwsTraceInterceptor;
 pub use config::TraceConfig;
 #[cfg(feature = "otel")]
