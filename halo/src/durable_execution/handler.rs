@@ -84,11 +84,11 @@ where
             let ctx = invocation_ctx(&context, margin, fallback_timeout);
             let fallback_id = correlation_id_of(context.execution_arn());
             #[cfg(feature = "otel")]
-            let context_arn: Arc<str> = Arc::from(context.execution_arn());
+            let traceparent = traceparent_of(context.execution_arn());
             ctx.with_extension(|slot: &mut Option<DurableContext>| *slot = Some(context));
             let mut invocation = Invocation::new(event.get(), ctx);
             #[cfg(feature = "otel")]
-            invocation.continue_trace(traceparent_of(context_arn.as_ref()));
+            invocation.continue_trace(traceparent);
             invocation.add_fallback_id(fallback_id);
             service.oneshot(invocation).await.map_err(execution_failure)
         })

@@ -17,13 +17,19 @@ use crate::platform::Clock;
 /// A step with its types erased to JSON: what the executor runs.
 pub(crate) trait DynStep: Send + Sync {
     fn run<'a>(&'a self, ctx: &'a StepCtx, input: Value) -> BoxFuture<'a, Result<Value, StepError>>;
-    fn has_compensation(&self) -> bool;
+    /// Whether it has a compensation (a pause has none).
+    fn has_compensation(&self) -> bool {
+        false
+    }
+    /// Undoes it (nothing, without a compensation).
     fn compensate<'a>(
         &'a self,
-        ctx: &'a StepCtx,
-        input: Value,
-        output: Option<Value>,
-    ) -> BoxFuture<'a, Result<(), StepError>>;
+        _ctx: &'a StepCtx,
+        _input: Value,
+        _output: Option<Value>,
+    ) -> BoxFuture<'a, Result<(), StepError>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
 }
 
 /// The code of a step error caused by (de)serialising its input or output.
@@ -170,4 +176,17 @@ pub(crate) struct Definition {
     pub(crate) clock: Arc<dyn Clock>,
     /// What steps reach with [`StepCtx::state`](super::StepCtx::state).
     pub(crate) state: Option<super::step::SharedState>,
+}
+
+impl Definition {
+    /// The steps whose compensations run, in order, after step `failed`
+    /// failed: its own first when it may have acted (it has side effects,
+    /// or `interrupted`: an earlier run was cut short inside it), then the
+    /// completed steps' in reverse order; steps without a compensation
+    /// are skipped.
+    pub(crate) fn compensation_plan(&self, failed: usize, interrupted: bool) -> impl Iterator<Item = usize> + '_ {
+        let node = &self.nodes[failed];
+        let own = ((node.options.side_effects || interrupted) && node.step.has_compensation()).then_some(failed);
+        own.into_iter().chain((0..failed).rev().filter(|&k| self.nodes[k].step.has_compensation()))
+    }
 }

@@ -190,10 +190,8 @@ impl DurableRun<'_> {
     /// durable step; the saga's final error.
     async fn roll_back(&self, i: usize, states: &[Value], cause: StepError) -> Result<SagaError, SagaError> {
         let failed = &self.def.nodes[i];
-        let own = (failed.options.has_side_effects() && failed.step.has_compensation()).then_some(i);
-        let plan = own.into_iter().chain((0..i).rev().filter(|&k| self.def.nodes[k].step.has_compensation()));
         let mut failures = Vec::new();
-        for k in plan {
+        for k in self.def.compensation_plan(i, false) {
             let node = &self.def.nodes[k];
             self.transition("compensation_started", &node.name);
             let output = if k == i { None } else { recorded_output(node, &states[k + 1]) };
@@ -260,15 +258,7 @@ impl DurableRun<'_> {
     }
 
     fn step_ctx(&self, name: &str, compensating: bool) -> StepCtx {
-        StepCtx {
-            saga_id: self.saga_id.to_owned(),
-            saga: self.def.name.clone(),
-            step: name.to_owned(),
-            attempt: 1,
-            compensating,
-            correlation_id: self.ctx.as_ref().and_then(|c| c.correlation_id()).map(str::to_owned),
-            state: self.def.state.clone(),
-        }
+        StepCtx::first_attempt(self.saga_id, self.def, name, compensating, self.ctx.as_ref())
     }
 
     /// The saga's transition line (dropped while the execution replays, so

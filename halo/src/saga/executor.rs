@@ -267,19 +267,16 @@ impl Run<'_> {
         self.record.failed_step = Some(node.name.clone());
         self.record.cause = Some(cause.clone());
         let plan: Vec<CompensationRecord> = match &node.catch {
-            None => {
-                let failed_too = (node.options.side_effects || self.interrupted) && node.step.has_compensation();
-                let own = failed_too.then_some(i);
-                own.into_iter()
-                    .chain((0..i).rev().filter(|&k| self.def.nodes[k].step.has_compensation()))
-                    .map(|k| CompensationRecord {
-                        name: self.def.nodes[k].name.clone(),
-                        step: Some(k),
-                        state: ActionState::Pending,
-                        error: None,
-                    })
-                    .collect()
-            }
+            None => self
+                .def
+                .compensation_plan(i, self.interrupted)
+                .map(|k| CompensationRecord {
+                    name: self.def.nodes[k].name.clone(),
+                    step: Some(k),
+                    state: ActionState::Pending,
+                    error: None,
+                })
+                .collect(),
             Some(catchers) => match catchers.iter().find(|c| c.matches(&cause.code)) {
                 None => {
                     self.finish(SagaStatus::Uncompensated, "saga_uncompensated");
@@ -400,15 +397,7 @@ impl Run<'_> {
     }
 
     fn step_ctx(&self, name: &str, compensating: bool) -> StepCtx {
-        StepCtx {
-            saga_id: self.record.saga_id.clone(),
-            saga: self.record.saga.clone(),
-            step: name.to_owned(),
-            attempt: 1,
-            compensating,
-            correlation_id: self.ctx.as_ref().and_then(|c| c.correlation_id()).map(str::to_owned),
-            state: self.def.state.clone(),
-        }
+        StepCtx::first_attempt(&self.record.saga_id, self.def, name, compensating, self.ctx.as_ref())
     }
 
     fn bounded(&self, backoff: Backoff) -> Backoff {

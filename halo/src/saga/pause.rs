@@ -29,19 +29,6 @@ impl DynStep for TimerStep {
             Ok(Value::Null)
         })
     }
-
-    fn has_compensation(&self) -> bool {
-        false
-    }
-
-    fn compensate<'a>(
-        &'a self,
-        _ctx: &'a StepCtx,
-        _input: Value,
-        _output: Option<Value>,
-    ) -> BoxFuture<'a, Result<(), StepError>> {
-        Box::pin(std::future::ready(Ok(())))
-    }
 }
 
 /// A callback as a step on halo's saga log: it cannot be answered there.
@@ -51,18 +38,5 @@ impl DynStep for CallbackStep {
     fn run<'a>(&'a self, ctx: &'a StepCtx, _input: Value) -> BoxFuture<'a, Result<Value, StepError>> {
         let detail = format!("`{}` waits for a callback, which needs the durable execution backend", ctx.step());
         Box::pin(std::future::ready(Err(StepError::new(CALLBACK_UNSUPPORTED, detail))))
-    }
-
-    fn has_compensation(&self) -> bool {
-        false
-    }
-
-    fn compensate<'a>(
-        &'a self,
-        _ctx: &'a StepCtx,
-        _input: Value,
-        _output: Option<Value>,
-    ) -> BoxFuture<'a, Result<(), StepError>> {
-        Box::pin(std::future::ready(Ok(())))
     }
 }

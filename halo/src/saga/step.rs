@@ -86,6 +86,26 @@ impl StepCtx {
         }
     }
 
+    /// The context of the first attempt of `step` (or its compensation)
+    /// in a run of the saga `saga_id` of `def`, in the invocation `ctx`.
+    pub(crate) fn first_attempt(
+        saga_id: &str,
+        def: &super::definition::Definition,
+        step: &str,
+        compensating: bool,
+        ctx: Option<&crate::Ctx>,
+    ) -> StepCtx {
+        StepCtx {
+            saga_id: saga_id.to_owned(),
+            saga: def.name.clone(),
+            step: step.to_owned(),
+            attempt: 1,
+            compensating,
+            correlation_id: ctx.and_then(|c| c.correlation_id()).map(str::to_owned),
+            state: def.state.clone(),
+        }
+    }
+
     /// The saga's id (the key of its record in the saga log).
     pub fn saga_id(&self) -> &str {
         &self.saga_id
