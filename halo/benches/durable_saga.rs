@@ -38,6 +38,9 @@
 //! one rolling back; after it, it prints the slopes (µs per step) from the
 //! samples criterion took.
 
+#[path = "support/logger.rs"]
+mod logger;
+
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::sync::{Arc, Mutex};
@@ -424,13 +427,7 @@ fn main() {
 
     count_checkpoints();
 
-    let subscriber = tracing_subscriber::registry().with(halo::log::JsonLayer::new(std::io::sink));
-    tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
-    halo::log::LogSettings {
-        level: tracing_subscriber::filter::LevelFilter::INFO,
-        ..halo::log::LogSettings::current()
-    }
-    .apply();
+    logger::install_logger();
 
     let mut criterion = Criterion::default().configure_from_args();
     durable_saga(&mut criterion);

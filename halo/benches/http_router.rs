@@ -12,6 +12,9 @@
 //!   timeout guard, panic catching, error log, the access log line (to a
 //!   sink), the JSON error shaping middleware and the 404 fallback.
 
+#[path = "support/logger.rs"]
+mod logger;
+
 use std::hint::black_box;
 use std::sync::Arc;
 
@@ -23,7 +26,6 @@ use futures_util::FutureExt;
 use http_body_util::BodyExt;
 use serde_json::json;
 use tower::{Service, ServiceExt};
-use tracing_subscriber::layer::SubscriberExt;
 
 const EVENT: &str = include_str!("../tests/events/apigw-v2.json");
 
@@ -36,13 +38,7 @@ fn router() -> Router {
 }
 
 fn bench(c: &mut Criterion) {
-    let subscriber = tracing_subscriber::registry().with(halo::log::JsonLayer::new(std::io::sink));
-    tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
-    halo::log::LogSettings {
-        level: tracing_subscriber::filter::LevelFilter::INFO,
-        ..halo::log::LogSettings::current()
-    }
-    .apply();
+    logger::install_logger();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
     let _runtime = runtime.enter();
     let mut group = c.benchmark_group("http_router");

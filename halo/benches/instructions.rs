@@ -22,13 +22,15 @@
 
 #[path = "support/invocation.rs"]
 mod invocation;
+#[path = "support/logger.rs"]
+mod logger;
 
 use std::hint::black_box;
 
 use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 
 fn main() {
-    invocation::install_logger();
+    logger::install_logger();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
     let _runtime = runtime.enter();
     let iterations: u64 = std::env::var("HALO_BENCH_ITERS").ok().and_then(|n| n.parse().ok()).unwrap_or(1);

@@ -28,6 +28,8 @@
 
 #[path = "support/invocation.rs"]
 mod invocation;
+#[path = "support/logger.rs"]
+mod logger;
 
 use std::hint::black_box;
 
@@ -38,7 +40,7 @@ use futures_util::FutureExt;
 use invocation::lambda_decode;
 
 fn overhead(c: &mut Criterion) {
-    invocation::install_logger();
+    logger::install_logger();
 
     // The timeout guard needs tokio's timer; nothing here waits on it.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();

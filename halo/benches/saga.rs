@@ -16,13 +16,15 @@
 //! are counted on the wire against moto by
 //! `cargo test -p halo-lambda --test saga_moto dynamodb_writes_per_saga -- --nocapture`.
 
+#[path = "support/logger.rs"]
+mod logger;
+
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use halo::saga::{DynamoDbSagaLog, MemorySagaLog, Saga, Step, StepCtx};
 use halo_test_support::moto::{Moto, unique_name};
-use tracing_subscriber::layer::SubscriberExt;
 
 struct AddOne;
 
@@ -68,13 +70,7 @@ fn saga_of(n: usize) -> Saga<u64> {
 }
 
 fn saga(c: &mut Criterion) {
-    let subscriber = tracing_subscriber::registry().with(halo::log::JsonLayer::new(std::io::sink));
-    tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
-    halo::log::LogSettings {
-        level: tracing_subscriber::filter::LevelFilter::INFO,
-        ..halo::log::LogSettings::current()
-    }
-    .apply();
+    logger::install_logger();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let mut group = c.benchmark_group("saga");
     group.measurement_time(Duration::from_secs(3));

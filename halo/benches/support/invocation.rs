@@ -10,7 +10,6 @@ use aws_lambda_events::encodings::Body;
 use futures_util::FutureExt;
 use serde_json::value::RawValue;
 use tower::{Service, ServiceExt};
-use tracing_subscriber::layer::SubscriberExt;
 
 /// The event every path decodes: an API Gateway REST request.
 pub(crate) const EVENT: &str = include_str!("../../../examples/hello-api/events/get-hello.json");
@@ -72,16 +71,6 @@ pub(crate) fn bench_metrics() -> halo::metrics::MetricsConfig {
         black_box(line);
     }));
     halo::metrics::MetricsConfig::from_env().namespace("Bench").service("bench").output(sink)
-}
-
-/// Installs the JSON logger writing to a sink, at INFO, as the global
-/// subscriber (once per process).
-pub(crate) fn install_logger() {
-    let subscriber = tracing_subscriber::registry().with(halo::log::JsonLayer::new(std::io::sink));
-    tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
-    let mut settings = halo::log::LogSettings::current();
-    settings.level = tracing_subscriber::filter::LevelFilter::INFO;
-    settings.apply();
 }
 
 /// The bare lambda_runtime-style path: decode, handler, encode.
