@@ -38,7 +38,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 # halo without default features, each feature alone, a common set and
 # `full` build without a warning, so a feature-gated break cannot land.
-for features in "" batch http-client aws dynamodb ssm axum metrics-facade otel fanout durable-execution "otel,durable-execution" "batch,dynamodb,ssm,http-client" full; do
+for features in "" batch http-client aws dynamodb ssm secrets-manager appconfig axum metrics-facade otel fanout durable-execution "otel,durable-execution" "batch,dynamodb,ssm,http-client" full; do
     step "cargo clippy -p halo-lambda --no-default-features --features '$features'"
     cargo clippy -p halo-lambda --lib --no-default-features --features "$features" -- -D warnings
 done

@@ -1,5 +1,5 @@
 //! Standard base64, both ways (HTTP bodies of API Gateway events, PEM
-//! certificates, binary attributes of stream images).
+//! certificates, binary attributes of stream images, binary secrets).
 
 /// `bytes` as standard base64, with padding.
 #[cfg(any(feature = "axum", feature = "aws", feature = "batch"))]
@@ -22,7 +22,6 @@ pub(crate) fn encode(bytes: &[u8]) -> String {
 }
 
 /// Standard base64 (padding optional, whitespace not allowed).
-#[cfg(feature = "axum")]
 pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
     let text = text.trim_end_matches('=');
     let mut out = Vec::with_capacity(text.len() * 3 / 4);

@@ -45,7 +45,6 @@ pub mod http;
 pub mod params;
 
 // Private helpers.
-#[cfg(any(feature = "axum", feature = "aws", feature = "batch"))]
 mod base64;
 mod digest;
 mod future;

@@ -3,6 +3,9 @@
 //! - [`cargo_lambda`]: cargo-lambda's emulator (`cargo lambda watch
 //!   --only-lambda-apis`) on loopback, compiled function binaries started
 //!   against it, `cargo lambda invoke` and its Function URL emulation.
+//! - [`appconfig`]: AppConfig's control plane on moto, and the data plane
+//!   moto lacks (the data API and the Lambda extension's endpoint) served
+//!   over it on loopback.
 //! - [`moto`]: a moto server (DynamoDB, SSM, SQS, …) on a free loopback port,
 //!   and an AWS SDK configuration that talks only to it.
 //! - [`pipeline`]: the fan-out pipeline's scenarios, run on SQS on moto
@@ -40,6 +43,7 @@
 #![allow(missing_debug_implementations)]
 
 #[deny(missing_docs)]
+pub mod appconfig;
 pub mod cargo_lambda;
 #[deny(missing_docs)]
 pub mod contracts;

@@ -6,10 +6,10 @@ use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
 
-/// An SDK interceptor that counts every request it sees, by operation (the
-/// `x-amz-target` header, e.g. `DynamoDB_20120810.PutItem`). Clones share
-/// their counts.
+/// An SDK interceptor that counts every request it sees, by operation (its
+/// name in the SDK's metadata, e.g. `PutItem`). Clones share their counts.
 ///
 /// Add it to a client with
 /// `aws_sdk_dynamodb::config::Builder::from(&sdk_config).interceptor(counter.clone())`
@@ -50,10 +50,15 @@ impl Intercept for RequestCounter {
         &self,
         context: &BeforeTransmitInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        let target = context.request().headers().get("x-amz-target").unwrap_or("unknown");
-        let operation = target.rsplit('.').next().unwrap_or(target).to_owned();
+        let operation = match cfg.load::<Metadata>() {
+            Some(metadata) => metadata.name().to_owned(),
+            None => {
+                let target = context.request().headers().get("x-amz-target").unwrap_or("unknown");
+                target.rsplit('.').next().unwrap_or(target).to_owned()
+            }
+        };
         *self.counts.lock().unwrap().entry(operation).or_default() += 1;
         Ok(())
     }

@@ -156,7 +156,7 @@ impl EnvSource {
         };
         let mut out = BTreeMap::new();
         for (name, value) in entries {
-            super::provider::validate_name(&name)?;
+            super::provider::validate_any_name(&name)?;
             let parameter = match value {
                 serde_json::Value::String(s) => Parameter::new(&name, s, ParameterKind::String),
                 serde_json::Value::Array(items) if items.iter().all(|i| i.is_string()) => {

@@ -1,10 +1,20 @@
 #![doc = include_str!("../../docs/params.md")]
 
+#[cfg(feature = "appconfig")]
+mod appconfig;
+#[cfg(feature = "aws")]
+mod aws_error;
 mod cache;
+#[cfg(feature = "dynamodb")]
+mod dynamodb;
 mod env;
 mod error;
 pub mod provider;
 mod secret;
+#[cfg(feature = "secrets-manager")]
+mod secrets_manager;
+#[cfg(feature = "ssm")]
+mod ssm;
 mod switches;
 mod tree;
 
@@ -15,14 +25,20 @@ use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
+#[cfg(feature = "appconfig")]
+pub use appconfig::AppConfigSource;
 pub use cache::{LiveConfig, RefreshPolicy, Snapshot};
+#[cfg(feature = "dynamodb")]
+pub use dynamodb::DynamoDbSource;
 pub use env::EnvSource;
 pub use error::{ParamsError, ParamsErrorKind};
 use provider::Parameter;
 use provider::Source;
-#[cfg(feature = "ssm")]
-pub use provider::ssm::SsmSource;
 pub use secret::Secret;
+#[cfg(feature = "secrets-manager")]
+pub use secrets_manager::SecretsSource;
+#[cfg(feature = "ssm")]
+pub use ssm::SsmSource;
 pub use switches::LogSwitches;
 
 use cache::Fetch;
@@ -105,19 +121,26 @@ impl GetOptions {
     }
 }
 
+/// What `HALO_PARAMS_SOURCE` (or being in Lambda) chooses.
 enum Chosen {
-    Ssm,
+    /// The AWS service: SSM for [`Params::from_env`], the given source for
+    /// [`Params::from_env_or`].
+    Aws,
+    /// [`EnvSource`].
     Env,
 }
 
 fn source_from_env() -> Result<Chosen, ParamsError> {
     match std::env::var(SOURCE_ENV) {
         Ok(value) => match value.trim().to_ascii_lowercase().as_str() {
-            "ssm" => Ok(Chosen::Ssm),
+            "ssm" | "aws" => Ok(Chosen::Aws),
             "env" | "local" => Ok(Chosen::Env),
-            _ => Err(ParamsError::new(ParamsErrorKind::Config, format!("{SOURCE_ENV} must be `ssm` or `env`"))),
+            _ => Err(ParamsError::new(
+                ParamsErrorKind::Config,
+                format!("{SOURCE_ENV} must be `aws` (or `ssm`) or `env`"),
+            )),
         },
-        Err(_) if crate::platform::in_lambda() => Ok(Chosen::Ssm),
+        Err(_) if crate::platform::in_lambda() => Ok(Chosen::Aws),
         Err(_) => Ok(Chosen::Env),
     }
 }
@@ -172,14 +195,42 @@ impl Params {
     /// # Ok(()) }
     /// ```
     pub async fn from_env() -> Result<Params, ParamsError> {
-        let (source, file_unset): (Arc<dyn Source>, bool) = match source_from_env()? {
-            Chosen::Ssm => (ssm_source().await?, false),
-            Chosen::Env => {
-                let env = EnvSource::from_env();
-                let file_unset = !env.reads_a_file();
-                (Arc::new(env), file_unset)
-            }
-        };
+        match source_from_env()? {
+            Chosen::Aws => Params::chosen(ssm_source().await?, false),
+            Chosen::Env => Params::local(),
+        }
+    }
+
+    /// Like [`from_env`](Params::from_env), with `source` in place of SSM:
+    /// `source` inside Lambda (or when `HALO_PARAMS_SOURCE` is `aws`), the
+    /// `HALO_PARAM_*` variables and `HALO_PARAMS_FILE` elsewhere, so a
+    /// local run needs no AWS account.
+    ///
+    /// ```no_run
+    /// # async fn init() -> Result<(), halo::params::ParamsError> {
+    /// use halo::params::{Params, Secret, SecretsSource};
+    ///
+    /// // Secrets Manager in Lambda; locally `HALO_PARAM_SHOP__PROD__API_KEY`.
+    /// let secrets = Params::from_env_or(SecretsSource::from_env().await).await?;
+    /// let api_key: Secret<String> = secrets.get("shop/prod/api-key").await?;
+    /// # let _ = api_key;
+    /// # Ok(()) }
+    /// ```
+    pub async fn from_env_or(source: impl Source) -> Result<Params, ParamsError> {
+        match source_from_env()? {
+            Chosen::Aws => Params::chosen(Arc::new(source), false),
+            Chosen::Env => Params::local(),
+        }
+    }
+
+    /// The environment source, its file settable by [`local_file`](Params::local_file).
+    fn local() -> Result<Params, ParamsError> {
+        let env = EnvSource::from_env();
+        let file_unset = !env.reads_a_file();
+        Params::chosen(Arc::new(env), file_unset)
+    }
+
+    fn chosen(source: Arc<dyn Source>, file_unset: bool) -> Result<Params, ParamsError> {
         let max_age = max_age_from_env()?;
         tracing::debug!(source = source.name(), max_age_ms = max_age.as_millis() as u64, "parameters source chosen");
         Ok(Params { source, max_age, policy: RefreshPolicy::default(), singles: Arc::default(), file_unset })
@@ -229,7 +280,7 @@ impl Params {
     where
         T: DeserializeOwned + Send + Sync + 'static,
     {
-        provider::validate_name(path)?;
+        self.source.validate_name(path)?;
         let path = match path.trim_end_matches('/') {
             "" => "/".to_owned(),
             trimmed => trimmed.to_owned(),
@@ -241,15 +292,54 @@ impl Params {
             let path = fetch_path.clone();
             Box::pin(async move { load_path(&*source, &path).await })
         });
+        self.live(path, max_age, fetch).await
+    }
+
+    /// One parameter, secret or profile into a `T`, kept live like
+    /// [`load`](Params::load): read now, served from memory, refreshed in
+    /// the background after the max age. The way to hold a secret that
+    /// rotates or an AppConfig profile (feature flags included).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use halo::params::{EnvSource, Params};
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Limits { max_items: u32 }
+    ///
+    /// let params = Params::new(EnvSource::from_vars([("HALO_PARAM_LIMITS", r#"{"max_items": 50}"#)]));
+    /// let limits = params.load_one::<Limits>("limits").await?;
+    /// assert_eq!(limits.get().max_items, 50);
+    /// # Ok::<(), halo::params::ParamsError>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn load_one<T>(&self, name: &str) -> Result<LiveConfig<T>, ParamsError>
+    where
+        T: DeserializeOwned + Send + Sync + 'static,
+    {
+        self.source.validate_name(name)?;
+        let single = self.single_fetch(name);
+        let fetch: Fetch<T> = Arc::new(move || {
+            let single = Arc::clone(&single);
+            Box::pin(async move { tree::from_parameter(&single().await?) })
+        });
+        self.live(name.to_owned(), self.max_age, fetch).await
+    }
+
+    /// Reads a value with `fetch` and keeps it live.
+    async fn live<T>(&self, what: String, max_age: Duration, fetch: Fetch<T>) -> Result<LiveConfig<T>, ParamsError>
+    where
+        T: Send + Sync + 'static,
+    {
         let started = Instant::now();
         let value = fetch().await?;
         tracing::info!(
-            path = %path,
+            path = %what,
             source = self.source.name(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "configuration loaded"
         );
-        Ok(LiveConfig::build(path, value, max_age, Some(fetch), self.policy))
+        Ok(LiveConfig::build(what, value, max_age, Some(fetch), self.policy))
     }
 
     /// One parameter's value as a `T` (a string as it is, other types
@@ -286,7 +376,7 @@ impl Params {
     /// Cached parameters in the order of `names`, reading the others.
     async fn parameters(&self, names: &[String], options: GetOptions) -> Result<Vec<Arc<Parameter>>, ParamsError> {
         for name in names {
-            provider::validate_name(name)?;
+            self.source.validate_name(name)?;
         }
         let max_age = options.max_age.unwrap_or(self.max_age);
         let mut out: Vec<Option<Arc<Parameter>>> = vec![None; names.len()];
@@ -340,10 +430,10 @@ impl Params {
 async fn load_path<T: DeserializeOwned>(source: &dyn Source, path: &str) -> Result<T, ParamsError> {
     let parameters = source.get_by_path(path).await?;
     if parameters.is_empty() {
-        let hint = if source.name() == "ssm" {
-            "no parameters under this path (check the path and stage, the region, and the ssm:GetParametersByPath permission)"
-        } else {
-            "no parameters under this path (set HALO_PARAM_<NAME> variables or HALO_PARAMS_FILE, or HALO_PARAMS_SOURCE=ssm)"
+        let hint = match source.name() {
+            "ssm" => "no parameters under this path (check the path and stage, the region, and the ssm:GetParametersByPath permission)".to_owned(),
+            "environment" => "no parameters under this path (set HALO_PARAM_<NAME> variables or HALO_PARAMS_FILE, or HALO_PARAMS_SOURCE=ssm)".to_owned(),
+            other => format!("no parameters under this path in the {other} source"),
         };
         return Err(ParamsError::new(ParamsErrorKind::NotFound, hint).at(path));
     }
@@ -374,7 +464,7 @@ mod tests {
     #[tokio::test]
     async fn an_invalid_path_is_refused_before_any_read() {
         let params = Params::new(EnvSource::from_vars([("HALO_PARAM_GREETING", "hi")]));
-        let err = params.load::<Settings>("relative/path").await.unwrap_err();
+        let err = params.load::<Settings>("/bad\u{7}path").await.unwrap_err();
         assert_eq!(err.kind(), ParamsErrorKind::Config);
     }
 

@@ -1,6 +1,7 @@
 //! What a parameter source implements: the [`Source`] trait and the
 //! [`Parameter`]s it returns. Service authors pick a source
-//! ([`EnvSource`](super::EnvSource), `SsmSource`, [`Params::from_env`](super::Params::from_env));
+//! ([`EnvSource`](super::EnvSource), `SsmSource`, `SecretsSource`,
+//! `AppConfigSource`, `DynamoDbSource`, [`Params::from_env`](super::Params::from_env));
 //! they need nothing here.
 
 use std::fmt;
@@ -8,14 +9,14 @@ use std::fmt;
 use super::error::{ParamsError, ParamsErrorKind};
 use crate::future::BoxFuture;
 
-/// SSM's size limit for a parameter value (advanced tier): 8 KB.
+/// SSM's size limit for a parameter value (advanced tier): 8 KB, the
+/// default limit of a [`Parameter`].
 pub(crate) const MAX_VALUE_BYTES: usize = 8 * 1024;
 
-/// How many names one `GetParameters` call takes.
-#[cfg(feature = "ssm")]
-pub(crate) const GET_PARAMETERS_CHUNK: usize = 10;
+/// The longest name or path any source takes.
+pub(crate) const MAX_NAME_BYTES: usize = 2048;
 
-/// The type of an SSM parameter.
+/// The type of a parameter's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ParameterKind {
@@ -23,13 +24,19 @@ pub enum ParameterKind {
     String,
     /// Comma-separated values; deserializes into `Vec<String>`.
     StringList,
-    /// Encrypted with KMS; read decrypted, never printed.
+    /// A secret (an SSM `SecureString`, a Secrets Manager secret string):
+    /// read decrypted, never printed.
     SecureString,
+    /// Bytes (a Secrets Manager binary secret), held as standard base64:
+    /// deserializes into `Vec<u8>` (or `Secret<Vec<u8>>`) as the bytes,
+    /// into a string as UTF-8 text and into other types as JSON text. A
+    /// secret, never printed.
+    Binary,
 }
 
 /// One parameter as read from its source: full name, value, type, version.
 ///
-/// Its `Debug` output hides the value of a `SecureString`.
+/// Its `Debug` output hides the value of a `SecureString` or `Binary`.
 ///
 /// ```
 /// use halo::params::provider::{Parameter, ParameterKind};
@@ -44,12 +51,13 @@ pub struct Parameter {
     value: String,
     kind: ParameterKind,
     version: i64,
+    size_limit: usize,
 }
 
 impl Parameter {
-    /// A parameter (version 1).
+    /// A parameter (version 1, at most 8 KB: SSM's limit).
     pub fn new(name: impl Into<String>, value: impl Into<String>, kind: ParameterKind) -> Parameter {
-        Parameter { name: name.into(), value: value.into(), kind, version: 1 }
+        Parameter { name: name.into(), value: value.into(), kind, version: 1, size_limit: MAX_VALUE_BYTES }
     }
 
     /// Sets the version.
@@ -59,12 +67,21 @@ impl Parameter {
         self
     }
 
+    /// Sets the largest value (in bytes of [`value`](Parameter::value))
+    /// halo accepts: the source's own limit (8 KB by default).
+    #[must_use]
+    pub fn with_size_limit(mut self, bytes: usize) -> Parameter {
+        self.size_limit = bytes;
+        self
+    }
+
     /// The full name, e.g. `/shop/prod/db/host`.
     pub fn name(&self) -> &str {
         &self.name
     }
 
-    /// The value (decrypted for a `SecureString`): do not log it.
+    /// The value (decrypted for a `SecureString`, base64 for `Binary`):
+    /// do not log it.
     pub fn value(&self) -> &str {
         &self.value
     }
@@ -79,19 +96,25 @@ impl Parameter {
         self.version
     }
 
-    /// Whether the value is a secret (a `SecureString`).
-    pub fn is_secure(&self) -> bool {
-        self.kind == ParameterKind::SecureString
+    /// The largest value halo accepts for it, in bytes.
+    pub fn size_limit(&self) -> usize {
+        self.size_limit
     }
 
-    /// Refuses a value over SSM's 8 KB limit.
+    /// Whether the value is a secret (a `SecureString` or `Binary`).
+    pub fn is_secure(&self) -> bool {
+        matches!(self.kind, ParameterKind::SecureString | ParameterKind::Binary)
+    }
+
+    /// Refuses a value over its size limit.
     pub(crate) fn check_size(&self) -> Result<(), ParamsError> {
-        if self.value.len() > MAX_VALUE_BYTES {
+        if self.value.len() > self.size_limit {
             return Err(ParamsError::new(
                 ParamsErrorKind::TooLarge,
                 format!(
-                    "the value is {} bytes, over the {MAX_VALUE_BYTES}-byte limit of SSM advanced parameters",
-                    self.value.len()
+                    "the value is {} bytes, over the {}-byte limit of its source",
+                    self.value.len(),
+                    self.size_limit
                 ),
             )
             .at(&self.name));
@@ -112,189 +135,93 @@ impl fmt::Debug for Parameter {
     }
 }
 
-/// A place parameters are read from: SSM (`SsmSource`) or, for local runs
-/// and tests, environment variables and a file
-/// ([`EnvSource`](super::EnvSource)).
+/// A place parameters are read from: SSM (`SsmSource`), Secrets Manager
+/// (`SecretsSource`), AppConfig (`AppConfigSource`), a DynamoDB table
+/// (`DynamoDbSource`) or, for local runs and tests, environment variables
+/// and a file ([`EnvSource`](super::EnvSource)). Implement it to read from
+/// a store of your own; [`Params`](super::Params) brings the cache, the
+/// background refresh and the typed values.
 ///
 /// Values come back decrypted. Implementations report a parameter that does
-/// not exist as [`ParamsErrorKind::NotFound`] naming it, and failures to
-/// reach the backend as retryable errors.
+/// not exist as [`ParamsErrorKind::NotFound`] naming it, failures to reach
+/// the backend as retryable errors, and never put a value in an error.
+///
+/// ```
+/// use halo::BoxFuture;
+/// use halo::params::provider::{Parameter, ParameterKind, Source};
+/// use halo::params::{Params, ParamsError, ParamsErrorKind};
+///
+/// /// Values compiled into the binary.
+/// struct Builtin;
+///
+/// impl Source for Builtin {
+///     fn get_many<'a>(&'a self, names: &'a [String]) -> BoxFuture<'a, Result<Vec<Parameter>, ParamsError>> {
+///         Box::pin(async move {
+///             names
+///                 .iter()
+///                 .map(|name| match name.as_str() {
+///                     "greeting" => Ok(Parameter::new(name, "hello", ParameterKind::String)),
+///                     _ => Err(ParamsError::new(ParamsErrorKind::NotFound, "no such parameter").at(name)),
+///                 })
+///                 .collect()
+///         })
+///     }
+///
+///     fn name(&self) -> &'static str {
+///         "builtin"
+///     }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let params = Params::new(Builtin);
+/// assert_eq!(params.get::<String>("greeting").await?, "hello");
+/// assert_eq!(params.get::<String>("other").await.unwrap_err().kind(), ParamsErrorKind::NotFound);
+/// # Ok::<(), ParamsError>(())
+/// # }).unwrap();
+/// ```
 pub trait Source: Send + Sync + 'static {
-    /// Every parameter under `path` (recursively), with their full names.
-    /// An empty list is not an error here.
-    fn get_by_path<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<Vec<Parameter>, ParamsError>>;
-
     /// The parameters named `names` (full names). A name that does not
     /// exist is a `NotFound` error naming it.
     fn get_many<'a>(&'a self, names: &'a [String]) -> BoxFuture<'a, Result<Vec<Parameter>, ParamsError>>;
+
+    /// Every parameter under `path` (recursively), with their full names.
+    /// An empty list is not an error here. By default a source has no
+    /// paths: a `Config` error saying to read single values.
+    fn get_by_path<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<Vec<Parameter>, ParamsError>> {
+        let source = self.name();
+        Box::pin(async move {
+            Err(ParamsError::new(
+                ParamsErrorKind::Config,
+                format!("the {source} source has no paths: read single values (`get`, `load_one`)"),
+            )
+            .at(path))
+        })
+    }
+
+    /// Checks a name or path before any read. By default: not empty, at
+    /// most 2048 bytes, no control characters.
+    fn validate_name(&self, name: &str) -> Result<(), ParamsError> {
+        validate_any_name(name)
+    }
 
     /// A short name of the source for logs, e.g. `ssm`.
     fn name(&self) -> &'static str;
 }
 
-/// Checks a parameter name or path as SSM spells them: starts with `/`,
-/// only `a-zA-Z0-9_.-/`, at most 15 levels and 2048 characters.
-pub(crate) fn validate_name(name: &str) -> Result<(), ParamsError> {
-    let problem = if !name.starts_with('/') {
-        Some("a parameter name or path must start with `/`")
-    } else if name.len() > 2048 {
+/// The default name rule of a [`Source`].
+pub(crate) fn validate_any_name(name: &str) -> Result<(), ParamsError> {
+    let problem = if name.trim().is_empty() {
+        Some("a parameter name is empty")
+    } else if name.len() > MAX_NAME_BYTES {
         Some("a parameter name or path is at most 2048 characters")
-    } else if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/')) {
-        Some("a parameter name or path may only contain a-z, A-Z, 0-9, `_`, `.`, `-` and `/`")
-    } else if name.split('/').filter(|s| !s.is_empty()).count() > 15 {
-        Some("a parameter name or path has at most 15 levels")
+    } else if name.chars().any(char::is_control) {
+        Some("a parameter name or path may not contain control characters")
     } else {
         None
     };
     match problem {
-        Some(problem) => Err(ParamsError::new(ParamsErrorKind::Config, problem).at(name)),
+        Some(problem) => Err(ParamsError::new(ParamsErrorKind::Config, problem).at(name.escape_debug().to_string())),
         None => Ok(()),
-    }
-}
-
-#[cfg(feature = "ssm")]
-pub(super) mod ssm {
-    use aws_sdk_ssm::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-    use aws_sdk_ssm::types::ParameterType;
-
-    use super::*;
-
-    /// Parameters from SSM Parameter Store, always read with decryption.
-    ///
-    /// Paths are read with `GetParametersByPath` (recursive, every page),
-    /// names with `GetParameters` in chunks of 10.
-    ///
-    /// ```no_run
-    /// # async fn init() -> Result<(), halo::params::ParamsError> {
-    /// use halo::params::{Params, SsmSource};
-    ///
-    /// let sdk = halo::platform::sdk_config().await;
-    /// let params = Params::new(SsmSource::new(aws_sdk_ssm::Client::new(&sdk)));
-    /// let port: u16 = params.get("/shop/prod/port").await?;
-    /// # Ok(()) }
-    /// ```
-    #[derive(Debug, Clone)]
-    pub struct SsmSource {
-        client: aws_sdk_ssm::Client,
-    }
-
-    impl SsmSource {
-        /// Reads through `client`.
-        pub fn new(client: aws_sdk_ssm::Client) -> SsmSource {
-            SsmSource { client }
-        }
-
-        /// The container's shared SSM client
-        /// ([`crate::platform::ssm_client`]).
-        pub async fn from_env() -> SsmSource {
-            SsmSource::new(crate::platform::ssm_client().await)
-        }
-
-        async fn by_path(&self, path: &str) -> Result<Vec<Parameter>, ParamsError> {
-            let mut out = Vec::new();
-            let mut next_token: Option<String> = None;
-            loop {
-                let page = self
-                    .client
-                    .get_parameters_by_path()
-                    .path(path)
-                    .recursive(true)
-                    .with_decryption(true)
-                    .set_next_token(next_token.take())
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error(e, path, "GetParametersByPath"))?;
-                for parameter in page.parameters.unwrap_or_default() {
-                    out.push(convert(parameter)?);
-                }
-                match page.next_token {
-                    Some(token) if !token.is_empty() => next_token = Some(token),
-                    _ => return Ok(out),
-                }
-            }
-        }
-
-        async fn by_names(&self, names: &[String]) -> Result<Vec<Parameter>, ParamsError> {
-            let mut out = Vec::with_capacity(names.len());
-            for chunk in names.chunks(GET_PARAMETERS_CHUNK) {
-                let label = chunk.join(", ");
-                let page = self
-                    .client
-                    .get_parameters()
-                    .set_names(Some(chunk.to_vec()))
-                    .with_decryption(true)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error(e, &label, "GetParameters"))?;
-                let invalid = page.invalid_parameters.unwrap_or_default();
-                if let Some(first) = invalid.first() {
-                    let message = if invalid.len() == 1 {
-                        "no such parameter".to_owned()
-                    } else {
-                        format!("no such parameter (nor {})", invalid[1..].join(", "))
-                    };
-                    return Err(ParamsError::new(ParamsErrorKind::NotFound, message).at(first));
-                }
-                for parameter in page.parameters.unwrap_or_default() {
-                    out.push(convert(parameter)?);
-                }
-            }
-            Ok(out)
-        }
-    }
-
-    impl Source for SsmSource {
-        fn get_by_path<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<Vec<Parameter>, ParamsError>> {
-            Box::pin(self.by_path(path))
-        }
-
-        fn get_many<'a>(&'a self, names: &'a [String]) -> BoxFuture<'a, Result<Vec<Parameter>, ParamsError>> {
-            Box::pin(self.by_names(names))
-        }
-
-        fn name(&self) -> &'static str {
-            "ssm"
-        }
-    }
-
-    fn convert(parameter: aws_sdk_ssm::types::Parameter) -> Result<Parameter, ParamsError> {
-        let name = parameter.name.unwrap_or_default();
-        let kind = match parameter.r#type {
-            Some(ParameterType::StringList) => ParameterKind::StringList,
-            Some(ParameterType::SecureString) => ParameterKind::SecureString,
-            _ => ParameterKind::String,
-        };
-        let parameter =
-            Parameter { name, value: parameter.value.unwrap_or_default(), kind, version: parameter.version };
-        parameter.check_size()?;
-        Ok(parameter)
-    }
-
-    /// Maps an SDK error to a kind; the message names the operation and the
-    /// path, the source carries the SDK's own description (no values).
-    fn sdk_error<E, R>(err: SdkError<E, R>, path: &str, operation: &str) -> ParamsError
-    where
-        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: fmt::Debug + Send + Sync + 'static,
-    {
-        let (kind, what) = match &err {
-            SdkError::ServiceError(service) => match service.err().code().unwrap_or_default() {
-                "ThrottlingException" | "TooManyUpdates" => (ParamsErrorKind::Throttled, "SSM throttled"),
-                "AccessDeniedException" | "UnrecognizedClientException" => {
-                    (ParamsErrorKind::AccessDenied, "access denied to")
-                }
-                "ParameterNotFound" => (ParamsErrorKind::NotFound, "no such parameter in"),
-                "ValidationException" | "InvalidFilterKey" | "InvalidFilterValue" | "InvalidKeyId" => {
-                    (ParamsErrorKind::Config, "SSM refused")
-                }
-                "InternalServerError" => (ParamsErrorKind::Unavailable, "SSM failed"),
-                _ => (ParamsErrorKind::Unavailable, "SSM failed"),
-            },
-            SdkError::ConstructionFailure(_) => (ParamsErrorKind::Config, "cannot build"),
-            _ => (ParamsErrorKind::Unavailable, "cannot reach SSM for"),
-        };
-        let cause = DisplayErrorContext(&err).to_string();
-        ParamsError::new(kind, format!("{what} {operation}")).at(path).with_source(cause)
     }
 }
 
@@ -303,21 +230,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_are_validated() {
-        assert!(validate_name("/shop/prod/db-host_1.x").is_ok());
-        for bad in ["shop/prod", "/shop prod", "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p", "/ünï"] {
-            let err = validate_name(bad).unwrap_err();
-            assert_eq!(err.kind(), ParamsErrorKind::Config, "{bad}");
-            assert_eq!(err.path(), Some(bad));
-        }
-    }
-
-    #[test]
     fn a_value_over_8_kb_is_refused_by_name() {
         let big = Parameter::new("/a/big", "x".repeat(MAX_VALUE_BYTES + 1), ParameterKind::String);
         let err = big.check_size().unwrap_err();
         assert_eq!(err.kind(), ParamsErrorKind::TooLarge);
-        assert!(err.to_string().starts_with("/a/big: the value is 8193 bytes"), "{err}");
+        assert!(err.to_string().starts_with("/a/big: the value is 8193 bytes, over the 8192-byte limit"), "{err}");
         assert!(Parameter::new("/a/ok", "x".repeat(MAX_VALUE_BYTES), ParameterKind::String).check_size().is_ok());
     }
 }

@@ -329,13 +329,34 @@ impl<'p> LeafDe<'p> {
     /// hold a secret value.
     fn finish<T>(&self, result: Result<T, DeError>) -> Result<T, DeError> {
         result.map_err(|err| {
-            let err = if self.kind == ParameterKind::SecureString { err.redacted() } else { err };
+            let err = if matches!(self.kind, ParameterKind::SecureString | ParameterKind::Binary) {
+                err.redacted()
+            } else {
+                err
+            };
             err.at(self.name)
         })
     }
 
+    /// A binary value's bytes.
+    fn bytes(&self) -> Result<Vec<u8>, DeError> {
+        crate::base64::decode(self.value)
+            .ok_or_else(|| DeError::ours("the binary value is not valid base64".into()).at(self.name))
+    }
+
+    /// The value as text: a binary value's bytes read as UTF-8.
+    fn text(&self) -> Result<std::borrow::Cow<'p, str>, DeError> {
+        if self.kind != ParameterKind::Binary {
+            return Ok(std::borrow::Cow::Borrowed(self.value));
+        }
+        String::from_utf8(self.bytes()?).map(std::borrow::Cow::Owned).map_err(|_| {
+            DeError::ours("the binary value is not UTF-8 text: read it into `Vec<u8>`".into()).at(self.name)
+        })
+    }
+
     fn json(&self) -> Result<serde_json::Value, DeError> {
-        serde_json::from_str(self.value).map_err(|e| {
+        let text = self.text()?;
+        serde_json::from_str(&text).map_err(|e| {
             // serde_json's message names the position only, never the text.
             DeError::ours(format!(
                 "the value is not valid JSON (line {}, column {}), and the target type is not a string",
@@ -371,8 +392,10 @@ impl<'de, 'p> de::Deserializer<'de> for LeafDe<'p> {
     /// `StringList` is a list, JSON text is its JSON value, anything else a
     /// string.
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        if self.kind == ParameterKind::StringList {
-            return self.deserialize_seq(visitor);
+        match self.kind {
+            ParameterKind::StringList => return self.deserialize_seq(visitor),
+            ParameterKind::Binary => return self.deserialize_byte_buf(visitor),
+            _ => {}
         }
         match serde_json::from_str::<serde_json::Value>(self.value) {
             Ok(json) => self.finish(JsonDe(&json).deserialize_any(visitor)),
@@ -381,7 +404,8 @@ impl<'de, 'p> de::Deserializer<'de> for LeafDe<'p> {
     }
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        self.finish(visitor.visit_str(self.value))
+        let result = self.text().and_then(|text| visitor.visit_str(&text));
+        self.finish(result)
     }
 
     fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
@@ -397,6 +421,10 @@ impl<'de, 'p> de::Deserializer<'de> for LeafDe<'p> {
     }
 
     fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        if self.kind == ParameterKind::Binary {
+            let result = self.bytes().and_then(|bytes| visitor.visit_byte_buf(bytes));
+            return self.finish(result);
+        }
         self.finish(visitor.visit_bytes(self.value.as_bytes()))
     }
 
@@ -405,6 +433,13 @@ impl<'de, 'p> de::Deserializer<'de> for LeafDe<'p> {
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        if self.kind == ParameterKind::Binary {
+            let result = self.bytes().and_then(|bytes| {
+                let mut items = SeqDeserializer::new(bytes.into_iter());
+                visitor.visit_seq(&mut items).and_then(|value| items.end().map(|()| value))
+            });
+            return self.finish(result);
+        }
         if self.kind != ParameterKind::StringList && self.value.trim_start().starts_with('[') {
             let json = self.json()?;
             return self.finish(JsonDe(&json).deserialize_seq(visitor));

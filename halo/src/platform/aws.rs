@@ -31,7 +31,13 @@ pub fn aws_loader() -> aws_config::ConfigLoader {
 /// The body of a shared client's function: the service's client, built
 /// from [`sdk_config`] once, with a span per request when tracing is on
 /// (see [`crate::trace`]).
-#[cfg(any(feature = "dynamodb", feature = "ssm", feature = "fanout"))]
+#[cfg(any(
+    feature = "dynamodb",
+    feature = "ssm",
+    feature = "secrets-manager",
+    feature = "appconfig",
+    feature = "fanout"
+))]
 macro_rules! shared_client {
     ($sdk:ident) => {{
         static CLIENT: OnceCell<$sdk::Client> = OnceCell::const_new();
@@ -59,6 +65,20 @@ pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
 #[cfg(feature = "ssm")]
 pub async fn ssm_client() -> aws_sdk_ssm::Client {
     shared_client!(aws_sdk_ssm)
+}
+
+/// The container's Secrets Manager client, built from [`sdk_config`] once
+/// (with a span per request when tracing is on, see [`crate::trace`]).
+#[cfg(feature = "secrets-manager")]
+pub async fn secrets_manager_client() -> aws_sdk_secretsmanager::Client {
+    shared_client!(aws_sdk_secretsmanager)
+}
+
+/// The container's AppConfig data client, built from [`sdk_config`] once
+/// (with a span per request when tracing is on, see [`crate::trace`]).
+#[cfg(feature = "appconfig")]
+pub async fn appconfig_data_client() -> aws_sdk_appconfigdata::Client {
+    shared_client!(aws_sdk_appconfigdata)
 }
 
 /// The container's SQS client, built from [`sdk_config`] once (with a span

@@ -8,7 +8,8 @@
 //!   (idempotency, the saga log, shared circuit breakers and fan-out).
 //! - **Which AWS client?** [`sdk_config`] (feature `aws`): one `SdkConfig`
 //!   per container, loaded on first use and shared by every client halo
-//!   builds; [`dynamodb_client`], [`ssm_client`] and [`sqs_client`] are the
+//!   builds; [`dynamodb_client`], [`ssm_client`], `secrets_manager_client`,
+//!   `appconfig_data_client` and [`sqs_client`] are the
 //!   shared clients.
 //! - **How many invocations at once?** [`max_concurrency`]: 1 on classic
 //!   Lambda, `AWS_LAMBDA_MAX_CONCURRENCY` on Lambda Managed Instances; it
@@ -33,8 +34,12 @@ mod https;
 mod tls;
 mod tokio_runtime;
 
+#[cfg(feature = "appconfig")]
+pub use aws::appconfig_data_client;
 #[cfg(feature = "dynamodb")]
 pub use aws::dynamodb_client;
+#[cfg(feature = "secrets-manager")]
+pub use aws::secrets_manager_client;
 #[cfg(feature = "fanout")]
 pub use aws::sqs_client;
 #[cfg(feature = "ssm")]

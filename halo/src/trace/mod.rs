@@ -1,6 +1,9 @@
 #![doc = include_str!("../../docs/tracing.md")]
 
-#[cfg(all(feature = "otel", any(feature = "dynamodb", feature = "ssm", feature = "fanout")))]
+#[cfg(all(
+    feature = "otel",
+    any(feature = "dynamodb", feature = "ssm", feature = "secrets-manager", feature = "appconfig", feature = "fanout")
+))]
 mod aws;
 mod config;
 #[cfg(feature = "otel")]
@@ -15,7 +18,10 @@ mod spans;
 #[cfg(feature = "otel")]
 mod stdout;
 
-#[cfg(all(feature = "otel", any(feature = "dynamodb", feature = "ssm", feature = "fanout")))]
+#[cfg(all(
+    feature = "otel",
+    any(feature = "dynamodb", feature = "ssm", feature = "secrets-manager", feature = "appconfig", feature = "fanout")
+))]
 pub(crate) use aws::AwsTraceInterceptor;
 pub use config::TraceConfig;
 #[cfg(feature = "otel")]
