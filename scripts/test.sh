@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # halo's whole test suite: the command the README names and CI runs.
 #
-# Installs what the tests need when it is missing (moto, cargo-lambda and
-# cfn-lint in .venv, dynalite in .npm, see CONTRIBUTING.md), then runs format, lint, feature, doc, test
+# Installs what the tests need when it is missing (moto, cargo-lambda,
+# cfn-lint and aws-lambda-powertools in .venv, dynalite in .npm, see CONTRIBUTING.md), then runs format, lint, feature, doc, test
 # and deploy-build checks, printing how long each step took. Every test
 # talks to loopback only.
 set -euo pipefail
@@ -15,10 +15,12 @@ step() {
     step_started=$SECONDS
 }
 
-if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/cargo-lambda ] || [ ! -x .venv/bin/cfn-lint ]; then
-    step "installing moto, cargo-lambda and cfn-lint into .venv"
+if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/cargo-lambda ] || [ ! -x .venv/bin/cfn-lint ] \
+    || ! .venv/bin/python -c 'import aws_lambda_powertools' 2>/dev/null; then
+    step "installing moto, cargo-lambda, cfn-lint and aws-lambda-powertools into .venv"
     python3 -m venv .venv
-    .venv/bin/pip install --quiet --disable-pip-version-check "moto[server]==5.2.5" "cargo-lambda==1.9.2" "cfn-lint==1.58.0"
+    .venv/bin/pip install --quiet --disable-pip-version-check "moto[server]==5.2.5" "cargo-lambda==1.9.2" "cfn-lint==1.58.0" \
+        "aws-lambda-powertools==3.37.0"
 fi
 
 if [ ! -x .npm/node_modules/.bin/dynalite ]; then

@@ -27,6 +27,7 @@ pub mod cache;
 pub mod durable;
 #[cfg(feature = "fanout")]
 pub mod fanout;
+pub mod feature_flags;
 pub mod idempotency;
 #[cfg(feature = "batch")]
 pub mod projection;

@@ -18,7 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["log", "trace", "metrics", "timeout"],
     &["runtime"],
     &["retry", "durable", "params", "http", "cache"],
-    &["idempotency", "saga", "breaker", "batch"],
+    &["idempotency", "saga", "breaker", "batch", "feature_flags"],
     &["fanout", "projection", "strangler", "durable_execution"],
     &["macro_support", "test_support", "lib"],
 ];

@@ -1,0 +1,86 @@
+//! `FeatureFlags::is_enabled` allocates nothing: a boolean flag of three
+//! rules (several conditions each, a `MODULO_RANGE` and an `IN` among
+//! them, and a schedule) evaluated through to each rule and to the default,
+//! under a global allocator that counts. A test binary of its own, so that
+//! no other test allocates meanwhile.
+
+use std::sync::Arc;
+
+use halo::feature_flags::{FeatureFlags, FlagDocument};
+use halo::params::LiveConfig;
+use halo::platform::ManualClock;
+use serde_json::json;
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+
+#[global_allocator]
+static COUNTING: &StatsAlloc<std::alloc::System> = &INSTRUMENTED_SYSTEM;
+
+const DOCUMENT: &str = r#"{
+    "new_checkout": {
+        "default": false,
+        "rules": {
+            "staff in the EU": {
+                "when_match": true,
+                "conditions": [
+                    {"action": "EQUALS", "key": "team", "value": "staff"},
+                    {"action": "IN", "key": "country", "value": ["FR", "DE", "ES", "IT"]},
+                    {"action": "STARTSWITH", "key": "email", "value": "ops-"}
+                ]
+            },
+            "ten percent of premium users": {
+                "when_match": true,
+                "conditions": [
+                    {"action": "MODULO_RANGE", "key": "user_id", "value": {"BASE": 100, "START": 0, "END": 9}},
+                    {"action": "KEY_GREATER_THAN_OR_EQUAL_VALUE", "key": "tier_level", "value": 2},
+                    {"action": "ANY_IN_VALUE", "key": "groups", "value": ["beta", "premium"]}
+                ]
+            },
+            "everyone at night in Paris": {
+                "when_match": true,
+                "conditions": [
+                    {"action": "SCHEDULE_BETWEEN_TIME_RANGE", "key": "CURRENT_TIME",
+                     "value": {"START": "22:00", "END": "06:00", "TIMEZONE": "Europe/Paris"}},
+                    {"action": "NOT_IN", "key": "country", "value": ["US"]}
+                ]
+            }
+        }
+    }
+}"#;
+
+#[test]
+fn is_enabled_allocates_nothing() {
+    let document = FlagDocument::from_json(DOCUMENT).expect("a valid document");
+    // 2024-06-14T12:00:00Z: 14:00 in Paris, outside the night rule.
+    let clock = ManualClock::at(1_718_366_400_000);
+    let flags = FeatureFlags::new(LiveConfig::fixed(document)).clock(Arc::new(clock.clone()));
+    let first_rule = json!({"team": "staff", "country": "FR", "email": "ops-1@example.com", "user_id": 1234});
+    let second_rule = json!({"team": "dev", "country": "FR", "user_id": 1205, "tier_level": 3, "groups": ["premium"]});
+    let third_rule = json!({"team": "dev", "country": "FR", "user_id": 1250, "tier_level": 3, "groups": []});
+    let pairs = [("team", json!("dev")), ("country", json!("US")), ("user_id", json!(7))];
+
+    // Warm up: the first read of a LiveConfig on a thread may set up that
+    // thread's slot.
+    assert!(flags.is_enabled("new_checkout", &first_rule, false));
+
+    let region = Region::new(COUNTING);
+    let mut answers = Vec::with_capacity(8);
+    for _ in 0..100 {
+        answers.clear();
+        answers.push(flags.is_enabled("new_checkout", &first_rule, false));
+        answers.push(flags.is_enabled("new_checkout", &second_rule, false));
+        answers.push(flags.is_enabled("new_checkout", &third_rule, false));
+        answers.push(flags.is_enabled("new_checkout", &pairs, false));
+        answers.push(flags.is_enabled("no_such_flag", &pairs, true));
+    }
+    let during = region.change();
+    assert_eq!(answers, [true, true, false, false, true]);
+    assert_eq!(during.allocations + during.reallocations, 0, "is_enabled allocated: {during:?}");
+
+    // At night in Paris the third rule matches, still without allocating.
+    clock.set_ms(1_718_402_400_000); // 22:00Z, midnight in Paris
+    let region = Region::new(COUNTING);
+    let night = flags.is_enabled("new_checkout", &third_rule, false);
+    let stats = region.change();
+    assert!(night);
+    assert_eq!(stats.allocations + stats.reallocations, 0, "is_enabled allocated: {stats:?}");
+}
