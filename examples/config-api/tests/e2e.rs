@@ -1,18 +1,26 @@
-//! config-api as a compiled binary: as a Lambda runtime reading SSM (moto
-//! on loopback), and as a local command-line tool with environment
-//! overrides and no emulator at all.
+//! config-api as a compiled binary: as a Lambda runtime reading SSM and
+//! Secrets Manager (moto on loopback) and AppConfig (its control plane on
+//! moto, the data API over it), and as a local command-line tool with
+//! environment overrides and no emulator at all.
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use aws_sdk_ssm::types::ParameterType;
+use halo_test_support::appconfig::{AppConfigStub, MotoAppConfig};
 use halo_test_support::function::{FunctionProcess, parse_json_lines};
 use halo_test_support::moto::{Moto, unique_name};
 use halo_test_support::runtime_api::RuntimeApi;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_config-api");
 const API_KEY: &str = "sk-e2e-7c1f0d9a-do-not-print";
+const PAYMENT_KEY: &str = "pk-e2e-51d0-do-not-print";
+const FLAGS: &str = r#"{
+    "beta_banner": {"default": false, "rules": {"premium": {"when_match": true,
+        "conditions": [{"action": "EQUALS", "key": "tier", "value": "premium"}]}}},
+    "page_size": {"default": 15, "boolean_type": false, "rules": {}}
+}"#;
 
 #[tokio::test]
 async fn reads_its_settings_from_ssm_at_init() {
@@ -29,17 +37,31 @@ async fn reads_its_settings_from_ssm_at_init() {
     put("limits/page_size", "20", ParameterType::String).await.unwrap();
     put("features", r#"{"beta_banner": false, "currency": "GBP"}"#, ParameterType::String).await.unwrap();
     put("api_key", API_KEY, ParameterType::SecureString).await.unwrap();
+    let secrets = aws_sdk_secretsmanager::Client::new(&moto.sdk_config().await);
+    let payment = serde_json::json!({"api_url": "https://pay.example", "merchant_id": "m-9", "api_key": PAYMENT_KEY});
+    let secret = format!("halo-examples/{stage}/config-api/payment");
+    secrets.create_secret().name(&secret).secret_string(payment.to_string()).send().await.unwrap();
+    let control = MotoAppConfig::new(moto.endpoint());
+    let application = control.create_application(&unique_name("config-api")).await;
+    let profile = control.create_profile(&application, "flags").await;
+    control.publish(&application, &profile, FLAGS.as_bytes(), "application/json").await;
+    let appconfig = AppConfigStub::start(control, 0).await;
 
     let api = RuntimeApi::start().await;
     let endpoint = moto.endpoint();
+    let appconfig_endpoint = appconfig.endpoint();
     let env = [
         ("HALO_STAGE", stage.as_str()),
         ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_ENDPOINT_URL_APPCONFIGDATA", appconfig_endpoint.as_str()),
+        ("HALO_APPCONFIG_TRANSPORT", "api"),
+        ("CONFIG_API_APPCONFIG_APPLICATION", application.as_str()),
+        ("CONFIG_API_FLAGS_PROFILE", profile.as_str()),
         ("AWS_ACCESS_KEY_ID", "test"),
         ("AWS_SECRET_ACCESS_KEY", "test"),
     ];
     let function = FunctionProcess::start(Path::new(BINARY), &api, &env);
-    let first = api.invoke(&serde_json::json!({"name": "Ada"}), Duration::from_secs(10)).await;
+    let first = api.invoke(&serde_json::json!({"name": "Ada", "tier": "premium"}), Duration::from_secs(10)).await;
     let second = api.invoke(&serde_json::json!({}), Duration::from_secs(10)).await;
     let lines = function.stop();
 
@@ -50,15 +72,23 @@ async fn reads_its_settings_from_ssm_at_init() {
     assert_eq!(first.body["features"]["currency"], "GBP");
     assert_eq!(first.body["allowed_origins"][1], "https://b.example");
     assert_eq!(first.body["api_key_configured"], true);
+    assert_eq!(first.body["payment_provider"], "https://pay.example (m-9)");
+    assert_eq!(first.body["payment_configured"], true);
+    assert_eq!(
+        (&first.body["beta_banner"], &first.body["page_size"]),
+        (&serde_json::json!(true), &serde_json::json!(15))
+    );
     assert_eq!(second.body["message"], "howdy, world");
+    assert_eq!(second.body["beta_banner"], false);
+    assert_eq!(appconfig.count("StartConfigurationSession"), 1, "one session: {:?}", appconfig.requests());
 
     let json = parse_json_lines(&lines);
     let loaded: Vec<_> = json.iter().filter(|l| l["message"] == "configuration loaded").collect();
-    assert_eq!(loaded.len(), 1, "loaded once, at init: {json:?}");
-    assert_eq!(loaded[0]["source"], "ssm");
+    let sources: Vec<_> = loaded.iter().map(|l| l["source"].as_str().unwrap_or_default()).collect();
+    assert_eq!(sources, ["ssm", "secrets-manager", "appconfig"], "each loaded once, at init: {json:?}");
     assert_eq!(json.iter().filter(|l| l["message"] == "settings in use").count(), 2);
     let everything = format!("{lines:?} {} {}", first.body, second.body);
-    assert!(!everything.contains(API_KEY), "the secret leaked: {everything}");
+    assert!(!everything.contains(API_KEY) && !everything.contains(PAYMENT_KEY), "a secret leaked: {everything}");
     assert!(everything.contains("api_key: ***"));
 }
 
@@ -137,4 +167,14 @@ fn a_bad_override_fails_init_naming_the_parameter() {
     assert_ne!(code, 0);
     assert!(stderr.contains("/halo-examples/dev/config-api/limits/page_size"), "{stderr}");
     assert!(stderr.contains("init failed"), "{stderr}");
+}
+
+#[test]
+fn an_invalid_flags_document_fails_init_naming_the_flag_and_the_rule() {
+    let flags = r#"{"beta_banner": {"default": false, "rules": {"premium customers": {"when_match": true,
+        "conditions": [{"action": "LOOKS_LIKE", "key": "tier", "value": "premium"}]}}}}"#;
+    let (code, _, stderr) = local_invoke(&[("HALO_PARAM_FLAGS", flags)]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("init failed"), "{stderr}");
+    assert!(stderr.contains("beta_banner") && stderr.contains("premium customers"), "{stderr}");
 }
