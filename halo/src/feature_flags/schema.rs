@@ -2,8 +2,9 @@
 //! checks it, and compiled for evaluation.
 
 use std::collections::HashMap;
+use std::fmt;
 
-use serde::de::{Deserialize, Deserializer, Error as _};
+use serde::de::{self, Deserialize, Deserializer, Error as _, Visitor};
 use serde_json::Value;
 
 use super::condition::ContextTest;
@@ -171,10 +172,35 @@ pub(crate) fn truthy(value: &Value) -> bool {
     }
 }
 
+/// Read from a parameter, a document comes as its text (so its rules keep
+/// the text's order); from any other deserializer, as a JSON value in the
+/// order that deserializer gives.
 impl<'de> Deserialize<'de> for FlagDocument {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<FlagDocument, D::Error> {
+        deserializer.deserialize_newtype_struct(crate::params::RAW_TEXT_MARKER, DocumentVisitor)
+    }
+}
+
+struct DocumentVisitor;
+
+impl<'de> Visitor<'de> for DocumentVisitor {
+    type Value = FlagDocument;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a feature-flag document")
+    }
+
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, deserializer: D) -> Result<FlagDocument, D::Error> {
         let raw = Raw::deserialize(deserializer)?;
         FlagDocument::from_raw(&raw).map_err(D::Error::custom)
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<FlagDocument, E> {
+        FlagDocument::from_json(text).map_err(E::custom)
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<FlagDocument, A::Error> {
+        self.visit_newtype_struct(de::value::MapAccessDeserializer::new(map))
     }
 }
 
@@ -636,5 +662,34 @@ mod tests {
         assert_eq!(value_of(&document, "f", json!({"k": 1}), 0), Some(json!(1)));
         let err = serde_json::from_str::<FlagDocument>(r#"{"f": {"default": 1}}"#).unwrap_err();
         assert!(err.to_string().starts_with("flag \"f\": 'default' of a boolean flag"), "{err}");
+    }
+
+    /// Rules named against the text's order: the first in the text wins.
+    const ORDERED: &str = r#"{"f": {"default": false, "rules": {
+        "z first": {"when_match": true, "conditions": [{"action": "EQUALS", "key": "k", "value": 1}]},
+        "a second": {"when_match": false, "conditions": [{"action": "EQUALS", "key": "k", "value": 1}]}}}}"#;
+
+    #[tokio::test]
+    async fn a_document_read_from_a_parameter_keeps_the_order_of_its_rules() {
+        use crate::params::{EnvSource, Params};
+
+        #[derive(serde::Deserialize)]
+        struct Settings {
+            flags: FlagDocument,
+        }
+        let params = Params::new(EnvSource::from_vars([("HALO_PARAM_FLAGS", ORDERED)]));
+        let single = params.load_one::<FlagDocument>("flags").await.unwrap();
+        assert_eq!(value_of(&single.get(), "f", json!({"k": 1}), 0), Some(json!(true)));
+        let got: FlagDocument = params.get("flags").await.unwrap();
+        assert_eq!(value_of(&got, "f", json!({"k": 1}), 0), Some(json!(true)));
+        let path = params.load::<Settings>("/svc").await.unwrap();
+        assert_eq!(value_of(&path.get().flags, "f", json!({"k": 1}), 0), Some(json!(true)));
+        // A `Value` has lost the order: the rule named first wins.
+        let sorted = FlagDocument::from_value(serde_json::from_str(ORDERED).unwrap()).unwrap();
+        assert_eq!(value_of(&sorted, "f", json!({"k": 1}), 0), Some(json!(false)));
+        // An invalid document read from a parameter names the flag and rule.
+        let params = Params::new(EnvSource::from_vars([("HALO_PARAM_FLAGS", ORDERED.replace("EQUALS", "NEAR"))]));
+        let err = params.load_one::<FlagDocument>("flags").await.unwrap_err();
+        assert!(err.to_string().contains(r#"flag "f", rule "z first", conditions[0]"#), "{err}");
     }
 }

@@ -42,6 +42,7 @@ pub use ssm::SsmSource;
 pub use switches::LogSwitches;
 
 use cache::Fetch;
+pub(crate) use tree::RAW_TEXT_MARKER;
 
 /// The default max age of cached values: 300 s.
 pub(crate) const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);

@@ -25,6 +25,12 @@ use super::error::{ParamsError, ParamsErrorKind};
 use super::provider::{Parameter, ParameterKind};
 use super::secret::SECRET_MARKER;
 
+/// The name a type passes to `deserialize_newtype_struct` to be handed a
+/// parameter's text as it is (`visit_str`), where the order of a JSON
+/// object's keys matters (a feature-flag document's rules). Other
+/// deserializers call `visit_newtype_struct` as usual.
+pub(crate) const RAW_TEXT_MARKER: &str = "__halo_params_RawText";
+
 /// Deserializes the parameters found under `path` into a `T`.
 pub(crate) fn from_parameters<T: DeserializeOwned>(path: &str, parameters: &[Parameter]) -> Result<T, ParamsError> {
     let prefix = path.trim_end_matches('/');
@@ -260,6 +266,10 @@ impl<'de, 'n, 'a> de::Deserializer<'de> for NodeDe<'n, 'a> {
     }
 
     fn deserialize_newtype_struct<V: Visitor<'de>>(self, name: &'static str, visitor: V) -> Result<V::Value, DeError> {
+        if name == RAW_TEXT_MARKER && self.node.children.is_empty() {
+            let result = self.leaf().and_then(|leaf| leaf.deserialize_newtype_struct(name, visitor));
+            return self.finish(result);
+        }
         let result = self.finish(visitor.visit_newtype_struct(self));
         if name == SECRET_MARKER { result.map_err(DeError::redacted) } else { result }
     }
@@ -454,6 +464,10 @@ impl<'de, 'p> de::Deserializer<'de> for LeafDe<'p> {
     }
 
     fn deserialize_newtype_struct<V: Visitor<'de>>(self, name: &'static str, visitor: V) -> Result<V::Value, DeError> {
+        if name == RAW_TEXT_MARKER {
+            let result = self.text().and_then(|text| visitor.visit_str(&text));
+            return self.finish(result);
+        }
         let result = self.finish(visitor.visit_newtype_struct(self));
         if name == SECRET_MARKER { result.map_err(DeError::redacted) } else { result }
     }

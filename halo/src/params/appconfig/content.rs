@@ -26,14 +26,16 @@ pub(super) fn parameter(name: &str, content: &[u8], content_type: Option<&str>) 
     Ok(Parameter::new(name, text, ParameterKind::String).with_size_limit(MAX_PROFILE_BYTES * 2))
 }
 
-/// A YAML document as JSON text (the parser's message names the line, not
-/// the text).
+/// A YAML document as JSON text, its mappings' keys in the document's
+/// order (the parser's message names the line, not the text).
 fn yaml_as_json(name: &str, content: &[u8]) -> Result<String, ParamsError> {
-    let value: serde_json::Value = serde_yaml::from_slice(content).map_err(|e| {
+    let value: serde_yaml::Value = serde_yaml::from_slice(content).map_err(|e| {
         let at = e.location().map(|l| format!(" (line {}, column {})", l.line(), l.column())).unwrap_or_default();
         ParamsError::new(ParamsErrorKind::Invalid, format!("the profile is not valid YAML{at}")).at(name)
     })?;
-    Ok(value.to_string())
+    serde_json::to_string(&value).map_err(|_| {
+        ParamsError::new(ParamsErrorKind::Invalid, "the YAML profile has keys or values JSON cannot hold").at(name)
+    })
 }
 
 #[cfg(test)]
@@ -49,6 +51,8 @@ mod tests {
             serde_json::from_str::<serde_json::Value>(yaml.value()).unwrap(),
             serde_json::json!({"a": 1, "b": ["x", "y"]})
         );
+        let ordered = parameter("p", b"zeta: 1\nalpha: 2\n", Some("application/x-yaml")).unwrap();
+        assert_eq!(ordered.value(), r#"{"zeta":1,"alpha":2}"#, "the document's order");
         let text = parameter("p", b"hello", Some("text/plain; charset=utf-8")).unwrap();
         assert_eq!(text.value(), "hello");
     }
