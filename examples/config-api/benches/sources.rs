@@ -18,13 +18,15 @@
 //! Before measuring, the requests one refresh costs per source are counted
 //! and printed (an initial load, then one forced refresh).
 //!
-//! Reading the figures: the AppConfig stub looks each answer up in moto
-//! (two control-plane calls, on new connections, per `GetLatestConfiguration`
-//! or extension request); that lookup is measured on its own in the
-//! `params_cold_start_emulator` group, to be subtracted from both AppConfig
-//! cases. The SDK's connection pool belongs to the `SdkConfig`'s HTTP client,
-//! so a client built from it reuses a kept-alive loopback connection (no TCP
-//! or TLS set-up), while the extension transport connects for each request.
+//! Reading the figures: most of each one is the emulator's time to answer,
+//! so the `params_cold_start_emulator` group measures that share on its own:
+//! one raw request per service through a client built beforehand (no halo),
+//! and the AppConfig stub's lookup in moto (two control-plane calls, on new
+//! connections, per `GetLatestConfiguration` or extension request), to be
+//! subtracted from both AppConfig cases. The SDK's connection pool belongs
+//! to the `SdkConfig`'s HTTP client, so a client built from it reuses a
+//! kept-alive loopback connection (no TCP or TLS set-up), while the
+//! extension transport connects for each request.
 //!
 //! `cargo bench -p config-api --bench sources`.
 
@@ -342,9 +344,32 @@ fn sources(c: &mut Criterion) {
     });
     group.finish();
 
-    // What the AppConfig stub spends in moto for each data request.
+    // The emulators' share: one raw request with a client built before
+    // (a warm client, no halo), and what the AppConfig stub spends in moto
+    // for each data API or extension request.
     let mut group = c.benchmark_group("params_cold_start_emulator");
     group.sample_size(20).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
+    let (ssm_client, secrets_client, dynamodb_client) =
+        (ssm(&f.moto, None), secrets(&f.moto, None), dynamodb(&f.moto, None));
+    group.bench_function("ssm_get_parameters_warm_client", |b| {
+        b.iter(|| {
+            runtime
+                .block_on(ssm_client.get_parameters().names(&f.parameter).with_decryption(true).send())
+                .expect("GetParameters")
+        });
+    });
+    group.bench_function("secrets_manager_get_secret_value_warm_client", |b| {
+        b.iter(|| {
+            runtime.block_on(secrets_client.get_secret_value().secret_id(&f.secret).send()).expect("GetSecretValue")
+        });
+    });
+    group.bench_function("dynamodb_get_item_warm_client", |b| {
+        b.iter(|| {
+            let request =
+                dynamodb_client.get_item().table_name(&f.single_table).key("id", to_s("banner")).consistent_read(true);
+            runtime.block_on(request.send()).expect("GetItem")
+        });
+    });
     group.bench_function("appconfig_stub_moto_lookup", |b| {
         b.iter(|| runtime.block_on(f.control.latest(&f.application, &f.profile, 0)).expect("a hosted version"));
     });
