@@ -38,10 +38,10 @@ cargo fmt --all --check
 step "cargo clippy (workspace, all targets)"
 cargo clippy --workspace --all-targets -- -D warnings
 
-# halo without default features, each feature alone (`aws` comes with each
-# AWS feature), durable execution with tracing, and
-# `full` build without a warning, so a feature-gated break cannot land.
-for features in "" batch http-client dynamodb ssm secrets-manager appconfig axum metrics-facade otel fanout durable-execution "otel,durable-execution" full; do
+# halo without default features, each feature alone, durable execution
+# with tracing, and `full` build without a warning, so a feature-gated
+# break cannot land.
+for features in "" batch http-client aws dynamodb ssm secrets-manager appconfig axum metrics-facade otel fanout durable-execution "otel,durable-execution" full; do
     step "cargo clippy -p halo-lambda --no-default-features --features '$features'"
     cargo clippy -p halo-lambda --lib --no-default-features --features "$features" -- -D warnings
 done

@@ -2,7 +2,7 @@
 
 #[cfg(feature = "appconfig")]
 mod appconfig;
-#[cfg(feature = "aws")]
+#[cfg(any(feature = "ssm", feature = "secrets-manager", feature = "appconfig", feature = "dynamodb"))]
 mod aws_error;
 mod cache;
 #[cfg(feature = "dynamodb")]
