@@ -22,57 +22,8 @@ use halo::params::LiveConfig;
 use halo::platform::ManualClock;
 use serde_json::{Value, json};
 
-const DOCUMENT: &str = r##"{
-    "new_checkout": {
-        "default": false,
-        "rules": {
-            "staff in the EU": {
-                "when_match": true,
-                "conditions": [
-                    {"action": "EQUALS", "key": "team", "value": "staff"},
-                    {"action": "IN", "key": "country", "value": ["FR", "DE", "ES", "IT"]},
-                    {"action": "STARTSWITH", "key": "email", "value": "ops-"}
-                ]
-            },
-            "ten percent of premium users": {
-                "when_match": true,
-                "conditions": [
-                    {"action": "MODULO_RANGE", "key": "user_id", "value": {"BASE": 100, "START": 0, "END": 9}},
-                    {"action": "KEY_GREATER_THAN_OR_EQUAL_VALUE", "key": "tier_level", "value": 2},
-                    {"action": "ANY_IN_VALUE", "key": "groups", "value": ["beta", "premium"]}
-                ]
-            },
-            "everyone at night in Paris": {
-                "when_match": true,
-                "conditions": [
-                    {"action": "NOT_IN", "key": "country", "value": ["US"]},
-                    {"action": "SCHEDULE_BETWEEN_TIME_RANGE", "key": "CURRENT_TIME",
-                     "value": {"START": "22:00", "END": "06:00", "TIMEZONE": "Europe/Paris"}}
-                ]
-            }
-        }
-    },
-    "page_size": {
-        "default": 20,
-        "boolean_type": false,
-        "rules": {
-            "bulk clients": {
-                "when_match": 500,
-                "conditions": [{"action": "IN", "key": "client", "value": ["etl", "backup"]}]
-            }
-        }
-    },
-    "theme": {
-        "default": {"name": "light", "accent": "#0055ff"},
-        "boolean_type": false,
-        "rules": {
-            "staff": {
-                "when_match": {"name": "dark", "accent": "#ff5500"},
-                "conditions": [{"action": "EQUALS", "key": "team", "value": "staff"}]
-            }
-        }
-    }
-}"##;
+/// The flags evaluated here and in the allocation test.
+const DOCUMENT: &str = include_str!("../tests/fixtures/feature_flags.json");
 
 fn evaluation(c: &mut Criterion) {
     let document = FlagDocument::from_json(DOCUMENT).expect("a valid document");

@@ -16,37 +16,8 @@ use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 #[global_allocator]
 static COUNTING: &StatsAlloc<std::alloc::System> = &INSTRUMENTED_SYSTEM;
 
-const DOCUMENT: &str = r#"{
-    "new_checkout": {
-        "default": false,
-        "rules": {
-            "staff in the EU": {
-                "when_match": true,
-                "conditions": [
-                    {"action": "EQUALS", "key": "team", "value": "staff"},
-                    {"action": "IN", "key": "country", "value": ["FR", "DE", "ES", "IT"]},
-                    {"action": "STARTSWITH", "key": "email", "value": "ops-"}
-                ]
-            },
-            "ten percent of premium users": {
-                "when_match": true,
-                "conditions": [
-                    {"action": "MODULO_RANGE", "key": "user_id", "value": {"BASE": 100, "START": 0, "END": 9}},
-                    {"action": "KEY_GREATER_THAN_OR_EQUAL_VALUE", "key": "tier_level", "value": 2},
-                    {"action": "ANY_IN_VALUE", "key": "groups", "value": ["beta", "premium"]}
-                ]
-            },
-            "everyone at night in Paris": {
-                "when_match": true,
-                "conditions": [
-                    {"action": "SCHEDULE_BETWEEN_TIME_RANGE", "key": "CURRENT_TIME",
-                     "value": {"START": "22:00", "END": "06:00", "TIMEZONE": "Europe/Paris"}},
-                    {"action": "NOT_IN", "key": "country", "value": ["US"]}
-                ]
-            }
-        }
-    }
-}"#;
+/// The flags the benchmark evaluates too.
+const DOCUMENT: &str = include_str!("fixtures/feature_flags.json");
 
 fn main() {
     is_enabled_allocates_nothing();

@@ -51,17 +51,6 @@ fn oracle(seed: u64) -> Vec<Value> {
     output.stdout.lines().map(|line| serde_json::from_str(&line.expect("utf-8")).expect("a JSON line")).collect()
 }
 
-fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(items) => !items.is_empty(),
-        Value::Object(map) => !map.is_empty(),
-    }
-}
-
 /// Checks one case; `Err` describes a disagreement.
 fn check(case: &Value) -> Result<(), String> {
     let text = case["document"].as_str().ok_or("no document")?;
@@ -82,8 +71,9 @@ fn check(case: &Value) -> Result<(), String> {
     if value != case["expected_value"] {
         return Err(format!("value: halo {value}, Powertools {}", case["expected_value"]));
     }
-    let enabled = flags.is_enabled(flag, context, truthy(default));
-    if enabled != truthy(&case["expected_value"]) {
+    let default_enabled = case["default_enabled"].as_bool().ok_or("no default_enabled")?;
+    let enabled = flags.is_enabled(flag, context, default_enabled);
+    if Some(enabled) != case["expected_enabled"].as_bool() {
         return Err(format!("is_enabled: halo {enabled}, Powertools' value {}", case["expected_value"]));
     }
     let features = Value::from(flags.enabled_features(context));

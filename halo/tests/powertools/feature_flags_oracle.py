@@ -3,7 +3,8 @@ flag documents and contexts and evaluates them with Powertools for AWS
 Lambda (Python)'s own FeatureFlags, printing one JSON line per case:
 
     {"document": "<json text>", "context": {...}, "flag": "...", "default": ...,
-     "now_ms": ..., "expected_value": ..., "expected_enabled_features": [...]}
+     "now_ms": ..., "expected_value": ..., "expected_enabled": bool(value),
+     "default_enabled": bool(default), "expected_enabled_features": [...]}
 
 or, for a document Powertools refuses, "invalid": true and its "error"
 instead of the expected values.
@@ -330,6 +331,9 @@ def main():
             out.write(json.dumps(case) + "\n")
             continue
         case["expected_value"] = flags.evaluate(name=flag, context=context, default=default)
+        # What an `if` on those values decides, in Python's own terms.
+        case["expected_enabled"] = bool(case["expected_value"])
+        case["default_enabled"] = bool(default)
         case["expected_enabled_features"] = flags.get_enabled_features(context=context)
         out.write(json.dumps(case) + "\n")
 
